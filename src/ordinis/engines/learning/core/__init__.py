@@ -1,0 +1,1 @@
+"""The engine's core: config, models, clock, errors and the LearningEngine facade."""

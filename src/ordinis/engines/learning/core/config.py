@@ -1,0 +1,210 @@
+"""LearningEngineConfig: every setting, validated at load with one error listing all problems.
+
+Load order: defaults, then a YAML file, then ``ORDINIS_LEARNING_*`` environment variables,
+then keyword overrides. Field names keep the ones the ordinis code uses today.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
+from ordinis.engines.learning.core.models import RolloutStrategy
+
+ENV_PREFIX = "ORDINIS_LEARNING_"
+
+
+class LearningEngineConfig(BaseModel):
+    """Settings of the LearningEngine. Unknown keys are refused so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # --- storage and the event pipeline
+    data_dir: Path = Field(default=Path("data/learning"), description="Where stores and artifacts live")
+    store_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://...; default sqlite:///<data_dir>/events.db",
+    )
+    max_events_memory: int = Field(default=10000, ge=1, description="Event buffer capacity")
+    flush_interval_seconds: float = Field(default=1.0, gt=0)
+    flush_batch_size: int = Field(default=5000, ge=1, description="Buffered events that trigger a flush")
+    max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    flush_retry_initial_seconds: float = Field(default=0.05, gt=0)
+    flush_retry_max_seconds: float = Field(default=5.0, gt=0)
+    event_retention_days: int = Field(default=90, ge=1)
+    retention_check_interval_seconds: float = Field(default=3600.0, gt=0)
+
+    # --- which events are collected
+    collect_signals: bool = True
+    collect_executions: bool = True
+    collect_portfolio_events: bool = True
+    collect_risk_events: bool = True
+    collect_predictions: bool = True
+    collect_metrics: bool = True
+
+    # --- training
+    min_samples_for_training: int = Field(default=1000, ge=1)
+    training_batch_size: int = Field(default=256, ge=1)
+    max_concurrent_jobs: int = Field(default=2, ge=1)
+    training_backend: Literal["local", "ray"] = "local"
+    training_job_timeout_seconds: float = Field(default=3600.0, gt=0)
+    training_max_retries: int = Field(default=2, ge=0)
+    requeue_interrupted_jobs: bool = False
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="default sqlite:///<data_dir>/mlflow.db with artifacts beside it"
+    )
+
+    # --- evaluation
+    require_eval_pass: bool = True
+    eval_benchmark_threshold: float = Field(default=0.95, gt=0, le=1)
+    cross_validation_folds: int = Field(default=5, ge=2)
+    transaction_cost_bps: float = Field(default=1.0, ge=0)
+    slippage_bps: float = Field(default=1.0, ge=0)
+    bootstrap_resamples: int = Field(default=10000, ge=100)
+
+    # --- drift and the closed loop
+    enable_drift_detection: bool = True
+    drift_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    drift_threshold_pct: float = Field(default=0.10, gt=0, lt=10)
+    auto_retrain_enabled: bool = True
+    retrain_cooldown_seconds: float = Field(default=6 * 3600.0, ge=0)
+    max_retrains_per_day: int = Field(default=3, ge=1)
+    pipeline_config_path: Path | None = None
+
+    # --- rollout
+    default_rollout_strategy: RolloutStrategy = RolloutStrategy.CANARY
+    canary_percentage: float = Field(default=0.10, gt=0, le=1)
+    shadow_mode_duration_seconds: float = Field(default=86400.0, ge=0)
+
+    # --- registry and governance
+    model_version_retention: int = Field(default=10, ge=1)
+    enable_governance: bool = True
+    allowed_model_types: list[str] = Field(default_factory=lambda: ["signal", "risk", "llm", "ensemble"])
+
+    # --- safety
+    breaker_recovery_timeout_seconds: float = Field(default=300.0, gt=0)
+    breaker_max_consecutive_losses: int = Field(default=5, ge=1)
+    breaker_max_drawdown_pct: float = Field(default=0.10, gt=0, le=1)
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not (v.startswith("sqlite:///") or v.startswith(("postgresql://", "postgres://"))):
+            raise ValueError(
+                "must start with sqlite:/// (e.g. sqlite:///data/events.db) or postgresql:// "
+                "(e.g. postgresql://user@127.0.0.1:5432/db)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _check_relations(self) -> LearningEngineConfig:
+        if self.flush_retry_max_seconds < self.flush_retry_initial_seconds:
+            raise ValueError(
+                "flush_retry_max_seconds must be >= flush_retry_initial_seconds "
+                f"({self.flush_retry_max_seconds} < {self.flush_retry_initial_seconds})"
+            )
+        return self
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{(self.data_dir / 'events.db').as_posix()}"
+
+    @property
+    def resolved_mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve().as_posix()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def create(cls, **values: Any) -> LearningEngineConfig:
+        """Build from keyword values, turning pydantic's errors into one ConfigError."""
+        try:
+            return cls(**values)
+        except PydanticValidationError as exc:
+            raise _config_error(exc, "LearningEngineConfig") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> LearningEngineConfig:
+        """Load a YAML mapping (optionally under a top-level ``learning:`` key)."""
+        return cls.load(path=path, env=False, **overrides)
+
+    @classmethod
+    def load(
+        cls, path: str | Path | None = None, env: bool = True, **overrides: Any
+    ) -> LearningEngineConfig:
+        """Defaults < YAML file < ``ORDINIS_LEARNING_*`` environment < keyword overrides."""
+        values: dict[str, Any] = {}
+        source = "LearningEngineConfig"
+        if path is not None:
+            values.update(_read_yaml(Path(path)))
+            source = f"config file {path}"
+        if env:
+            values.update(_read_env(os.environ))
+        values.update(overrides)
+        try:
+            return cls(**values)
+        except PydanticValidationError as exc:
+            raise _config_error(exc, source) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(str(path), [FieldProblem("path", str(path), "file does not exist")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"config file {path}", [FieldProblem("<yaml>", None, f"not valid YAML: {exc}")]
+        ) from None
+    if data is None:
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("learning"), dict) and len(data) == 1:
+        data = data["learning"]
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path}",
+            [FieldProblem("<root>", type(data).__name__, "must be a mapping of field: value")],
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def _read_env(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    fields = LearningEngineConfig.model_fields
+    out: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in fields:
+            raise ConfigError(
+                "environment",
+                [FieldProblem(key, raw, f"unknown setting; known: {', '.join(sorted(fields))}")],
+            )
+        if raw.startswith("[") or raw.startswith("{"):
+            out[name] = yaml.safe_load(raw)
+        else:
+            out[name] = raw
+    return out
+
+
+def _config_error(exc: PydanticValidationError, source: str) -> ConfigError:
+    problems: list[FieldProblem] = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "<config>"
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown setting; remove it or check the spelling"
+        problems.append(FieldProblem(loc, err.get("input"), msg))
+    return ConfigError(source, problems)

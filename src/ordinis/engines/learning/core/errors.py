@@ -1,0 +1,92 @@
+"""Errors a user of the engine can meet; each message names the field and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LearningEngineError(Exception):
+    """Base of every error the LearningEngine raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One invalid field: where, what was given, what is allowed."""
+
+    field: str
+    value: object
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r}: {self.problem}"
+
+
+class ValidationError(LearningEngineError, ValueError):
+    """Input that cannot be accepted; lists every problem found, not just the first."""
+
+    def __init__(self, what: str, problems: list[FieldProblem]) -> None:
+        self.what = what
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid {what} ({len(problems)} problem(s)):\n{lines}")
+
+
+class InvalidEventError(ValidationError):
+    """An event refused at ``record_event``: it would not be storable."""
+
+
+class ConfigError(ValidationError):
+    """An invalid configuration (file, environment or arguments)."""
+
+
+class BufferFullError(LearningEngineError):
+    """The event buffer is full; the synchronous path refuses instead of dropping."""
+
+
+class EngineNotRunningError(LearningEngineError):
+    """A call that needs ``await engine.initialize()`` first, or came after shutdown."""
+
+
+class StoreError(LearningEngineError):
+    """The event store failed; buffered events are kept and retried."""
+
+
+class NotFoundError(LearningEngineError, KeyError):
+    """A named thing (model, version, job, benchmark) does not exist."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class PolicyDeniedError(LearningEngineError):
+    """Governance preflight denied a change; nothing was changed."""
+
+    def __init__(self, action: str, policy: str, reason: str) -> None:
+        self.action = action
+        self.policy = policy
+        self.reason = reason
+        super().__init__(f"{action} denied by policy {policy!r}: {reason}")
+
+
+class SignalBlockedError(LearningEngineError):
+    """Signals are blocked by an open circuit breaker."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"signals blocked: {reason}")
+
+
+class ArtifactIntegrityError(LearningEngineError):
+    """A model artifact's SHA-256 differs from the one recorded at registration."""
+
+
+class TrainingError(LearningEngineError):
+    """A training job could not be created or run."""
+
+
+class InsufficientDataError(TrainingError):
+    """Too few samples to train; the message says how many there are and how many are needed."""
+
+
+class EvaluationError(LearningEngineError):
+    """An evaluation could not be run (bad benchmark, missing predictions, ...)."""

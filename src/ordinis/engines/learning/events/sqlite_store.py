@@ -1,0 +1,331 @@
+"""SQLite event store: the embedded default (WAL, batched inserts, versioned migrations)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from ordinis.engines.learning.core.models import AuditRecord, LearningEvent, StoredRecord
+from ordinis.engines.learning.events.store import (
+    AuditConflictError,
+    EventQuery,
+    EventRow,
+    EventStats,
+    dump_json,
+    from_us,
+    row_to_event,
+    to_us,
+)
+
+# Each migration moves the schema from version i to i+1; never edit a shipped one, append.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        event_id TEXT PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        source_engine TEXT NOT NULL,
+        symbol TEXT,
+        ts_us INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        outcome REAL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ix_events_type_ts ON events(event_type, ts_us);
+    CREATE INDEX IF NOT EXISTS ix_events_ts ON events(ts_us);
+    CREATE TABLE IF NOT EXISTS records (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        tag TEXT NOT NULL DEFAULT '',
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX IF NOT EXISTS ix_records_kind_tag ON records(kind, tag, created_us);
+    CREATE INDEX IF NOT EXISTS ix_records_kind_created ON records(kind, created_us);
+    CREATE TABLE IF NOT EXISTS audit_log (
+        seq INTEGER PRIMARY KEY,
+        ts_us INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        record_hash TEXT NOT NULL
+    );
+    CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS ix_events_symbol_ts ON events(symbol, ts_us);
+    """,
+)
+
+_EVENT_COLUMNS = "event_id, event_type, source_engine, symbol, ts_us, payload, labels, outcome"
+_INSERT_EVENT = f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+
+
+class SQLiteEventStore:
+    """Event store in one SQLite file. Thread-safe: one connection behind a lock."""
+
+    def __init__(self, url: str) -> None:
+        if not url.startswith("sqlite:///"):
+            raise ValueError(f"store_url={url!r}: SQLiteEventStore needs sqlite:///path")
+        self.url = url
+        self.path = Path(url[len("sqlite:///"):])
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        if self._conn is not None:
+            return
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-65536")
+        self._conn = conn
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._c.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def _c(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"store {self.url} is not open; call open() first")
+        return self._conn
+
+    def _migrate(self) -> None:
+        with self._lock:
+            current = self.schema_version
+            for version in range(current, len(MIGRATIONS)):
+                self._c.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _split_sql(MIGRATIONS[version]):
+                        self._c.execute(statement)
+                    self._c.execute(f"PRAGMA user_version={version + 1}")
+                    self._c.execute("COMMIT")
+                except Exception:
+                    self._c.execute("ROLLBACK")
+                    raise
+
+    # ------------------------------------------------------------------ events
+    def append_events(self, rows: Sequence[EventRow]) -> int:
+        if not rows:
+            return 0
+        with self._lock:
+            c = self._c
+            before = c.total_changes
+            c.execute("BEGIN")
+            try:
+                c.executemany(_INSERT_EVENT, rows)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            return c.total_changes - before
+
+    def _where(self, q: EventQuery) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        types = list(q.event_types)
+        if q.event_type is not None:
+            types.append(q.event_type)
+        if types:
+            clauses.append(f"event_type IN ({','.join('?' * len(types))})")
+            params.extend(t.value for t in types)
+        if q.start is not None:
+            clauses.append("ts_us >= ?")
+            params.append(to_us(q.start))
+        if q.end is not None:
+            clauses.append("ts_us < ?")
+            params.append(to_us(q.end))
+        if q.symbol is not None:
+            clauses.append("symbol = ?")
+            params.append(q.symbol)
+        if q.source_engine is not None:
+            clauses.append("source_engine = ?")
+            params.append(q.source_engine)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def query_events(self, query: EventQuery) -> list[LearningEvent]:
+        where, params = self._where(query)
+        order = "DESC" if query.descending else "ASC"
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events{where} ORDER BY ts_us {order}, event_id {order}"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(query.limit))
+        with self._lock:
+            rows = self._c.execute(sql, params).fetchall()
+        return [row_to_event(*r) for r in rows]
+
+    def count_events(self, query: EventQuery | None = None) -> int:
+        where, params = self._where(query or EventQuery(limit=None))
+        with self._lock:
+            return int(self._c.execute(f"SELECT COUNT(*) FROM events{where}", params).fetchone()[0])
+
+    def event_stats(self) -> EventStats:
+        with self._lock:
+            c = self._c
+            by_type = dict(c.execute("SELECT event_type, COUNT(*) FROM events GROUP BY event_type"))
+            by_source = dict(
+                c.execute("SELECT source_engine, COUNT(*) FROM events GROUP BY source_engine")
+            )
+            lo, hi = c.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+        return EventStats(
+            total=sum(by_type.values()),
+            by_type={str(k): int(v) for k, v in by_type.items()},
+            by_source={str(k): int(v) for k, v in by_source.items()},
+            first_timestamp=None if lo is None else from_us(lo),
+            last_timestamp=None if hi is None else from_us(hi),
+        )
+
+    def purge_events_before(self, cutoff: datetime) -> int:
+        with self._lock:
+            cur = self._c.execute("DELETE FROM events WHERE ts_us < ?", (to_us(cutoff),))
+            return int(cur.rowcount)
+
+    # ------------------------------------------------------------------ records
+    def put_record(self, record: StoredRecord) -> None:
+        with self._lock:
+            self._c.execute(
+                "INSERT INTO records (kind, key, tag, created_us, updated_us, body) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(kind, key) DO UPDATE SET "
+                "tag=excluded.tag, updated_us=excluded.updated_us, body=excluded.body",
+                (
+                    record.kind, record.key, record.tag, to_us(record.created_at),
+                    to_us(record.updated_at), dump_json(record.body),
+                ),
+            )
+
+    def get_record(self, kind: str, key: str) -> StoredRecord | None:
+        with self._lock:
+            row = self._c.execute(
+                "SELECT kind, key, tag, created_us, updated_us, body FROM records "
+                "WHERE kind=? AND key=?",
+                (kind, key),
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def list_records(
+        self,
+        kind: str,
+        tag: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[StoredRecord]:
+        sql = "SELECT kind, key, tag, created_us, updated_us, body FROM records WHERE kind=?"
+        params: list[object] = [kind]
+        if tag is not None:
+            sql += " AND tag=?"
+            params.append(tag)
+        if start is not None:
+            sql += " AND created_us >= ?"
+            params.append(to_us(start))
+        if end is not None:
+            sql += " AND created_us < ?"
+            params.append(to_us(end))
+        sql += " ORDER BY created_us, key"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._lock:
+            rows = self._c.execute(sql, params).fetchall()
+        return [_record(r) for r in rows]
+
+    def delete_record(self, kind: str, key: str) -> bool:
+        with self._lock:
+            cur = self._c.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
+            return cur.rowcount > 0
+
+    # ------------------------------------------------------------------ audit
+    def append_audit(self, record: AuditRecord) -> None:
+        with self._lock:
+            try:
+                self._c.execute(
+                    "INSERT INTO audit_log (seq, ts_us, actor, action, target, decision, reason, "
+                    "details, prev_hash, record_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        record.sequence, to_us(record.timestamp), record.actor, record.action,
+                        record.target, record.decision, record.reason, dump_json(record.details),
+                        record.prev_hash, record.record_hash,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AuditConflictError(
+                    f"audit sequence {record.sequence} already exists (append-only)"
+                ) from exc
+
+    def list_audit(self, start_sequence: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        sql = (
+            "SELECT seq, ts_us, actor, action, target, decision, reason, details, prev_hash, "
+            "record_hash FROM audit_log WHERE seq >= ? ORDER BY seq"
+        )
+        params: list[object] = [start_sequence]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._lock:
+            rows = self._c.execute(sql, params).fetchall()
+        return [_audit(r) for r in rows]
+
+    def last_audit(self) -> AuditRecord | None:
+        with self._lock:
+            row = self._c.execute(
+                "SELECT seq, ts_us, actor, action, target, decision, reason, details, prev_hash, "
+                "record_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else _audit(row)
+
+
+def _record(row: tuple[str, str, str, int, int, str]) -> StoredRecord:
+    kind, key, tag, created, updated, body = row
+    return StoredRecord(
+        kind=kind, key=key, tag=tag, created_at=from_us(created), updated_at=from_us(updated),
+        body=json.loads(body),
+    )
+
+
+def _audit(row: tuple[int, int, str, str, str, str, str, str, str, str]) -> AuditRecord:
+    seq, ts, actor, action, target, decision, reason, details, prev_hash, record_hash = row
+    return AuditRecord(
+        sequence=int(seq), timestamp=from_us(ts), actor=actor, action=action, target=target,
+        decision=decision, reason=reason, details=json.loads(details), prev_hash=prev_hash,
+        record_hash=record_hash,
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into complete statements (trigger bodies stay whole)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.strip().splitlines():
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

@@ -1,0 +1,182 @@
+"""The event store protocol: events (the hot path), typed records and the append-only audit table.
+
+Stores are synchronous; the buffer and the engine call them from a worker thread. SQLite is
+the embedded default, PostgreSQL the store at scale; both pass ``tests/events/test_store_contract.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from ordinis.engines.learning.core.models import (
+    AuditRecord,
+    EventType,
+    LearningEvent,
+    StoredRecord,
+)
+
+
+class EventRow(NamedTuple):
+    """An event already validated and serialised, ready for a batch insert."""
+
+    event_id: str
+    event_type: str
+    source_engine: str
+    symbol: str | None
+    ts_us: int
+    payload: str
+    labels: str
+    outcome: float | None
+
+
+@dataclass(slots=True)
+class EventQuery:
+    """Filters of ``query_events``; ``None`` means any. Time bounds are inclusive start, exclusive end."""
+
+    event_type: EventType | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    symbol: str | None = None
+    source_engine: str | None = None
+    limit: int | None = 1000
+    descending: bool = False
+    event_types: tuple[EventType, ...] = ()
+
+
+@dataclass(slots=True)
+class EventStats:
+    """What the store holds."""
+
+    total: int
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
+    first_timestamp: datetime | None = None
+    last_timestamp: datetime | None = None
+
+
+class AuditConflictError(Exception):
+    """An audit sequence number already exists: the audit table is append-only."""
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """What every store offers; see the contract tests for the exact behaviour."""
+
+    url: str
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    # events
+    def append_events(self, rows: Sequence[EventRow]) -> int:
+        """Insert in one transaction; an existing event_id is skipped. Returns rows newly stored."""
+        ...
+
+    def query_events(self, query: EventQuery) -> list[LearningEvent]: ...
+
+    def count_events(self, query: EventQuery | None = None) -> int: ...
+
+    def event_stats(self) -> EventStats: ...
+
+    def purge_events_before(self, cutoff: datetime) -> int: ...
+
+    # typed records (jobs, breaker state, alerts, evaluations, ...)
+    def put_record(self, record: StoredRecord) -> None:
+        """Insert or replace (kind, key); committed on return."""
+        ...
+
+    def get_record(self, kind: str, key: str) -> StoredRecord | None: ...
+
+    def list_records(
+        self,
+        kind: str,
+        tag: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[StoredRecord]:
+        """Records of a kind in creation order, optionally by tag and creation-time range."""
+        ...
+
+    def delete_record(self, kind: str, key: str) -> bool: ...
+
+    # audit (append-only)
+    def append_audit(self, record: AuditRecord) -> None:
+        """Append; raises AuditConflictError when the sequence number exists."""
+        ...
+
+    def list_audit(self, start_sequence: int = 0, limit: int | None = None) -> list[AuditRecord]: ...
+
+    def last_audit(self) -> AuditRecord | None: ...
+
+
+# ---------------------------------------------------------------------------- helpers shared by stores
+
+
+def to_us(ts: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
+    return int(ts.timestamp() * 1_000_000)
+
+
+def from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+
+
+def row_to_event(
+    event_id: str,
+    event_type: str,
+    source_engine: str,
+    symbol: str | None,
+    ts_us: int,
+    payload: str,
+    labels: str,
+    outcome: float | None,
+) -> LearningEvent:
+    return LearningEvent(
+        event_id=event_id,
+        event_type=EventType(event_type),
+        source_engine=source_engine,
+        symbol=symbol,
+        timestamp=from_us(int(ts_us)),
+        payload=json.loads(payload),
+        labels=json.loads(labels),
+        outcome=None if outcome is None or (isinstance(outcome, float) and math.isnan(outcome)) else float(outcome),
+    )
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if hasattr(obj, "value"):
+        return obj.value
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def open_store(url: str) -> EventStore:
+    """Open the store named by ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+    if url.startswith("sqlite:///"):
+        from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
+
+        store: EventStore = SQLiteEventStore(url)
+    elif url.startswith(("postgresql://", "postgres://")):
+        from ordinis.engines.learning.events.postgres_store import PostgresEventStore
+
+        store = PostgresEventStore(url)
+    else:
+        raise ValueError(
+            f"store_url={url!r}: unsupported scheme; use sqlite:///path or postgresql://..."
+        )
+    store.open()
+    return store
