@@ -73,6 +73,7 @@ class LearningEngineConfig(BaseModel):
     drift_check_interval_seconds: float = Field(default=3600.0, gt=0)
     drift_threshold_pct: float = Field(default=0.10, gt=0, lt=10)
     auto_retrain_enabled: bool = True
+    live_metrics_window: int = Field(default=500, ge=10, description="Trades in the live rolling window")
     retrain_cooldown_seconds: float = Field(default=6 * 3600.0, ge=0)
     max_retrains_per_day: int = Field(default=3, ge=1)
     pipeline_config_path: Path | None = None

@@ -1,7 +1,8 @@
 """The event store protocol: events (the hot path), typed records and the append-only audit table.
 
-Stores are synchronous; the buffer and the engine call them from a worker thread. SQLite is
-the embedded default, PostgreSQL the store at scale; both pass ``tests/events/test_store_contract.py``.
+Stores are synchronous; the pipeline and the engine call them from a worker thread. SQLite is
+the embedded default, PostgreSQL the store at scale; both pass
+``tests/events/test_store_contract.py``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import orjson
 
 from ordinis.engines.learning.core.models import (
     AuditRecord,
@@ -36,7 +39,7 @@ class EventRow(NamedTuple):
 
 @dataclass(slots=True)
 class EventQuery:
-    """Filters of ``query_events``; ``None`` means any. Time bounds are inclusive start, exclusive end."""
+    """Filters of ``query_events``; ``None`` means any. ``start`` inclusive, ``end`` exclusive."""
 
     event_type: EventType | None = None
     start: datetime | None = None
@@ -111,21 +114,27 @@ class EventStore(Protocol):
         """Append; raises AuditConflictError when the sequence number exists."""
         ...
 
-    def list_audit(self, start_sequence: int = 0, limit: int | None = None) -> list[AuditRecord]: ...
+    def list_audit(
+        self, start_sequence: int = 0, limit: int | None = None
+    ) -> list[AuditRecord]: ...
 
     def last_audit(self) -> AuditRecord | None: ...
 
 
-# ---------------------------------------------------------------------------- helpers shared by stores
+# ------------------------------------------------------------------ helpers shared by stores
 
 
 def to_us(ts: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime."""
-    return int(ts.timestamp() * 1_000_000)
+    """Microseconds since the epoch of an aware datetime (rounded, so no off-by-one µs)."""
+    return round(ts.timestamp() * 1_000_000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+    """The aware UTC datetime of a microsecond timestamp (exact, no float rounding)."""
+    return _EPOCH + timedelta(microseconds=int(us))
 
 
 def row_to_event(
@@ -138,15 +147,16 @@ def row_to_event(
     labels: str,
     outcome: float | None,
 ) -> LearningEvent:
+    """Rebuild a LearningEvent from a stored row (payload and labels as JSON text)."""
     return LearningEvent(
         event_id=event_id,
         event_type=EventType(event_type),
         source_engine=source_engine,
         symbol=symbol,
         timestamp=from_us(int(ts_us)),
-        payload=json.loads(payload),
-        labels=json.loads(labels),
-        outcome=None if outcome is None or (isinstance(outcome, float) and math.isnan(outcome)) else float(outcome),
+        payload=orjson.loads(payload),
+        labels=orjson.loads(labels) if labels != "{}" else {},
+        outcome=None if outcome is None or math.isnan(outcome) else float(outcome),
     )
 
 
@@ -159,6 +169,8 @@ def _json_default(obj: Any) -> Any:
         return obj.isoformat()
     if hasattr(obj, "value"):
         return obj.value
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
     if hasattr(obj, "item"):
         return obj.item()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -1,0 +1,69 @@
+"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system."""
+
+from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
+from ordinis.engines.learning.core.config import LearningEngineConfig
+from ordinis.engines.learning.core.engine import LearningEngine
+from ordinis.engines.learning.core.errors import (
+    ArtifactIntegrityError,
+    BufferFullError,
+    ConfigError,
+    InsufficientDataError,
+    InvalidEventError,
+    LearningEngineError,
+    NotFoundError,
+    PolicyDeniedError,
+    SignalBlockedError,
+)
+from ordinis.engines.learning.core.models import (
+    DriftAlert,
+    DriftSeverity,
+    DriftType,
+    EvaluationResult,
+    EventType,
+    FeedbackPriority,
+    FeedbackRecord,
+    HealthLevel,
+    HealthStatus,
+    LearningEvent,
+    ModelStage,
+    ModelVersion,
+    RolloutStrategy,
+    TrainingJob,
+    TrainingStatus,
+)
+from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+
+__all__ = [
+    "ArtifactIntegrityError",
+    "BufferFullError",
+    "Clock",
+    "ConfigError",
+    "DriftAlert",
+    "DriftSeverity",
+    "DriftType",
+    "EvaluationResult",
+    "EventType",
+    "FeedbackPriority",
+    "FeedbackRecord",
+    "HealthLevel",
+    "HealthStatus",
+    "InsufficientDataError",
+    "InvalidEventError",
+    "LearningEngine",
+    "LearningEngineConfig",
+    "LearningEngineError",
+    "LearningEngineProtocol",
+    "LearningEvent",
+    "ModelStage",
+    "ModelVersion",
+    "NotFoundError",
+    "PolicyDeniedError",
+    "PredictiveModel",
+    "RolloutStrategy",
+    "Scheduler",
+    "SignalBlockedError",
+    "SimulatedClock",
+    "SystemClock",
+    "TrainingJob",
+    "TrainingStatus",
+]

@@ -1,0 +1,469 @@
+"""LearningEngine: the facade that wires the parts of the closed loop together.
+
+The parts (pipeline, breakers, registry, executor, evaluator, drift monitor, retraining
+pipeline) do not reach into each other; this class connects them, owns their lifecycle and
+keeps the signatures the ordinis code already calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ordinis.engines.learning.core.clock import Clock, Scheduler, SystemClock
+from ordinis.engines.learning.core.config import LearningEngineConfig
+from ordinis.engines.learning.core.errors import EngineNotRunningError, NotFoundError
+from ordinis.engines.learning.core.models import (
+    DriftAlert,
+    EvaluationResult,
+    EventType,
+    HealthLevel,
+    HealthStatus,
+    LearningEvent,
+    ModelStage,
+    ModelVersion,
+    RolloutStrategy,
+    StoredRecord,
+    TrainingJob,
+)
+from ordinis.engines.learning.events.store import EventQuery, EventStore, open_store
+from ordinis.engines.learning.observability.metrics import LearningMetrics
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.core.wiring import Parts
+
+log = logging.getLogger(__name__)
+
+# Which collect_* switch governs which event types.
+_SWITCHES: dict[str, tuple[EventType, ...]] = {
+    "collect_signals": (
+        EventType.SIGNAL_GENERATED, EventType.SIGNAL_ACCURACY, EventType.SIGNAL_BATCH,
+    ),
+    "collect_executions": (
+        EventType.ORDER_SUBMITTED, EventType.ORDER_FILLED, EventType.ORDER_REJECTED,
+        EventType.EXECUTION_FAILURE, EventType.INSUFFICIENT_CAPITAL,
+        EventType.BROKER_SYNC_FAILURE,
+    ),
+    "collect_portfolio_events": (
+        EventType.REBALANCE_EXECUTED, EventType.POSITION_OPENED, EventType.POSITION_CLOSED,
+        EventType.PNL_SNAPSHOT, EventType.TRADE_OUTCOME, EventType.POSITION_MISMATCH,
+    ),
+    "collect_risk_events": (
+        EventType.RISK_BREACH, EventType.DRAWDOWN_EVENT, EventType.REGIME_CHANGE,
+    ),
+    "collect_predictions": (EventType.MODEL_PREDICTION,),
+    "collect_metrics": (
+        EventType.METRIC_RECORDED, EventType.DRIFT_DETECTED, EventType.TRADING_CYCLE,
+        EventType.ERROR_RATE_SPIKE,
+    ),
+}
+
+EVALUATION_KIND = "evaluation"
+
+
+def disabled_event_types(config: LearningEngineConfig) -> frozenset[EventType]:
+    """Event types switched off by the config's collect_* switches."""
+    off: set[EventType] = set()
+    for switch, types in _SWITCHES.items():
+        if not getattr(config, switch):
+            off.update(types)
+    return frozenset(off)
+
+
+class LearningEngine:
+    """The LearningEngine of ordinis: collect, train, register, evaluate, detect drift, retrain.
+
+    Use ``async with LearningEngine(config) as engine:`` or call ``initialize()`` and
+    ``shutdown()``. Pass a ``SimulatedClock`` to replay history at full speed.
+    """
+
+    def __init__(
+        self,
+        config: LearningEngineConfig | None = None,
+        clock: Clock | None = None,
+        metrics: LearningMetrics | None = None,
+    ) -> None:
+        self.config = config or LearningEngineConfig()
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = metrics or LearningMetrics()
+        self.scheduler = Scheduler(self.clock)
+        self._running = False
+        self._started_at: datetime | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._store: EventStore | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._parts: Parts | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def initialize(self) -> None:
+        """Open the store, restore state (breakers, jobs, registry caches, baselines), start tasks."""
+        if self._running:
+            return
+        from ordinis.engines.learning.core.wiring import build_parts
+
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
+        self._parts = await build_parts(self, self._store)
+        self._running = True
+        self._started_at = self.clock.now()
+        if not self.clock.simulated:
+            self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
+        self.audit("engine", "engine.start", "engine", "allow", "initialize", {})
+
+    async def shutdown(self) -> None:
+        """Flush every buffered event, stop jobs and tasks, close the store."""
+        if not self._running:
+            return
+        self._running = False
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        parts = self._require()
+        self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
+        await parts.close()
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
+        self._parts = None
+
+    async def __aenter__(self) -> LearningEngine:
+        await self.initialize()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    async def _tick_forever(self) -> None:
+        # Wall-clock pacing of the scheduler for the SystemClock; decisions use the Clock.
+        while True:
+            self.scheduler.run_due()
+            await asyncio.sleep(0.5)
+
+    def _require(self) -> Parts:
+        if self._parts is None:
+            raise EngineNotRunningError(
+                "LearningEngine is not running: call `await engine.initialize()` "
+                "(or use `async with LearningEngine(...)`) first"
+            )
+        return self._parts
+
+    @property
+    def store(self) -> EventStore:
+        if self._store is None:
+            raise EngineNotRunningError("LearningEngine is not running: no store is open")
+        return self._store
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """Run a background coroutine tied to the engine's lifetime (errors are logged)."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+
+        def _done(t: asyncio.Task[Any]) -> None:
+            self._background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task %s failed: %r", name, t.exception())
+
+        task.add_done_callback(_done)
+        return task
+
+    async def drain(self) -> None:
+        """Wait until every background task (retrains started by drift, ...) has finished."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    # ------------------------------------------------------------------ audit
+    def audit(
+        self, actor: str, action: str, target: str, decision: str, reason: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Append one record to the tamper-evident audit log."""
+        self._require().audit.append(actor, action, target, decision, reason, details)
+
+    # ------------------------------------------------------------------ events
+    def record_event(self, event: LearningEvent) -> str:
+        """Buffer an event (validated here, non-blocking); returns its id. Durable after flush."""
+        parts = self._parts
+        if parts is None:
+            self._require()
+            raise AssertionError  # unreachable: _require raised
+        return parts.pipeline.record(event)
+
+    async def record_event_async(self, event: LearningEvent) -> str:
+        """Like record_event, but waits for buffer space instead of raising BufferFullError."""
+        return await self._require().pipeline.record_async(event)
+
+    async def record_event_durable(self, event: LearningEvent) -> str:
+        """Record an event and return only once the store has committed it."""
+        return await self._require().pipeline.record_durable(event)
+
+    async def flush_events(self) -> int:
+        """Commit every buffered event; returns how many were committed."""
+        return await self._require().pipeline.flush()
+
+    def get_events(
+        self,
+        event_type: EventType | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        symbol: str | None = None,
+        source_engine: str | None = None,
+        limit: int | None = 1000,
+    ) -> list[LearningEvent]:
+        """Events from the store, oldest first, filtered."""
+        q = EventQuery(
+            event_type=event_type, start=start, end=end, symbol=symbol,
+            source_engine=source_engine, limit=limit,
+        )
+        return self._require().pipeline.query(q)
+
+    @property
+    def feedback(self) -> Any:
+        """The FeedbackCollector the trading engines call (`record_trade_outcome`, ...)."""
+        return self._require().collector
+
+    @property
+    def breakers(self) -> Any:
+        """The circuit breakers (`record_error`, `reset`, `states`)."""
+        return self._require().breakers
+
+    def should_allow_signals(self) -> tuple[bool, str]:
+        """(allowed, reason): False while a breaker that guards signals is open."""
+        return self._require().breakers.should_allow_signals()
+
+    def should_allow_execution(self) -> tuple[bool, str]:
+        """(allowed, reason): False while a breaker that guards execution is open."""
+        return self._require().breakers.should_allow_execution()
+
+    # ------------------------------------------------------------------ training
+    async def submit_training_job(
+        self, model_name: str, model_type: str, config: dict[str, Any] | None = None,
+        actor: str = "engine",
+    ) -> TrainingJob:
+        """Queue a training job (governance preflight first); it runs on the executor."""
+        return await self._require().training.submit(model_name, model_type, config or {}, actor)
+
+    def get_training_job(self, job_id: str) -> TrainingJob:
+        return self._require().executor.get_job(job_id)
+
+    def list_training_jobs(
+        self, model_name: str | None = None, status: Any = None
+    ) -> list[TrainingJob]:
+        return self._require().executor.list_jobs(model_name=model_name, status=status)
+
+    async def cancel_training_job(self, job_id: str) -> TrainingJob:
+        job = await self._require().executor.cancel(job_id)
+        self.audit("engine", "training.cancel", job_id, "allow", "cancelled", {})
+        return job
+
+    async def wait_for_training_job(self, job_id: str, timeout: float | None = None) -> TrainingJob:
+        return await self._require().executor.wait(job_id, timeout=timeout)
+
+    # ------------------------------------------------------------------ registry
+    async def register_model_version(
+        self,
+        model_name: str,
+        version: str,
+        artifact_path: str | None = None,
+        metrics: dict[str, float] | None = None,
+        parameters: dict[str, Any] | None = None,
+        training_job_id: str | None = None,
+        description: str = "",
+        model: Any = None,
+        lineage: dict[str, str] | None = None,
+        actor: str = "engine",
+    ) -> ModelVersion:
+        """Register a version in MLflow with lineage and artifact hashes."""
+        return await self._require().registry.register_model_version(
+            model_name, version, artifact_path=artifact_path, metrics=metrics,
+            parameters=parameters, training_job_id=training_job_id, description=description,
+            model=model, lineage=lineage, actor=actor,
+        )
+
+    async def promote_model(
+        self,
+        model_name: str,
+        version_id: str,
+        target_stage: ModelStage | str,
+        rollout_strategy: RolloutStrategy | None = None,
+        actor: str = "engine",
+        reason: str = "",
+    ) -> ModelVersion:
+        """Move a version to a stage (governance preflight; PRODUCTION needs a passed evaluation)."""
+        stage = _parse_stage(target_stage)
+        return await self._require().registry.promote_model(
+            model_name, version_id, stage, rollout_strategy=rollout_strategy, actor=actor,
+            reason=reason,
+        )
+
+    async def rollback(self, model_name: str, reason: str, actor: str = "engine") -> ModelVersion:
+        """Restore the previous production version."""
+        return await self._require().registry.rollback(model_name, reason, actor=actor)
+
+    def get_production_model(self, model_name: str) -> ModelVersion | None:
+        """The production version of a model, from memory (the hot path)."""
+        parts = self._parts
+        if parts is None:
+            return None
+        return parts.registry.get_production_model(model_name)
+
+    def get_model_version(self, version_id: str) -> ModelVersion:
+        return self._require().registry.get_model_version(version_id)
+
+    def list_model_versions(self, model_name: str, stage: ModelStage | None = None) -> list[ModelVersion]:
+        return self._require().registry.list_versions(model_name, stage=stage)
+
+    def list_models(self) -> list[str]:
+        return self._require().registry.list_models()
+
+    def load_model(self, version_id: str) -> Any:
+        """The model object of a version, after its artifact hashes were verified."""
+        return self._require().registry.load_model(version_id)
+
+    def stage_history(self, model_name: str, version: str | None = None) -> list[Any]:
+        return self._require().registry.stage_history(model_name, version=version)
+
+    # ------------------------------------------------------------------ evaluation
+    async def evaluate_model(
+        self,
+        version_id: str,
+        benchmark_name: str | Sequence[str] | None = None,
+        metrics: dict[str, float] | None = None,
+        thresholds: dict[str, float] | None = None,
+        gate_set: str | None = None,
+    ) -> EvaluationResult:
+        """Evaluate a version on benchmark packs and pass it through the gates.
+
+        With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
+        reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
+        """
+        return await self._require().evaluation.evaluate(
+            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set
+        )
+
+    async def compare_models(
+        self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None = None
+    ) -> Any:
+        """Challenger against champion on the same packs (paired block-bootstrap test)."""
+        return await self._require().evaluation.compare(version_a, version_b, benchmark)
+
+    def get_evaluations(self, version_id: str | None = None) -> list[EvaluationResult]:
+        """Stored evaluation results, oldest first."""
+        return self._require().evaluation.stored(version_id)
+
+    # ------------------------------------------------------------------ drift
+    def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:
+        """Set the performance baseline that drift checks compare against."""
+        self._require().drift.set_baseline(model_name, metrics)
+
+    def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]:
+        """Compare metrics with the baseline; alerts go to the closed loop as well."""
+        return self._require().drift.check_drift(model_name, current_metrics)
+
+    def get_drift_alerts(
+        self, model_name: str | None = None, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[DriftAlert]:
+        return self._require().drift.alerts(model_name=model_name, start=start, end=end)
+
+    @property
+    def improvement(self) -> Any:
+        """The ContinuousImprovementPipeline (triggers, safeguards, report)."""
+        return self._require().loop
+
+    async def trigger_retraining(self, model_name: str, reason: str) -> Any:
+        """A MANUAL retraining trigger through the same safeguards as automatic ones."""
+        return await self._require().loop_bridge.manual_trigger(model_name, reason)
+
+    # ------------------------------------------------------------------ orchestration
+    async def update(self, results: Any = None) -> dict[str, Any]:
+        """The host's periodic call: run due schedules, flush events, report what changed."""
+        parts = self._require()
+        fired = self.scheduler.run_due()
+        flushed = await parts.pipeline.flush()
+        if results is not None:
+            await parts.loop_bridge.ingest_results(results)
+        return {"scheduled_run": fired, "events_flushed": flushed, "time": self.clock.now()}
+
+    # ------------------------------------------------------------------ health and stats
+    async def health_check(self) -> HealthStatus:
+        """HEALTHY / DEGRADED / UNHEALTHY with the reasons, and how long the check took."""
+        t0 = time.perf_counter()
+        if self._parts is None:
+            return HealthStatus(HealthLevel.UNHEALTHY, "engine not running", {}, 0.0)
+        parts = self._parts
+        problems: list[str] = []
+        details: dict[str, Any] = {}
+        try:
+            count = await asyncio.to_thread(self.store.count_events, EventQuery(limit=None))
+            details["events_stored"] = count
+        except Exception as exc:  # noqa: BLE001 - reported as UNHEALTHY
+            return HealthStatus(
+                HealthLevel.UNHEALTHY, f"event store unreachable: {exc}", details,
+                (time.perf_counter() - t0) * 1000,
+            )
+        stats = parts.pipeline.stats()
+        details["buffered"] = stats.buffered
+        details["flush_failures"] = stats.flush_failures
+        if stats.buffered >= self.config.max_events_memory * 0.9:
+            problems.append("event buffer above 90% full")
+        allowed, reason = parts.breakers.should_allow_signals()
+        details["signals_allowed"] = allowed
+        if not allowed:
+            problems.append(f"signals blocked: {reason}")
+        if self.scheduler.errors:
+            details["scheduler_errors"] = len(self.scheduler.errors)
+            problems.append(f"{len(self.scheduler.errors)} scheduled task error(s)")
+        level = HealthLevel.DEGRADED if problems else HealthLevel.HEALTHY
+        return HealthStatus(
+            level, "; ".join(problems) or "ok", details, (time.perf_counter() - t0) * 1000
+        )
+
+    def get_stats(self) -> dict[str, Any]:
+        """A summary of the engine's state for dashboards and the CLI."""
+        parts = self._require()
+        ps = parts.pipeline.stats()
+        return {
+            "running": self._running,
+            "started_at": self._started_at,
+            "clock": self.clock.now(),
+            "pipeline": ps,
+            "breakers": parts.breakers.states(),
+            "models": parts.registry.list_models(),
+            "training_jobs": len(parts.executor.list_jobs()),
+            "drift_alerts": len(parts.drift.alerts()),
+        }
+
+    # ------------------------------------------------------------------ records helpers
+    def put_record(self, kind: str, key: str, body: dict[str, Any], tag: str = "") -> None:
+        now = self.clock.now()
+        existing = self.store.get_record(kind, key)
+        self.store.put_record(
+            StoredRecord(kind, key, body, existing.created_at if existing else now, now, tag)
+        )
+
+
+def _parse_stage(stage: ModelStage | str) -> ModelStage:
+    if isinstance(stage, ModelStage):
+        return stage
+    try:
+        return ModelStage(str(stage).lower())
+    except ValueError:
+        allowed = ", ".join(s.value for s in ModelStage)
+        raise NotFoundError(f"target_stage={stage!r} is not a stage; allowed: {allowed}") from None
+

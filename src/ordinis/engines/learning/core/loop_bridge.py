@@ -1,0 +1,206 @@
+"""The engine's side of the closed loop: LoopActions over training, evaluation and the registry.
+
+It also routes what the loop listens to: drift alerts, trade outcomes and live metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ordinis.engines.learning.core.clock import Clock
+from ordinis.engines.learning.core.models import (
+    DriftAlert,
+    EventType,
+    FeedbackRecord,
+    ModelStage,
+    TrainingJob,
+)
+from ordinis.engines.learning.events.store import EventQuery, EventStore
+from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+from ordinis.engines.learning.feedback.actions import GateOutcome
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.core.evaluation_service import EvaluationService
+    from ordinis.engines.learning.core.training_service import TrainingService
+    from ordinis.engines.learning.drift.monitor import DriftMonitor
+    from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
+    from ordinis.engines.learning.feedback.pipeline import ContinuousImprovementPipeline, LoopEvent
+    from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig
+    from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
+    from ordinis.engines.learning.governance.audit import AuditLog
+    from ordinis.engines.learning.registry import ModelRegistry
+    from ordinis.engines.learning.training.executor import TrainingExecutor
+
+log = logging.getLogger(__name__)
+
+# At most this many rows of features are read back for data validation.
+_MAX_VALIDATION_ROWS = 50_000
+
+
+class LoopBridge:
+    """Implements ``feedback.LoopActions`` for the engine and feeds the loop its observations."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        pipeline_config: PipelineConfig,
+        training: TrainingService,
+        executor: TrainingExecutor,
+        evaluation: EvaluationService,
+        registry: ModelRegistry,
+        drift: DriftMonitor,
+        tracker: LivePerformanceTracker,
+        audit: AuditLog,
+        spawn: Callable[[Any, str], asyncio.Task[Any]],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.pipeline_config = pipeline_config
+        self.training = training
+        self.executor = executor
+        self.evaluation = evaluation
+        self.registry = registry
+        self.drift = drift
+        self.tracker = tracker
+        self.audit = audit
+        self.spawn = spawn
+        self.loop: ContinuousImprovementPipeline | None = None
+        self.listeners: list[Callable[[LoopEvent], None]] = []
+
+    # ------------------------------------------------------------------ LoopActions
+    def _window(self) -> tuple[datetime, datetime]:
+        end = self.clock.now()
+        return end - timedelta(seconds=self.pipeline_config.data_collection.window_seconds), end
+
+    async def start_training(self, model_name: str, trigger: RetrainingTrigger) -> TrainingJob:
+        stage = self.pipeline_config.training
+        start, end = self._window()
+        config: dict[str, Any] = {
+            "algorithm": stage.algorithm,
+            "params": dict(stage.params),
+            "timeout_seconds": stage.timeout_seconds,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "trigger_id": trigger.trigger_id,
+        }
+        return await self.training.submit(
+            model_name, stage.model_type, config, actor=f"loop:{trigger.trigger_type.value}"
+        )
+
+    async def wait_for_training(self, job_id: str) -> TrainingJob:
+        return await self.executor.wait(job_id)
+
+    async def evaluate_and_gate(self, model_name: str, version_id: str) -> GateOutcome:
+        stage = self.pipeline_config.evaluation
+        result = await self.evaluation.evaluate(
+            version_id, stage.benchmarks or None, gate_set=stage.gate_set,
+            threshold_overrides=stage.thresholds or None,
+        )
+        report = result.details.get("gate_report_text", "")
+        failed = result.details.get("failed_gates", [])
+        summary = "all gates passed" if result.passed else "failed: " + ", ".join(failed)
+        return GateOutcome(
+            passed=result.passed, report_summary=summary, metrics=dict(result.metrics),
+            evaluation_id=result.evaluation_id, report_text=str(report),
+        )
+
+    async def promote(self, model_name: str, version_id: str, stage: ModelStage, reason: str) -> None:
+        await self.registry.promote_model(
+            model_name, version_id, stage, actor="loop", reason=reason
+        )
+
+    def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:
+        return self.training.count_samples(start, end)
+
+    def _features(self, start: datetime | None, end: datetime | None) -> pd.DataFrame | None:
+        events = self.store.query_events(
+            EventQuery(
+                event_type=EventType.SIGNAL_GENERATED, start=start, end=end,
+                limit=_MAX_VALIDATION_ROWS, descending=True,
+            )
+        )
+        rows = [e.payload.get("features") for e in events if isinstance(e.payload.get("features"), dict)]
+        if not rows:
+            return None
+        frame = pd.DataFrame(rows)
+        return frame.reindex(columns=[c for c in FEATURE_NAMES if c in frame.columns])
+
+    def training_window_features(self, model_name: str) -> pd.DataFrame | None:
+        start, end = self._window()
+        return self._features(start, end)
+
+    def reference_features(self, model_name: str) -> pd.DataFrame | None:
+        """Features of the production version's own training window (its lineage)."""
+        prod = self.registry.get_production_model(model_name)
+        if prod is None:
+            return None
+        start = _lineage_time(prod.lineage.get("data_start"))
+        end = _lineage_time(prod.lineage.get("data_end"))
+        if start is None and end is None:
+            return None
+        return self._features(start, end)
+
+    # ------------------------------------------------------------------ observations
+    def on_loop_event(self, event: LoopEvent) -> None:
+        self.audit.append(
+            "loop", f"loop.{event.step.value}", event.model_name, "allow", event.message[:500],
+            {"trigger_id": event.trigger_id or "", "outcome": event.outcome},
+        )
+        for listener in list(self.listeners):
+            listener(event)
+
+    def on_drift_alert(self, alert: DriftAlert) -> None:
+        """Drift alert → the loop (in the background: detection must not wait on training)."""
+        if self.loop is None:
+            return
+        self.spawn(self.loop.handle_drift_alert(alert), f"drift-alert-{alert.alert_id}")
+
+    def on_feedback(self, record: FeedbackRecord) -> None:
+        """Trade outcomes feed the live tracker, the streaming detectors and the loss rule."""
+        if record.feedback_type != "trade_outcome":
+            return
+        model_name = record.data.get("model_name")
+        if not model_name:
+            return
+        pnl = record.data.get("pnl")
+        ret = record.outcome if record.outcome is not None else record.data.get("return_pct")
+        if ret is None:
+            return
+        signal = record.data.get("metadata", {}).get("signal") if isinstance(record.data.get("metadata"), dict) else None
+        self.tracker.record_outcome(
+            str(model_name), None if signal is None else float(signal), float(ret),
+            pnl=None if pnl is None else float(pnl), at=record.timestamp,
+        )
+        if pnl is not None:
+            self.drift.update_stream(str(model_name), "pnl", float(pnl))
+            if self.loop is not None:
+                self.spawn(self.loop.on_trade_outcome(str(model_name), float(pnl)), "loss-rule")
+
+    async def manual_trigger(self, model_name: str, reason: str) -> Any:
+        assert self.loop is not None
+        return await self.loop.request_retrain(model_name, reason)
+
+    async def ingest_results(self, results: Any) -> None:
+        """``engine.update(results)``: live metrics per model, as {model_name: {metric: value}}."""
+        if self.loop is None or not isinstance(results, dict):
+            return
+        for model_name, metrics in results.items():
+            if isinstance(metrics, dict):
+                self.drift.check_drift(str(model_name), {k: float(v) for k, v in metrics.items()})
+                await self.loop.on_live_metrics(str(model_name), metrics)
+
+
+def _lineage_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

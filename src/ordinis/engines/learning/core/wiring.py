@@ -1,0 +1,158 @@
+"""Builds and connects the engine's parts; the only place that knows all of them.
+
+Order matters: the audit log and policies first (every later change is audited), then the
+pipeline, breakers and collector (state restored before the first signal), the registry
+(caches rebuilt from MLflow), the executor (interrupted jobs resolved), evaluation, drift
+(baselines and references reloaded) and the closed loop on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ordinis.engines.learning.core.clock import ScheduledTask
+from ordinis.engines.learning.collectors.feedback import FeedbackCollector
+from ordinis.engines.learning.core.evaluation_service import EvaluationService
+from ordinis.engines.learning.core.loop_bridge import LoopBridge
+from ordinis.engines.learning.core.training_service import TrainingService
+from ordinis.engines.learning.drift.monitor import DriftMonitor
+from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
+from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
+from ordinis.engines.learning.events.pipeline import EventPipeline
+from ordinis.engines.learning.events.retention import schedule_retention
+from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.feedback.pipeline import ContinuousImprovementPipeline
+from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig, load_pipeline_config
+from ordinis.engines.learning.feedback.policy import RetrainingPolicy
+from ordinis.engines.learning.governance.audit import AuditLog
+from ordinis.engines.learning.governance.policies import PolicyEngine, default_policies
+from ordinis.engines.learning.registry import ModelRegistry
+from ordinis.engines.learning.safety.manager import CircuitBreakerManager
+from ordinis.engines.learning.training.executor import TrainingExecutor
+from ordinis.engines.learning.training.trainers import TrainerRegistry
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.core.engine import LearningEngine
+    from ordinis.engines.learning.safety.manager import BreakerChange
+
+
+@dataclass
+class Parts:
+    """Every running part of one engine."""
+
+    audit: AuditLog
+    policies: PolicyEngine
+    pipeline: EventPipeline
+    breakers: CircuitBreakerManager
+    collector: FeedbackCollector
+    registry: ModelRegistry
+    trainers: TrainerRegistry
+    executor: TrainingExecutor
+    training: TrainingService
+    evaluator: ModelEvaluator
+    evaluation: EvaluationService
+    drift: DriftMonitor
+    tracker: LivePerformanceTracker
+    pipeline_config: PipelineConfig
+    retraining: RetrainingPolicy
+    loop: ContinuousImprovementPipeline
+    loop_bridge: LoopBridge
+    scheduled: list[ScheduledTask] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Stop in reverse order: schedules, jobs, then flush the pipeline last."""
+        for task in self.scheduled:
+            task.cancel()
+        await self.executor.stop()
+        await self.registry.close()
+        await self.pipeline.stop()
+
+
+def _make_backend(engine: LearningEngine) -> Any:
+    cfg = engine.config
+    if cfg.training_backend == "ray":
+        from ordinis.engines.learning.training.ray_backend import RayBackend
+
+        return RayBackend()
+    from ordinis.engines.learning.training.local_backend import LocalProcessBackend
+
+    return LocalProcessBackend(cfg.max_concurrent_jobs)
+
+
+async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
+    """Create, restore and connect every part of ``engine`` over an open ``store``."""
+    from ordinis.engines.learning.core.engine import disabled_event_types
+
+    cfg, clock, metrics = engine.config, engine.clock, engine.metrics
+    audit = AuditLog(store, clock, metrics)
+    policies = PolicyEngine(default_policies(cfg), enabled=cfg.enable_governance, metrics=metrics)
+
+    pipeline = EventPipeline(store, cfg, clock, metrics, disabled_event_types(cfg))
+    await pipeline.start()
+
+    def on_breaker_change(change: BreakerChange) -> None:
+        audit.append(
+            change.by or "breaker", f"breaker.{change.to_state.value}", change.engine, "allow",
+            change.reason, {"from": change.from_state.value},
+        )
+
+    breakers = CircuitBreakerManager(store, clock, metrics, cfg, on_change=on_breaker_change)
+    breakers.load()
+    collector = FeedbackCollector(pipeline, breakers, clock, metrics)
+
+    registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
+    await registry.open()
+
+    trainers = TrainerRegistry.default()
+    training = TrainingService(cfg, store, clock, policies, audit, registry)
+    executor = TrainingExecutor(
+        cfg, store, clock, metrics, _make_backend(engine), trainers,
+        on_complete=training.on_complete, dataset_builder=training.build_dataset,
+    )
+    training.executor = executor
+    await executor.start()
+
+    pipeline_config = load_pipeline_config(cfg.pipeline_config_path)
+    evaluator = ModelEvaluator(cfg, clock, metrics)
+    evaluation = EvaluationService(
+        cfg, store, clock, metrics, registry, evaluator, audit,
+        default_benchmarks=pipeline_config.evaluation.benchmarks,
+    )
+
+    drift = DriftMonitor(store, clock, metrics, cfg)
+    drift.load()
+    tracker = LivePerformanceTracker(clock, window=cfg.live_metrics_window)
+
+    retraining = RetrainingPolicy(cfg, store, clock, metrics, pipeline_config)
+    bridge = LoopBridge(
+        store, clock, pipeline_config, training, executor, evaluation, registry, drift, tracker,
+        audit, engine.spawn,
+    )
+    loop = ContinuousImprovementPipeline(
+        retraining, bridge, store, clock, metrics, pipeline_config, on_event=bridge.on_loop_event
+    )
+    bridge.loop = loop
+    drift.add_listener(bridge.on_drift_alert)
+    collector.add_listener(bridge.on_feedback)
+
+    parts = Parts(
+        audit=audit, policies=policies, pipeline=pipeline, breakers=breakers,
+        collector=collector, registry=registry, trainers=trainers, executor=executor,
+        training=training, evaluator=evaluator, evaluation=evaluation, drift=drift,
+        tracker=tracker, pipeline_config=pipeline_config, retraining=retraining, loop=loop,
+        loop_bridge=bridge,
+    )
+    sched = engine.scheduler
+    parts.scheduled.append(schedule_retention(sched, store, clock, cfg))
+    if cfg.enable_drift_detection:
+        parts.scheduled.append(drift.schedule(sched, tracker))
+    parts.scheduled.append(
+        sched.every(3600.0, lambda: _spawn_tick(engine, loop), name="retraining-schedule")
+    )
+    return parts
+
+
+def _spawn_tick(engine: LearningEngine, loop: ContinuousImprovementPipeline) -> None:
+    if engine.is_running:
+        engine.spawn(loop.tick(), "retraining-tick")

@@ -1,0 +1,273 @@
+"""ContinuousImprovementPipeline: the acting side of the closed loop.
+
+trigger -> policy safeguards -> data validation -> training -> evaluation and gates ->
+promotion to the staging stage. Every step is persisted on the trigger and announced as a
+``LoopEvent`` so the demo can print it and the engine can audit it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from ordinis.engines.learning.core.clock import Clock
+from ordinis.engines.learning.core.models import DriftAlert, TrainingStatus
+from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.feedback.actions import LoopActions
+from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig
+from ordinis.engines.learning.feedback.policy import RetrainingPolicy, Safeguard
+from ordinis.engines.learning.feedback.report import ImprovementReport
+from ordinis.engines.learning.feedback.triggers import (
+    RetrainingTrigger,
+    TriggerEvaluator,
+    TriggerStatus,
+    TriggerType,
+)
+from ordinis.engines.learning.observability.metrics import LearningMetrics
+
+log = logging.getLogger(__name__)
+
+# Wall-clock grace on top of the training timeout before the loop stops waiting for a job
+# (the executor enforces the timeout itself; this only guards the loop against a lost job).
+_WAIT_GRACE_SECONDS = 60.0
+
+
+class LoopStep(StrEnum):
+    """The steps of the chain, as reported in LoopEvents."""
+
+    DRIFT_ALERT = "drift_alert"
+    TRIGGER = "trigger"
+    POLICY = "policy"
+    DATA_VALIDATION = "data_validation"
+    TRAINING = "training"
+    EVALUATION = "evaluation"
+    PROMOTION = "promotion"
+
+
+@dataclass(slots=True, frozen=True)
+class LoopEvent:
+    """One thing the loop did, for the demo's console and the engine's audit log."""
+
+    at: datetime
+    model_name: str
+    trigger_id: str | None
+    step: LoopStep
+    outcome: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.model_name} {self.step.value}: "
+            f"{self.outcome} - {self.message}"
+        )
+
+
+class ContinuousImprovementPipeline:
+    """Turns observations into triggers and runs each approved trigger through the chain."""
+
+    def __init__(
+        self,
+        policy: RetrainingPolicy,
+        actions: LoopActions,
+        store: EventStore,
+        clock: Clock,
+        metrics: LearningMetrics,
+        pipeline: PipelineConfig,
+        on_event: Callable[[LoopEvent], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.actions = actions
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.pipeline = pipeline
+        self.on_event = on_event
+        self.rules = TriggerEvaluator(pipeline.triggers, clock)
+        self.events: deque[LoopEvent] = deque(maxlen=1000)
+        if policy.actions is None:
+            policy.attach(actions)
+        for model_name in pipeline.triggers.schedule.models:
+            self.watch(model_name)
+
+    # ------------------------------------------------------------------ observations
+    async def handle_drift_alert(self, alert: DriftAlert) -> RetrainingTrigger | None:
+        """Feed a drift alert to the rules; run the trigger it raises, if any."""
+        trigger = self.rules.on_drift_alert(alert)
+        self._emit(
+            alert.model_name,
+            trigger.trigger_id if trigger else None,
+            LoopStep.DRIFT_ALERT,
+            trigger.trigger_type.value if trigger else "counted",
+            f"{alert.severity.value} {alert.drift_type.value} drift on {alert.metric}: "
+            f"{alert.current_value:.4g} vs baseline {alert.baseline_value:.4g}",
+        )
+        return await self.handle_trigger(trigger) if trigger is not None else None
+
+    async def on_live_metrics(
+        self,
+        model_name: str,
+        live_metrics: Mapping[str, float],
+        baseline: Mapping[str, float] | None = None,
+    ) -> RetrainingTrigger | None:
+        """Compare live metrics with the baseline (``set_baseline`` or ``baseline``); act on it."""
+        trigger = self.rules.on_live_metrics(model_name, live_metrics, baseline)
+        return await self.handle_trigger(trigger) if trigger is not None else None
+
+    async def on_trade_outcome(self, model_name: str, pnl: float) -> RetrainingTrigger | None:
+        """Feed one closed trade; N consecutive losses raise a trigger."""
+        trigger = self.rules.on_trade_outcome(model_name, pnl)
+        return await self.handle_trigger(trigger) if trigger is not None else None
+
+    async def tick(self) -> list[RetrainingTrigger]:
+        """Run the scheduled triggers due on the clock (the engine's Scheduler calls this)."""
+        return [await self.handle_trigger(t) for t in self.rules.on_tick()]
+
+    async def request_retrain(self, model_name: str, reason: str = "") -> RetrainingTrigger:
+        """An operator's manual retrain (passes auto_retrain_enabled, not the other safeguards)."""
+        return await self.handle_trigger(RetrainingTrigger.manual(model_name, reason, self.clock))
+
+    def set_baseline(self, model_name: str, metrics: Mapping[str, float]) -> None:
+        """The metrics live results are compared with (typically the promoted version's)."""
+        self.rules.degradation.set_baseline(model_name, metrics)
+
+    def watch(self, model_name: str) -> None:
+        """Put ``model_name`` on the retraining schedule, resuming after its last scheduled run."""
+        last = None
+        for t in self.policy.list_triggers(model_name):
+            if t.trigger_type is TriggerType.SCHEDULED:
+                last = t.created_at
+        self.rules.schedule.watch(model_name, last)
+
+    # ------------------------------------------------------------------ the chain
+    async def handle_trigger(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
+        """Run one trigger through the chain; returns it with its final status (all persisted)."""
+        model = trigger.model_name
+        self._emit_t(trigger, LoopStep.TRIGGER, trigger.trigger_type.value, trigger.reason)
+        decision = self.policy.consider(trigger)
+        if not decision.approved:
+            self._emit_t(trigger, LoopStep.POLICY, f"refused:{decision.safeguard}", decision.reason)
+            return trigger
+        self._emit_t(trigger, LoopStep.POLICY, "approved", decision.reason)
+
+        try:
+            report = self.policy.validate_data(trigger)
+        except Exception as exc:
+            reason = f"data validation could not run: {exc}"
+            self.policy.refuse(trigger, Safeguard.DATA_VALIDATION, reason)
+            self._emit_t(trigger, LoopStep.DATA_VALIDATION, "error", reason)
+            return trigger
+        trigger.data_validation = report.summary()
+        if not report.passed:
+            self.policy.refuse(trigger, Safeguard.DATA_VALIDATION, report.summary())
+            self._emit_t(trigger, LoopStep.DATA_VALIDATION, "failed", report.summary())
+            return trigger
+        self._emit_t(trigger, LoopStep.DATA_VALIDATION, "passed", report.summary())
+
+        # training
+        self.policy.mark(trigger, TriggerStatus.TRAINING)
+        try:
+            job = await self.actions.start_training(model, trigger)
+            self.policy.mark(trigger, TriggerStatus.TRAINING, job_id=job.job_id)
+            self._emit_t(trigger, LoopStep.TRAINING, "started", f"job {job.job_id}")
+            timeout = self.pipeline.training.timeout_seconds + _WAIT_GRACE_SECONDS
+            job = await asyncio.wait_for(self.actions.wait_for_training(job.job_id), timeout)
+        except TimeoutError:
+            return self._fail(trigger, LoopStep.TRAINING, "training timed out: no result within "
+                              f"{self.pipeline.training.timeout_seconds:g} s")
+        except Exception as exc:
+            return self._fail(trigger, LoopStep.TRAINING, f"training could not run: {exc}")
+        if job.status is not TrainingStatus.COMPLETED:
+            return self._fail(
+                trigger, LoopStep.TRAINING,
+                f"training job {job.job_id} {job.status.value}: "
+                f"{job.error_message or 'no message'}",
+            )
+        if not job.model_version_id:
+            return self._fail(
+                trigger, LoopStep.TRAINING,
+                f"training job {job.job_id} completed without registering a model version",
+            )
+        version_id = job.model_version_id
+        self.policy.mark(
+            trigger, TriggerStatus.EVALUATING, version_id=version_id,
+            training_metrics={k: float(v) for k, v in job.metrics.items()},
+        )
+        self._emit_t(trigger, LoopStep.TRAINING, "completed", f"version {version_id}")
+
+        # evaluation and gates
+        try:
+            outcome = await self.actions.evaluate_and_gate(model, version_id)
+        except Exception as exc:
+            return self._fail(trigger, LoopStep.EVALUATION, f"evaluation could not run: {exc}")
+        trigger.gate_passed = outcome.passed
+        trigger.gate_summary = outcome.report_summary
+        trigger.gate_metrics = {k: float(v) for k, v in outcome.metrics.items()}
+        trigger.evaluation_id = outcome.evaluation_id
+        if outcome.report_text:
+            trigger.details["gate_report"] = outcome.report_text
+        if not outcome.passed:
+            self.policy.mark(trigger, TriggerStatus.GATED_OUT)
+            self._emit_t(trigger, LoopStep.EVALUATION, "gated_out", outcome.report_summary)
+            return trigger
+        self._emit_t(trigger, LoopStep.EVALUATION, "passed", outcome.report_summary)
+
+        # promotion to the next stage
+        staging = self.pipeline.staging
+        if not staging.auto_promote:
+            self.policy.mark(trigger, TriggerStatus.COMPLETED)
+            self._emit_t(trigger, LoopStep.PROMOTION, "awaiting_approval",
+                         f"version {version_id} passed; staging.auto_promote is off")
+            return trigger
+        reason = f"retrain {trigger.trigger_id} ({trigger.trigger_type.value}) passed the gates"
+        try:
+            await self.actions.promote(model, version_id, staging.target_stage, reason)
+        except Exception as exc:
+            return self._fail(trigger, LoopStep.PROMOTION, f"promotion failed: {exc}")
+        self.policy.mark(trigger, TriggerStatus.PROMOTED, promoted_to=staging.target_stage.value)
+        self._emit_t(trigger, LoopStep.PROMOTION, "promoted",
+                     f"version {version_id} -> {staging.target_stage.value}")
+        return trigger
+
+    def _fail(self, trigger: RetrainingTrigger, step: LoopStep, error: str) -> RetrainingTrigger:
+        self.policy.mark(trigger, TriggerStatus.FAILED, error=error)
+        self._emit_t(trigger, step, "failed", error)
+        return trigger
+
+    # ------------------------------------------------------------------ reporting
+    def report(
+        self, start: datetime, end: datetime, model_name: str | None = None
+    ) -> ImprovementReport:
+        """What triggered, trained, scored, was promoted or refused in ``[start, end)``."""
+        if end <= start:
+            raise ValueError(
+                f"report: end={end.isoformat()} must be after start={start.isoformat()}"
+            )
+        return ImprovementReport(
+            start=start,
+            end=end,
+            model_name=model_name,
+            triggers=self.policy.list_triggers(model_name, start, end),
+        )
+
+    # ------------------------------------------------------------------ events
+    def _emit_t(
+        self, trigger: RetrainingTrigger, step: LoopStep, outcome: str, message: str
+    ) -> None:
+        self._emit(trigger.model_name, trigger.trigger_id, step, outcome, message)
+
+    def _emit(
+        self, model_name: str, trigger_id: str | None, step: LoopStep, outcome: str, message: str
+    ) -> None:
+        event = LoopEvent(self.clock.now(), model_name, trigger_id, step, outcome, message)
+        self.events.append(event)
+        log.info("%s", event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # a broken listener must not stop the loop
+                log.exception("on_event listener failed for %s", event)

@@ -1,0 +1,287 @@
+"""Thin MLflow adapter: how a ModelVersion is written to and read from MLflow.
+
+Stages are registered-model aliases ("production", "staging", "shadow", "canary",
+"rollback_target") plus a ``stage`` tag on each version (MLflow's own stages are deprecated and
+not used). Our version string, lineage, hashes, metrics and parameters are model-version tags,
+so the whole registry is rebuilt from two MLflow searches. Every method blocks: call it from a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
+from mlflow.exceptions import MlflowException
+
+from ordinis.engines.learning.core.models import ModelStage, ModelVersion
+
+log = logging.getLogger(__name__)
+
+# ---- model-version tags
+TAG_VERSION = "version"
+TAG_STAGE = "stage"
+TAG_CREATED_AT = "created_at"
+TAG_METRICS = "metrics"
+TAG_PARAMETERS = "parameters"
+TAG_SHA256 = "artifact_sha256"
+TAG_MANIFEST = "artifact_manifest"
+TAG_MODEL_FILE = "model_file"
+TAG_MODEL_TYPE = "model_type"
+TAG_TRAINING_JOB = "training_job_id"
+LINEAGE_PREFIX = "lineage."
+TAG_EVAL_PASSED = "evaluation.passed"
+TAG_EVAL_ID = "evaluation.id"
+TAG_EVAL_SUMMARY = "evaluation.summary"
+TAG_EVAL_AT = "evaluation.at"
+# ---- registered-model tag marking the models this engine manages
+TAG_MANAGED = "ordinis.managed"
+
+STAGE_ALIASES: dict[ModelStage, str] = {
+    ModelStage.STAGING: "staging",
+    ModelStage.SHADOW: "shadow",
+    ModelStage.CANARY: "canary",
+    ModelStage.PRODUCTION: "production",
+}
+ROLLBACK_ALIAS = "rollback_target"
+EXPERIMENT_PREFIX = "ordinis/"
+_PAGE = 1000
+
+
+@dataclass(slots=True)
+class LoadedVersion:
+    """A version as read from MLflow, with what the registry keeps beside the ModelVersion."""
+
+    version: ModelVersion
+    manifest: dict[str, str] = field(default_factory=dict)
+    model_file: str | None = None
+    model_type: str | None = None
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    """A registered model: versions (registration order) and aliases (alias → MLflow version)."""
+
+    name: str
+    versions: list[LoadedVersion]
+    aliases: dict[str, str]
+
+
+class MlflowBackend:
+    """The MlflowClient calls the registry needs, one verb each."""
+
+    def __init__(self, tracking_uri: str, artifact_root: Path | None) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._experiments: dict[str, str] = {}
+        self._models: set[str] = set()
+
+    # ------------------------------------------------------------------ models and experiments
+    def ensure_model(self, name: str) -> str:
+        """Create the registered model and its experiment if needed; returns the experiment id."""
+        if name not in self._models:
+            try:
+                rm = self.client.get_registered_model(name)
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+                self.client.create_registered_model(name, tags={TAG_MANAGED: "true"})
+            else:
+                if rm.tags.get(TAG_MANAGED) != "true":
+                    self.client.set_registered_model_tag(name, TAG_MANAGED, "true")
+            self._models.add(name)
+        return self.experiment_id(name)
+
+    def experiment_id(self, name: str) -> str:
+        cached = self._experiments.get(name)
+        if cached is not None:
+            return cached
+        exp_name = EXPERIMENT_PREFIX + name
+        exp = self.client.get_experiment_by_name(exp_name)
+        if exp is not None:
+            exp_id = str(exp.experiment_id)
+        else:
+            location = None
+            if self.artifact_root is not None:
+                location = (self.artifact_root / name).resolve().as_uri()
+            exp_id = str(self.client.create_experiment(exp_name, artifact_location=location))
+        self._experiments[name] = exp_id
+        return exp_id
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, model_name: str, version: str, job_id: str | None) -> tuple[str, str]:
+        """A new run for a registration; returns (run_id, artifact_uri)."""
+        tags = {"ordinis.model_name": model_name, "ordinis.version": version}
+        if job_id:
+            tags["ordinis.training_job_id"] = job_id
+        run = self.client.create_run(
+            self.experiment_id(model_name), tags=tags, run_name=f"{model_name}-{version}"
+        )
+        return run.info.run_id, str(run.info.artifact_uri)
+
+    def existing_run(self, run_id: str) -> tuple[str, str, dict[str, str]]:
+        """(run_id, artifact_uri, params) of a run a trainer already made."""
+        run = self.client.get_run(run_id)
+        return run.info.run_id, str(run.info.artifact_uri), dict(run.data.params)
+
+    def log_run_data(
+        self,
+        run_id: str,
+        metrics: dict[str, float],
+        params: dict[str, str],
+        timestamp_ms: int,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Params, metrics and tags in one batch call."""
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, timestamp_ms, 0) for k, v in metrics.items()],
+            params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(k, v) for k, v in (tags or {}).items()],
+        )
+
+    def log_artifacts(self, run_id: str, source: Path, artifact_dir: str) -> None:
+        if source.is_dir():
+            self.client.log_artifacts(run_id, str(source), artifact_dir)
+        else:
+            self.client.log_artifact(run_id, str(source), artifact_dir)
+
+    def finish_run(self, run_id: str, ok: bool = True) -> None:
+        self.client.set_terminated(run_id, status="FINISHED" if ok else "FAILED")
+
+    def delete_run(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
+
+    # ------------------------------------------------------------------ versions
+    def create_version(
+        self, model_name: str, source: str, run_id: str | None, tags: dict[str, str],
+        description: str,
+    ) -> str:
+        """Create the model version with all its tags in one call; returns MLflow's version."""
+        mv = self.client.create_model_version(
+            model_name, source=source, run_id=run_id, tags=tags, description=description or None,
+            await_creation_for=0,
+        )
+        return str(mv.version)
+
+    def delete_version(self, model_name: str, mlflow_version: str) -> None:
+        self.client.delete_model_version(model_name, mlflow_version)
+
+    def set_tags(self, model_name: str, mlflow_version: str, tags: dict[str, str]) -> None:
+        """MLflow has no batch call for version tags: one call per tag."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(model_name, mlflow_version, key, value)
+
+    def set_alias(self, model_name: str, alias: str, mlflow_version: str) -> None:
+        self.client.set_registered_model_alias(model_name, alias, mlflow_version)
+
+    def delete_alias(self, model_name: str, alias: str) -> None:
+        try:
+            self.client.delete_registered_model_alias(model_name, alias)
+        except MlflowException as exc:  # already gone: the goal is reached
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+
+    # ------------------------------------------------------------------ reading everything back
+    def load_all(self) -> list[LoadedModel]:
+        """Every model this engine manages, with versions and aliases (two paged searches)."""
+        models: dict[str, dict[str, str]] = {}
+        for rm in self._paged(self.client.search_registered_models):
+            if rm.tags.get(TAG_MANAGED) == "true":
+                models[rm.name] = {alias: str(v) for alias, v in (rm.aliases or {}).items()}
+        return [self.load_model(name, aliases) for name, aliases in models.items()]
+
+    def load_model(self, name: str, aliases: dict[str, str] | None = None) -> LoadedModel:
+        """One model's versions and aliases."""
+        if aliases is None:
+            rm = self.client.get_registered_model(name)
+            aliases = {alias: str(v) for alias, v in (rm.aliases or {}).items()}
+        escaped = name.replace("'", "\\'")
+        found: list[LoadedVersion] = []
+        for mv in self._paged(
+            self.client.search_model_versions, filter_string=f"name='{escaped}'"
+        ):
+            loaded = to_loaded_version(mv)
+            if loaded is not None:
+                found.append(loaded)
+        found.sort(key=lambda lv: int(lv.version.mlflow_version or 0))
+        return LoadedModel(name, found, aliases)
+
+    @staticmethod
+    def _paged(search: Any, **kwargs: Any) -> Iterator[Any]:
+        token: str | None = None
+        while True:
+            page = search(max_results=_PAGE, page_token=token, **kwargs)
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+
+def to_loaded_version(mv: MlflowModelVersion) -> LoadedVersion | None:
+    """Our view of an MLflow model version; None when it was not registered by this engine."""
+    tags: dict[str, str] = dict(mv.tags or {})
+    version = tags.get(TAG_VERSION)
+    if not version:
+        return None
+    passed_tag = tags.get(TAG_EVAL_PASSED)
+    created = tags.get(TAG_CREATED_AT)
+    mv_obj = ModelVersion(
+        model_name=mv.name,
+        version=version,
+        stage=ModelStage(tags.get(TAG_STAGE, ModelStage.DEVELOPMENT.value)),
+        created_at=(
+            datetime.fromisoformat(created) if created
+            else datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC)
+        ),
+        metrics={k: float(v) for k, v in _json(tags.get(TAG_METRICS)).items()},
+        parameters=_json(tags.get(TAG_PARAMETERS)),
+        artifact_path=mv.source or None,
+        artifact_sha256=tags.get(TAG_SHA256) or None,
+        training_job_id=tags.get(TAG_TRAINING_JOB) or None,
+        description=mv.description or "",
+        lineage={
+            k[len(LINEAGE_PREFIX):]: v for k, v in tags.items() if k.startswith(LINEAGE_PREFIX)
+        },
+        mlflow_version=str(mv.version),
+        run_id=mv.run_id or None,
+        evaluation_passed=None if passed_tag is None else passed_tag == "true",
+    )
+    return LoadedVersion(
+        version=mv_obj,
+        manifest={str(k): str(v) for k, v in _json(tags.get(TAG_MANIFEST)).items()},
+        model_file=tags.get(TAG_MODEL_FILE) or None,
+        model_type=tags.get(TAG_MODEL_TYPE) or None,
+    )
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        log.warning("unreadable JSON tag value %r", text[:80])
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def json_tag(value: dict[str, Any]) -> str:
+    """Compact, key-sorted JSON for a tag value (non-finite floats as strings)."""
+    def fix(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return str(v)
+        return v
+
+    return json.dumps({k: fix(v) for k, v in value.items()}, sort_keys=True,
+                      separators=(",", ":"), default=str)

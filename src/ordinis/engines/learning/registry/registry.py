@@ -1,0 +1,892 @@
+"""ModelRegistry: model versions and their stages, kept in MLflow, served from memory.
+
+MLflow is the system of record (versions, tags, aliases); the stage history lives in the event
+store; the maps here are caches rebuilt from both on ``open()``. Every change passes
+governance preflight, writes one audit record and updates the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from mlflow.exceptions import MlflowException
+
+from ordinis.engines.learning.core.clock import Clock
+from ordinis.engines.learning.core.config import LearningEngineConfig
+from ordinis.engines.learning.core.errors import (
+    EngineNotRunningError,
+    FieldProblem,
+    NotFoundError,
+    PolicyDeniedError,
+    ValidationError,
+)
+from ordinis.engines.learning.core.models import ModelStage, ModelVersion, RolloutStrategy
+from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.governance.audit import AuditLog
+from ordinis.engines.learning.governance.policies import GovernanceAction, PolicyEngine
+from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.registry import artifacts as art
+from ordinis.engines.learning.registry.history import (
+    STAGE_CHANGE_KIND,
+    StageChange,
+    StageHistory,
+    replaced_by_promotion,
+    stages_held,
+    version_at,
+)
+from ordinis.engines.learning.registry.lineage import build_lineage
+from ordinis.engines.learning.registry.mlflow_backend import (
+    LINEAGE_PREFIX,
+    ROLLBACK_ALIAS,
+    STAGE_ALIASES,
+    TAG_CREATED_AT,
+    TAG_EVAL_AT,
+    TAG_EVAL_ID,
+    TAG_EVAL_PASSED,
+    TAG_EVAL_SUMMARY,
+    TAG_MANIFEST,
+    TAG_METRICS,
+    TAG_MODEL_FILE,
+    TAG_MODEL_TYPE,
+    TAG_PARAMETERS,
+    TAG_SHA256,
+    TAG_STAGE,
+    TAG_TRAINING_JOB,
+    TAG_VERSION,
+    LoadedModel,
+    LoadedVersion,
+    MlflowBackend,
+    json_tag,
+)
+from ordinis.engines.learning.registry.validation import (
+    own_version,
+    parse_stage,
+    parse_strategy,
+    reason_label,
+    validate_registration,
+)
+
+log = logging.getLogger(__name__)
+
+StageListener = Callable[[StageChange], None]
+
+# Order used to tell a promotion from a demotion.
+_RANK: dict[ModelStage, int] = {
+    ModelStage.ARCHIVED: -1, ModelStage.DEVELOPMENT: 0, ModelStage.STAGING: 1,
+    ModelStage.SHADOW: 2, ModelStage.CANARY: 3, ModelStage.PRODUCTION: 4,
+}
+# Stages retention never touches: something is (about to be) serving from them.
+_LIVE_STAGES = frozenset({ModelStage.STAGING, ModelStage.SHADOW, ModelStage.CANARY,
+                          ModelStage.PRODUCTION})
+
+
+@dataclasses.dataclass(slots=True)
+class _Integrity:
+    manifest: dict[str, str]
+    model_file: str | None
+    model_type: str | None
+
+
+@dataclasses.dataclass(slots=True)
+class _Move:
+    """A planned stage change: tags and aliases to write, history entries and one audit record."""
+
+    model_name: str
+    action: str
+    tag_moves: list[tuple[ModelVersion, ModelStage]]
+    alias_set: dict[str, str]      # alias -> our version
+    alias_delete: list[str]
+    changes: list[StageChange]
+    audit_target: str
+    audit_details: dict[str, Any]
+
+
+class ModelRegistry:
+    """The MLflow-backed model registry with an in-memory hot path.
+
+    Stages are MLflow aliases (``production``, ``staging``, ``shadow``, ``canary``) plus a
+    ``stage`` tag per version; promoting to PRODUCTION archives the previous production version
+    and points the ``rollback_target`` alias at it. Mutations are async (MLflow runs in a worker
+    thread, one change at a time); reads are synchronous and served from memory.
+    """
+
+    def __init__(
+        self,
+        config: LearningEngineConfig,
+        store: EventStore,
+        clock: Clock,
+        metrics: LearningMetrics,
+        policies: PolicyEngine,
+        audit: AuditLog,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.policies = policies
+        self.audit = audit
+        self.history = StageHistory(store)
+        self._backend: MlflowBackend | None = None
+        self._lock = asyncio.Lock()
+        self._cache_lock = threading.RLock()
+        self._versions: dict[str, dict[str, ModelVersion]] = {}
+        self._integrity: dict[str, _Integrity] = {}
+        self._aliases: dict[str, dict[str, str]] = {}
+        self._production: dict[str, ModelVersion] = {}
+        self._listeners: list[StageListener] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    async def open(self) -> None:
+        """Connect to MLflow and rebuild the caches from it (idempotent)."""
+        if self._backend is not None:
+            return
+        backend = await asyncio.to_thread(self._make_backend)
+        models = await asyncio.to_thread(backend.load_all)
+        with self._cache_lock:
+            for loaded in models:
+                self._install(loaded)
+        self._backend = backend
+        for name in self._versions:
+            self._update_gauges(name)
+
+    async def close(self) -> None:
+        """Drop the caches and the MLflow client (MLflow holds everything durable)."""
+        self._backend = None
+        with self._cache_lock:
+            self._versions.clear()
+            self._integrity.clear()
+            self._aliases.clear()
+            self._production.clear()
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.config.resolved_mlflow_uri
+
+    @property
+    def mlflow_client(self) -> Any:
+        """The underlying ``mlflow.MlflowClient`` (for reading runs and artifacts directly)."""
+        return self._require_backend().client
+
+    def _make_backend(self) -> MlflowBackend:
+        uri = self.config.resolved_mlflow_uri
+        scheme = urlparse(uri).scheme
+        artifact_root: Path | None = None
+        if scheme in ("sqlite", "file", ""):
+            artifact_root = self.config.artifacts_dir.resolve()
+            artifact_root.mkdir(parents=True, exist_ok=True)
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        return MlflowBackend(uri, artifact_root)
+
+    def _require_backend(self) -> MlflowBackend:
+        if self._backend is None:
+            raise EngineNotRunningError("ModelRegistry is not open; await registry.open() first")
+        return self._backend
+
+    def add_listener(self, callback: StageListener) -> None:
+        """Call ``callback(change)`` after every stage change (registration included)."""
+        self._listeners.append(callback)
+
+    # ------------------------------------------------------------------ reads (memory)
+    def get_production_model(self, model_name: str) -> ModelVersion | None:
+        """The production version of a model, or None: one dict lookup (the hot path)."""
+        return self._production.get(model_name)
+
+    def get_model_version(self, version_id: str) -> ModelVersion:
+        """A version by ``model:version``; NotFoundError lists what exists."""
+        model_name, _, version = version_id.rpartition(":")
+        if not model_name:
+            raise ValidationError(
+                "version_id",
+                [FieldProblem("version_id", version_id, "must be '<model_name>:<version>'")],
+            )
+        return self._get(model_name, version)
+
+    def list_versions(
+        self, model_name: str, stage: ModelStage | str | None = None
+    ) -> list[ModelVersion]:
+        """Versions of a model in registration order, optionally only those in ``stage``."""
+        versions = self._model_versions(model_name)
+        if stage is None:
+            return list(versions.values())
+        wanted = parse_stage(stage, "stage")
+        return [v for v in list(versions.values()) if v.stage is wanted]
+
+    def list_models(self) -> list[str]:
+        """Names of the registered models, sorted."""
+        return sorted(self._versions)
+
+    def trial_count(self, model_name: str) -> int:
+        """Candidates ever registered for a model (every registration is a trial, whatever its
+        fate); the Deflated Sharpe Ratio's number of trials. 0 for an unknown model."""
+        return len(self._versions.get(model_name, {}))
+
+    def aliases(self, model_name: str) -> dict[str, str]:
+        """MLflow aliases as ``{alias: our version}`` (production, rollback_target, ...)."""
+        self._model_versions(model_name)
+        return dict(self._aliases.get(model_name, {}))
+
+    def rollback_target(self, model_name: str) -> ModelVersion | None:
+        """The version a rollback would restore, if any."""
+        version = self._aliases.get(model_name, {}).get(ROLLBACK_ALIAS)
+        return None if version is None else self._versions[model_name].get(version)
+
+    def stage_history(self, model_name: str, version: str | None = None) -> list[StageChange]:
+        """Every stage change of a model (or one version), oldest first, from the event store."""
+        if version is not None and ":" in version:
+            version = version.rpartition(":")[2]
+        return self.history.changes(model_name, version)
+
+    def version_at(self, model_name: str, stage: ModelStage | str, at: datetime) -> str | None:
+        """Which version held ``stage`` at time ``at`` (None before any did)."""
+        if at.tzinfo is None:
+            raise ValidationError(
+                "version_at", [FieldProblem("at", at, "must be timezone-aware (UTC)")]
+            )
+        return version_at(self.history.changes(model_name), parse_stage(stage, "stage"), at)
+
+    # ------------------------------------------------------------------ artifacts
+    def verify_artifacts(self, version_id: str) -> None:
+        """Check every artifact file of a version against its registered SHA-256."""
+        mv = self.get_model_version(version_id)
+        integrity = self._integrity_of(mv)
+        with self._artifact_dir(mv) as root:
+            art.verify_manifest(root, integrity.manifest, mv.version_id)
+
+    def load_model(self, version_id: str) -> Any:
+        """The model object of a version; every artifact's SHA-256 is checked BEFORE unpickling
+        (ArtifactIntegrityError on any difference, and nothing is deserialised)."""
+        mv = self.get_model_version(version_id)
+        integrity = self._integrity_of(mv)
+        model_file = art.choose_model_file(integrity.manifest, integrity.model_file, mv.version_id)
+        with self._artifact_dir(mv) as root:
+            art.verify_manifest(root, integrity.manifest, mv.version_id)
+            return art.load_model_file(root / model_file)
+
+    def _integrity_of(self, mv: ModelVersion) -> _Integrity:
+        integrity = self._integrity.get(mv.version_id)
+        if integrity is None or not integrity.manifest:
+            raise ValidationError(
+                "model artifacts",
+                [FieldProblem("version_id", mv.version_id,
+                              "was registered without artifacts (no artifact_path or model)")],
+            )
+        return integrity
+
+    def _artifact_dir(self, mv: ModelVersion) -> art.ArtifactDir:
+        return art.ArtifactDir(mv.artifact_path or "", self.tracking_uri)
+
+    # ------------------------------------------------------------------ register
+    async def register_model_version(
+        self,
+        model_name: str,
+        version: str,
+        artifact_path: str | Path | None = None,
+        metrics: dict[str, float] | None = None,
+        parameters: dict[str, Any] | None = None,
+        training_job_id: str | None = None,
+        description: str = "",
+        model: Any = None,
+        lineage: dict[str, str] | None = None,
+        actor: str = "engine",
+        model_type: str | None = None,
+        run_id: str | None = None,
+    ) -> ModelVersion:
+        """Register a version in MLflow (run with params/metrics, artifacts with SHA-256,
+        lineage tags); it starts in DEVELOPMENT. A duplicate version changes nothing."""
+        self._require_backend()
+        clean_metrics, source = validate_registration(
+            model_name, version, artifact_path, metrics, lineage, model
+        )
+        async with self._lock:
+            mv, change = await asyncio.to_thread(
+                self._register_sync, model_name, version, source, clean_metrics,
+                dict(parameters or {}), training_job_id, description, model, lineage, actor,
+                model_type, run_id,
+            )
+        self._notify([change])
+        return mv
+
+    def _register_sync(
+        self,
+        model_name: str,
+        version: str,
+        source: Path | None,
+        metrics: dict[str, float],
+        parameters: dict[str, Any],
+        training_job_id: str | None,
+        description: str,
+        model: Any,
+        lineage: dict[str, str] | None,
+        actor: str,
+        model_type: str | None,
+        run_id: str | None,
+    ) -> tuple[ModelVersion, StageChange]:
+        backend = self._require_backend()
+        known = self._versions.get(model_name, {})
+        if version in known:
+            raise ValidationError(
+                "model version",
+                [FieldProblem("version", version,
+                              f"already registered for model {model_name!r} (known: "
+                              f"{_tail(known)}); choose a new version string")],
+            )
+        target = f"{model_name}:{version}"
+        self._preflight(GovernanceAction(
+            "register", actor, model_name, model_type=model_type, version=version,
+            to_stage=ModelStage.DEVELOPMENT.value,
+        ), target)
+        now = self.clock.now()
+        production = self._production.get(model_name)
+        full_lineage = build_lineage(
+            lineage, training_job_id, production.version if production else None
+        )
+        params_json = json_tag(parameters)
+        metrics_json = json_tag(metrics)
+        backend.ensure_model(model_name)
+        created_run = run_id is None
+        with tempfile.TemporaryDirectory(prefix="ordinis-register-") as tmp:
+            model_file: str | None = None
+            if model is not None:
+                source = art.save_model_object(model, Path(tmp))
+                model_file = art.MODEL_FILENAME
+            elif source is not None and source.is_file() and source.suffix in (
+                ".joblib", ".pkl", ".pickle"
+            ):
+                model_file = source.name
+            manifest = art.build_manifest(source) if source is not None else {}
+            try:
+                if run_id is None:
+                    run_id, artifact_uri = backend.start_run(model_name, version, training_job_id)
+                    present: dict[str, str] = {}
+                    artifact_dir = "model"
+                else:
+                    run_id, artifact_uri, present = backend.existing_run(run_id)
+                    artifact_dir = f"ordinis_model/{version}"
+                params = {
+                    str(k): str(v) for k, v in parameters.items() if str(k) not in present
+                }
+                backend.log_run_data(run_id, metrics, params, int(now.timestamp() * 1000))
+                if source is not None:
+                    backend.log_artifacts(run_id, source, artifact_dir)
+                if created_run:
+                    backend.finish_run(run_id)
+                tags = {
+                    TAG_VERSION: version,
+                    TAG_STAGE: ModelStage.DEVELOPMENT.value,
+                    TAG_CREATED_AT: now.isoformat(),
+                    TAG_METRICS: metrics_json,
+                    TAG_PARAMETERS: params_json,
+                    **{LINEAGE_PREFIX + k: v for k, v in full_lineage.items()},
+                }
+                if training_job_id:
+                    tags[TAG_TRAINING_JOB] = training_job_id
+                if model_type:
+                    tags[TAG_MODEL_TYPE] = model_type
+                if manifest:
+                    tags[TAG_MANIFEST] = json_tag(manifest)
+                    tags[TAG_SHA256] = art.artifact_sha256(manifest)
+                if model_file:
+                    tags[TAG_MODEL_FILE] = model_file
+                mlflow_version = backend.create_version(
+                    model_name, f"{artifact_uri}/{artifact_dir}", run_id, tags, description
+                )
+            except MlflowException as exc:
+                if created_run and run_id is not None:
+                    _best_effort(backend.delete_run, run_id)
+                if exc.error_code == "INVALID_PARAMETER_VALUE":
+                    raise ValidationError(
+                        "model version",
+                        [FieldProblem("metrics/parameters", target, str(exc.message))],
+                    ) from exc
+                raise
+            except BaseException:
+                if created_run and run_id is not None:
+                    _best_effort(backend.delete_run, run_id)
+                raise
+        mv = ModelVersion(
+            model_name=model_name, version=version, stage=ModelStage.DEVELOPMENT,
+            created_at=now, metrics=dict(metrics), parameters=_roundtrip(params_json),
+            artifact_path=f"{artifact_uri}/{artifact_dir}",
+            artifact_sha256=art.artifact_sha256(manifest) if manifest else None,
+            training_job_id=training_job_id, description=description, lineage=full_lineage,
+            mlflow_version=mlflow_version, run_id=run_id,
+        )
+        change = StageChange(
+            model_name, version, None, ModelStage.DEVELOPMENT, actor,
+            description or "registered", now, "register",
+        )
+        try:
+            change = self.history.record(change)
+            self.audit.append(
+                actor, "model.register", target, "allow", description or "registered",
+                {"mlflow_version": mlflow_version, "run_id": run_id,
+                 "artifact_sha256": mv.artifact_sha256 or "", "lineage": full_lineage},
+            )
+        except BaseException:
+            _best_effort(backend.delete_version, model_name, mlflow_version)
+            if created_run:
+                _best_effort(backend.delete_run, run_id)
+            raise
+        with self._cache_lock:
+            self._versions.setdefault(model_name, {})[version] = mv
+            self._aliases.setdefault(model_name, {})
+            self._integrity[mv.version_id] = _Integrity(manifest, model_file, model_type)
+        self._update_gauges(model_name)
+        return mv, change
+
+    # ------------------------------------------------------------------ evaluation tags
+    async def record_evaluation(
+        self, version_id: str, passed: bool, summary: dict[str, float], evaluation_id: str
+    ) -> None:
+        """Record an evaluation verdict on the version (MLflow tags); promotion to PRODUCTION
+        reads it when ``require_eval_pass`` is on. The evaluator stores the full results."""
+        backend = self._require_backend()
+        mv = self.get_model_version(version_id)
+        summary_clean = {str(k): float(v) for k, v in summary.items()}
+        async with self._lock:
+            now = self.clock.now()
+            tags = {
+                TAG_EVAL_PASSED: "true" if passed else "false",
+                TAG_EVAL_ID: evaluation_id,
+                TAG_EVAL_SUMMARY: json_tag(summary_clean),
+                TAG_EVAL_AT: now.isoformat(),
+            }
+            try:
+                await asyncio.to_thread(
+                    backend.set_tags, mv.model_name, mv.mlflow_version or "", tags
+                )
+            except BaseException:
+                await self._resync(mv.model_name)
+                raise
+            current = self._get(mv.model_name, mv.version)
+            self._put(dataclasses.replace(current, evaluation_passed=bool(passed)))
+
+    # ------------------------------------------------------------------ stage changes
+    async def promote_model(
+        self,
+        model_name: str,
+        version_id: str,
+        target_stage: ModelStage | str,
+        rollout_strategy: RolloutStrategy | str | None = None,
+        actor: str = "engine",
+        reason: str = "",
+    ) -> ModelVersion:
+        """Move a version to ``target_stage`` after governance preflight.
+
+        PRODUCTION: needs staging (or shadow/canary) first and, with ``require_eval_pass``, a
+        passed evaluation; the previous production version becomes ARCHIVED and the
+        ``rollback_target``. Already in that stage: returned unchanged, nothing recorded.
+        """
+        self._require_backend()
+        stage = parse_stage(target_stage)
+        strategy = parse_strategy(rollout_strategy)
+        version = own_version(model_name, version_id)
+        self._get(model_name, version)
+        async with self._lock:
+            mv, changes = await self._run_change(
+                model_name, self._promote_sync, model_name, version, stage, strategy, actor, reason
+            )
+        self._notify(changes)
+        return mv
+
+    async def demote_model(
+        self,
+        model_name: str,
+        version_id: str,
+        target_stage: ModelStage | str = ModelStage.ARCHIVED,
+        actor: str = "engine",
+        reason: str = "",
+    ) -> ModelVersion:
+        """Move a version down (default: ARCHIVED); the same path as ``promote_model``."""
+        return await self.promote_model(
+            model_name, version_id, target_stage, None, actor=actor, reason=reason
+        )
+
+    async def rollback(self, model_name: str, reason: str, actor: str = "engine") -> ModelVersion:
+        """Restore the previous production version (the ``rollback_target`` alias); the current
+        production version is ARCHIVED."""
+        self._require_backend()
+        self._model_versions(model_name)
+        async with self._lock:
+            mv, changes = await self._run_change(
+                model_name, self._rollback_sync, model_name, reason, actor
+            )
+        self._notify(changes)
+        return mv
+
+    async def apply_retention(
+        self, model_name: str, actor: str = "retention"
+    ) -> list[ModelVersion]:
+        """Archive versions beyond the newest ``model_version_retention`` ones; never a version
+        in production, staging, shadow or canary, nor the rollback target. Returns the archived."""
+        self._require_backend()
+        keep = self.config.model_version_retention
+        versions = list(self._model_versions(model_name).values())
+        protected = {self._aliases.get(model_name, {}).get(ROLLBACK_ALIAS)}
+        candidates = [
+            v.version for v in versions[: max(0, len(versions) - keep)]
+            if v.stage not in _LIVE_STAGES and v.stage is not ModelStage.ARCHIVED
+            and v.version not in protected
+        ]
+        archived: list[ModelVersion] = []
+        all_changes: list[StageChange] = []
+        reason = f"retention: keeps the newest {keep} versions"
+        async with self._lock:
+            for version in candidates:
+                try:
+                    mv, changes = await self._run_change(
+                        model_name, self._promote_sync, model_name, version,
+                        ModelStage.ARCHIVED, None, actor, reason,
+                    )
+                except PolicyDeniedError as exc:
+                    log.warning("retention skipped %s:%s: %s", model_name, version, exc)
+                    continue
+                archived.append(mv)
+                all_changes.extend(changes)
+        self._notify(all_changes)
+        return archived
+
+    async def _run_change(
+        self, model_name: str, fn: Callable[..., tuple[ModelVersion, list[StageChange]]],
+        *args: Any,
+    ) -> tuple[ModelVersion, list[StageChange]]:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (PolicyDeniedError, ValidationError, NotFoundError):
+            raise  # refused before anything was written
+        except BaseException:
+            await self._resync(model_name)  # MLflow may hold part of the change: re-read it
+            raise
+
+    def _promote_sync(
+        self, model_name: str, version: str, stage: ModelStage,
+        strategy: RolloutStrategy | None, actor: str, reason: str,
+    ) -> tuple[ModelVersion, list[StageChange]]:
+        current = self._get(model_name, version)
+        if current.stage is stage:
+            return current, []
+        if stage is ModelStage.ARCHIVED:
+            action = "archive"
+        elif _RANK[stage] > _RANK[current.stage]:
+            action = "promote"
+        else:
+            action = "demote"
+        history = self.history.changes(model_name)
+        integrity = self._integrity.get(current.version_id)
+        gov = GovernanceAction(
+            action, actor, model_name,
+            model_type=integrity.model_type if integrity else None,
+            version=version, from_stage=current.stage.value, to_stage=stage.value,
+            evaluation_passed=current.evaluation_passed,
+            details={"reason": reason, "strategy": strategy.value if strategy else ""},
+            stages_held=stages_held(history, version),
+        )
+        preflight_warnings = self._preflight(gov, current.version_id)
+        if (
+            stage is ModelStage.PRODUCTION and action == "promote"
+            and self.config.require_eval_pass and current.evaluation_passed is not True
+        ):
+            state = (
+                "failed its evaluation" if current.evaluation_passed is False
+                else "has no passed evaluation"
+            )
+            why = (
+                f"version {current.version_id} {state}; record a passing evaluation "
+                "(record_evaluation) before promoting to production"
+            )
+            self._deny(gov, current.version_id, "require_eval_pass", why, "deny")
+        now = self.clock.now()
+        aliases = self._aliases.get(model_name, {})
+        old = self._production.get(model_name)
+        replaced = old if stage is ModelStage.PRODUCTION and old is not None else None
+        move = _Move(model_name, action, [(current, stage)], {}, [], [], current.version_id, {})
+        old_alias = STAGE_ALIASES.get(current.stage)
+        if old_alias and aliases.get(old_alias) == version:
+            move.alias_delete.append(old_alias)
+        new_alias = STAGE_ALIASES.get(stage)
+        if new_alias:
+            move.alias_set[new_alias] = version
+        if stage is ModelStage.PRODUCTION:
+            if replaced is not None:
+                move.tag_moves.append((replaced, ModelStage.ARCHIVED))
+                move.alias_set[ROLLBACK_ALIAS] = replaced.version
+            elif aliases.get(ROLLBACK_ALIAS) == version:
+                move.alias_delete.append(ROLLBACK_ALIAS)
+        move.changes.append(StageChange(
+            model_name, version, current.stage, stage, actor, reason, now, action, strategy,
+            replaced.version if replaced else None,
+        ))
+        if replaced is not None:
+            move.changes.append(StageChange(
+                model_name, replaced.version, ModelStage.PRODUCTION, ModelStage.ARCHIVED, actor,
+                f"replaced by {version}" + (f": {reason}" if reason else ""), now, "archive",
+                strategy,
+            ))
+        move.audit_details = {
+            "from_stage": current.stage.value, "to_stage": stage.value,
+            "strategy": strategy.value if strategy else None,
+            "replaced": replaced.version if replaced else None,
+            "rollback_target": move.alias_set.get(ROLLBACK_ALIAS),
+            "warnings": preflight_warnings,
+        }
+        changes = self._apply(move, actor, reason)
+        self.metrics.model_promotions_total.labels(
+            model_name=model_name, from_stage=current.stage.value, to_stage=stage.value,
+            rollout_strategy=strategy.value if strategy else "none",
+        ).inc()
+        return self._get(model_name, version), changes
+
+    def _rollback_sync(
+        self, model_name: str, reason: str, actor: str
+    ) -> tuple[ModelVersion, list[StageChange]]:
+        aliases = self._aliases.get(model_name, {})
+        target_version = aliases.get(ROLLBACK_ALIAS)
+        if target_version is None:
+            raise ValidationError(
+                "rollback",
+                [FieldProblem("model_name", model_name,
+                              "has no rollback target (no previous production version); "
+                              "promote a version to production instead")],
+            )
+        target = self._get(model_name, target_version)
+        current = self._production.get(model_name)
+        history = self.history.changes(model_name)
+        gov = GovernanceAction(
+            "rollback", actor, model_name, version=target_version,
+            from_stage=target.stage.value, to_stage=ModelStage.PRODUCTION.value,
+            evaluation_passed=target.evaluation_passed, details={"reason": reason},
+            stages_held=stages_held(history, target_version),
+        )
+        warnings = self._preflight(gov, target.version_id)
+        now = self.clock.now()
+        move = _Move(model_name, "rollback", [(target, ModelStage.PRODUCTION)],
+                     {"production": target_version}, [], [], target.version_id, {})
+        old_alias = STAGE_ALIASES.get(target.stage)
+        if old_alias and old_alias != "production" and aliases.get(old_alias) == target_version:
+            move.alias_delete.append(old_alias)
+        # The new rollback target: whatever the restored version replaced when it last entered
+        # production, unless that is the version being rolled back from.
+        before = replaced_by_promotion(history, target_version)
+        failed = current.version if current else None
+        if before and before != failed and before in self._versions[model_name]:
+            move.alias_set[ROLLBACK_ALIAS] = before
+        else:
+            move.alias_delete.append(ROLLBACK_ALIAS)
+        move.changes.append(StageChange(
+            model_name, target_version, target.stage, ModelStage.PRODUCTION, actor, reason, now,
+            "rollback", None, failed,
+        ))
+        if current is not None and current.version != target_version:
+            move.tag_moves.append((current, ModelStage.ARCHIVED))
+            move.changes.append(StageChange(
+                model_name, current.version, ModelStage.PRODUCTION, ModelStage.ARCHIVED, actor,
+                f"rolled back to {target_version}: {reason}", now, "rollback",
+            ))
+        move.audit_details = {
+            "restored": target_version, "rolled_back_from": failed,
+            "rollback_target": move.alias_set.get(ROLLBACK_ALIAS), "warnings": warnings,
+        }
+        changes = self._apply(move, actor, reason)
+        self.metrics.model_rollbacks_total.labels(
+            model_name=model_name, reason=reason_label(reason)
+        ).inc()
+        return self._get(model_name, target_version), changes
+
+    def _apply(self, move: _Move, actor: str, reason: str) -> list[StageChange]:
+        """Write tags, then aliases (production last), then the stage history and one audit
+        record; then update the caches. A failure undoes what was written (best effort)."""
+        backend = self._require_backend()
+        name = move.model_name
+        versions = self._versions[name]
+        current_aliases = dict(self._aliases.get(name, {}))
+
+        def mlv(version: str) -> str:
+            return versions[version].mlflow_version or ""
+
+        undo: list[Callable[[], object]] = []
+        try:
+            for mv, stage in move.tag_moves:
+                backend.set_tags(name, mlv(mv.version), {TAG_STAGE: stage.value})
+                undo.append(functools.partial(
+                    backend.set_tags, name, mlv(mv.version), {TAG_STAGE: mv.stage.value}
+                ))
+            deletes = [a for a in move.alias_delete if a not in move.alias_set]
+            sets = sorted(move.alias_set, key=lambda a: a == "production")
+            for alias in [*deletes, *sets]:
+                before = current_aliases.get(alias)
+                if alias in move.alias_set:
+                    backend.set_alias(name, alias, mlv(move.alias_set[alias]))
+                else:
+                    backend.delete_alias(name, alias)
+                undo.append(
+                    functools.partial(backend.set_alias, name, alias, mlv(before)) if before
+                    else functools.partial(backend.delete_alias, name, alias)
+                )
+            recorded: list[StageChange] = []
+            for change in move.changes:
+                recorded.append(self.history.record(change))
+                undo.append(functools.partial(
+                    self.store.delete_record, STAGE_CHANGE_KIND, recorded[-1].change_id
+                ))
+            self.audit.append(
+                actor, f"model.{move.action}", move.audit_target, "allow", reason,
+                move.audit_details,
+            )
+        except BaseException:
+            for op in reversed(undo):
+                _best_effort(op)
+            raise
+        with self._cache_lock:
+            aliases = self._aliases.setdefault(name, {})
+            for alias in move.alias_delete:
+                aliases.pop(alias, None)
+            aliases.update(move.alias_set)
+            for mv, stage in move.tag_moves:
+                versions[mv.version] = dataclasses.replace(versions[mv.version], stage=stage)
+            self._refresh_production(name)
+        self._update_gauges(name)
+        return recorded
+
+    # ------------------------------------------------------------------ governance helpers
+    def _preflight(self, action: GovernanceAction, target: str) -> list[str]:
+        """Run the policies; a refusal is audited and raised. Returns the warnings."""
+        result = self.policies.preflight(action)
+        blocking = result.blocking
+        if blocking is not None:
+            self._deny(action, target, blocking.policy, blocking.reason, result.decision.value)
+        return result.warnings
+
+    def _deny(
+        self, action: GovernanceAction, target: str, policy: str, reason: str, decision: str
+    ) -> None:
+        self.audit.append(
+            action.actor, f"model.{action.action}", target, decision, f"{policy}: {reason}",
+            {"policy": policy, "from_stage": action.from_stage, "to_stage": action.to_stage},
+        )
+        raise PolicyDeniedError(action.action, policy, reason)
+
+    # ------------------------------------------------------------------ caches
+    def _install(self, loaded: LoadedModel) -> None:
+        """Put one model read from MLflow into the caches (the production alias is the truth)."""
+        by_mlflow = {lv.version.mlflow_version: lv for lv in loaded.versions}
+        versions: dict[str, ModelVersion] = {}
+        for lv in loaded.versions:
+            versions[lv.version.version] = lv.version
+            self._integrity[lv.version.version_id] = _Integrity(
+                lv.manifest, lv.model_file, lv.model_type
+            )
+        aliases: dict[str, str] = {}
+        for alias, mlflow_version in loaded.aliases.items():
+            found: LoadedVersion | None = by_mlflow.get(mlflow_version)
+            if found is not None:
+                aliases[alias] = found.version.version
+        prod = aliases.get("production")
+        for v, mv in list(versions.items()):
+            if prod == v and mv.stage is not ModelStage.PRODUCTION:
+                log.warning("%s: production alias wins over stage tag %s", mv.version_id, mv.stage)
+                versions[v] = dataclasses.replace(mv, stage=ModelStage.PRODUCTION)
+            elif prod != v and mv.stage is ModelStage.PRODUCTION:
+                log.warning("%s: tagged production but not the alias; treated as archived",
+                            mv.version_id)
+                versions[v] = dataclasses.replace(mv, stage=ModelStage.ARCHIVED)
+        self._versions[loaded.name] = versions
+        self._aliases[loaded.name] = aliases
+        self._refresh_production(loaded.name)
+
+    async def _resync(self, model_name: str) -> None:
+        backend = self._backend
+        if backend is None:
+            return
+        try:
+            loaded = await asyncio.to_thread(backend.load_model, model_name)
+        except Exception:
+            log.exception("could not re-read model %s from MLflow", model_name)
+            return
+        with self._cache_lock:
+            self._install(loaded)
+        self._update_gauges(model_name)
+
+    def _refresh_production(self, model_name: str) -> None:
+        prod = self._aliases.get(model_name, {}).get("production")
+        mv = self._versions.get(model_name, {}).get(prod) if prod else None
+        if mv is None:
+            self._production.pop(model_name, None)
+        else:
+            self._production[model_name] = mv
+
+    def _put(self, mv: ModelVersion) -> None:
+        with self._cache_lock:
+            self._versions.setdefault(mv.model_name, {})[mv.version] = mv
+            self._refresh_production(mv.model_name)
+
+    def _model_versions(self, model_name: str) -> dict[str, ModelVersion]:
+        versions = self._versions.get(model_name)
+        if versions is None:
+            raise NotFoundError(
+                f"model {model_name!r} is not registered; known models: "
+                f"{sorted(self._versions) or 'none'}"
+            )
+        return versions
+
+    def _get(self, model_name: str, version: str) -> ModelVersion:
+        versions = self._model_versions(model_name)
+        mv = versions.get(version)
+        if mv is None:
+            raise NotFoundError(
+                f"version {version!r} of model {model_name!r} is not registered; "
+                f"known versions: {_tail(versions)}"
+            )
+        return mv
+
+    def _update_gauges(self, model_name: str) -> None:
+        counts = dict.fromkeys(ModelStage, 0)
+        for mv in list(self._versions.get(model_name, {}).values()):
+            counts[mv.stage] += 1
+        for stage, n in counts.items():
+            self.metrics.model_versions_total.labels(
+                model_name=model_name, stage=stage.value
+            ).set(n)
+
+    def _notify(self, changes: list[StageChange]) -> None:
+        for change in changes:
+            for callback in list(self._listeners):
+                try:
+                    callback(change)
+                except Exception:
+                    log.exception("stage listener %r failed on %s", callback, change.version_id)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _tail(versions: dict[str, ModelVersion], n: int = 20) -> str:
+    names = list(versions)
+    if not names:
+        return "none"
+    shown = names[-n:]
+    more = f" (and {len(names) - n} older)" if len(names) > n else ""
+    return ", ".join(shown) + more
+
+
+def _roundtrip(text: str) -> dict[str, Any]:
+    import json
+
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _best_effort(fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("cleanup %s%r failed", getattr(fn, "__name__", fn), args)

@@ -1,0 +1,220 @@
+"""Training datasets built from stored events: features in, realised next return as target.
+
+A SIGNAL_GENERATED event whose payload carries ``features`` (feature name -> float, as
+``features/bar_features.py`` computes them) and whose ``outcome`` is the realised next return
+is one training row. Everything else is counted and reported, never silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ordinis.engines.learning.core.errors import FieldProblem, InsufficientDataError
+from ordinis.engines.learning.core.models import EventType, LearningEvent, TrainingJob
+from ordinis.engines.learning.events.store import EventQuery, EventStore
+from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+
+DEFAULT_FEATURE_SET = "bar_features"
+
+USABLE_EVENTS = (
+    "SIGNAL_GENERATED events whose payload['features'] holds every feature as a finite number "
+    "and whose outcome (the realised next return) is a finite number"
+)
+
+
+@dataclass(slots=True)
+class Dataset:
+    """A supervised, time-ordered training set: one row per usable signal event."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    timestamps: pd.Series
+    symbols: pd.Series
+    window_start: datetime | None
+    window_end: datetime | None
+    feature_set: str = DEFAULT_FEATURE_SET
+    n_dropped: int = 0
+    drop_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.X.columns)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.X)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of features, target and timestamps: identifies the exact data trained on."""
+        h = hashlib.sha256()
+        h.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
+        h.update(pd.util.hash_pandas_object(self.y, index=False).to_numpy().tobytes())
+        h.update(pd.util.hash_pandas_object(self.timestamps, index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def build_signal_dataset(
+    events: Sequence[LearningEvent],
+    min_samples: int,
+    feature_names: Sequence[str] = FEATURE_NAMES,
+    feature_set: str = DEFAULT_FEATURE_SET,
+) -> Dataset:
+    """Turn SIGNAL_GENERATED events into a time-ordered Dataset.
+
+    Raises InsufficientDataError (saying how many rows are usable, how many are needed and
+    which events count) when fewer than ``min_samples`` rows survive.
+    """
+    names = [str(n) for n in feature_names]
+    if not names:
+        raise ValueError("feature_names: must name at least one feature")
+    reasons: dict[str, int] = {}
+    rows: list[list[float]] = []
+    targets: list[float] = []
+    stamps: list[datetime] = []
+    syms: list[str] = []
+    ids: list[str] = []
+
+    def drop(reason: str) -> None:
+        reasons[reason] = reasons.get(reason, 0) + 1
+
+    for ev in events:
+        if ev.event_type is not EventType.SIGNAL_GENERATED:
+            drop("not a SIGNAL_GENERATED event")
+            continue
+        outcome = _finite(ev.outcome)
+        if outcome is None:
+            drop("no finite outcome (realised next return)")
+            continue
+        feats = ev.payload.get("features") if isinstance(ev.payload, Mapping) else None
+        if not isinstance(feats, Mapping):
+            drop("no payload['features'] mapping")
+            continue
+        values = [_finite(feats.get(n)) for n in names]
+        if any(v is None for v in values):
+            drop("missing or non-finite features")
+            continue
+        rows.append([v for v in values if v is not None])
+        targets.append(outcome)
+        stamps.append(ev.timestamp)
+        syms.append(ev.symbol or "")
+        ids.append(ev.event_id)
+
+    n_dropped = sum(reasons.values())
+    if len(rows) < min_samples:
+        detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) or "none dropped"
+        raise InsufficientDataError(
+            f"insufficient training data: {len(rows)} usable samples, at least {min_samples} "
+            f"needed (min_samples). Usable samples are {USABLE_EVENTS}. Of {len(events)} events "
+            f"given, {n_dropped} were dropped ({detail}). Record more signal events with "
+            "features and outcomes, widen the data window, or lower min_samples."
+        )
+
+    # Time order (ties by symbol, then event id) so holdouts and CV splits never look ahead.
+    order = sorted(range(len(rows)), key=lambda i: (stamps[i], syms[i], ids[i]))
+    X = pd.DataFrame([rows[i] for i in order], columns=names, dtype=float)
+    y = pd.Series([targets[i] for i in order], name="next_return", dtype=float)
+    ts = pd.Series(pd.to_datetime([stamps[i] for i in order], utc=True), name="timestamp")
+    symbols = pd.Series([syms[i] for i in order], name="symbol", dtype=object)
+    return Dataset(
+        X=X,
+        y=y,
+        timestamps=ts,
+        symbols=symbols,
+        window_start=stamps[order[0]] if order else None,
+        window_end=stamps[order[-1]] if order else None,
+        feature_set=feature_set,
+        n_dropped=n_dropped,
+        drop_reasons=reasons,
+    )
+
+
+def validate_dataset_config(config: Mapping[str, Any]) -> list[FieldProblem]:
+    """Problems of the dataset keys of a job config (min_samples, start, end, symbols, source_engine)."""
+    problems: list[FieldProblem] = []
+    if "min_samples" in config:
+        v = config["min_samples"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            problems.append(FieldProblem("config.min_samples", v, "must be an integer >= 1"))
+    for key in ("start", "end"):
+        if key in config and config[key] is not None:
+            try:
+                _parse_time(config[key])
+            except ValueError:
+                problems.append(
+                    FieldProblem(
+                        f"config.{key}", config[key],
+                        "must be an ISO-8601 time with timezone, e.g. 2020-01-01T00:00:00+00:00",
+                    )
+                )
+    if "symbols" in config:
+        v = config["symbols"]
+        if not isinstance(v, list | tuple) or not all(isinstance(s, str) and s for s in v):
+            problems.append(FieldProblem("config.symbols", v, "must be a list of symbol strings"))
+    if "source_engine" in config and not isinstance(config["source_engine"], str):
+        problems.append(
+            FieldProblem("config.source_engine", config["source_engine"], "must be a string")
+        )
+    return problems
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        ts = value
+    elif isinstance(value, str):
+        ts = datetime.fromisoformat(value)
+    else:
+        raise ValueError(value)
+    if ts.tzinfo is None:
+        raise ValueError(value)
+    return ts
+
+
+def events_dataset_builder(
+    store: EventStore,
+    min_samples: int,
+    feature_names: Sequence[str] = FEATURE_NAMES,
+) -> Callable[[TrainingJob], Dataset]:
+    """A ``dataset_builder`` for TrainingExecutor: reads SIGNAL_GENERATED events from the store.
+
+    Job config keys: ``min_samples`` (default ``min_samples``), ``start``/``end`` (ISO times),
+    ``symbols`` (list), ``source_engine``.
+    """
+
+    def build(job: TrainingJob) -> Dataset:
+        cfg = job.config
+        start = _parse_time(cfg["start"]) if cfg.get("start") else None
+        end = _parse_time(cfg["end"]) if cfg.get("end") else None
+        symbols = list(cfg.get("symbols") or [None])
+        events: list[LearningEvent] = []
+        for sym in symbols:
+            events.extend(
+                store.query_events(
+                    EventQuery(
+                        event_type=EventType.SIGNAL_GENERATED,
+                        start=start,
+                        end=end,
+                        symbol=sym,
+                        source_engine=cfg.get("source_engine"),
+                        limit=None,
+                    )
+                )
+            )
+        need = int(cfg.get("min_samples", min_samples))
+        return build_signal_dataset(events, min_samples=need, feature_names=feature_names)
+
+    return build

@@ -1,0 +1,93 @@
+"""SignalModel: a fitted classifier of the next return's sign, exposed as a signal in [-1, 1].
+
+It implements ``core.protocol.PredictiveModel`` so the evaluator and the router can use any
+trained signal model the same way; it pickles (joblib) with its estimator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
+
+
+class SignalModel:
+    """Signal = 2 * p(up) - 1; signals whose size is below ``threshold`` are set to 0 (no trade)."""
+
+    def __init__(
+        self,
+        feature_names: Sequence[str],
+        estimator: Any,
+        algorithm: str,
+        threshold: float = 0.0,
+    ) -> None:
+        if not 0.0 <= threshold < 1.0:
+            raise ValueError(f"threshold={threshold!r}: must be in [0, 1)")
+        self.feature_names: tuple[str, ...] = tuple(str(n) for n in feature_names)
+        self.estimator = estimator
+        self.algorithm = algorithm
+        self.threshold = float(threshold)
+
+    def __repr__(self) -> str:
+        return (
+            f"SignalModel(algorithm={self.algorithm!r}, n_features={len(self.feature_names)}, "
+            f"threshold={self.threshold})"
+        )
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """Validate X at the edge and return its feature columns, in training order."""
+        if not isinstance(X, pd.DataFrame):
+            raise ValidationError(
+                "model input",
+                [FieldProblem("X", type(X).__name__,
+                              f"must be a pandas DataFrame with columns {list(self.feature_names)}")],
+            )
+        missing = [n for n in self.feature_names if n not in X.columns]
+        if missing:
+            raise ValidationError(
+                "model input",
+                [FieldProblem("X.columns", list(map(str, X.columns)),
+                              f"missing feature column(s) {missing}; the model needs "
+                              f"{list(self.feature_names)}")],
+            )
+        frame = X.loc[:, list(self.feature_names)]
+        try:
+            values = frame.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+            raise ValidationError(
+                "model input", [FieldProblem("X.columns", bad, "must hold numbers")]
+            ) from None
+        if values.size and not np.isfinite(values).all():
+            bad_cols = [n for n, ok in zip(self.feature_names, np.isfinite(values).all(axis=0),
+                                           strict=True) if not ok]
+            raise ValidationError(
+                "model input",
+                [FieldProblem("X", bad_cols,
+                              "NaN or infinite values in these feature columns; drop or fill "
+                              "those rows before predicting")],
+            )
+        return values
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Per row [p(down or flat), p(up)], shape (n, 2)."""
+        values = self._matrix(X)
+        if len(values) == 0:
+            return np.empty((0, 2))
+        frame = pd.DataFrame(values, columns=list(self.feature_names))
+        proba = np.asarray(self.estimator.predict_proba(frame), dtype=float)
+        return proba
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Per row a signal in [-1, 1]: sign is the direction, size the conviction."""
+        proba = self.predict_proba(X)
+        if len(proba) == 0:
+            return np.empty(0)
+        signal = np.clip(2.0 * proba[:, 1] - 1.0, -1.0, 1.0)
+        if self.threshold > 0:
+            signal = np.where(np.abs(signal) < self.threshold, 0.0, signal)
+        return signal

@@ -1,0 +1,122 @@
+"""Trainers that misbehave on purpose, for tests, benchmarks and drills of the executor.
+
+They live in the package (not under tests/) so every worker process and Ray task can import
+them by spec. ``time.sleep`` here simulates work; it is not decision logic.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ordinis.engines.learning.core.errors import FieldProblem
+from ordinis.engines.learning.training.trainers import (
+    TrainerRegistry,
+    TrainingContext,
+    TrainingLineage,
+    TrainingOutcome,
+    TransientTrainingError,
+)
+
+_MODULE = "ordinis.engines.learning.training.testing_trainers"
+
+
+def _outcome(ctx: TrainingContext, model: Any, **metrics: float) -> TrainingOutcome:
+    path = Path(ctx.output_dir) / "model.txt"
+    path.write_text(repr(model), encoding="utf-8")
+    return TrainingOutcome(
+        model=model,
+        artifact_path=str(path),
+        metrics=dict(metrics),
+        params=dict(ctx.config),
+        lineage=TrainingLineage(None, None, "none", 0, job_id=ctx.job.job_id),
+    )
+
+
+class SleepTrainer:
+    """Works for config["seconds"] (default 0), reporting progress in config["steps"] steps."""
+
+    model_type = "test_sleep"
+
+    def validate_config(self, config: Mapping[str, Any]) -> list[FieldProblem]:
+        s = config.get("seconds", 0)
+        if isinstance(s, bool) or not isinstance(s, int | float) or s < 0:
+            return [FieldProblem("config.seconds", s, "must be a number >= 0")]
+        return []
+
+    def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        seconds = float(ctx.config.get("seconds", 0.0))
+        steps = int(ctx.config.get("steps", 4))
+        for i in range(steps):
+            if seconds:
+                time.sleep(seconds / steps)
+            ctx.progress((i + 1) / steps, f"step {i + 1}/{steps}")
+        env = {
+            "pid": float(os.getpid()),
+            "n_cpus_assigned": float(ctx.resources.num_cpus),
+            "attempt": float(ctx.attempt),
+        }
+        return _outcome(ctx, {"slept": seconds}, **env)
+
+
+class CrashTrainer:
+    """Kills its own process: config["mode"] "exit" (os._exit(1), default) or "segfault"."""
+
+    model_type = "test_crash"
+
+    def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        ctx.progress(0.1, "about to crash")
+        if ctx.config.get("mode") == "segfault":
+            ctypes.string_at(0)
+        os._exit(1)
+
+
+class FailTrainer:
+    """Raises ValueError(config["message"]) after reporting some progress."""
+
+    model_type = "test_fail"
+
+    def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        ctx.progress(0.5, "about to fail")
+        raise ValueError(str(ctx.config.get("message", "deliberate failure")))
+
+
+class FlakyTrainer:
+    """Raises TransientTrainingError until attempt config["succeed_on_attempt"] (default 2)."""
+
+    model_type = "test_flaky"
+
+    def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        if ctx.attempt < int(ctx.config.get("succeed_on_attempt", 2)):
+            raise TransientTrainingError(f"flaky data source (attempt {ctx.attempt})")
+        return _outcome(ctx, {"attempt": ctx.attempt}, attempt=float(ctx.attempt))
+
+
+class UnpicklableTrainer:
+    """Returns a model that cannot be pickled back to the engine."""
+
+    model_type = "test_unpicklable"
+
+    def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        return _outcome(ctx, lambda x: x)
+
+
+TEST_TRAINER_SPECS: dict[str, str] = {
+    "test_sleep": f"{_MODULE}:SleepTrainer",
+    "test_crash": f"{_MODULE}:CrashTrainer",
+    "test_fail": f"{_MODULE}:FailTrainer",
+    "test_flaky": f"{_MODULE}:FlakyTrainer",
+    "test_unpicklable": f"{_MODULE}:UnpicklableTrainer",
+}
+
+
+def testing_registry() -> TrainerRegistry:
+    """The default registry ("signal") plus every test trainer."""
+    registry = TrainerRegistry.default()
+    for model_type, spec in TEST_TRAINER_SPECS.items():
+        registry.register(model_type, spec)
+    return registry

@@ -1,0 +1,76 @@
+"""Clock, scheduler and ids: schedules run on simulated time with no sleep; ids sort by time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ordinis.engines.learning.core.clock import Scheduler, SimulatedClock
+from ordinis.engines.learning.core.ids import id_timestamp_ms, new_id
+
+
+def test_simulated_clock_refuses_naive_and_backwards() -> None:
+    clock = SimulatedClock(datetime(2020, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match="naive"):
+        clock.set(datetime(2020, 1, 2))
+    with pytest.raises(ValueError, match="backwards"):
+        clock.set(datetime(2019, 1, 1, tzinfo=UTC))
+
+
+def test_periodic_and_one_shot_tasks_fire_on_advance() -> None:
+    clock = SimulatedClock(datetime(2020, 1, 1, tzinfo=UTC))
+    sched = Scheduler(clock)
+    ticks: list[datetime] = []
+    once: list[datetime] = []
+    sched.every(3600, lambda: ticks.append(clock.now()), name="hourly")
+    sched.call_later(6 * 3600, lambda: once.append(clock.now()), name="cooldown")
+    for _ in range(10):
+        clock.advance(timedelta(hours=1))
+    assert len(ticks) == 10
+    assert len(once) == 1 and once[0] == datetime(2020, 1, 1, 6, tzinfo=UTC)
+
+
+def test_a_long_jump_runs_a_periodic_task_once_not_per_missed_slot() -> None:
+    clock = SimulatedClock(datetime(2020, 1, 1, tzinfo=UTC))
+    sched = Scheduler(clock)
+    ticks: list[int] = []
+    sched.every(60, lambda: ticks.append(1))
+    clock.advance(timedelta(days=7))
+    assert ticks == [1]
+
+
+def test_callback_errors_are_kept_and_do_not_stop_others() -> None:
+    clock = SimulatedClock()
+    sched = Scheduler(clock)
+    ran: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("x")
+
+    sched.call_later(1, boom, name="boom")
+    sched.call_later(1, lambda: ran.append("ok"), name="ok")
+    clock.advance(2)
+    assert ran == ["ok"]
+    assert [name for name, _ in sched.errors] == ["boom"]
+
+
+def test_cancelled_tasks_do_not_fire() -> None:
+    clock = SimulatedClock()
+    sched = Scheduler(clock)
+    ran: list[int] = []
+    handle = sched.every(10, lambda: ran.append(1))
+    handle.cancel()
+    clock.advance(100)
+    assert ran == [] and len(sched) == 0
+
+
+@given(st.integers(min_value=2, max_value=2000))
+def test_ids_are_unique_and_time_ordered(n: int) -> None:
+    ids = [new_id() for _ in range(n)]
+    assert len(set(ids)) == n
+    assert ids == sorted(ids)
+    assert all(len(i) == 36 and i[14] == "7" for i in ids)  # version nibble of UUIDv7
+    assert id_timestamp_ms(ids[-1]) >= id_timestamp_ms(ids[0])
