@@ -241,3 +241,21 @@ async def test_report_says_what_triggered_trained_scored_promoted_or_refused(
     assert empty.triggers == [] and "nothing triggered" in empty.render()
     with pytest.raises(ValueError, match="must be after start"):
         loop.pipeline.report(clock.now(), t0)
+
+
+async def test_drift_listener_schedules_alerts_from_the_loop_and_other_threads(
+    make_loop: MakeLoop, clock: SimulatedClock, store: EventStore
+) -> None:
+    import asyncio
+
+    loop = make_loop()
+    listener = loop.pipeline.drift_listener()
+    listener(_alert(clock))  # from the event loop's thread, as a DriftMonitor check would
+    await asyncio.to_thread(listener, _alert(clock))  # from a worker thread
+    await loop.pipeline.drain()
+    stored = loop.policy.list_triggers("m")
+    assert sorted(t.status.value for t in stored) == ["promoted", "refused"]
+    # the second alert meets the first retrain still running, or just finished: either way
+    # a safeguard stops a second retrain of the same model
+    refused = next(t for t in stored if t.status is TriggerStatus.REFUSED)
+    assert refused.safeguard in ("one_pending", "cooldown")

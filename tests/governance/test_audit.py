@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ def test_chain_links_and_verifies(store: SQLiteEventStore, sim_clock: SimulatedC
     records = log.records()
     assert [r.sequence for r in records] == [1, 2, 3, 4, 5]
     assert records[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.record_hash for a, b in zip(records, records[1:], strict=False))
+    assert all(b.prev_hash == a.record_hash for a, b in itertools.pairwise(records))
     assert records[0].details["tags"] == ["a", "b"]  # canonical JSON form
     check = log.verify()
     assert check.ok and check.checked == 5 and check.first_bad_sequence is None
@@ -138,12 +139,15 @@ def test_records_filters(store: SQLiteEventStore, sim_clock: SimulatedClock) -> 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=10,
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(details=st.dictionaries(st.text(max_size=10), json_values, max_size=5),
        micros=st.integers(0, 10**12))
 def test_any_details_and_time_round_trip_and_verify(

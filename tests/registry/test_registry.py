@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mlflow.exceptions import MlflowException
+from registry_helpers import Env, small_model
 
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
@@ -22,16 +22,22 @@ from ordinis.engines.learning.core.errors import (
     ValidationError,
 )
 from ordinis.engines.learning.core.models import ModelStage, ModelVersion, RolloutStrategy
-from ordinis.engines.learning.governance import Decision, GovernanceAction, PolicyResult
+from ordinis.engines.learning.governance import (
+    ApprovalRequiredPolicy,
+    Decision,
+    GovernanceAction,
+    PolicyResult,
+)
 from ordinis.engines.learning.registry import ModelRegistry, StageChange
-from registry_helpers import Env, small_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 async def staged_and_evaluated(reg: ModelRegistry, name: str, version: str) -> ModelVersion:
     """Register a version, move it to staging and record a passed evaluation."""
-    mv = await reg.register_model_version(name, version, model=small_model(), metrics={"sharpe": 1.1})
+    mv = await reg.register_model_version(
+        name, version, model=small_model(), metrics={"sharpe": 1.1}
+    )
     await reg.promote_model(name, mv.version_id, ModelStage.STAGING, actor="ci")
     await reg.record_evaluation(mv.version_id, True, {"sharpe": 1.1}, f"eval-{version}")
     return reg.get_model_version(mv.version_id)
@@ -68,7 +74,7 @@ async def test_register_a_sklearn_model_with_lineage_and_load_it(env: Env) -> No
     run = client.get_run(mv.run_id)
     assert run.data.metrics["sharpe"] == 1.25 and run.data.params["alpha"] == "1.0"
     # the artifact lives under data_dir/artifacts and loads back to the same model
-    assert Path(env.config.artifacts_dir).resolve().as_uri() in (mv.artifact_path or "")
+    assert env.config.artifacts_dir.name in (mv.artifact_path or "")
     loaded = reg.load_model("alpha:v1")
     X = np.ones((2, 3))
     assert np.allclose(loaded.predict(X), model.predict(X))
@@ -95,6 +101,7 @@ async def test_register_a_file_and_a_directory(env: Env, tmp_path: Path) -> None
     # parent_version lineage: no production yet
     assert mv2.lineage["parent_version"] == ""
     bare = await reg.register_model_version("files", "1.2.0", metrics={"sharpe": 0.1})
+    assert bare.artifact_path is None and bare.artifact_sha256 is None
     with pytest.raises(ValidationError, match="registered without artifacts"):
         reg.load_model(bare.version_id)
 
@@ -122,6 +129,15 @@ async def test_duplicates_and_bad_input_change_nothing(env: Env, tmp_path: Path)
     assert len(reg.mlflow_client.search_model_versions("name='dup'")) == n_ml
     assert audit_count(env) == n_audit
     assert "bad name!" not in reg.list_models()
+    # MLflow refuses the parameter name: a clear error, no version, and the model stays unknown
+    with pytest.raises(ValidationError, match="metrics/parameters"):
+        await reg.register_model_version("newcomer", "v1", parameters={"bad!key": 1})
+    assert "newcomer" not in reg.list_models()
+    fresh = await env.reopen()
+    try:
+        assert "newcomer" not in fresh.list_models()
+    finally:
+        await fresh.close()
 
 
 async def test_promotion_gates_and_rollback(env: Env) -> None:
@@ -164,7 +180,8 @@ async def test_promotion_gates_and_rollback(env: Env) -> None:
     assert reg.get_production_model("beta").version == "v2"  # type: ignore[union-attr]
     assert reg.get_model_version("beta:v1").stage is ModelStage.ARCHIVED
     assert reg.aliases("beta") == {"production": "v2", "rollback_target": "v1"}
-    assert reg.mlflow_client.get_model_version("beta", v1.mlflow_version).tags["stage"] == "archived"
+    ml_v1 = reg.mlflow_client.get_model_version("beta", v1.mlflow_version)
+    assert ml_v1.tags["stage"] == "archived"
     assert env.metrics.sample("model_promotions_total", {
         "model_name": "beta", "from_stage": "staging", "to_stage": "production",
         "rollout_strategy": "canary"}) == 1.0
@@ -228,8 +245,11 @@ async def test_unknown_names_give_clear_errors_and_change_nothing(env: Env) -> N
         reg.get_model_version("gamma:v2")
     with pytest.raises(ValidationError, match="stage='live'"):
         reg.list_versions("gamma", stage="live")
+    with pytest.raises(ValidationError, match=r"summary\.sharpe='great'"):
+        await reg.record_evaluation("gamma:v1", True, {"sharpe": "great"}, "e1")  # type: ignore[dict-item]
     assert reg.get_production_model("nope") is None
     assert reg.get_model_version("gamma:v1").stage is ModelStage.DEVELOPMENT
+    assert reg.get_model_version("gamma:v1").evaluation_passed is None
     assert audit_count(env) == n_audit
 
 
@@ -251,7 +271,7 @@ async def test_a_tampered_artifact_is_refused_and_never_unpickled(env: Env, tmp_
     assert "model.joblib" in str(err.value) and "differs from registered" in str(err.value)
     assert not marker.exists()
     (path.parent / "extra.pkl").write_bytes(b"x")
-    with pytest.raises(ArtifactIntegrityError, match="extra.pkl: not registered"):
+    with pytest.raises(ArtifactIntegrityError, match=r"extra\.pkl: not registered"):
         reg.verify_artifacts("delta:v1")
 
 
@@ -273,7 +293,8 @@ async def test_retention_keeps_production_and_rollback_target(env: Env) -> None:
     assert stages == {"v1": "archived", "v2": "production", "v3": "archived", "v4": "archived",
                       "v5": "development", "v6": "development"}
     assert reg.rollback_target("eps").version == "v1"  # type: ignore[union-attr]
-    assert [r.target for r in env.audit.records(action="model.archive")][-2:] == ["eps:v3", "eps:v4"]
+    archives = [r.target for r in env.audit.records(action="model.archive")]
+    assert archives[-2:] == ["eps:v3", "eps:v4"]
     assert reg.trial_count("eps") == 6
     assert [v.version for v in reg.list_versions("eps", ModelStage.DEVELOPMENT)] == ["v5", "v6"]
 
@@ -301,6 +322,16 @@ async def test_a_denying_policy_raises_with_its_reason(env: Env) -> None:
     with pytest.raises(PolicyDeniedError, match="allowed_model_types"):
         await reg.register_model_version("frozen", "v2", model=small_model(), model_type="oracle")
     assert [v.version for v in reg.list_versions("frozen")] == ["v1"]
+    # DEFER blocks too, and the refusal is audited as "defer"
+    reg.policies.add(ApprovalRequiredPolicy(["archive"]))
+    try:
+        with pytest.raises(PolicyDeniedError, match="approval_required"):
+            await reg.demote_model("frozen", "frozen:v1", actor="dave")
+    finally:
+        reg.policies.policies.pop()
+    last = env.audit.records(target="frozen:v1")[-1]
+    assert (last.action, last.decision, last.actor) == ("model.archive", "defer", "dave")
+    assert reg.get_model_version("frozen:v1").stage is ModelStage.DEVELOPMENT
 
 
 async def test_restart_rebuilds_everything_from_mlflow_and_the_store(env: Env) -> None:
@@ -357,7 +388,7 @@ async def test_a_failed_mlflow_write_is_undone(env: Env, monkeypatch: pytest.Mon
              audit_count(env))
     assert after == before
     client = reg.mlflow_client
-    assert client.get_registered_model("eta").aliases == {"production": 1}
+    assert client.get_registered_model("eta").aliases == {"production": 1, "staging": 2}
     assert [client.get_model_version("eta", str(i)).tags["stage"] for i in (1, 2)] == [
         "production", "staging"]
     await reg.promote_model("eta", "eta:v2", ModelStage.PRODUCTION)

@@ -236,6 +236,7 @@ def test_signal_half_open_closes_on_a_win_and_reopens_on_a_loss(
     for _ in range(5):
         h.manager.record_trade_result(-1.0)
     sim_clock.advance(TIMEOUT)
+    assert h.manager.should_allow_signals(consume_probe=False)[0]  # a health check looks only
     ok, why = h.manager.should_allow_signals()
     assert ok and "probe" in why
     assert not h.manager.should_allow_signals()[0]

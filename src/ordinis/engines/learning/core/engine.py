@@ -422,7 +422,7 @@ class LearningEngine:
         details["flush_failures"] = stats.flush_failures
         if stats.buffered >= self.config.max_events_memory * 0.9:
             problems.append("event buffer above 90% full")
-        allowed, reason = parts.breakers.should_allow_signals()
+        allowed, reason = parts.breakers.should_allow_signals(consume_probe=False)
         details["signals_allowed"] = allowed
         if not allowed:
             problems.append(f"signals blocked: {reason}")

@@ -1,25 +1,75 @@
-"""Engine glue for evaluation: load the version, run the packs, apply the gates, store the result."""
+"""Engine glue for evaluation: load the version, run the packs, apply the gates, store the result.
+
+Results live in the event store (kind ``evaluation``, tagged with the version id), as metrics
+on the version's MLflow run, and as the version's evaluation tag that promotion checks.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import EvaluationError
 from ordinis.engines.learning.core.models import EvaluationResult, StoredRecord
+from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
+from ordinis.engines.learning.evaluation.gates import (
+    Comparison,
+    EvaluationGate,
+    GateReport,
+    GateSet,
+    GateType,
+    Verdict,
+    load_gate_set,
+)
+from ordinis.engines.learning.evaluation.serialization import (
+    evaluation_from_dict,
+    evaluation_to_dict,
+    mlflow_metrics,
+)
 from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
-
-if TYPE_CHECKING:
-    from ordinis.engines.learning.evaluation.gates import GateReport
-    from ordinis.engines.learning.governance.audit import AuditLog
-    from ordinis.engines.learning.registry import ModelRegistry
-    from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
+from ordinis.engines.learning.registry import ModelRegistry
 
 EVALUATION_KIND = "evaluation"
+
+
+def with_threshold_overrides(gates: GateSet, overrides: Mapping[str, float]) -> GateSet:
+    """The same gates with some thresholds replaced (matched by gate name or metric)."""
+    unknown = set(overrides) - {g.name for g in gates.gates} - {g.metric_name for g in gates.gates}
+    if unknown:
+        from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
+
+        known = ", ".join(sorted({g.metric_name for g in gates.gates}))
+        raise ConfigError(
+            f"threshold overrides of gate set {gates.name!r}",
+            [FieldProblem(k, overrides[k], f"no gate on this metric; known: {known}") for k in sorted(unknown)],
+        )
+    replaced = tuple(
+        dataclasses.replace(g, threshold=float(overrides.get(g.name, overrides.get(g.metric_name, g.threshold))))
+        for g in gates.gates
+    )
+    return GateSet(name=gates.name, gates=replaced, model_type=gates.model_type)
+
+
+def legacy_threshold_gates(thresholds: Mapping[str, float], factor: float) -> GateSet:
+    """The ordinis check of today: each metric must reach ``threshold * factor``."""
+    return GateSet(
+        name="thresholds",
+        gates=tuple(
+            EvaluationGate(
+                name=k, gate_type=GateType.PERFORMANCE, threshold=float(v) * factor,
+                comparison=Comparison.GTE, required=True,
+            )
+            for k, v in thresholds.items()
+        ),
+    )
 
 
 class EvaluationService:
@@ -45,27 +95,6 @@ class EvaluationService:
         self.audit = audit
         self.default_benchmarks = list(default_benchmarks) if default_benchmarks else None
 
-    def gate_set(self, name_or_path: str | None, model_type: str | None, thresholds: dict[str, float] | None) -> Any:
-        from ordinis.engines.learning.evaluation.gates import GateSet, load_gate_set
-
-        gates = load_gate_set(name_or_path or "production", model_type=model_type)
-        if thresholds:
-            extra = GateSet.from_dict(
-                {
-                    "name": "thresholds",
-                    "gates": [
-                        {
-                            "name": f"{k}_threshold", "metric": k, "gate_type": "performance",
-                            "threshold": float(v) * self.config.eval_benchmark_threshold,
-                            "comparison": "gte", "required": True,
-                        }
-                        for k, v in thresholds.items()
-                    ],
-                }
-            )
-            gates = gates.merged(extra) if hasattr(gates, "merged") else extra
-        return gates
-
     async def evaluate(
         self,
         version_id: str,
@@ -73,77 +102,115 @@ class EvaluationService:
         metrics: dict[str, float] | None = None,
         thresholds: dict[str, float] | None = None,
         gate_set: str | None = None,
+        threshold_overrides: Mapping[str, float] | None = None,
     ) -> EvaluationResult:
-        """Real evaluation of the version's artifact on packs; legacy metric check without one."""
+        """Evaluate the version's artifact on packs; without an artifact, check reported metrics.
+
+        ``thresholds`` (the ordinis call) adds a gate per metric at threshold x
+        eval_benchmark_threshold; ``gate_set`` names the YAML gate set (default production).
+        """
+        t0 = time.perf_counter()
         mv = self.registry.get_model_version(version_id)
-        model_type = mv.parameters.get("model_type") if mv.parameters else None
         if mv.artifact_path:
-            model = self.registry.load_model(version_id)
+            model = self.registry.load_model(mv.version_id)
             packs = benchmark if benchmark is not None else self.default_benchmarks
             result = await self.evaluator.evaluate(
-                model, version_id, packs, trials=max(1, self.registry.trial_count(mv.model_name))
+                model, mv.version_id, packs, trials=max(1, self.registry.trial_count(mv.model_name))
             )
-            combined = dict(result.metrics)
-            if metrics:
-                for k, v in metrics.items():
-                    combined.setdefault(k, float(v))
         elif metrics:
             result = EvaluationResult(
-                model_version_id=version_id,
-                benchmark_name=str(benchmark or "reported"),
-                passed=False,
-                metrics={k: float(v) for k, v in metrics.items()},
-                evaluated_at=self.clock.now(),
+                model_version_id=mv.version_id, benchmark_name=str(benchmark or "reported"),
+                passed=False, metrics={k: float(v) for k, v in metrics.items()},
             )
-            combined = dict(result.metrics)
         else:
             raise EvaluationError(
-                f"version {version_id} has no artifact and no metrics were given: register the "
-                "model with an artifact, or pass metrics= and thresholds="
+                f"version {mv.version_id} has no artifact and no metrics were given: register "
+                "the model with an artifact, or pass metrics= and thresholds="
             )
-        if thresholds and not mv.artifact_path and gate_set is None:
-            gates = self.gate_set(None, model_type, thresholds)
-            gates = gates if not hasattr(gates, "only") else gates.only([f"{k}_threshold" for k in thresholds])
-        else:
-            gates = self.gate_set(gate_set, model_type, thresholds)
-        report: GateReport = gates.evaluate(combined)
-        result.passed = bool(report.passed)
-        result.thresholds = {g.name: float(g.threshold) for g in report.results}
-        result.details["gate_report"] = report.to_dict() if hasattr(report, "to_dict") else str(report)
-        result.details["gate_set"] = gate_set or "production"
-        result.evaluated_at = self.clock.now()
-        self._store_result(result)
-        summary = {k: v for k, v in combined.items() if isinstance(v, float) and math.isfinite(v)}
-        await self.registry.record_evaluation(version_id, result.passed, summary, result.evaluation_id)
-        self.audit.append(
-            "engine", "model.evaluate", version_id, "allow" if result.passed else "deny",
-            "gates passed" if result.passed else "; ".join(
-                r.message for r in report.results if r.verdict.value == "fail"
-            )[:500],
-            {"evaluation_id": result.evaluation_id, "benchmark": result.benchmark_name},
-        )
-        self.metrics.evaluations_total.labels(mv.model_name, str(result.passed).lower()).inc()
-        for r in report.results:
-            self.metrics.gate_results_total.labels(r.name, r.verdict.value).inc()
-        result.details["gate_report_obj"] = report
+        combined = dict(result.metrics)
+        for k, v in (metrics or {}).items():
+            combined.setdefault(k, float(v))
+        gates = self._gates(mv.artifact_path is not None, gate_set, thresholds, threshold_overrides)
+        report = gates.evaluate(combined)
+        self._attach(result, report, gate_set or ("thresholds" if gates.name == "thresholds" else "production"))
+        await self._record(mv.model_name, mv.run_id, result, report)
+        self.metrics.evaluation_duration.labels(mv.model_name).observe(time.perf_counter() - t0)
         return result
 
-    def _store_result(self, result: EvaluationResult) -> None:
-        from ordinis.engines.learning.evaluation.evaluator import evaluation_to_dict
+    def _gates(
+        self, has_artifact: bool, gate_set: str | None, thresholds: Mapping[str, float] | None,
+        overrides: Mapping[str, float] | None,
+    ) -> GateSet:
+        if thresholds and gate_set is None and not has_artifact:
+            return legacy_threshold_gates(thresholds, self.config.eval_benchmark_threshold)
+        gates = load_gate_set(gate_set or "production")
+        if overrides:
+            gates = with_threshold_overrides(gates, overrides)
+        if thresholds:
+            extra = legacy_threshold_gates(thresholds, self.config.eval_benchmark_threshold)
+            gates = GateSet(
+                name=gates.name,
+                gates=gates.gates + tuple(
+                    dataclasses.replace(g, name=f"{g.name}_reported") for g in extra.gates
+                ),
+                model_type=gates.model_type,
+            )
+        return gates
 
-        body = evaluation_to_dict(result)
+    def _attach(self, result: EvaluationResult, report: GateReport, gate_set: str) -> None:
+        result.passed = bool(report.passed)
+        result.thresholds = {g.name: float(g.threshold) for g in report.results}
+        result.evaluated_at = self.clock.now()
+        result.details["gate_set"] = gate_set
+        result.details["gate_report"] = report.to_dict()
+        result.details["gate_report_text"] = report.render()
+        result.details["failed_gates"] = [r.name for r in report.failures]
+
+    async def _record(
+        self, model_name: str, run_id: str | None, result: EvaluationResult, report: GateReport
+    ) -> None:
         now = self.clock.now()
         self.store.put_record(
-            StoredRecord(EVALUATION_KIND, result.evaluation_id, body, now, now, result.model_version_id)
+            StoredRecord(
+                EVALUATION_KIND, result.evaluation_id, evaluation_to_dict(result), now, now,
+                result.model_version_id,
+            )
         )
+        summary = {k: v for k, v in result.metrics.items() if math.isfinite(v)}
+        await self.registry.record_evaluation(
+            result.model_version_id, result.passed, summary, result.evaluation_id
+        )
+        if run_id:
+            await asyncio.to_thread(self._log_to_mlflow, run_id, result)
+        failed = "; ".join(r.message for r in report.results if r.verdict is Verdict.FAIL)
+        self.audit.append(
+            "engine", "model.evaluate", result.model_version_id,
+            "allow" if result.passed else "deny",
+            "gates passed" if result.passed else failed[:500],
+            {"evaluation_id": result.evaluation_id, "benchmark": result.benchmark_name,
+             "gate_set": str(result.details.get("gate_set"))},
+        )
+        self.metrics.evaluations_total.labels(model_name, str(result.passed).lower()).inc()
+        for r in report.results:
+            self.metrics.gate_results_total.labels(r.name, r.verdict.value).inc()
+
+    def _log_to_mlflow(self, run_id: str, result: EvaluationResult) -> None:
+        from mlflow.entities import Metric
+
+        ts = int(self.clock.time() * 1000)
+        values = mlflow_metrics(result)
+        client = self.registry.mlflow_client
+        client.log_batch(run_id, metrics=[Metric(k, v, ts, 0) for k, v in sorted(values.items())])
 
     def stored(self, version_id: str | None = None) -> list[EvaluationResult]:
-        from ordinis.engines.learning.evaluation.evaluator import evaluation_from_dict
-
+        """Evaluation results from the store, oldest first (of one version, or all)."""
         records = self.store.list_records(EVALUATION_KIND, tag=version_id)
         return [evaluation_from_dict(r.body) for r in records]
 
-    async def compare(self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None) -> Any:
+    async def compare(
+        self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None
+    ) -> ComparisonResult:
+        """Challenger ``version_a`` against champion ``version_b`` on the same packs."""
         model_a = self.registry.load_model(version_a)
         model_b = self.registry.load_model(version_b)
         packs = benchmark if benchmark is not None else self.default_benchmarks

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # At most this many rows of features are read back for data validation.
 _MAX_VALIDATION_ROWS = 50_000
+# Days of recent features the training window is compared with.
+_REFERENCE_DAYS = 90
 
 
 class LoopBridge:
@@ -137,15 +139,13 @@ class LoopBridge:
         return self._features(start, end)
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
-        """Features of the production version's own training window (its lineage)."""
-        prod = self.registry.get_production_model(model_name)
-        if prod is None:
-            return None
-        start = _lineage_time(prod.lineage.get("data_start"))
-        end = _lineage_time(prod.lineage.get("data_end"))
-        if start is None and end is None:
-            return None
-        return self._features(start, end)
+        """What the new model will serve on: the features of the most recent stretch.
+
+        The training window is checked against it, so a window that no longer looks like the
+        market it will trade in is refused before any training runs.
+        """
+        end = self.clock.now()
+        return self._features(end - timedelta(days=_REFERENCE_DAYS), end)
 
     # ------------------------------------------------------------------ observations
     def on_loop_event(self, event: LoopEvent) -> None:
@@ -167,8 +167,8 @@ class LoopBridge:
         if record.feedback_type != "trade_outcome":
             return
         model_name = record.data.get("model_name")
-        if not model_name:
-            return
+        if not model_name or self.registry.get_production_model(str(model_name)) is None:
+            return  # only production models are watched
         pnl = record.data.get("pnl")
         ret = record.outcome if record.outcome is not None else record.data.get("return_pct")
         if ret is None:
@@ -196,11 +196,3 @@ class LoopBridge:
                 self.drift.check_drift(str(model_name), {k: float(v) for k, v in metrics.items()})
                 await self.loop.on_live_metrics(str(model_name), metrics)
 
-
-def _lineage_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.errors import ValidationError, FieldProblem
+from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
 from ordinis.engines.learning.core.models import EventType, TrainingJob
 from ordinis.engines.learning.events.store import EventQuery, EventStore
 
@@ -133,5 +133,7 @@ class TrainingService:
             training_job_id=job.job_id,
             description=f"trained by job {job.job_id} ({job.model_type})",
             lineage=lineage,
+            model_type=job.model_type,
         )
+        await self.registry.apply_retention(job.model_name)
         return mv.version_id

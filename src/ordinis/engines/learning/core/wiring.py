@@ -20,7 +20,7 @@ from ordinis.engines.learning.drift.monitor import DriftMonitor
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
 from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
 from ordinis.engines.learning.events.pipeline import EventPipeline
-from ordinis.engines.learning.events.retention import schedule_retention
+from ordinis.engines.learning.events.retention import RetentionJob, schedule_retention
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.feedback.pipeline import ContinuousImprovementPipeline
 from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig, load_pipeline_config
@@ -59,11 +59,14 @@ class Parts:
     loop: ContinuousImprovementPipeline
     loop_bridge: LoopBridge
     scheduled: list[ScheduledTask] = field(default_factory=list)
+    retention: RetentionJob | None = None
 
     async def close(self) -> None:
         """Stop in reverse order: schedules, jobs, then flush the pipeline last."""
         for task in self.scheduled:
             task.cancel()
+        if self.retention is not None:
+            self.retention.cancel()
         await self.executor.stop()
         await self.registry.close()
         await self.pipeline.stop()
@@ -144,7 +147,9 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
         loop_bridge=bridge,
     )
     sched = engine.scheduler
-    parts.scheduled.append(schedule_retention(sched, store, clock, cfg))
+    parts.retention = schedule_retention(
+        sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds, metrics
+    )
     if cfg.enable_drift_detection:
         parts.scheduled.append(drift.schedule(sched, tracker))
     parts.scheduled.append(

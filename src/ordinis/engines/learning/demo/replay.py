@@ -74,6 +74,7 @@ def demo_config(opts: DemoOptions) -> LearningEngineConfig:
     return LearningEngineConfig.create(
         data_dir=opts.data_dir,
         max_events_memory=100_000,
+        event_retention_days=36500,
         flush_batch_size=20_000,
         min_samples_for_training=1000,
         drift_check_interval_seconds=7 * 86400.0,
@@ -316,7 +317,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
                 await engine.drain()  # a retrain in flight takes no simulated time
         await engine.flush_events()
         await engine.drain()
-        _print_summary(console, engine, replay.summary)
+        _print_summary(console, engine, replay.summary, panel.days[0])
         return replay.summary
 
 
@@ -330,7 +331,9 @@ def _print_ingest(console: Console, engine: LearningEngine, summary: DemoSummary
     )
 
 
-def _print_summary(console: Console, engine: LearningEngine, summary: DemoSummary) -> None:
+def _print_summary(
+    console: Console, engine: LearningEngine, summary: DemoSummary, start: datetime
+) -> None:
     parts = engine._require()
     stats = engine.store.event_stats()
     summary.events_stored = stats.total
@@ -340,7 +343,6 @@ def _print_summary(console: Console, engine: LearningEngine, summary: DemoSummar
     summary.audit_ok = bool(verification.ok)
     summary.audit_records = int(verification.checked)
     console.rule("[bold]closed loop: summary")
-    start: datetime = stats.first_timestamp or engine.clock.now()
     report = parts.loop.report(start, engine.clock.now() + timedelta(seconds=1))
     console.print(report.render())
     console.print(

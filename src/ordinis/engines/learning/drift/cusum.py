@@ -38,15 +38,16 @@ class AutocorrelatedCUSUM:
     name = "cusum"
 
     __slots__ = (
-        "_clip", "_drift", "_h", "_h_fast", "_h_var", "_k", "_k_fast", "_last_ref", "_learn",
-        "_max_rho", "_mu", "_n_detections", "_n_ref", "_pivot", "_prev", "_rho", "_s_fast_neg",
-        "_s_fast_pos", "_s_neg", "_s_pos", "_sabs", "_sd", "_sd_abs", "_sd_x", "_sx", "_sxx",
-        "_sxy", "_t", "_v_down", "_v_up", "_warm", "_warmup", "_z", "adjust_autocorrelation",
-        "change_point", "last_alarm_statistic",
+        "_clip", "_drift", "_h", "_h_down", "_h_fast", "_h_var", "_k", "_k_fast", "_last_ref",
+        "_learn", "_max_rho", "_mu", "_n_detections", "_n_ref", "_pivot", "_prev", "_rho",
+        "_s_fast_neg", "_s_fast_pos", "_s_neg", "_s_pos", "_sabs", "_sd", "_sd_abs", "_sd_x",
+        "_sx", "_sxx", "_sxy", "_t", "_v_down", "_v_up", "_warm", "_warmup", "_z",
+        "adjust_autocorrelation", "change_point", "last_alarm_statistic",
     )
 
     _h: float
     _h_fast: float
+    _h_down: float
     _h_var: float
     _k: float
     _k_fast: float
@@ -218,7 +219,7 @@ class AutocorrelatedCUSUM:
         h = self._h
         hf = self._h_fast
         hv = self._h_var
-        if sp > h or sn > h or fp > hf or fn > hf or vu > hv or vd > hv:
+        if sp > h or sn > h or fp > hf or fn > hf or vu > hv or vd > self._h_down:
             self._alarm(x, sp, sn, fp, fn, vu, vd)
             return self
         n_ref = self._n_ref
@@ -244,6 +245,7 @@ class AutocorrelatedCUSUM:
         self._sabs = 0.0
         self._s_pos = self._s_neg = self._s_fast_pos = self._s_fast_neg = 0.0
         self._v_up = self._v_down = 0.0
+        self._h_down = self._h_var
         self._z = [self._t] * 6
 
     def _alarm(
@@ -321,6 +323,8 @@ class AutocorrelatedCUSUM:
         # less swayed than the sd by a few fat-tailed values of the reference stretch.
         sd_abs = self._sabs / n * _SQRT_HALF_PI * infl
         self._sd_abs = sd_abs if sd_abs > 0.0 else self._sd
+        # A constant reference has no variance left to lose: no variance-down alarm then.
+        self._h_down = self._h_var if self._sxx > 0.0 else math.inf
 
     def __repr__(self) -> str:
         return (

@@ -1,1 +1,125 @@
-"""evaluation package."""
+"""Evaluation: trading metrics, statistics, cross-validation, benchmark packs, evaluator,
+gates and parity.
+
+The engine facade uses these names; see docs/evaluation.md.
+"""
+
+from ordinis.engines.learning.evaluation.backtest import BacktestResult, backtest
+from ordinis.engines.learning.evaluation.benchmarks import (
+    BenchmarkDataset,
+    BenchmarkRegistry,
+    build_dataset,
+    validate_prices,
+)
+from ordinis.engines.learning.evaluation.cross_validation import (
+    CombinatorialPurged,
+    CVResult,
+    FoldResult,
+    LeakageCheck,
+    PurgedKFold,
+    ShuffledKFold,
+    Splitter,
+    WalkForwardSplit,
+    cross_validate,
+    leakage_check,
+)
+from ordinis.engines.learning.evaluation.evaluator import (
+    ComparisonResult,
+    ModelEvaluator,
+    MultipleComparisonResult,
+    PackEvaluation,
+)
+from ordinis.engines.learning.evaluation.gates import (
+    Comparison,
+    EvaluationGate,
+    GateReport,
+    GateResult,
+    GateSet,
+    GateType,
+    Verdict,
+    load_gate_set,
+    shipped_gate_sets,
+)
+from ordinis.engines.learning.evaluation.metrics import TradingMetrics, compute_trading_metrics
+from ordinis.engines.learning.evaluation.parity import (
+    BacktestRecord,
+    LiveRecord,
+    Mismatch,
+    ParityCheck,
+    ParityResult,
+    ParityValidator,
+    PredictionParity,
+    replay_live_features,
+    validate_parity,
+)
+from ordinis.engines.learning.evaluation.serialization import (
+    evaluation_from_dict,
+    evaluation_to_dict,
+    mlflow_metrics,
+)
+from ordinis.engines.learning.evaluation.statistics import (
+    BootstrapSettings,
+    DeflatedSharpe,
+    PairedTestResult,
+    SPAResult,
+    deflated_sharpe_ratio,
+    min_track_record_length,
+    paired_sharpe_test,
+    probabilistic_sharpe_ratio,
+    spa_test,
+)
+
+__all__ = [
+    "BacktestRecord",
+    "BacktestResult",
+    "BenchmarkDataset",
+    "BenchmarkRegistry",
+    "BootstrapSettings",
+    "CVResult",
+    "CombinatorialPurged",
+    "Comparison",
+    "ComparisonResult",
+    "DeflatedSharpe",
+    "EvaluationGate",
+    "FoldResult",
+    "GateReport",
+    "GateResult",
+    "GateSet",
+    "GateType",
+    "LeakageCheck",
+    "LiveRecord",
+    "Mismatch",
+    "ModelEvaluator",
+    "MultipleComparisonResult",
+    "PackEvaluation",
+    "PairedTestResult",
+    "ParityCheck",
+    "ParityResult",
+    "ParityValidator",
+    "PredictionParity",
+    "PurgedKFold",
+    "SPAResult",
+    "ShuffledKFold",
+    "Splitter",
+    "TradingMetrics",
+    "Verdict",
+    "WalkForwardSplit",
+    "backtest",
+    "build_dataset",
+    "compute_trading_metrics",
+    "cross_validate",
+    "deflated_sharpe_ratio",
+    "evaluation_from_dict",
+    "evaluation_to_dict",
+    "leakage_check",
+    "load_gate_set",
+    "min_track_record_length",
+    "mlflow_metrics",
+    "paired_sharpe_test",
+    "probabilistic_sharpe_ratio",
+    "replay_live_features",
+    "shipped_gate_sets",
+    "spa_test",
+    "validate_parity",
+    "validate_prices",
+]

@@ -62,7 +62,8 @@ def _as_2d(name: str, value: ArrayLike) -> tuple[np.ndarray, pd.Index | None]:
         arr = arr[:, None]
     if arr.ndim != 2:
         raise ValidationError(
-            "backtest input", [FieldProblem(name, arr.shape, "must be 1-D or 2-D (periods x assets)")]
+            "backtest input",
+            [FieldProblem(name, arr.shape, "must be 1-D or 2-D (periods x assets)")],
         )
     return arr, None
 
@@ -90,10 +91,14 @@ def backtest(
         )
     if sig_index is not None and ret_index is not None and not sig_index.equals(ret_index):
         problems.append(
-            FieldProblem("signals.index", len(sig_index), "must equal returns.index (align them first)")
+            FieldProblem(
+                "signals.index", len(sig_index), "must equal returns.index (align them first)"
+            )
         )
     if cost_bps < 0 or slippage_bps < 0:
-        problems.append(FieldProblem("cost_bps/slippage_bps", (cost_bps, slippage_bps), "must be >= 0"))
+        problems.append(
+            FieldProblem("cost_bps/slippage_bps", (cost_bps, slippage_bps), "must be >= 0")
+        )
     if ret.shape[0] < 2:
         problems.append(FieldProblem("returns", ret.shape[0], "need at least 2 bars"))
     if problems:
@@ -103,8 +108,14 @@ def backtest(
     if bad.size:
         raise ValidationError(
             "backtest input",
-            [FieldProblem("returns", f"row {int(bad[0]) + 1}", "must be finite after the first row; "
-                          "drop or fill missing prices before backtesting")],
+            [
+                FieldProblem(
+                    "returns",
+                    f"row {int(bad[0]) + 1}",
+                    "must be finite after the first row; "
+                    "drop or fill missing prices before backtesting",
+                )
+            ],
         )
     n_assets = sig.shape[1]
     weights = np.clip(np.nan_to_num(sig, nan=0.0), -1.0, 1.0) * (max_gross / n_assets)

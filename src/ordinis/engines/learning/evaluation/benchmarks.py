@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +79,13 @@ def data_hash(close: pd.Series | pd.DataFrame, segments: Sequence[tuple[object, 
     """SHA-256 over index, column names, values and windows of a price table."""
     h = hashlib.sha256()
     frame = close.to_frame() if isinstance(close, pd.Series) else close
-    h.update(np.asarray(frame.index.asi8 if isinstance(frame.index, pd.DatetimeIndex)
-                        else frame.index.astype(str)).tobytes())
+    h.update(
+        np.asarray(
+            frame.index.asi8
+            if isinstance(frame.index, pd.DatetimeIndex)
+            else frame.index.astype(str)
+        ).tobytes()
+    )
     h.update("|".join(str(c) for c in frame.columns).encode())
     h.update(np.ascontiguousarray(frame.to_numpy(dtype=float)).tobytes())
     h.update(repr([(str(a), str(b)) for a, b in segments]).encode())
@@ -200,46 +205,74 @@ BUILTIN_PACKS: tuple[PackSpec, ...] = (
     PackSpec(
         "pack_01_bull",
         "S&P 500 bull markets: 2003-04 to 2007-06 and 2013 to 2017 (steady rises, low volatility)",
-        sp500_index_close, (("2003-04-01", "2007-06-29"), ("2013-01-01", "2017-12-31")),
+        sp500_index_close,
+        (("2003-04-01", "2007-06-29"), ("2013-01-01", "2017-12-31")),
         source="skfolio.datasets.load_sp500_index",
     ),
     PackSpec(
         "pack_02_sideways",
         "S&P 500 range-bound markets: 1994 and 2015-01 to 2016-06 (net change within +-2 %)",
-        sp500_index_close, (("1994-01-01", "1994-12-31"), ("2015-01-01", "2016-06-30")),
+        sp500_index_close,
+        (("1994-01-01", "1994-12-31"), ("2015-01-01", "2016-06-30")),
         source="skfolio.datasets.load_sp500_index",
     ),
     PackSpec(
         "pack_03_crash",
         "S&P 500 crashes: 2008-01 to 2009-03 (financial crisis) and 2020-02 to 2020-06 (COVID)",
-        sp500_index_close, (("2008-01-01", "2009-03-31"), ("2020-02-01", "2020-06-30")),
+        sp500_index_close,
+        (("2008-01-01", "2009-03-31"), ("2020-02-01", "2020-06-30")),
         source="skfolio.datasets.load_sp500_index",
     ),
     PackSpec(
         "pack_04_bear",
         "S&P 500 bear markets: 2000-09 to 2002-10 (dot-com) and 2022 (rates)",
-        sp500_index_close, (("2000-09-01", "2002-10-31"), ("2022-01-01", "2022-12-31")),
+        sp500_index_close,
+        (("2000-09-01", "2002-10-31"), ("2022-01-01", "2022-12-31")),
         source="skfolio.datasets.load_sp500_index",
     ),
     PackSpec(
         "pack_05_crypto",
         "Bitcoin every third day, 2013-2019 (bubbles, crashes, regime changes)",
-        bitcoin_close, None, asset_class="crypto", periods_per_year=365.0 / 3.0,
+        bitcoin_close,
+        None,
+        asset_class="crypto",
+        periods_per_year=365.0 / 3.0,
         source="river.drift.datasets.Bitcoin",
     ),
     PackSpec(
         "pack_06_multi_asset",
         "20 S&P 500 stocks, 2018 to 2022 (2018-Q4 selloff, COVID crash, 2022 bear), equal weight",
-        sp500_stocks_close, (("2018-01-01", "2022-12-31"),), asset_class="equity",
+        sp500_stocks_close,
+        (("2018-01-01", "2022-12-31"),),
+        asset_class="equity",
         source="skfolio.datasets.load_sp500_dataset",
     ),
     PackSpec(
         "pack_07_recovery",
         "S&P 500 post-crisis recovery 2009-04 to 2011-12 (flash crash, 2011 downgrade), arch data",
-        arch_sp500_close, (("2009-04-01", "2011-12-31"),),
+        arch_sp500_close,
+        (("2009-04-01", "2011-12-31"),),
         source="arch.data.sp500",
     ),
 )
+
+
+def _build_spec(spec: PackSpec) -> BenchmarkDataset:
+    return build_dataset(
+        spec.name,
+        spec.loader(),
+        spec.windows,
+        description=spec.description,
+        asset_class=spec.asset_class,
+        periods_per_year=spec.periods_per_year,
+        source=spec.source,
+    )
+
+
+@cache
+def _build_builtin(spec: PackSpec) -> BenchmarkDataset:
+    """Built-in packs are immutable: built once per process and shared by every registry."""
+    return _build_spec(spec)
 
 
 class BenchmarkRegistry:
@@ -275,25 +308,27 @@ class BenchmarkRegistry:
                     f"benchmark {name!r} is not registered; known: {', '.join(self.names())}. "
                     "Register your own with BenchmarkRegistry.register_dataframe or register_file."
                 )
-            ds = build_dataset(
-                spec.name, spec.loader(), spec.windows, description=spec.description,
-                asset_class=spec.asset_class, periods_per_year=spec.periods_per_year,
-                source=spec.source,
-            )
+            ds = _build_builtin(spec) if spec in BUILTIN_PACKS else _build_spec(spec)
             self._datasets[name] = ds
             return ds
 
-    def resolve(self, benchmark: str | Sequence[str] | BenchmarkDataset | None) -> list[BenchmarkDataset]:
+    def resolve(
+        self, benchmark: str | Sequence[str] | BenchmarkDataset | None
+    ) -> list[BenchmarkDataset]:
         """Data sets for an evaluate() argument: None means every built-in pack."""
         if benchmark is None:
-            return [self.get(n) for n in self.builtin_names()] or [self.get(n) for n in self.names()]
+            return [self.get(n) for n in self.builtin_names()] or [
+                self.get(n) for n in self.names()
+            ]
         if isinstance(benchmark, BenchmarkDataset):
             return [benchmark]
         if isinstance(benchmark, str):
             return [self.get(benchmark)]
         items = list(benchmark)
         if not items:
-            raise ValidationError("benchmark", [FieldProblem("benchmark", [], "name at least one pack")])
+            raise ValidationError(
+                "benchmark", [FieldProblem("benchmark", [], "name at least one pack")]
+            )
         return [self.get(n) for n in items]
 
     # ------------------------------------------------------------------ user data
@@ -303,8 +338,14 @@ class BenchmarkRegistry:
             if not replace and (dataset.name in self._datasets or dataset.name in self._specs):
                 raise ValidationError(
                     "benchmark registration",
-                    [FieldProblem("name", dataset.name, "already registered; pass replace=True "
-                                  "to overwrite or choose another name")],
+                    [
+                        FieldProblem(
+                            "name",
+                            dataset.name,
+                            "already registered; pass replace=True "
+                            "to overwrite or choose another name",
+                        )
+                    ],
                 )
             if replace:
                 self._specs.pop(dataset.name, None)
@@ -330,8 +371,14 @@ class BenchmarkRegistry:
         or a DataFrame of closes with one column per asset. ``start``/``end`` restrict the
         evaluation window; history before ``start`` serves as feature warm-up.
         """
-        prices = validate_prices(name, df, price_column=price_column, start=start, end=end,
-                                 periods_per_year=periods_per_year)
+        prices = validate_prices(
+            name,
+            df,
+            price_column=price_column,
+            start=start,
+            end=end,
+            periods_per_year=periods_per_year,
+        )
         if not replace and name in self:
             raise ValidationError(
                 f"benchmark {name!r}",
@@ -342,8 +389,15 @@ class BenchmarkRegistry:
             first = pd.Timestamp(start) if start is not None else prices.index[FEATURE_WARMUP_ROWS]
             last = pd.Timestamp(end) if end is not None else prices.index[-1]
             windows = [(str(first), str(last))]
-        ds = build_dataset(name, prices, windows, description=description, asset_class=asset_class,
-                           periods_per_year=periods_per_year, source="user")
+        ds = build_dataset(
+            name,
+            prices,
+            windows,
+            description=description,
+            asset_class=asset_class,
+            periods_per_year=periods_per_year,
+            source="user",
+        )
         return self.register(ds, replace=replace)
 
     def register_file(
@@ -366,19 +420,30 @@ class BenchmarkRegistry:
                 )
         except ValidationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
-            raise ValidationError(what, [FieldProblem("path", str(p), f"cannot be read: {exc}")]) from None
+        except Exception as exc:
+            raise ValidationError(
+                what, [FieldProblem("path", str(p), f"cannot be read: {exc}")]
+            ) from None
         if not isinstance(df.index, pd.DatetimeIndex):
-            time_cols = [c for c in df.columns if str(c).lower() in ("date", "datetime", "timestamp", "time")]
+            time_cols = [
+                c for c in df.columns if str(c).lower() in ("date", "datetime", "timestamp", "time")
+            ]
             col = time_cols[0] if time_cols else df.columns[0]
             try:
-                df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df[col]), name=str(col))).drop(columns=[col])
+                df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df[col]), name=str(col))).drop(
+                    columns=[col]
+                )
             except (ValueError, TypeError) as exc:
                 raise ValidationError(
                     what,
-                    [FieldProblem(f"column {col!r}", str(df[col].iloc[0]) if len(df) else None,
-                                  f"cannot be parsed as datetimes ({exc}); put the timestamps in a "
-                                  "'date' column")],
+                    [
+                        FieldProblem(
+                            f"column {col!r}",
+                            str(df[col].iloc[0]) if len(df) else None,
+                            f"cannot be parsed as datetimes ({exc}); put the timestamps in a "
+                            "'date' column",
+                        )
+                    ],
                 ) from None
         return self.register_dataframe(name or p.stem, df, **kwargs)  # type: ignore[arg-type]
 
@@ -409,38 +474,71 @@ def validate_prices(
         cols = {str(c).lower(): c for c in df.columns}
         if price_column is not None:
             if price_column not in df.columns:
-                raise ValidationError(what, problems + [FieldProblem(
-                    "price_column", price_column, f"not a column; columns: {list(df.columns)}")])
+                raise ValidationError(
+                    what,
+                    [
+                        *problems,
+                        FieldProblem(
+                            "price_column",
+                            price_column,
+                            f"not a column; columns: {list(df.columns)}",
+                        ),
+                    ],
+                )
             prices = df[price_column]
         elif "close" in cols:
             prices = df[cols["close"]]
         else:
             prices = df
     else:
-        raise ValidationError(what, problems + [FieldProblem(
-            "df", type(df).__name__, "must be a pandas DataFrame or Series of close prices")])
+        raise ValidationError(
+            what,
+            [
+                *problems,
+                FieldProblem(
+                    "df", type(df).__name__, "must be a pandas DataFrame or Series of close prices"
+                ),
+            ],
+        )
     if isinstance(prices, pd.DataFrame):
-        non_numeric = [str(c) for c in prices.columns if not pd.api.types.is_numeric_dtype(prices[c])]
+        non_numeric = [
+            str(c) for c in prices.columns if not pd.api.types.is_numeric_dtype(prices[c])
+        ]
         if non_numeric:
-            problems.append(FieldProblem(
-                "columns", non_numeric,
-                "are not numeric; pass price_column= or keep only one price column per asset"))
+            problems.append(
+                FieldProblem(
+                    "columns",
+                    non_numeric,
+                    "are not numeric; pass price_column= or keep only one price column per asset",
+                )
+            )
             raise ValidationError(what, problems)
         if prices.shape[1] == 1:
             prices = prices.iloc[:, 0]
     idx = prices.index
     if not isinstance(idx, pd.DatetimeIndex):
-        problems.append(FieldProblem(
-            "index", type(idx).__name__,
-            "must be a DatetimeIndex; use df.set_index(pd.to_datetime(df['date']))"))
+        problems.append(
+            FieldProblem(
+                "index",
+                type(idx).__name__,
+                "must be a DatetimeIndex; use df.set_index(pd.to_datetime(df['date']))",
+            )
+        )
         raise ValidationError(what, problems)
     if not idx.is_monotonic_increasing:
-        problems.append(FieldProblem("index", "unsorted", "must be sorted ascending; use df.sort_index()"))
+        problems.append(
+            FieldProblem("index", "unsorted", "must be sorted ascending; use df.sort_index()")
+        )
     dup = idx[idx.duplicated()]
     if len(dup):
-        problems.append(FieldProblem(
-            "index", [str(t) for t in dup[:3]],
-            f"{len(dup)} duplicated timestamp(s); keep one row each: df[~df.index.duplicated()]"))
+        problems.append(
+            FieldProblem(
+                "index",
+                [str(t) for t in dup[:3]],
+                f"{len(dup)} duplicated timestamp(s); keep one row each: "
+                "df[~df.index.duplicated()]",
+            )
+        )
     lo = pd.Timestamp(start) if start is not None else None
     hi = pd.Timestamp(end) if end is not None else None
     if lo is not None and hi is not None and lo >= hi:
@@ -448,26 +546,40 @@ def validate_prices(
     window = prices
     if not problems:
         window = prices.loc[lo:hi] if (lo is not None or hi is not None) else prices
-    values = window.to_numpy(dtype=float)
+    # The window's features read FEATURE_WARMUP_ROWS rows back, so those must be clean too.
+    first_pos = 0 if problems or lo is None else int(prices.index.searchsorted(lo))
+    checked = prices.iloc[max(first_pos - FEATURE_WARMUP_ROWS - 1, 0) :] if not problems else prices
+    if hi is not None and not problems:
+        checked = checked.loc[:hi]
+    values = checked.to_numpy(dtype=float)
     bad_rows = ~np.isfinite(values) | (values <= 0)
     if bad_rows.ndim == 2:
         bad_rows = bad_rows.any(axis=1)
     if bad_rows.any():
-        first = [str(t) for t in window.index[bad_rows][:3]]
-        problems.append(FieldProblem(
-            "prices", first,
-            f"{int(bad_rows.sum())} row(s) with missing or non-positive prices in the evaluation "
-            "window; fill them (df.ffill()) or drop them before registering"))
+        first = [str(t) for t in checked.index[bad_rows][:3]]
+        problems.append(
+            FieldProblem(
+                "prices",
+                first,
+                f"{int(bad_rows.sum())} row(s) with missing or non-positive prices in the "
+                f"evaluation window or the {FEATURE_WARMUP_ROWS} rows of warm-up before it; "
+                "fill them (df.ffill()) or drop them before registering",
+            )
+        )
     # Rows before the window count as warm-up; the window itself needs MIN_EVALUATION_ROWS.
     before = 0 if lo is None or problems else int((prices.index < lo).sum())
     in_window = int(window.shape[0])
     warm = max(FEATURE_WARMUP_ROWS - before, 0)
     if in_window - warm < MIN_EVALUATION_ROWS:
-        problems.append(FieldProblem(
-            "rows", in_window,
-            f"too few: need >= {MIN_EVALUATION_ROWS} evaluation rows plus {FEATURE_WARMUP_ROWS} rows "
-            f"of feature warm-up (got {in_window} in the window, {before} before it); "
-            "provide a longer history"))
+        problems.append(
+            FieldProblem(
+                "rows",
+                in_window,
+                f"too few: need >= {MIN_EVALUATION_ROWS} evaluation rows plus "
+                f"{FEATURE_WARMUP_ROWS} rows of feature warm-up (got {in_window} in the "
+                f"window, {before} before it); provide a longer history",
+            )
+        )
     if problems:
         raise ValidationError(what, problems)
     return prices
@@ -489,4 +601,3 @@ __all__ = [
     "sp500_stocks_close",
     "validate_prices",
 ]
-

@@ -17,13 +17,28 @@ from ordinis.engines.learning.evaluation.backtest import BacktestResult
 
 # Columns of period_statistics, in order.
 STAT_COLUMNS: tuple[str, ...] = (
-    "ret", "ret_sq", "down_sq", "gain", "loss", "wins", "active", "hits", "hit_den", "log_growth",
+    "ret",
+    "ret_sq",
+    "down_sq",
+    "gain",
+    "loss",
+    "wins",
+    "active",
+    "hits",
+    "hit_den",
+    "log_growth",
 )
 _C = {name: i for i, name in enumerate(STAT_COLUMNS)}
 
 # Metrics that are functions of the period sums (and so get bootstrap intervals cheaply).
 SUM_METRICS: tuple[str, ...] = (
-    "sharpe", "sortino", "win_rate", "profit_factor", "hit_rate", "total_return", "annual_return",
+    "sharpe",
+    "sortino",
+    "win_rate",
+    "profit_factor",
+    "hit_rate",
+    "total_return",
+    "annual_return",
 )
 
 
@@ -34,7 +49,8 @@ class TradingMetrics:
     ``max_drawdown`` is a positive fraction (0.2 = a 20 % peak-to-trough loss). ``win_rate`` is
     the share of periods in the market that made money; ``hit_rate`` the share of non-flat
     asset-periods whose position sign matched the sign of the asset's return. ``turnover`` is
-    annualised one-way turnover in multiples of capital; ``exposure`` the mean gross exposure.
+    annualised one-way turnover in multiples of capital; ``exposure`` the mean gross exposure;
+    ``n_trades`` counts positions opened or reversed (per asset), not resizings.
     """
 
     sharpe: float
@@ -83,10 +99,8 @@ def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
 
 
-def ratios_from_sums(
-    sums: np.ndarray, n: int, periods_per_year: float
-) -> dict[str, np.ndarray]:
-    """The :data:`SUM_METRICS` from column sums (shape ``(..., len(STAT_COLUMNS))``) of n periods."""
+def ratios_from_sums(sums: np.ndarray, n: int, periods_per_year: float) -> dict[str, np.ndarray]:
+    """The :data:`SUM_METRICS` from column sums (shape ``(..., n_columns)``) of n periods."""
     s = np.asarray(sums, dtype=float)
     total = s[..., _C["ret"]]
     mean = total / n
@@ -96,11 +110,15 @@ def ratios_from_sums(
     downside = np.sqrt(s[..., _C["down_sq"]] / n)
     gain, loss = s[..., _C["gain"]], -s[..., _C["loss"]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pf = np.where(loss > 0, gain / np.where(loss > 0, loss, 1.0), np.where(gain > 0, np.inf, np.nan))
+        pf = np.where(
+            loss > 0, gain / np.where(loss > 0, loss, 1.0), np.where(gain > 0, np.inf, np.nan)
+        )
     growth = s[..., _C["log_growth"]]
     # A flat strategy (no variance) has Sharpe 0 rather than an undefined ratio.
     sharpe = np.where(std > 1e-15, _div(mean, std) * ann, 0.0)
-    sortino = np.where(downside > 1e-15, _div(mean, downside) * ann, np.where(mean > 0, np.inf, 0.0))
+    sortino = np.where(
+        downside > 1e-15, _div(mean, downside) * ann, np.where(mean > 0, np.inf, 0.0)
+    )
     return {
         "sharpe": sharpe,
         "sortino": sortino,
@@ -115,7 +133,12 @@ def ratios_from_sums(
 def max_drawdown(net_returns: np.ndarray) -> np.ndarray:
     """Largest peak-to-trough loss of compounded returns along the last axis (positive fraction)."""
     r = np.asarray(net_returns, dtype=float)
-    log_eq = np.cumsum(np.log1p(np.maximum(r, -0.999999)), axis=-1)
+    return max_drawdown_from_log_growth(np.log1p(np.maximum(r, -0.999999)))
+
+
+def max_drawdown_from_log_growth(log_growth: np.ndarray) -> np.ndarray:
+    """:func:`max_drawdown` from per-period ``log1p(return)`` values (no log per resample)."""
+    log_eq = np.cumsum(log_growth, axis=-1)
     peak = np.maximum(np.maximum.accumulate(log_eq, axis=-1), 0.0)  # equity starts at 1
     result: np.ndarray = -np.expm1((log_eq - peak).min(axis=-1))
     return np.maximum(result, 0.0)
@@ -128,13 +151,17 @@ def calmar_ratio(annual_return: np.ndarray | float, mdd: np.ndarray | float) -> 
     return _div(a, d)
 
 
-def compute_trading_metrics(result: BacktestResult, periods_per_year: float = 252.0) -> TradingMetrics:
+def compute_trading_metrics(
+    result: BacktestResult, periods_per_year: float = 252.0
+) -> TradingMetrics:
     """All :class:`TradingMetrics` of one backtest."""
     n = result.n_periods
     sums = period_statistics(result).sum(axis=0)
     ratios = {k: float(v) for k, v in ratios_from_sums(sums, n, periods_per_year).items()}
     mdd = float(max_drawdown(result.net_returns))
-    moved = result.turnover > 1e-12
+    sign = np.sign(result.positions)
+    prev = np.vstack([np.zeros((1, sign.shape[1])), sign[:-1]]) if n else sign
+    entries = (sign != prev) & (sign != 0)  # a position opened or reversed, per asset
     return TradingMetrics(
         sharpe=ratios["sharpe"],
         sortino=ratios["sortino"],
@@ -144,7 +171,7 @@ def compute_trading_metrics(result: BacktestResult, periods_per_year: float = 25
         profit_factor=ratios["profit_factor"],
         hit_rate=ratios["hit_rate"],
         turnover=float(result.turnover.mean() * periods_per_year) if n else 0.0,
-        n_trades=int(moved.sum()),
+        n_trades=int(entries.sum()),
         exposure=float(np.abs(result.positions).sum(axis=1).mean()) if n else 0.0,
         total_return=ratios["total_return"],
         annual_return=ratios["annual_return"],

@@ -24,9 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from arch.bootstrap import optimal_block_length
+from threadpoolctl import threadpool_limits
 
-# Cells (resamples x observations) per chunk: ~4 MB of int64, so a chunk stays in cache.
-_CHUNK_CELLS = 500_000
+# Cells (resamples x observations) per chunk: ~1 MB of int64, so a chunk stays in cache.
+_CHUNK_CELLS = 150_000
+
+
+def single_threaded_blas() -> threadpool_limits:
+    """Context manager: BLAS on one thread. Resampling multiplies many small matrices, where
+    BLAS threads only contend (and the evaluator already runs packs in parallel threads).
+    Process-wide while active, as threadpoolctl works."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def optimal_block_size(returns: np.ndarray) -> float:
@@ -99,7 +107,8 @@ def _draw_blocks(
         ends = np.hstack([ends, ends[:, -1:] + np.cumsum(extra, axis=1)])
     np.minimum(ends, n, out=ends)
     lengths = np.diff(ends, axis=1, prepend=0)
-    return rng.integers(0, n, size=lengths.shape), lengths
+    starts = np.asarray(rng.integers(0, n, size=lengths.shape), dtype=np.int64)
+    return starts, lengths
 
 
 def _counts(n: int, starts: np.ndarray, lengths: np.ndarray, block_size: float) -> np.ndarray:
@@ -120,7 +129,8 @@ def _counts(n: int, starts: np.ndarray, lengths: np.ndarray, block_size: float) 
         rows_w = row_off[:, 0][np.nonzero(wrapped)[0]]
         up += np.bincount(rows_w, minlength=m * width)
         down += np.bincount(rows_w + (ends[wrapped] - n), minlength=m * width)
-    cover = np.cumsum((up - down).reshape(m, width), axis=1)
+    up -= down
+    cover = np.cumsum(up.reshape(m, width), axis=1, dtype=np.int32)
     return cover[:, :n]
 
 
@@ -134,7 +144,7 @@ def resample_sums(stats: np.ndarray, draw: BlockDraw) -> np.ndarray:
     out = np.empty((draw.resamples, x.shape[1]))
     for lo, starts, lengths in draw.chunks():
         counts = _counts(draw.n, starts, lengths, draw.block_size)
-        out[lo:lo + counts.shape[0]] = counts.astype(np.float64) @ x
+        out[lo : lo + counts.shape[0]] = counts.astype(np.float64) @ x
     return out
 
 

@@ -22,9 +22,11 @@ from skfolio import measures as skm
 from ordinis.engines.learning.core.models import MetricEstimate
 from ordinis.engines.learning.evaluation.backtest import BacktestResult
 from ordinis.engines.learning.evaluation.metrics import (
+    STAT_COLUMNS,
     SUM_METRICS,
     calmar_ratio,
     max_drawdown,
+    max_drawdown_from_log_growth,
     period_statistics,
     ratios_from_sums,
 )
@@ -113,12 +115,16 @@ def bootstrap_distribution(
         block = cfg.block_size or optimal_block_size(result.net_returns)
         draw = BlockDraw(n=n, block_size=block, resamples=cfg.resamples, seed=cfg.seed)
     stats = period_statistics(result)
-    point = {k: float(v) for k, v in ratios_from_sums(stats.sum(axis=0), n, periods_per_year).items()}
+    point = {
+        k: float(v) for k, v in ratios_from_sums(stats.sum(axis=0), n, periods_per_year).items()
+    }
     samples = ratios_from_sums(resample_sums(stats, draw), n, periods_per_year)
+    log_growth = stats[:, STAT_COLUMNS.index("log_growth")]
     mdd_parts: list[np.ndarray] = []
     for _, starts, lengths in draw.chunks(cfg.path_resamples):
-        idx = chunk_indices(n, starts, lengths)
-        mdd_parts.append(max_drawdown(result.net_returns[idx]))
+        mdd_parts.append(
+            max_drawdown_from_log_growth(log_growth[chunk_indices(n, starts, lengths)])
+        )
     mdd = np.concatenate(mdd_parts)
     point["max_drawdown"] = float(max_drawdown(result.net_returns))
     point["calmar"] = float(calmar_ratio(point["annual_return"], point["max_drawdown"]))
@@ -176,7 +182,9 @@ def probabilistic_sharpe_ratio(returns: np.ndarray, benchmark_sharpe: float = 0.
     return float(skm.probabilistic_sharpe_ratio(r, benchmark_sharpe_ratio=benchmark_sharpe))
 
 
-def expected_max_sharpe(trials: float, trial_sharpe_std: float, trial_sharpe_mean: float = 0.0) -> float:
+def expected_max_sharpe(
+    trials: float, trial_sharpe_std: float, trial_sharpe_mean: float = 0.0
+) -> float:
     """Expected maximum per-period Sharpe of ``trials`` independent null trials (skfolio)."""
     return float(skm.expected_max_sharpe_ratio(trials, trial_sharpe_std, trial_sharpe_mean))
 
@@ -228,8 +236,63 @@ def deflated_sharpe_ratio(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PackMoments:
+    """Moments of one pack's returns for the aggregate PSR/DSR (Sharpe per period)."""
+
+    sharpe: float
+    skew: float
+    kurtosis: float
+    n: int
+    periods_per_year: float
+
+    @classmethod
+    def of(cls, returns: np.ndarray, periods_per_year: float) -> PackMoments:
+        sr, sk, ku, n = sample_moments(returns)
+        return cls(sr, sk, ku, n, periods_per_year)
+
+
+def aggregate_deflated_sharpe(packs: Sequence[PackMoments], trials: int) -> DeflatedSharpe:
+    """PSR and DSR of the equal-weight mean of annualised pack Sharpes.
+
+    The packs' Sharpe estimates are independent, each with variance
+    ``ppy (1 - skew SR + (kurt - 1)/4 SR^2) / (n - 1)`` (annualised); the mean's variance is the
+    average over K^2. Under the null each pack's variance is ``ppy / (n - 1)``, which sets the
+    trials' dispersion for the expected maximum (skfolio). With one pack this is exactly the
+    single-series PSR/DSR. Values in the result are annualised.
+    """
+    if trials < 1:
+        raise ValueError(f"trials must be >= 1, got {trials}")
+    if not packs:
+        raise ValueError("aggregate_deflated_sharpe needs at least one pack")
+    k = len(packs)
+    mean = sum(p.sharpe * math.sqrt(p.periods_per_year) for p in packs) / k
+    var = 0.0
+    null_var = 0.0
+    for p in packs:
+        adj = 1.0 - p.skew * p.sharpe + (p.kurtosis - 1.0) / 4.0 * p.sharpe**2
+        if p.n < 3 or adj <= 0:
+            return DeflatedSharpe(math.nan, math.nan, mean, math.nan, trials, math.nan)
+        var += p.periods_per_year * adj / (p.n - 1)
+        null_var += p.periods_per_year / (p.n - 1)
+    sd = math.sqrt(var) / k
+    null_sd = math.sqrt(null_var) / k
+    sr0 = expected_max_sharpe(trials, null_sd)
+    return DeflatedSharpe(
+        dsr=float(st.norm.cdf((mean - sr0) / sd)),
+        psr=float(st.norm.cdf(mean / sd)),
+        sharpe=mean,
+        benchmark_sharpe=sr0,
+        trials=int(trials),
+        trial_sharpe_std=null_sd,
+    )
+
+
 def min_track_record_length_from_moments(
-    sharpe: float, skew: float, kurtosis: float, benchmark_sharpe: float = 0.0,
+    sharpe: float,
+    skew: float,
+    kurtosis: float,
+    benchmark_sharpe: float = 0.0,
     confidence: float = 0.95,
 ) -> float:
     """Periods needed for PSR(benchmark) to reach ``confidence`` (Bailey & López de Prado 2012).
@@ -286,17 +349,19 @@ def _sharpe_from(sum_r: np.ndarray, sum_sq: np.ndarray, n: int, ann: float) -> n
         return np.where(sd > 1e-15, mean / np.where(sd > 1e-15, sd, 1.0) * ann, 0.0)
 
 
-def paired_sharpe_test(
+def paired_sharpe_samples(
     returns_a: np.ndarray,
     returns_b: np.ndarray,
     periods_per_year: float = 252.0,
     settings: BootstrapSettings | None = None,
-) -> PairedTestResult:
-    """Paired block-bootstrap test of the Sharpe difference of two aligned return series."""
+) -> tuple[PairedTestResult, np.ndarray]:
+    """:func:`paired_sharpe_test` plus the resampled Sharpe differences (for aggregation)."""
     a = np.asarray(returns_a, dtype=float)
     b = np.asarray(returns_b, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"returns_a and returns_b must be aligned 1-D arrays, got {a.shape}, {b.shape}")
+        raise ValueError(
+            f"returns_a and returns_b must be aligned 1-D arrays, got {a.shape}, {b.shape}"
+        )
     cfg = settings or BootstrapSettings()
     n = a.size
     block = cfg.block_size or optimal_block_size(a - b)
@@ -309,7 +374,7 @@ def paired_sharpe_test(
     s = resample_sums(stats, draw)
     diff = _sharpe_from(s[:, 0], s[:, 1], n, ann) - _sharpe_from(s[:, 2], s[:, 3], n, ann)
     lo, hi = percentile_interval(diff, cfg.confidence)
-    return PairedTestResult(
+    result = PairedTestResult(
         sharpe_a=sr_a,
         sharpe_b=sr_b,
         sharpe_diff=sr_a - sr_b,
@@ -321,6 +386,17 @@ def paired_sharpe_test(
         n=n,
         resamples=cfg.resamples,
     )
+    return result, diff
+
+
+def paired_sharpe_test(
+    returns_a: np.ndarray,
+    returns_b: np.ndarray,
+    periods_per_year: float = 252.0,
+    settings: BootstrapSettings | None = None,
+) -> PairedTestResult:
+    """Paired block-bootstrap test of the Sharpe difference of two aligned return series."""
+    return paired_sharpe_samples(returns_a, returns_b, periods_per_year, settings)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +437,7 @@ def spa_test(
             f"candidates have {models.shape[0]} periods but the benchmark has {bench.shape[0]}"
         )
     block = block_size or optimal_block_size(bench)
-    spa = SPA(-bench, -models, block_size=int(math.ceil(block)), reps=reps, seed=seed)
+    spa = SPA(-bench, -models, block_size=math.ceil(block), reps=reps, seed=seed)
     spa.compute()
     pv = spa.pvalues
     better_idx = spa.better_models(pvalue=alpha, pvalue_type="consistent")
@@ -383,8 +459,10 @@ __all__ = [
     "BootstrapDistribution",
     "BootstrapSettings",
     "DeflatedSharpe",
+    "PackMoments",
     "PairedTestResult",
     "SPAResult",
+    "aggregate_deflated_sharpe",
     "bootstrap_distribution",
     "bootstrap_p_value",
     "deflated_sharpe_ratio",
@@ -392,6 +470,7 @@ __all__ = [
     "expected_max_sharpe",
     "min_track_record_length",
     "min_track_record_length_from_moments",
+    "paired_sharpe_samples",
     "paired_sharpe_test",
     "percentile_interval",
     "probabilistic_sharpe_ratio",

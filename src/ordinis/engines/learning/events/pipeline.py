@@ -208,8 +208,10 @@ class EventPipeline:
     async def record_durable(self, event: LearningEvent) -> str:
         """Record ``event`` and return only once the store has committed it (group commit).
 
-        Raises StoreError if the pipeline is stopped while the store is down (the event then
-        stays buffered, nothing is lost). Disabled types return at once and are not stored.
+        Raises StoreError if the pipeline is stopped while the store is down: the event then
+        stays buffered (nothing is lost) and a later flush commits it. BufferFullError only
+        when no flusher runs, the buffer is full and the store refuses (event not recorded).
+        Disabled types return at once and are not stored.
         """
         row = self._encode(event)
         if row is None:
@@ -307,7 +309,10 @@ class EventPipeline:
                 self._wake_flusher()
                 await fut
             elif not await self._commit_cycle():
-                raise StoreError(self._store_down_message())
+                # no flusher to wait for and the store refuses: the event is NOT recorded
+                self._refused_full += 1
+                self._tally.add(row.event_type, row.source_engine, REFUSED_FULL)
+                raise BufferFullError(self._full_message())
         if len(buffer) >= self._batch_size and not self._wake_requested:
             self._wake_flusher()
 

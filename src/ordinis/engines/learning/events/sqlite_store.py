@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -72,7 +74,19 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 _EVENT_COLUMNS = "event_id, event_type, source_engine, symbol, ts_us, payload, labels, outcome"
-_INSERT_EVENT = f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+# Rows per multi-row INSERT: one statement step per chunk instead of one per row (about 2x
+# less CPU than executemany, and SQLite works without the GIL for the whole chunk). A batch
+# is cut greedily into these sizes so only a handful of distinct statements get prepared.
+_CHUNK_SIZES: tuple[int, ...] = (
+    (500, 100, 20, 4, 1) if sqlite3.sqlite_version_info >= (3, 32, 0) else (100, 20, 4, 1)
+)  # 500 rows = 4000 variables (limit 32766 since SQLite 3.32, 999 before)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(n_rows: int) -> str:
+    """INSERT OR IGNORE of ``n_rows`` rows in one statement."""
+    values = ",".join(["(?,?,?,?,?,?,?,?)"] * n_rows)
+    return f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES {values}"
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
@@ -191,7 +205,12 @@ class SQLiteEventStore:
             before = c.total_changes
             c.execute("BEGIN")
             try:
-                c.executemany(_INSERT_EVENT, rows)
+                start, total = 0, len(rows)
+                for size in _CHUNK_SIZES:
+                    sql = _insert_sql(size)
+                    while total - start >= size:
+                        c.execute(sql, list(chain.from_iterable(rows[start : start + size])))
+                        start += size
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")

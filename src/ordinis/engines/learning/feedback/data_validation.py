@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ordinis.engines.learning.drift import psi as psi_of_proportions
 from ordinis.engines.learning.feedback.pipeline_config import DataValidationStage
-
-_PSI_EPS = 1e-4
 
 
 def population_stability_index(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
     """PSI of ``current`` against ``reference`` over the reference's quantile bins.
 
-    Sum over bins of (p_cur - p_ref) * ln(p_cur / p_ref), with empty bins floored at 1e-4.
-    Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 large shift.
+    The drift package's ``psi`` does the sum over bins of (p_cur - p_ref) * ln(p_cur / p_ref)
+    (empty bins floored); this binds raw samples to it. < 0.1 stable, > 0.25 a large shift.
     """
     ref = np.asarray(reference, dtype=float)
     cur = np.asarray(current, dtype=float)
@@ -41,9 +40,7 @@ def population_stability_index(reference: np.ndarray, current: np.ndarray, bins:
         p_cur = np.bincount(np.searchsorted(inner, cur, side="right"), minlength=inner.size + 1)
         p_ref = p_ref / ref.size
         p_cur = p_cur / cur.size
-    p_ref = np.clip(p_ref, _PSI_EPS, None)
-    p_cur = np.clip(p_cur, _PSI_EPS, None)
-    return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+    return psi_of_proportions(p_ref, p_cur)
 
 
 @dataclass(slots=True)

@@ -89,6 +89,7 @@ class ContinuousImprovementPipeline:
         self.on_event = on_event
         self.rules = TriggerEvaluator(pipeline.triggers, clock)
         self.events: deque[LoopEvent] = deque(maxlen=1000)
+        self._tasks: set[asyncio.Task[RetrainingTrigger | None]] = set()
         if policy.actions is None:
             policy.attach(actions)
         for model_name in pipeline.triggers.schedule.models:
@@ -130,6 +131,40 @@ class ContinuousImprovementPipeline:
     async def request_retrain(self, model_name: str, reason: str = "") -> RetrainingTrigger:
         """An operator's manual retrain (passes auto_retrain_enabled, not the other safeguards)."""
         return await self.handle_trigger(RetrainingTrigger.manual(model_name, reason, self.clock))
+
+    def drift_listener(
+        self, loop: asyncio.AbstractEventLoop | None = None
+    ) -> Callable[[DriftAlert], None]:
+        """A synchronous callback for ``DriftMonitor.add_listener``: each alert is scheduled as
+        ``handle_drift_alert`` on ``loop`` (default: the running loop), from any thread."""
+        target = loop or asyncio.get_running_loop()
+
+        def start(alert: DriftAlert) -> None:
+            task = target.create_task(self.handle_drift_alert(alert))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+        def listener(alert: DriftAlert) -> None:
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is target:
+                start(alert)
+            else:
+                target.call_soon_threadsafe(start, alert)
+
+        return listener
+
+    async def drain(self) -> None:
+        """Wait until every alert handed to a ``drift_listener`` has run through the chain."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _task_done(self, task: asyncio.Task[RetrainingTrigger | None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("drift alert handling failed", exc_info=task.exception())
 
     def set_baseline(self, model_name: str, metrics: Mapping[str, float]) -> None:
         """The metrics live results are compared with (typically the promoted version's)."""

@@ -416,7 +416,7 @@ class ModelRegistry:
         mv = ModelVersion(
             model_name=model_name, version=version, stage=ModelStage.DEVELOPMENT,
             created_at=now, metrics=dict(metrics), parameters=_roundtrip(params_json),
-            artifact_path=f"{artifact_uri}/{artifact_dir}",
+            artifact_path=f"{artifact_uri}/{artifact_dir}" if manifest else None,
             artifact_sha256=art.artifact_sha256(manifest) if manifest else None,
             training_job_id=training_job_id, description=description, lineage=full_lineage,
             mlflow_version=mlflow_version, run_id=run_id,
@@ -452,7 +452,17 @@ class ModelRegistry:
         reads it when ``require_eval_pass`` is on. The evaluator stores the full results."""
         backend = self._require_backend()
         mv = self.get_model_version(version_id)
-        summary_clean = {str(k): float(v) for k, v in summary.items()}
+        summary_clean: dict[str, float] = {}
+        problems: list[FieldProblem] = []
+        for key, value in summary.items():
+            try:
+                summary_clean[str(key)] = float(value)
+            except (TypeError, ValueError):
+                problems.append(FieldProblem(f"summary.{key}", value, "must be a number"))
+        if not evaluation_id:
+            problems.append(FieldProblem("evaluation_id", evaluation_id, "must be non-empty"))
+        if problems:
+            raise ValidationError("evaluation record", problems)
         async with self._lock:
             now = self.clock.now()
             tags = {
@@ -530,18 +540,19 @@ class ModelRegistry:
         """Archive versions beyond the newest ``model_version_retention`` ones; never a version
         in production, staging, shadow or canary, nor the rollback target. Returns the archived."""
         self._require_backend()
+        self._model_versions(model_name)
         keep = self.config.model_version_retention
-        versions = list(self._model_versions(model_name).values())
-        protected = {self._aliases.get(model_name, {}).get(ROLLBACK_ALIAS)}
-        candidates = [
-            v.version for v in versions[: max(0, len(versions) - keep)]
-            if v.stage not in _LIVE_STAGES and v.stage is not ModelStage.ARCHIVED
-            and v.version not in protected
-        ]
         archived: list[ModelVersion] = []
         all_changes: list[StageChange] = []
         reason = f"retention: keeps the newest {keep} versions"
-        async with self._lock:
+        async with self._lock:  # candidates are chosen under the lock: no stage moves meanwhile
+            versions = list(self._versions[model_name].values())
+            protected = self._aliases.get(model_name, {}).get(ROLLBACK_ALIAS)
+            candidates = [
+                v.version for v in versions[: max(0, len(versions) - keep)]
+                if v.stage not in _LIVE_STAGES and v.stage is not ModelStage.ARCHIVED
+                and v.version != protected
+            ]
             for version in candidates:
                 try:
                     mv, changes = await self._run_change(
@@ -777,7 +788,13 @@ class ModelRegistry:
 
     # ------------------------------------------------------------------ caches
     def _install(self, loaded: LoadedModel) -> None:
-        """Put one model read from MLflow into the caches (the production alias is the truth)."""
+        """Put one model read from MLflow into the caches (the production alias is the truth).
+        A registered model without versions (a first registration that failed) is not listed."""
+        if not loaded.versions:
+            self._versions.pop(loaded.name, None)
+            self._aliases.pop(loaded.name, None)
+            self._production.pop(loaded.name, None)
+            return
         by_mlflow = {lv.version.mlflow_version: lv for lv in loaded.versions}
         versions: dict[str, ModelVersion] = {}
         for lv in loaded.versions:

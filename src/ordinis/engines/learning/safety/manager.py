@@ -191,10 +191,11 @@ class CircuitBreakerManager:
             return tripped
 
     # ------------------------------------------------------------------ gates
-    def should_allow_signals(self) -> tuple[bool, str]:
+    def should_allow_signals(self, consume_probe: bool = True) -> tuple[bool, str]:
         """(allowed, reason): blocked while any breaker is open.
 
-        A half-open signal breaker's probe is taken here.
+        A half-open signal breaker's probe is taken here; pass ``consume_probe=False`` to
+        only look (health checks, dashboards).
         """
         with self._lock:
             self._refresh_all()
@@ -203,14 +204,15 @@ class CircuitBreakerManager:
                 return False, "signals blocked: " + "; ".join(blocked)
             signal = self._breakers.get(SIGNAL_ENGINE)
             if signal is not None and signal.last_state is BreakerState.HALF_OPEN:
-                return signal.allow(consume=True)
+                return signal.allow(consume=consume_probe)
             return True, self._allowed_reason(self._breakers)
 
-    def should_allow_execution(self) -> tuple[bool, str]:
+    def should_allow_execution(self, consume_probe: bool = True) -> tuple[bool, str]:
         """(allowed, reason): blocked while any breaker but the signal breaker is open.
 
         A losing streak stops new signals but not the orders that manage open positions.
-        Half-open execution, risk and portfolio breakers take their probe here.
+        Half-open execution, risk and portfolio breakers take their probe here (unless
+        ``consume_probe=False``).
         """
         with self._lock:
             self._refresh_all()
@@ -221,7 +223,7 @@ class CircuitBreakerManager:
             for engine in guarded:
                 breaker = self._breakers[engine]
                 if breaker.last_state is BreakerState.HALF_OPEN:
-                    ok, why = breaker.allow(consume=True)
+                    ok, why = breaker.allow(consume=consume_probe)
                     if not ok:
                         return False, "execution blocked: " + why
             return True, self._allowed_reason(guarded)

@@ -11,7 +11,7 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -144,7 +144,7 @@ def build_signal_dataset(
 
 
 def validate_dataset_config(config: Mapping[str, Any]) -> list[FieldProblem]:
-    """Problems of the dataset keys of a job config (min_samples, start, end, symbols, source_engine)."""
+    """Problems of a job config's dataset keys (min_samples, start, end, symbols, source_engine)."""
     problems: list[FieldProblem] = []
     if "min_samples" in config:
         v = config["min_samples"]
@@ -158,9 +158,13 @@ def validate_dataset_config(config: Mapping[str, Any]) -> list[FieldProblem]:
                 problems.append(
                     FieldProblem(
                         f"config.{key}", config[key],
-                        "must be an ISO-8601 time with timezone, e.g. 2020-01-01T00:00:00+00:00",
+                        "must be an ISO-8601 time, e.g. 2020-01-01T00:00:00+00:00 (naive = UTC)",
                     )
                 )
+    if "symbol" in config and config["symbol"] is not None and not (
+        isinstance(config["symbol"], str) and config["symbol"]
+    ):
+        problems.append(FieldProblem("config.symbol", config["symbol"], "must be a symbol string"))
     if "symbols" in config:
         v = config["symbols"]
         if not isinstance(v, list | tuple) or not all(isinstance(s, str) and s for s in v):
@@ -179,9 +183,7 @@ def _parse_time(value: Any) -> datetime:
         ts = datetime.fromisoformat(value)
     else:
         raise ValueError(value)
-    if ts.tzinfo is None:
-        raise ValueError(value)
-    return ts
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)  # naive means UTC
 
 
 def events_dataset_builder(
@@ -192,14 +194,14 @@ def events_dataset_builder(
     """A ``dataset_builder`` for TrainingExecutor: reads SIGNAL_GENERATED events from the store.
 
     Job config keys: ``min_samples`` (default ``min_samples``), ``start``/``end`` (ISO times),
-    ``symbols`` (list), ``source_engine``.
+    ``symbol`` or ``symbols`` (list), ``source_engine``.
     """
 
     def build(job: TrainingJob) -> Dataset:
         cfg = job.config
         start = _parse_time(cfg["start"]) if cfg.get("start") else None
         end = _parse_time(cfg["end"]) if cfg.get("end") else None
-        symbols = list(cfg.get("symbols") or [None])
+        symbols = list(cfg.get("symbols") or [cfg.get("symbol")])
         events: list[LearningEvent] = []
         for sym in symbols:
             events.extend(

@@ -84,10 +84,11 @@ class TrainerFailure:
 
 
 @contextmanager
-def _applied(assignment: ResourceAssignment, pin_cpus: bool) -> Iterator[None]:
-    """Apply CUDA_VISIBLE_DEVICES (and CPU affinity when asked) for one job, then restore."""
-    saved_env = {k: os.environ.get(k) for k in assignment.environment()}
-    os.environ.update(assignment.environment())
+def _applied(assignment: ResourceAssignment, pin_cpus: bool, apply_env: bool) -> Iterator[None]:
+    """Apply CUDA_VISIBLE_DEVICES and CPU affinity (each when asked) for one job, then restore."""
+    env = assignment.environment() if apply_env else {}
+    saved_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     saved_aff: set[int] | None = None
     if pin_cpus and assignment.cpus and hasattr(os, "sched_setaffinity"):
         saved_aff = os.sched_getaffinity(0)
@@ -109,6 +110,7 @@ def run_payload(
     payload: TrainingPayload,
     progress: Callable[[float, str], None],
     pin_cpus: bool = True,
+    apply_env: bool = True,
 ) -> TrainingOutcome:
     """Run one attempt inside a worker; exceptions propagate to the caller (the worker loop)."""
     trainer = load_trainer(payload.trainer_spec)
@@ -123,7 +125,7 @@ def run_payload(
         resources=payload.resources,
         attempt=payload.attempt,
     )
-    with _applied(payload.resources, pin_cpus):
+    with _applied(payload.resources, pin_cpus, apply_env):
         outcome = trainer.train(ctx)
     if not isinstance(outcome, TrainingOutcome):
         raise TrainingError(

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import itertools
 import logging
-import multiprocessing as mp
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
@@ -34,6 +36,7 @@ from ordinis.engines.learning.training.execution import (
     TrainingPayload,
     WorkerCrashedError,
 )
+from ordinis.engines.learning.training.resources import ResourceCapacity
 from ordinis.engines.learning.training.trainers import TrainingOutcome
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "lightgbm",
     "ordinis.engines.learning.training.signal_trainer",
 )
+_WORKER_BOOT = "from ordinis.engines.learning.training.local_worker import main; main()"
 _MAX_STARTUP_FAILURES = 3
 _BIG_PAYLOAD_BYTES = 1 << 20
 _live_backends: weakref.WeakSet[LocalProcessBackend] = weakref.WeakSet()
@@ -58,6 +62,23 @@ _live_backends: weakref.WeakSet[LocalProcessBackend] = weakref.WeakSet()
 def _kill_workers_at_exit() -> None:
     for backend in list(_live_backends):
         backend.stop(timeout=1.0)
+
+
+def _reap(process: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """Wait (real time: OS pacing, not a decision) for a process to end; its exit code or None."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and every process it started (its process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
 
 
 def _describe_exit(code: int | None) -> str:
@@ -89,10 +110,11 @@ class _Job:
 
 @dataclass(eq=False, slots=True)
 class _Worker:
-    process: BaseProcess
+    process: subprocess.Popen[bytes]
     conn: Connection
     index: int
     pid: int = 0
+    sentinel: int | None = None
     ready: bool = False
     dead: bool = False
     killing: bool = False
@@ -102,10 +124,8 @@ class _Worker:
 
 def _post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
     """Schedule ``fn(*args)`` on ``loop`` from any thread; a closed loop has nobody to tell."""
-    try:
+    with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(fn, *args)
-    except RuntimeError:
-        pass
 
 
 def _settle(fut: asyncio.Future[Any], value: Any = None, exc: BaseException | None = None) -> None:
@@ -133,8 +153,8 @@ class LocalProcessBackend:
         self.max_workers = max_workers
         self.preload = tuple(preload)
         self.pin_cpus = pin_cpus
-        self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
+        self._ready_changed = threading.Condition(self._lock)
         self._workers: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
         self._waiting: deque[_Job] = deque()
@@ -179,47 +199,57 @@ class LocalProcessBackend:
         for w in workers:
             try:
                 if w.killing:
-                    w.process.kill()
+                    _kill_group(w.process)
                 else:
                     w.conn.send(None)
             except (OSError, ValueError):
                 pass
         for w in workers:
-            # Real time: waiting for processes to exit is OS pacing, not a decision.
-            w.process.join(timeout)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(1.0)
+            if _reap(w.process, timeout) is None:
+                _kill_group(w.process)
+                _reap(w.process, 1.0)
             if w.thread is not None and w.thread is not threading.current_thread():
                 w.thread.join(timeout)
         _live_backends.discard(self)
 
     # ------------------------------------------------------------------ pool internals
     def _spawn(self) -> None:
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        from ordinis.engines.learning.training.local_worker import worker_main
-
+        """Start one worker process. Lock held."""
+        parent_sock, child_sock = socket.socketpair()
         index = next(self._counter)
-        process = self._ctx.Process(
-            target=worker_main,
-            args=(child_conn, self.preload, os.getpid()),
-            name=f"ordinis-training-worker-{index}",
-            daemon=False,  # trainers may start their own processes; atexit and stop() reap us
-        )
-        process.start()
-        child_conn.close()
-        worker = _Worker(process=process, conn=parent_conn, index=index, pid=process.pid or 0)
+        env = dict(os.environ)
+        # The worker sees the modules this process sees (test trainers, plugins, ...).
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-c", _WORKER_BOOT, str(child_sock.fileno()), str(os.getpid()),
+                 ",".join(self.preload), "1" if self.pin_cpus else "0"],
+                pass_fds=(child_sock.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # its own process group: a kill takes its children too
+            )
+        finally:
+            child_sock.close()
+        conn = Connection(parent_sock.detach())
+        try:
+            sentinel: int | None = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):
+            sentinel = None  # no pidfd: the pipe's EOF alone tells that the worker died
+        worker = _Worker(process=process, conn=conn, index=index, pid=process.pid,
+                         sentinel=sentinel)
         worker.thread = threading.Thread(
-            target=self._read_loop, args=(worker,), name=f"{process.name}-reader", daemon=True
+            target=self._read_loop, args=(worker,), name=f"ordinis-training-worker-{index}",
+            daemon=True,
         )
         self._workers.append(worker)
         worker.thread.start()
 
     def _read_loop(self, w: _Worker) -> None:
-        sentinel = w.process.sentinel
+        watched: list[Any] = [w.conn] if w.sentinel is None else [w.conn, w.sentinel]
         while True:
             try:
-                ready = wait([w.conn, sentinel])
+                ready = wait(watched)
             except OSError:
                 break
             if w.conn in ready:
@@ -240,6 +270,7 @@ class LocalProcessBackend:
                 w.ready = True
                 self._startup_failures = 0
                 self._offer(w)
+                self._ready_changed.notify_all()
             return
         with self._lock:
             job = w.job
@@ -265,12 +296,14 @@ class LocalProcessBackend:
         if not job.result.done():
             try:
                 job.on_progress(fraction, message)
-            except Exception:  # noqa: BLE001 - a listener must not break the job
+            except Exception:
                 log.exception("progress callback of job %s failed", job.job_id)
 
     def _on_death(self, w: _Worker) -> None:
-        w.process.join(1.0)  # real time: reap the process the OS already ended
-        code = w.process.exitcode
+        code = _reap(w.process, 1.0)
+        if w.sentinel is not None:
+            os.close(w.sentinel)
+            w.sentinel = None
         with self._lock:
             w.dead = True
             if w in self._workers:
@@ -296,12 +329,10 @@ class LocalProcessBackend:
             if respawn:
                 try:
                     self._spawn()
-                except Exception:  # noqa: BLE001 - a spawn failure must not kill the reader
+                except Exception:
                     log.exception("could not respawn a training worker")
-        try:
+        with contextlib.suppress(OSError):
             w.conn.close()
-        except OSError:
-            pass
         if job is None:
             return
         if job.kill_reason == "timeout":
@@ -348,10 +379,8 @@ class LocalProcessBackend:
                 return False
             job.kill_reason = reason
             w.killing = True
-        try:
-            w.process.kill()
-        except (OSError, ValueError):
-            pass
+        with contextlib.suppress(OSError, ValueError):
+            _kill_group(w.process)
         return True
 
     # ------------------------------------------------------------------ public API
@@ -366,7 +395,7 @@ class LocalProcessBackend:
         loop = asyncio.get_running_loop()
         try:
             data = bytes(ForkingPickler.dumps(("run", payload)))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise TrainingError(f"job {job.job_id}: the payload cannot be pickled: {exc}") from exc
         handle = _Job(job.job_id, loop, on_progress, timeout_seconds,
                       loop.create_future(), loop.create_future())
@@ -433,6 +462,10 @@ class LocalProcessBackend:
                 return True
         return self._kill(handle, "cancelled")
 
+    def capacity(self) -> ResourceCapacity:
+        """This machine's cores and visible GPUs (slot ids wrap onto cores when pinning)."""
+        return ResourceCapacity.of_this_machine()
+
     def worker_pids(self) -> list[int]:
         """Pids of the live workers (for health checks and tests)."""
         with self._lock:
@@ -441,3 +474,9 @@ class LocalProcessBackend:
     def ready_workers(self) -> int:
         with self._lock:
             return sum(1 for w in self._workers if w.ready and not w.dead)
+
+    def wait_ready(self, workers: int | None = None, timeout: float | None = None) -> bool:
+        """Block until ``workers`` (default all) workers have warmed up; False on timeout."""
+        need = self.max_workers if workers is None else workers
+        with self._ready_changed:
+            return self._ready_changed.wait_for(lambda: self.ready_workers() >= need, timeout)

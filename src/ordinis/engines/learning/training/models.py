@@ -43,8 +43,8 @@ class SignalModel:
         if not isinstance(X, pd.DataFrame):
             raise ValidationError(
                 "model input",
-                [FieldProblem("X", type(X).__name__,
-                              f"must be a pandas DataFrame with columns {list(self.feature_names)}")],
+                [FieldProblem("X", type(X).__name__, "must be a pandas DataFrame with columns "
+                              f"{list(self.feature_names)}")],
             )
         missing = [n for n in self.feature_names if n not in X.columns]
         if missing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,23 @@ class ResourceAssignment:
         return {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in self.gpus)}
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceCapacity:
+    """What a backend can run at once: CPU slots and GPU device ids."""
+
+    cpu_slots: int
+    gpu_devices: tuple[int, ...] = ()
+
+    @classmethod
+    def of_this_machine(cls) -> ResourceCapacity:
+        """The cores this process may use and the GPUs it can see."""
+        if hasattr(os, "sched_getaffinity"):
+            cores = len(os.sched_getaffinity(0))
+        else:
+            cores = os.cpu_count() or 1
+        return cls(cpu_slots=cores, gpu_devices=tuple(detect_gpus()))
+
+
 @dataclass(slots=True)
 class ResourcePool:
     """CPU slots and GPU devices of this machine; ``try_acquire`` reserves, ``release`` returns."""
@@ -59,17 +76,9 @@ class ResourcePool:
         self._free_gpus = list(self.gpu_devices)
 
     @classmethod
-    def detect(cls, cpu_slots: int | None = None, gpu_devices: Sequence[int] | None = None
-               ) -> ResourcePool:
-        """The pool of this machine: its usable cores (or ``cpu_slots``) and visible GPUs."""
-        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(
-            range(os.cpu_count() or 1)
-        )
-        n = len(cores) if cpu_slots is None else cpu_slots
-        # More slots than cores is allowed (oversubscription); slot ids then wrap onto cores.
-        slots = tuple(range(n))
-        gpus = tuple(detect_gpus() if gpu_devices is None else gpu_devices)
-        return cls(cpu_slots=slots, gpu_devices=gpus)
+    def of(cls, capacity: ResourceCapacity) -> ResourcePool:
+        """A pool with slot ids 0..cpu_slots-1 and the capacity's GPU ids."""
+        return cls(cpu_slots=tuple(range(capacity.cpu_slots)), gpu_devices=capacity.gpu_devices)
 
     def check(self, request: ResourceRequest) -> list[FieldProblem]:
         """Problems of a request this pool can never satisfy."""

@@ -1,4 +1,4 @@
-"""The built-in "signal" trainer: LightGBM (default) or logistic regression on the next return's sign.
+"""The built-in "signal" trainer: LightGBM (default) or logistic regression, next-return sign.
 
 Metrics come from a time-ordered holdout (the last ``holdout_fraction`` of time, 20 % by
 default): accuracy, log_loss, auc, hit_rate and the annualised Sharpe ratio of the holdout
@@ -48,7 +48,8 @@ def _estimator(algorithm: str, params: Mapping[str, Any]) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     return Pipeline(
-        [("scale", StandardScaler()), ("clf", LogisticRegression(**{**LOGISTIC_DEFAULTS, **params}))]
+        [("scale", StandardScaler()),
+         ("clf", LogisticRegression(**{**LOGISTIC_DEFAULTS, **params}))]
     )
 
 
@@ -65,7 +66,7 @@ def _allowed_params(algorithm: str) -> set[str]:
 def holdout_split(dataset: Dataset, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (train, holdout): the holdout is every row at or after the time cut."""
     n = dataset.n_samples
-    cut = min(max(int(math.floor(n * (1.0 - fraction))), 1), n - 1)
+    cut = min(max(math.floor(n * (1.0 - fraction)), 1), n - 1)
     boundary = dataset.timestamps.iloc[cut]
     holdout = (dataset.timestamps >= boundary).to_numpy()
     return ~holdout, holdout
@@ -115,7 +116,8 @@ class SignalTrainer:
         algorithm = config.get("algorithm", "lightgbm")
         if algorithm not in ALGORITHMS:
             problems.append(FieldProblem(
-                "config.algorithm", algorithm, f"unknown algorithm; choose one of {list(ALGORITHMS)}"))
+                "config.algorithm", algorithm,
+                f"unknown algorithm; choose one of {list(ALGORITHMS)}"))
             return problems
         params = config.get("params", {})
         if not isinstance(params, Mapping):
@@ -199,7 +201,8 @@ class SignalTrainer:
         estimator = _estimator(algorithm, params)
         ctx.progress(0.1, f"fitting {algorithm} on {int(train_mask.sum())} rows")
         self._fit(estimator, algorithm, ds.X[train_mask], y_up[train_mask], ctx, 0.1, 0.8)
-        model = SignalModel(ds.feature_names, estimator, algorithm, float(cfg.get("threshold", 0.0)))
+        threshold = float(cfg.get("threshold", 0.0))
+        model = SignalModel(ds.feature_names, estimator, algorithm, threshold)
 
         ctx.progress(0.8, f"scoring the time-ordered holdout of {int(hold_mask.sum())} rows")
         metrics = holdout_metrics(

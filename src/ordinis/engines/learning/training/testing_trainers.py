@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +40,11 @@ def _outcome(ctx: TrainingContext, model: Any, **metrics: float) -> TrainingOutc
 
 
 class SleepTrainer:
-    """Works for config["seconds"] (default 0), reporting progress in config["steps"] steps."""
+    """Works for config["seconds"] (default 0), reporting progress in config["steps"] steps.
+
+    With config["child"] true it first starts a child process that sleeps a minute (its pid in
+    ``output_dir/child_pid``), to show that killing the job kills what it started.
+    """
 
     model_type = "test_sleep"
 
@@ -49,6 +55,10 @@ class SleepTrainer:
         return []
 
     def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        (Path(ctx.output_dir) / "pid").write_text(str(os.getpid()), encoding="utf-8")
+        if ctx.config.get("child"):
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+            (Path(ctx.output_dir) / "child_pid").write_text(str(child.pid), encoding="utf-8")
         seconds = float(ctx.config.get("seconds", 0.0))
         steps = int(ctx.config.get("steps", 4))
         for i in range(steps):
@@ -60,7 +70,13 @@ class SleepTrainer:
             "n_cpus_assigned": float(ctx.resources.num_cpus),
             "attempt": float(ctx.attempt),
         }
-        return _outcome(ctx, {"slept": seconds}, **env)
+        model = {
+            "slept": seconds,
+            "cpus": list(ctx.resources.cpus),
+            "gpus": list(ctx.resources.gpus),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        }
+        return _outcome(ctx, model, **env)
 
 
 class CrashTrainer:
@@ -69,6 +85,7 @@ class CrashTrainer:
     model_type = "test_crash"
 
     def train(self, ctx: TrainingContext) -> TrainingOutcome:
+        (Path(ctx.output_dir) / "pid").write_text(str(os.getpid()), encoding="utf-8")
         ctx.progress(0.1, "about to crash")
         if ctx.config.get("mode") == "segfault":
             ctypes.string_at(0)
@@ -114,7 +131,7 @@ TEST_TRAINER_SPECS: dict[str, str] = {
 }
 
 
-def testing_registry() -> TrainerRegistry:
+def make_testing_registry() -> TrainerRegistry:
     """The default registry ("signal") plus every test trainer."""
     registry = TrainerRegistry.default()
     for model_type, spec in TEST_TRAINER_SPECS.items():

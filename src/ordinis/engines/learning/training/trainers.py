@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ def _no_progress(fraction: float, message: str) -> None:
 
 @dataclass(slots=True)
 class TrainingContext:
-    """Everything a trainer gets: the job, its dataset, its config, where to write, how to report."""
+    """What a trainer gets: the job, its dataset and config, where to write, how to report."""
 
     job: TrainingJob
     dataset: Dataset | None
@@ -59,8 +59,12 @@ class TrainingContext:
 
 
 @dataclass(slots=True)
-class TrainingLineage:
-    """Where a model came from: the data window, the feature set, the rows, the job."""
+class TrainingLineage(Mapping[str, str]):
+    """Where a model came from: the data window, the feature set, the rows, the job.
+
+    Also a read-only ``Mapping[str, str]`` (its ``to_dict()``), the form ModelVersion.lineage
+    and MLflow tags take.
+    """
 
     window_start: datetime | None
     window_end: datetime | None
@@ -82,6 +86,15 @@ class TrainingLineage:
             "job_id": self.job_id,
         }
 
+    def __getitem__(self, key: str) -> str:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
 
 @dataclass(slots=True)
 class TrainingOutcome:
@@ -99,7 +112,7 @@ class TrainingOutcome:
 
 @runtime_checkable
 class Trainer(Protocol):
-    """A trainer of one model type. ``validate_config(config) -> list[FieldProblem]`` is optional."""
+    """A trainer of one model type; ``validate_config(config) -> list[FieldProblem]`` optional."""
 
     model_type: str
 

@@ -1,0 +1,392 @@
+"""Evaluation gates: thresholds a candidate's metrics must meet before promotion.
+
+Gate sets live in YAML (shipped ones in the package's ``resources/gates``, found with
+importlib.resources so they work from any working directory). A file holds a ``default`` list
+of gates and optional per-model-type sections::
+
+    name: production
+    gates:                       # the default section (or ``default:``)
+      - {name: min_sharpe, metric: sharpe, type: performance, comparison: gte, threshold: 1.5}
+    model_types:
+      risk:
+        gates: [...]             # replaces the default list for model_type "risk"
+
+A required gate that fails blocks; an advisory one (``required: false``) warns. A gate whose
+metric is missing (or NaN) fails and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
+
+_RESOURCE_PACKAGE = "ordinis.engines.learning"
+
+
+class GateType(StrEnum):
+    """What a gate protects."""
+
+    PERFORMANCE = "performance"
+    STATISTICAL = "statistical"
+    SAFETY = "safety"
+    PARITY = "parity"
+
+
+class Comparison(StrEnum):
+    """How a metric is compared with the threshold (``eq`` uses the gate's tolerance)."""
+
+    GTE = "gte"
+    LTE = "lte"
+    EQ = "eq"
+
+    @property
+    def symbol(self) -> str:
+        return {"gte": ">=", "lte": "<=", "eq": "=="}[self.value]
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    WARN = "WARN"
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationGate:
+    """One threshold on one metric; ``metric`` defaults to the gate's name."""
+
+    name: str
+    gate_type: GateType
+    threshold: float
+    comparison: Comparison
+    required: bool = True
+    metric: str | None = None
+    tolerance: float = 0.0
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric or self.name
+
+    def check(self, value: float | None) -> GateResult:
+        """Compare one value; a missing or NaN value fails (or warns, when advisory)."""
+        metric = self.metric_name
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            ok = False
+            msg = (
+                f"metric {metric!r} is missing from the evaluation "
+                "(was it computed? parity_ratio needs a parity run)"
+            )
+            shown = math.nan
+        else:
+            shown = float(value)
+            if self.comparison is Comparison.GTE:
+                ok = shown >= self.threshold - self.tolerance
+            elif self.comparison is Comparison.LTE:
+                ok = shown <= self.threshold + self.tolerance
+            else:
+                ok = abs(shown - self.threshold) <= self.tolerance
+            tol = f" ± {self.tolerance:g}" if self.tolerance else ""
+            need = f"{self.comparison.symbol} {self.threshold:g}{tol}"
+            msg = f"{metric} = {shown:.4g} " + (f"meets {need}" if ok else f"fails: needs {need}")
+        verdict = Verdict.PASS if ok else (Verdict.FAIL if self.required else Verdict.WARN)
+        return GateResult(
+            self.name,
+            metric,
+            shown,
+            self.threshold,
+            self.comparison,
+            self.required,
+            verdict,
+            msg,
+            self.gate_type,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """Outcome of one gate."""
+
+    name: str
+    metric: str
+    value: float
+    threshold: float
+    comparison: Comparison
+    required: bool
+    verdict: Verdict
+    message: str
+    gate_type: GateType = GateType.PERFORMANCE
+
+
+@dataclass(slots=True)
+class GateReport:
+    """All gate outcomes; ``passed`` is False as soon as one required gate fails."""
+
+    gate_set: str
+    passed: bool
+    results: list[GateResult]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[GateResult]:
+        return [r for r in self.results if r.verdict is Verdict.FAIL]
+
+    def render(self) -> str:
+        """A plain-text table, one gate per line, then the overall verdict."""
+        header = ("gate", "metric", "value", "", "threshold", "required", "verdict")
+        rows = [header] + [
+            (
+                r.name,
+                r.metric,
+                "missing" if math.isnan(r.value) else f"{r.value:.4g}",
+                r.comparison.symbol,
+                f"{r.threshold:g}",
+                "yes" if r.required else "no",
+                r.verdict.value,
+            )
+            for r in self.results
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append(f"gate set {self.gate_set!r}: {'PASSED' if self.passed else 'BLOCKED'}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"failed: {r.message}" for r in self.failures]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (NaN values become None)."""
+        return {
+            "gate_set": self.gate_set,
+            "passed": self.passed,
+            "warnings": list(self.warnings),
+            "results": [
+                {
+                    "name": r.name,
+                    "metric": r.metric,
+                    "value": None if math.isnan(r.value) else r.value,
+                    "threshold": r.threshold,
+                    "comparison": r.comparison.value,
+                    "required": r.required,
+                    "verdict": r.verdict.value,
+                    "message": r.message,
+                    "gate_type": r.gate_type.value,
+                }
+                for r in self.results
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateSet:
+    """A named list of gates (for one model type)."""
+
+    name: str
+    gates: tuple[EvaluationGate, ...]
+    model_type: str | None = None
+
+    def evaluate(self, metrics: Mapping[str, float]) -> GateReport:
+        """Check every gate against ``metrics``."""
+        results = [g.check(metrics.get(g.metric_name)) for g in self.gates]
+        warnings = [r.message for r in results if r.verdict is Verdict.WARN]
+        passed = all(r.verdict is not Verdict.FAIL for r in results)
+        return GateReport(self.name, passed, results, warnings)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {g.metric_name: g.threshold for g in self.gates}
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], source: str = "gate set", model_type: str | None = None
+    ) -> GateSet:
+        """Build from a parsed mapping; every problem is reported with the gate and field."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                source,
+                [
+                    FieldProblem(
+                        "<root>", type(data).__name__, "must be a mapping with a 'gates' list"
+                    )
+                ],
+            )
+        name = str(data.get("name") or Path(source).stem)
+        section: Any = data
+        types = data.get("model_types") or {}
+        if not isinstance(types, Mapping):
+            raise ConfigError(
+                source,
+                [FieldProblem("model_types", types, "must map model type -> {gates: [...]}")],
+            )
+        if model_type is not None and model_type in types:
+            section = types[model_type]
+        elif "default" in data:
+            section = data["default"]
+        raw = section.get("gates") if isinstance(section, Mapping) else section
+        where = (
+            f"model_types.{model_type}"
+            if section is not data and model_type in types
+            else ("default" if "default" in data else "")
+        )
+        prefix = f"{where}.gates" if where else "gates"
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(
+                source, [FieldProblem(prefix, raw, "must be a non-empty list of gates")]
+            )
+        problems: list[FieldProblem] = []
+        gates: list[EvaluationGate] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            gates_or_none = _parse_gate(item, f"{prefix}[{i}]", problems)
+            if gates_or_none is None:
+                continue
+            if gates_or_none.name in seen:
+                problems.append(
+                    FieldProblem(f"{prefix}[{i}].name", gates_or_none.name, "duplicate gate name")
+                )
+            seen.add(gates_or_none.name)
+            gates.append(gates_or_none)
+        if problems:
+            raise ConfigError(source, problems)
+        return cls(name=name, gates=tuple(gates), model_type=model_type)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, model_type: str | None = None) -> GateSet:
+        """Load a YAML gate file; errors name the file, the gate and the field."""
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(
+                f"gate file {p}", [FieldProblem("path", str(p), "file does not exist")]
+            )
+        return cls._from_text(p.read_text(encoding="utf-8"), f"gate file {p}", model_type)
+
+    @classmethod
+    def _from_text(cls, text: str, source: str, model_type: str | None) -> GateSet:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(
+                source, [FieldProblem("<yaml>", None, f"not valid YAML: {exc}")]
+            ) from None
+        return cls.from_dict(data, source=source, model_type=model_type)
+
+
+_GATE_KEYS = {
+    "name",
+    "metric",
+    "type",
+    "gate_type",
+    "comparison",
+    "threshold",
+    "required",
+    "tolerance",
+    "description",
+}
+
+
+def _parse_gate(item: Any, where: str, problems: list[FieldProblem]) -> EvaluationGate | None:
+    if not isinstance(item, Mapping):
+        problems.append(
+            FieldProblem(where, item, "must be a mapping (name, metric, threshold, ...)")
+        )
+        return None
+    start = len(problems)
+    unknown = sorted(set(map(str, item)) - _GATE_KEYS)
+    if unknown:
+        problems.append(
+            FieldProblem(
+                f"{where}", unknown, f"unknown key(s); allowed: {', '.join(sorted(_GATE_KEYS))}"
+            )
+        )
+    name = item.get("name")
+    label = f"{where} ({name})" if name else where
+    if not isinstance(name, str) or not name:
+        problems.append(FieldProblem(f"{label}.name", name, "required, a non-empty string"))
+    gate_type_raw = item.get("type", item.get("gate_type", "performance"))
+    try:
+        gate_type = GateType(str(gate_type_raw).lower())
+    except ValueError:
+        problems.append(
+            FieldProblem(
+                f"{label}.type", gate_type_raw, f"must be one of {[t.value for t in GateType]}"
+            )
+        )
+        gate_type = GateType.PERFORMANCE
+    cmp_raw = item.get("comparison", "gte")
+    aliases = {">=": "gte", "<=": "lte", "==": "eq"}
+    try:
+        comparison = Comparison(aliases.get(str(cmp_raw), str(cmp_raw).lower()))
+    except ValueError:
+        problems.append(
+            FieldProblem(
+                f"{label}.comparison", cmp_raw, "must be one of gte, lte, eq (or >=, <=, ==)"
+            )
+        )
+        comparison = Comparison.GTE
+    threshold = item.get("threshold")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not math.isfinite(float(threshold))
+    ):
+        problems.append(FieldProblem(f"{label}.threshold", threshold, "required, a finite number"))
+        threshold = 0.0
+    tolerance = item.get("tolerance", 0.0)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        problems.append(FieldProblem(f"{label}.tolerance", tolerance, "must be a number >= 0"))
+        tolerance = 0.0
+    required = item.get("required", True)
+    if not isinstance(required, bool):
+        problems.append(FieldProblem(f"{label}.required", required, "must be true or false"))
+        required = True
+    metric = item.get("metric")
+    if metric is not None and (not isinstance(metric, str) or not metric):
+        problems.append(FieldProblem(f"{label}.metric", metric, "must be a metric name"))
+        metric = None
+    if len(problems) > start:
+        return None
+    return EvaluationGate(
+        str(name), gate_type, float(threshold), comparison, required, metric, float(tolerance)
+    )
+
+
+def shipped_gate_sets() -> list[str]:
+    """Names of the gate sets shipped in the package (resources/gates/*.yaml)."""
+    folder = resources.files(_RESOURCE_PACKAGE).joinpath("resources", "gates")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_gate_set(name_or_path: str | Path, model_type: str | None = None) -> GateSet:
+    """A shipped gate set by name ("production", "staging") or a YAML file by path."""
+    text = str(name_or_path)
+    looks_like_path = (
+        isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text
+    )
+    if looks_like_path:
+        return GateSet.from_yaml(Path(text), model_type=model_type)
+    resource = resources.files(_RESOURCE_PACKAGE).joinpath("resources", "gates", f"{text}.yaml")
+    if not resource.is_file():
+        raise ConfigError(
+            "gate set",
+            [
+                FieldProblem(
+                    "name",
+                    text,
+                    f"no shipped gate set by that name; shipped: "
+                    f"{', '.join(shipped_gate_sets())}, or pass a YAML path",
+                )
+            ],
+        )
+    return GateSet._from_text(
+        resource.read_text(encoding="utf-8"), f"gate set {text} ({resource})", model_type
+    )

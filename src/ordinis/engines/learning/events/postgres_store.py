@@ -1,0 +1,438 @@
+"""PostgreSQL event store (psycopg 3): the store at scale, same contract as the SQLite default.
+
+Events keep payload and labels as JSONB. A batch is COPYed into a per-connection temporary
+table and moved with ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` in one transaction, so a
+retried batch never duplicates. The schema is versioned (``schema_version`` table) and the
+audit table refuses UPDATE, DELETE and TRUNCATE through a trigger.
+
+Isolation: ``postgresql://...?schema=name`` (or ``PostgresEventStore(url, schema=name)``) puts
+every table in that schema, created if missing; libpq's ``?options=-csearch_path=name`` works
+too when the schema already exists.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from ordinis.engines.learning.core.models import (
+    AuditRecord,
+    EventType,
+    LearningEvent,
+    StoredRecord,
+)
+from ordinis.engines.learning.events.store import (
+    AuditConflictError,
+    EventQuery,
+    EventRow,
+    EventStats,
+    dump_json,
+    from_us,
+    to_us,
+)
+
+# Each migration moves the schema from version i to i+1; never edit a shipped one, append.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        event_id text PRIMARY KEY,
+        event_type text NOT NULL,
+        source_engine text NOT NULL,
+        symbol text,
+        ts_us bigint NOT NULL,
+        payload jsonb NOT NULL,
+        labels jsonb NOT NULL,
+        outcome double precision
+    );
+    CREATE INDEX IF NOT EXISTS ix_events_type_ts ON events (event_type, ts_us);
+    CREATE INDEX IF NOT EXISTS ix_events_ts ON events (ts_us);
+    CREATE INDEX IF NOT EXISTS ix_events_symbol_ts ON events (symbol, ts_us);
+    CREATE TABLE IF NOT EXISTS records (
+        kind text NOT NULL,
+        key text NOT NULL,
+        tag text NOT NULL DEFAULT '',
+        created_us bigint NOT NULL,
+        updated_us bigint NOT NULL,
+        body jsonb NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX IF NOT EXISTS ix_records_kind_tag ON records (kind, tag, created_us);
+    CREATE INDEX IF NOT EXISTS ix_records_kind_created ON records (kind, created_us);
+    CREATE TABLE IF NOT EXISTS audit_log (
+        seq bigint PRIMARY KEY,
+        ts_us bigint NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        target text NOT NULL,
+        decision text NOT NULL,
+        reason text NOT NULL,
+        details text NOT NULL,
+        prev_hash text NOT NULL,
+        record_hash text NOT NULL
+    );
+    CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP;
+        END
+        $$;
+    CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    """,
+)
+
+_EVENT_COLUMNS = "event_id, event_type, source_engine, symbol, ts_us, payload, labels, outcome"
+_RECORD_COLUMNS = "kind, key, tag, created_us, updated_us, body"
+_AUDIT_COLUMNS = (
+    "seq, ts_us, actor, action, target, decision, reason, details, prev_hash, record_hash"
+)
+_STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS _ordinis_event_stage (event_id text, event_type text, "
+    "source_engine text, symbol text, ts_us bigint, payload text, labels text, "
+    "outcome double precision) ON COMMIT DELETE ROWS"
+)
+_MOVE_STAGE = (
+    f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT event_id, event_type, source_engine, symbol, "
+    "ts_us, payload::jsonb, labels::jsonb, outcome FROM _ordinis_event_stage "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+class PostgresEventStore:
+    """Event store in PostgreSQL; one connection behind a lock, reconnected after a failure."""
+
+    def __init__(self, url: str, schema: str | None = None, connect_timeout: int = 10) -> None:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"store_url={url!r}: PostgresEventStore needs postgresql://...")
+        self.url = url
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        url_schema = [v for k, v in query if k == "schema"]
+        self.schema = schema if schema is not None else (url_schema[-1] if url_schema else None)
+        if self.schema is not None and not self.schema.strip():
+            raise ValueError(f"store_url={url!r}: schema must be a non-empty name")
+        self._conninfo = urlunsplit(
+            parts._replace(query=urlencode([(k, v) for k, v in query if k != "schema"]))
+        )
+        self.connect_timeout = connect_timeout
+        self._conn: psycopg.Connection[Any] | None = None
+        self._open = False
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        """Connect and apply pending migrations (safe to call again)."""
+        with self._lock:
+            if self._open:
+                return
+            self._connection()
+            self._migrate()
+            self._open = True
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._open = False
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The live connection, reconnecting if the previous one broke."""
+        conn = self._conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        if conn is not None:
+            conn.close()
+        conn = psycopg.connect(
+            self._conninfo, autocommit=True, connect_timeout=self.connect_timeout
+        )
+        if self.schema is not None:
+            name = sql.Identifier(self.schema)
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+            conn.execute(sql.SQL("SET search_path TO {}").format(name))
+        conn.execute(_STAGE_DDL)
+        self._conn = conn
+        return conn
+
+    @property
+    def _c(self) -> psycopg.Connection[Any]:
+        if not self._open and self._conn is None:
+            raise RuntimeError(f"store {self.url} is not open; call open() first")
+        return self._connection()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+            return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        conn = self._connection()
+        with conn.transaction():
+            # one migrator at a time per schema, across processes
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('ordinis_learning:' || current_schema()))"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+            current = int(row[0]) if row else 0
+            if current > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"store {self.url} has schema version {current}, newer than this code "
+                    f"knows ({len(MIGRATIONS)}); upgrade ordinis-learning"
+                )
+            for version in range(current, len(MIGRATIONS)):
+                conn.execute(MIGRATIONS[version])
+                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version + 1,))
+
+    def _run(self, fn: Any) -> Any:
+        """Run ``fn(conn)`` under the lock; a broken connection is dropped for the next call."""
+        with self._lock:
+            conn = self._c
+            try:
+                return fn(conn)
+            except psycopg.OperationalError:
+                if conn.broken or conn.closed:
+                    self._conn = None
+                raise
+
+    # ------------------------------------------------------------------ events
+    def append_events(self, rows: Sequence[EventRow]) -> int:
+        """COPY ``rows`` to the staging table and move them over in one transaction."""
+        if not rows:
+            return 0
+
+        def write(conn: psycopg.Connection[Any]) -> int:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(
+                    f"COPY _ordinis_event_stage ({_EVENT_COLUMNS}) FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_MOVE_STAGE)
+                return max(cur.rowcount, 0)
+
+        return int(self._run(write))
+
+    def query_events(self, query: EventQuery) -> list[LearningEvent]:
+        where, params = _where(query)
+        order = "DESC" if query.descending else "ASC"
+        text = (
+            f"SELECT {_EVENT_COLUMNS} FROM events{where} "
+            f"ORDER BY ts_us {order}, event_id {order}"
+        )
+        if query.limit is not None:
+            text += " LIMIT %s"
+            params.append(int(query.limit))
+        rows = self._run(lambda c: c.execute(text, params).fetchall())
+        return [_event(r) for r in rows]
+
+    def count_events(self, query: EventQuery | None = None) -> int:
+        where, params = _where(query or EventQuery(limit=None))
+        text = f"SELECT COUNT(*) FROM events{where}"
+        row = self._run(lambda c: c.execute(text, params).fetchone())
+        return int(row[0])
+
+    def event_stats(self) -> EventStats:
+        def read(conn: psycopg.Connection[Any]) -> tuple[Any, Any, Any]:
+            by_type = conn.execute(
+                "SELECT event_type, COUNT(*) FROM events GROUP BY event_type"
+            ).fetchall()
+            by_source = conn.execute(
+                "SELECT source_engine, COUNT(*) FROM events GROUP BY source_engine"
+            ).fetchall()
+            bounds = conn.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+            return by_type, by_source, bounds
+
+        by_type, by_source, (lo, hi) = self._run(read)
+        types = {str(k): int(v) for k, v in by_type}
+        return EventStats(
+            total=sum(types.values()),
+            by_type=types,
+            by_source={str(k): int(v) for k, v in by_source},
+            first_timestamp=None if lo is None else from_us(lo),
+            last_timestamp=None if hi is None else from_us(hi),
+        )
+
+    def purge_events_before(self, cutoff: datetime) -> int:
+        """Delete events with timestamp < ``cutoff``; returns how many."""
+        cutoff_us = to_us(cutoff)
+        cur = self._run(lambda c: c.execute("DELETE FROM events WHERE ts_us < %s", (cutoff_us,)))
+        return int(cur.rowcount)
+
+    # ------------------------------------------------------------------ records
+    def put_record(self, record: StoredRecord) -> None:
+        self._run(
+            lambda c: c.execute(
+                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (kind, key) DO UPDATE SET tag=EXCLUDED.tag, "
+                "updated_us=EXCLUDED.updated_us, body=EXCLUDED.body",
+                (
+                    record.kind, record.key, record.tag, to_us(record.created_at),
+                    to_us(record.updated_at), Jsonb(record.body, dumps=dump_json),
+                ),
+            )
+        )
+
+    def get_record(self, kind: str, key: str) -> StoredRecord | None:
+        row = self._run(
+            lambda c: c.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM records WHERE kind=%s AND key=%s", (kind, key)
+            ).fetchone()
+        )
+        return None if row is None else _record(row)
+
+    def list_records(
+        self,
+        kind: str,
+        tag: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[StoredRecord]:
+        text = f"SELECT {_RECORD_COLUMNS} FROM records WHERE kind=%s"
+        params: list[object] = [kind]
+        if tag is not None:
+            text += " AND tag=%s"
+            params.append(tag)
+        if start is not None:
+            text += " AND created_us >= %s"
+            params.append(to_us(start))
+        if end is not None:
+            text += " AND created_us < %s"
+            params.append(to_us(end))
+        text += " ORDER BY created_us, key"
+        if limit is not None:
+            text += " LIMIT %s"
+            params.append(int(limit))
+        rows = self._run(lambda c: c.execute(text, params).fetchall())
+        return [_record(r) for r in rows]
+
+    def delete_record(self, kind: str, key: str) -> bool:
+        cur = self._run(
+            lambda c: c.execute("DELETE FROM records WHERE kind=%s AND key=%s", (kind, key))
+        )
+        return bool(cur.rowcount > 0)
+
+    # ------------------------------------------------------------------ audit
+    def append_audit(self, record: AuditRecord) -> None:
+        """Append; AuditConflictError when the sequence exists. Details kept as exact JSON text."""
+        try:
+            self._run(
+                lambda c: c.execute(
+                    f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) "
+                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                    (
+                        record.sequence, to_us(record.timestamp), record.actor, record.action,
+                        record.target, record.decision, record.reason,
+                        dump_json(record.details), record.prev_hash, record.record_hash,
+                    ),
+                )
+            )
+        except psycopg.errors.UniqueViolation as exc:
+            raise AuditConflictError(
+                f"audit sequence {record.sequence} already exists (append-only)"
+            ) from exc
+
+    def list_audit(self, start_sequence: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        text = f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE seq >= %s ORDER BY seq"
+        params: list[object] = [start_sequence]
+        if limit is not None:
+            text += " LIMIT %s"
+            params.append(int(limit))
+        rows = self._run(lambda c: c.execute(text, params).fetchall())
+        return [_audit(r) for r in rows]
+
+    def last_audit(self) -> AuditRecord | None:
+        row = self._run(
+            lambda c: c.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        )
+        return None if row is None else _audit(row)
+
+    # ------------------------------------------------------------------ test support
+    def drop_schema(self) -> None:
+        """Drop this store's schema and everything in it (for isolated test schemas)."""
+        if self.schema is None:
+            raise ValueError("drop_schema needs a store opened with schema=...")
+        with self._lock:
+            conn = self._c
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
+            )
+
+
+def _where(q: EventQuery) -> tuple[str, list[object]]:
+    """The WHERE clause (with %s placeholders) and parameters of an EventQuery."""
+    clauses: list[str] = []
+    params: list[object] = []
+    types = [t.value for t in q.event_types]
+    if q.event_type is not None:
+        types.append(q.event_type.value)
+    if types:
+        clauses.append("event_type = ANY(%s)")
+        params.append(types)
+    if q.start is not None:
+        clauses.append("ts_us >= %s")
+        params.append(to_us(q.start))
+    if q.end is not None:
+        clauses.append("ts_us < %s")
+        params.append(to_us(q.end))
+    if q.symbol is not None:
+        clauses.append("symbol = %s")
+        params.append(q.symbol)
+    if q.source_engine is not None:
+        clauses.append("source_engine = %s")
+        params.append(q.source_engine)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _json(value: Any) -> Any:
+    """psycopg returns jsonb already loaded; text columns hold JSON text."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _event(row: Sequence[Any]) -> LearningEvent:
+    event_id, event_type, source, symbol, ts_us, payload, labels, outcome = row
+    return LearningEvent(
+        event_id=event_id,
+        event_type=EventType(event_type),
+        source_engine=source,
+        symbol=symbol,
+        timestamp=from_us(int(ts_us)),
+        payload=_json(payload),
+        labels=_json(labels),
+        outcome=None if outcome is None else float(outcome),
+    )
+
+
+def _record(row: Sequence[Any]) -> StoredRecord:
+    kind, key, tag, created, updated, body = row
+    return StoredRecord(
+        kind=kind, key=key, tag=tag, created_at=from_us(created), updated_at=from_us(updated),
+        body=_json(body),
+    )
+
+
+def _audit(row: Sequence[Any]) -> AuditRecord:
+    seq, ts, actor, action, target, decision, reason, details, prev_hash, record_hash = row
+    return AuditRecord(
+        sequence=int(seq), timestamp=from_us(ts), actor=actor, action=action, target=target,
+        decision=decision, reason=reason, details=_json(details), prev_hash=prev_hash,
+        record_hash=record_hash,
+    )

@@ -1,0 +1,183 @@
+"""encode_event: every bad field is refused with its name and a fix; good events serialise once."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from event_helpers import T0, make_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ordinis.engines.learning.core.errors import InvalidEventError
+from ordinis.engines.learning.core.models import EventType, LearningEvent
+from ordinis.engines.learning.events.encoding import encode_event
+
+MAX = 64 * 1024
+
+
+def _problem_fields(exc: InvalidEventError) -> list[str]:
+    return [p.field for p in exc.problems]
+
+
+def test_canonical_event_serialises_to_a_row() -> None:
+    ev = make_event(1, timestamp=T0 + timedelta(microseconds=7))
+    row = encode_event(ev, MAX)
+    assert row.event_id == ev.event_id
+    assert row.event_type == "signal_generated"
+    assert row.source_engine == "signal_engine"
+    assert row.symbol == "AAPL"
+    assert row.ts_us == round(T0.timestamp() * 1e6) + 7
+    assert json.loads(row.payload) == ev.payload
+    assert json.loads(row.labels) == {"strategy": "momentum"}
+    assert row.outcome == ev.outcome
+
+
+def test_accepted_variants_are_normalised() -> None:
+    eastern = timezone(timedelta(hours=-5))
+    ev = make_event(
+        event_type="order_filled",  # one of the EventType string values
+        outcome=3,  # an int outcome becomes a float
+        timestamp=datetime(2020, 1, 2, 9, 30, tzinfo=eastern),  # any aware zone
+        payload={"when": T0, "side": EventType.ORDER_FILLED, "arr": np.array([1.5, 2.0]),
+                 "f32": np.float32(0.5), "none": None},
+        labels={},
+    )
+    row = encode_event(ev, MAX)
+    assert row.event_type == "order_filled"
+    assert row.outcome == 3.0 and isinstance(row.outcome, float)
+    assert row.ts_us == round(datetime(2020, 1, 2, 14, 30, tzinfo=UTC).timestamp() * 1e6)
+    assert json.loads(row.payload) == {
+        "when": T0.isoformat(), "side": "order_filled", "arr": [1.5, 2.0], "f32": 0.5,
+        "none": None,
+    }
+    assert row.labels == "{}"
+    pandas_ts = encode_event(make_event(timestamp=pd.Timestamp("2020-01-02 14:30", tz="UTC")), MAX)
+    assert pandas_ts.ts_us == round(T0.timestamp() * 1e6)
+
+
+def test_naive_timestamp_is_refused_with_the_fix() -> None:
+    with pytest.raises(InvalidEventError) as err:
+        encode_event(make_event(timestamp=datetime(2020, 1, 2, 14, 30)), MAX)
+    assert _problem_fields(err.value) == ["timestamp"]
+    assert "timestamp must be timezone-aware (UTC), e.g. datetime.now(timezone.utc)" in str(
+        err.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"event_type": "signal"}, "event_type", "EventType"),
+        ({"event_type": 3}, "event_type", "EventType"),
+        ({"source_engine": ""}, "source_engine", "non-empty"),
+        ({"source_engine": None}, "source_engine", "non-empty"),
+        ({"symbol": 42}, "symbol", "string"),
+        ({"timestamp": "2020-01-02"}, "timestamp", "datetime"),
+        ({"outcome": math.nan}, "outcome", "finite"),
+        ({"outcome": math.inf}, "outcome", "finite"),
+        ({"outcome": "0.1"}, "outcome", "finite float"),
+        ({"outcome": True}, "outcome", "finite float"),
+        ({"event_id": ""}, "event_id", "non-empty"),
+        ({"labels": {"k": 1}}, "labels['k']", "str to str"),
+        ({"labels": ["a"]}, "labels", "dict"),
+        ({"payload": [1, 2]}, "payload", "dict"),
+        ({"payload": {"x": object()}}, "payload.x", "not JSON-serialisable"),
+        ({"payload": {"a": {"b": [1.0, math.nan]}}}, "payload.a.b[1]", "finite"),
+        ({"payload": {"a": -math.inf}}, "payload.a", "finite"),
+        ({"payload": {"a": np.float64(math.nan)}}, "payload.a", "finite"),
+        ({"payload": {1: "int key"}}, "payload[1]", "keys must be strings"),
+        ({"payload": {"s": "nul\x00byte"}}, "payload.s", "NUL"),
+        ({"source_engine": "a\x00b"}, "source_engine", "NUL"),
+    ],
+)
+def test_each_bad_field_is_named(overrides: dict, field: str, words: str) -> None:
+    with pytest.raises(InvalidEventError) as err:
+        encode_event(make_event(**overrides), MAX)
+    assert _problem_fields(err.value) == [field]
+    assert words in str(err.value)
+
+
+def test_dataclass_payload_value_gets_a_hint() -> None:
+    @dataclass
+    class Point:
+        x: float
+
+    with pytest.raises(InvalidEventError, match="dataclasses.asdict"):
+        encode_event(make_event(payload={"p": Point(1.0)}), MAX)
+
+
+def test_oversize_payload_is_refused_with_its_size() -> None:
+    with pytest.raises(InvalidEventError) as err:
+        encode_event(make_event(payload={"blob": "x" * 2000}), 1024)
+    assert _problem_fields(err.value) == ["payload"]
+    assert "max_payload_bytes=1024" in str(err.value)
+    # exactly at the limit is fine
+    payload = {"blob": "x" * (1024 - len('{"blob":""}'))}
+    assert len(encode_event(make_event(payload=payload), 1024).payload) == 1024
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    bad = LearningEvent(
+        event_type="nope",  # type: ignore[arg-type]
+        source_engine="",
+        timestamp=datetime(2020, 1, 1),
+        outcome=math.nan,
+        payload={"v": math.nan},
+    )
+    with pytest.raises(InvalidEventError) as err:
+        encode_event(bad, MAX)
+    assert _problem_fields(err.value) == [
+        "event_type", "source_engine", "timestamp", "outcome", "payload.v",
+    ]
+
+
+def test_not_an_event_is_refused() -> None:
+    with pytest.raises(InvalidEventError, match="LearningEvent"):
+        encode_event({"event_type": "signal_generated"}, MAX)  # type: ignore[arg-type]
+
+
+class _Color(enum.Enum):
+    RED = "red"
+
+
+_json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+)
+_json_values = st.recursive(
+    _json_leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+def test_any_json_payload_round_trips(payload: dict) -> None:
+    row = encode_event(make_event(payload=payload), 10**7)
+    assert orjson.loads(row.payload) == payload
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    payload=st.dictionaries(st.text(max_size=8), _json_values, max_size=6),
+    bad=st.sampled_from([math.nan, math.inf, -math.inf]),
+    key=st.text(min_size=1, max_size=5),
+)
+def test_a_non_finite_float_anywhere_is_refused(payload: dict, bad: float, key: str) -> None:
+    payload = {"outer": [payload, {key: bad}]}
+    with pytest.raises(InvalidEventError) as err:
+        encode_event(make_event(payload=payload), 10**7)
+    assert err.value.problems[0].field == f"payload.outer[1].{key}"
