@@ -1,4 +1,4 @@
-"""Shared fixtures: temporary data dirs, simulated clocks, PostgreSQL that fails (not skips) in CI."""
+"""Shared fixtures: data dirs, simulated clocks, PostgreSQL that fails (not skips) in CI."""
 
 from __future__ import annotations
 

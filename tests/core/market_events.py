@@ -31,7 +31,9 @@ def bar_time(ts: pd.Timestamp) -> datetime:
     return datetime(ts.year, ts.month, ts.day, 21, tzinfo=UTC)
 
 
-def signal_rows(symbols: list[str], start: str, end: str) -> Iterator[tuple[datetime, str, dict[str, float], float]]:
+def signal_rows(
+    symbols: list[str], start: str, end: str
+) -> Iterator[tuple[datetime, str, dict[str, float], float]]:
     """(time, symbol, features, next return) for each usable bar, in time order."""
     p = prices()
     frames = []
@@ -50,8 +52,12 @@ def signal_rows(symbols: list[str], start: str, end: str) -> Iterator[tuple[date
 def signal_events(symbols: list[str], start: str, end: str) -> list[LearningEvent]:
     return [
         LearningEvent(
-            EventType.SIGNAL_GENERATED, "signal", symbol=sym, timestamp=t,
-            payload={"features": feats}, outcome=target,
+            EventType.SIGNAL_GENERATED,
+            "signal",
+            symbol=sym,
+            timestamp=t,
+            payload={"features": feats},
+            outcome=target,
         )
         for t, sym, feats, target in signal_rows(symbols, start, end)
     ]

@@ -1,4 +1,4 @@
-"""Config: defaults match the ordinis fields, every bad value is reported at once, naming the field."""
+"""Config: ordinis defaults; every bad value is reported at once, naming the field."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def test_every_problem_is_reported_at_once_with_field_and_value() -> None:
     assert "unknown setting" in text
 
 
-def test_yaml_file_and_environment_layering(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_yaml_file_and_environment_layering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "learning.yaml"
     path.write_text("learning:\n  max_concurrent_jobs: 4\n  drift_threshold_pct: 0.2\n")
     monkeypatch.setenv("ORDINIS_LEARNING_DRIFT_THRESHOLD_PCT", "0.3")
@@ -67,7 +69,10 @@ def test_bad_config_file_is_a_clear_error(tmp_path: Path) -> None:
     wrong.write_text("max_concurrent_jobs: many\nflush_interval_seconds: 0\n")
     with pytest.raises(ConfigError) as info:
         LearningEngineConfig.from_yaml(wrong)
-    assert {p.field for p in info.value.problems} == {"max_concurrent_jobs", "flush_interval_seconds"}
+    assert {p.field for p in info.value.problems} == {
+        "max_concurrent_jobs",
+        "flush_interval_seconds",
+    }
     assert str(wrong) in str(info.value)
     with pytest.raises(ConfigError, match="does not exist"):
         LearningEngineConfig.from_yaml(tmp_path / "missing.yaml")

@@ -1,4 +1,4 @@
-"""The engine facade: lifecycle, the event path, collect switches, health, breakers across restarts."""
+"""The engine facade: lifecycle, events, collect switches, health, breakers across restarts."""
 
 from __future__ import annotations
 
@@ -25,8 +25,12 @@ def _config(data_dir: Path, **kw: object) -> LearningEngineConfig:
 
 def _event(i: int, etype: EventType = EventType.SIGNAL_GENERATED) -> LearningEvent:
     return LearningEvent(
-        etype, "signal", symbol="AAPL", timestamp=datetime(2020, 1, 2, tzinfo=UTC) + timedelta(minutes=i),
-        payload={"features": {"ret_1": 0.001 * i}}, outcome=0.001 * i,
+        etype,
+        "signal",
+        symbol="AAPL",
+        timestamp=datetime(2020, 1, 2, tzinfo=UTC) + timedelta(minutes=i),
+        payload={"features": {"ret_1": 0.001 * i}},
+        outcome=0.001 * i,
     )
 
 
@@ -43,7 +47,8 @@ async def test_events_survive_a_restart_and_are_served_from_the_store(data_dir: 
         assert stored[3].payload == {"features": {"ret_1": 0.003}}
         assert engine.get_events(symbol="MSFT") == []
         window = engine.get_events(
-            start=datetime(2020, 1, 2, 0, 10, tzinfo=UTC), end=datetime(2020, 1, 2, 0, 20, tzinfo=UTC)
+            start=datetime(2020, 1, 2, 0, 10, tzinfo=UTC),
+            end=datetime(2020, 1, 2, 0, 20, tzinfo=UTC),
         )
         assert len(window) == 10
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from market_events import signal_events
+
 from ordinis.engines.learning import (
     LearningEngine,
     LearningEngineConfig,
@@ -16,20 +16,27 @@ from ordinis.engines.learning import (
     SimulatedClock,
     TrainingStatus,
 )
-from ordinis.engines.learning.core.errors import InsufficientDataError, NotFoundError, ValidationError
+from ordinis.engines.learning.core.errors import (
+    InsufficientDataError,
+    NotFoundError,
+    ValidationError,
+)
 
 LOOSE_GATES = """
 name: test-loose
 default:
   gates:
     - {name: max_drawdown, metric: max_drawdown, type: safety, comparison: lte, threshold: 1.0}
-    - {name: min_sharpe, metric: sharpe, type: performance, comparison: gte, threshold: 0.5, required: false}
+    - {name: min_sharpe, metric: sharpe, type: performance, comparison: gte, threshold: 0.5,
+       required: false}
 """
 
 
 def _config(data_dir: Path) -> LearningEngineConfig:
     return LearningEngineConfig.create(
-        data_dir=data_dir, min_samples_for_training=1000, event_retention_days=36500,
+        data_dir=data_dir,
+        min_samples_for_training=1000,
+        event_retention_days=36500,
         enable_drift_detection=False,
     )
 
@@ -62,7 +69,7 @@ async def test_train_register_promote_and_everything_survives_restart(
         model = engine.load_model("alpha:v1")
         assert len(model.feature_names) == 8
 
-        # PRODUCTION without staging first, then without a passed evaluation: refused, nothing changed
+        # PRODUCTION without staging first, then without a passed evaluation: refused
         with pytest.raises(PolicyDeniedError):
             await engine.promote_model("alpha", "alpha:v1", ModelStage.PRODUCTION)
         await engine.promote_model("alpha", "alpha:v1", ModelStage.STAGING, reason="candidate")
@@ -81,9 +88,9 @@ async def test_train_register_promote_and_everything_survives_restart(
         assert prod is not None and prod.version_id == "alpha:v1"
         assert [v.version for v in engine.list_model_versions("alpha")] == ["v1"]
         history = engine.stage_history("alpha")
-        assert [(h.to_stage.value if hasattr(h.to_stage, "value") else h.to_stage) for h in history][-2:] == [
-            "staging", "production"
-        ]
+        assert [
+            (h.to_stage.value if hasattr(h.to_stage, "value") else h.to_stage) for h in history
+        ][-2:] == ["staging", "production"]
         assert engine.get_training_job(job.job_id).status is TrainingStatus.COMPLETED
         assert len(engine.get_evaluations("alpha:v1")) == 1
         audit = engine._require().audit
@@ -92,7 +99,10 @@ async def test_train_register_promote_and_everything_survives_restart(
         assert "model.evaluate" in actions and "model.promote" in actions
         assert audit.verify().ok
         metrics = engine.metrics
-        assert metrics.sample("model_versions_total", {"model_name": "alpha", "stage": "production"}) == 1
+        assert (
+            metrics.sample("model_versions_total", {"model_name": "alpha", "stage": "production"})
+            == 1
+        )
 
 
 async def test_bad_training_requests_get_clear_errors_and_change_nothing(
@@ -107,7 +117,9 @@ async def test_bad_training_requests_get_clear_errors_and_change_nothing(
             await engine.submit_training_job("alpha", "quantum", {})
         # too few samples in the window: governance refuses before a job exists
         with pytest.raises(PolicyDeniedError, match="below min_samples_for_training=1000"):
-            await engine.submit_training_job("alpha", "signal", {"end": "2001-02-01T00:00:00+00:00"})
+            await engine.submit_training_job(
+                "alpha", "signal", {"end": "2001-02-01T00:00:00+00:00"}
+            )
         with pytest.raises(ValidationError, match="end"):
             await engine.submit_training_job("alpha", "signal", {"end": "last tuesday"})
         assert engine.list_training_jobs() == []

@@ -19,7 +19,9 @@ from ordinis.engines.learning.core.engine import LearningEngine
 from ordinis.engines.learning.core.errors import LearningEngineError
 from ordinis.engines.learning.core.models import EventType, ModelStage, TrainingStatus
 
-app = typer.Typer(help="ordinis-learning: the closed-loop LearningEngine of ordinis.", no_args_is_help=True)
+app = typer.Typer(
+    help="ordinis-learning: the closed-loop LearningEngine of ordinis.", no_args_is_help=True
+)
 events_app = typer.Typer(help="Inspect stored events.", no_args_is_help=True)
 models_app = typer.Typer(help="Model versions in the MLflow registry.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Training jobs.", no_args_is_help=True)
@@ -32,8 +34,12 @@ app.add_typer(audit_app, name="audit")
 console = Console()
 T = TypeVar("T")
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (LearningEngineConfig fields)")
-DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (overrides the config's data_dir)")
+ConfigOpt = typer.Option(
+    None, "--config", "-c", help="YAML config file (LearningEngineConfig fields)"
+)
+DataDirOpt = typer.Option(
+    None, "--data-dir", help="Data directory (overrides the config's data_dir)"
+)
 
 
 def _config(config: Path | None, data_dir: Path | None) -> LearningEngineConfig:
@@ -72,12 +78,10 @@ def demo(
     symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
     fresh: bool = typer.Option(True, help="Start from an empty data directory"),
 ) -> None:
-    """Replay real S&P 500 bars through the closed loop: events, training, gates, drift, retrains."""
+    """Replay real S&P 500 bars through the closed loop: events, training, gates, drift."""
     from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
 
-    opts = DemoOptions(
-        data_dir=data_dir, start=start, end=end, n_symbols=symbols, fresh=fresh
-    )
+    opts = DemoOptions(data_dir=data_dir, start=start, end=end, n_symbols=symbols, fresh=fresh)
     try:
         asyncio.run(run_demo(opts, console))
     except LearningEngineError as exc:
@@ -99,7 +103,8 @@ def events_stats(config: Path | None = ConfigOpt, data_dir: Path | None = DataDi
             table.add_row(name, f"{count:,}")
         console.print(table)
         console.print(
-            f"total {stats.total:,}  from {_ts(stats.first_timestamp)} to {_ts(stats.last_timestamp)}"
+            f"total {stats.total:,}  from {_ts(stats.first_timestamp)} "
+            f"to {_ts(stats.last_timestamp)}"
         )
         src = ", ".join(f"{k}={v:,}" for k, v in sorted(stats.by_source.items()))
         console.print(f"sources: {src or '-'}")
@@ -122,7 +127,9 @@ def events_tail(
             etype = EventType(event_type.lower())
         except ValueError:
             allowed = ", ".join(e.value for e in EventType)
-            console.print(f"[red]error:[/red] --type={event_type!r} is not an event type; allowed: {allowed}")
+            console.print(
+                f"[red]error:[/red] --type={event_type!r} is not an event type; allowed: {allowed}"
+            )
             raise typer.Exit(2) from None
 
     async def body(engine: LearningEngine) -> None:
@@ -136,7 +143,10 @@ def events_tail(
         for ev in reversed(events):
             payload = json.dumps(ev.payload, default=str)
             table.add_row(
-                _ts(ev.timestamp), ev.event_type.value, ev.source_engine, ev.symbol or "-",
+                _ts(ev.timestamp),
+                ev.event_type.value,
+                ev.source_engine,
+                ev.symbol or "-",
                 "-" if ev.outcome is None else f"{ev.outcome:+.5f}",
                 payload if len(payload) <= 60 else payload[:57] + "...",
             )
@@ -156,9 +166,17 @@ def models_list(config: Path | None = ConfigOpt, data_dir: Path | None = DataDir
             table.add_column(col)
         for name in engine.list_models():
             for mv in engine.list_model_versions(name):
-                ev = "-" if mv.evaluation_passed is None else ("passed" if mv.evaluation_passed else "failed")
+                ev = (
+                    "-"
+                    if mv.evaluation_passed is None
+                    else ("passed" if mv.evaluation_passed else "failed")
+                )
                 table.add_row(
-                    name, mv.version, mv.stage.value, _ts(mv.created_at), ev,
+                    name,
+                    mv.version,
+                    mv.stage.value,
+                    _ts(mv.created_at),
+                    ev,
                     mv.training_job_id or "-",
                 )
         console.print(table)
@@ -174,9 +192,15 @@ def models_show(
 
     async def body(engine: LearningEngine) -> None:
         mv = engine.get_model_version(f"{name}:{version}")
-        console.print(f"[bold]{mv.version_id}[/bold]  stage={mv.stage.value}  created={_ts(mv.created_at)}")
+        console.print(
+            f"[bold]{mv.version_id}[/bold]  stage={mv.stage.value}  created={_ts(mv.created_at)}"
+        )
         console.print(f"artifact: {mv.artifact_path}  sha256={mv.artifact_sha256}")
-        for title, values in (("metrics", mv.metrics), ("parameters", mv.parameters), ("lineage", mv.lineage)):
+        for title, values in (
+            ("metrics", mv.metrics),
+            ("parameters", mv.parameters),
+            ("lineage", mv.lineage),
+        ):
             table = Table(title=title)
             table.add_column("key")
             table.add_column("value")
@@ -199,7 +223,11 @@ def models_history(
             table.add_column(col)
         for ch in engine.stage_history(name):
             table.add_row(
-                _ts(ch.at), ch.version, _stage(ch.from_stage), _stage(ch.to_stage), ch.actor,
+                _ts(ch.at),
+                ch.version,
+                _stage(ch.from_stage),
+                _stage(ch.to_stage),
+                ch.actor,
                 ch.reason,
             )
         console.print(table)
@@ -217,7 +245,9 @@ def _stage(stage: ModelStage | str | None) -> str:
 def models_evaluate(
     name: str,
     version: str,
-    benchmark: list[str] = typer.Option(None, "--benchmark", "-b", help="Pack name(s); default all"),
+    benchmark: list[str] = typer.Option(
+        None, "--benchmark", "-b", help="Pack name(s); default all"
+    ),
     gates: str = typer.Option("production", help="Gate set: production, staging or a YAML path"),
     config: Path | None = ConfigOpt,
     data_dir: Path | None = DataDirOpt,
@@ -225,9 +255,7 @@ def models_evaluate(
     """Evaluate a version on the benchmark packs and print the gate report."""
 
     async def body(engine: LearningEngine) -> None:
-        result = await engine.evaluate_model(
-            f"{name}:{version}", benchmark or None, gate_set=gates
-        )
+        result = await engine.evaluate_model(f"{name}:{version}", benchmark or None, gate_set=gates)
         from ordinis.engines.learning.demo.report import print_evaluation
 
         print_evaluation(console, result)
@@ -246,12 +274,26 @@ def jobs_list(
 
     async def body(engine: LearningEngine) -> None:
         table = Table()
-        for col in ("job_id", "model", "type", "status", "created", "completed", "version", "error"):
+        for col in (
+            "job_id",
+            "model",
+            "type",
+            "status",
+            "created",
+            "completed",
+            "version",
+            "error",
+        ):
             table.add_column(col)
         for job in engine.list_training_jobs(model_name=model):
             table.add_row(
-                job.job_id, job.model_name, job.model_type, job.status.value,
-                _ts(job.created_at), _ts(job.completed_at), job.model_version_id or "-",
+                job.job_id,
+                job.model_name,
+                job.model_type,
+                job.status.value,
+                _ts(job.created_at),
+                _ts(job.completed_at),
+                job.model_version_id or "-",
                 (job.error_message or "")[:60],
             )
         console.print(table)
@@ -276,15 +318,22 @@ def jobs_submit(
         if not wait:
             return
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(), console=console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
         ) as progress:
             task = progress.add_task(f"training {model}", total=1.0)
             while True:
                 current = engine.get_training_job(job.job_id)
                 progress.update(
-                    task, completed=current.progress,
-                    description=f"training {model}: {current.progress_message or current.status.value}",
+                    task,
+                    completed=current.progress,
+                    description=(
+                        f"training {model}: "
+                        f"{current.progress_message or current.status.value}"
+                    ),
                 )
                 if current.status.is_terminal:
                     break
@@ -330,7 +379,8 @@ def audit_verify(config: Path | None = ConfigOpt, data_dir: Path | None = DataDi
             console.print(f"[green]audit chain intact[/green]: {result.checked} records")
         else:
             console.print(
-                f"[red]audit chain broken[/red] at sequence {result.first_bad_sequence}: {result.problem}"
+                f"[red]audit chain broken[/red] at sequence {result.first_bad_sequence}: "
+                f"{result.problem}"
             )
         return bool(result.ok)
 
@@ -340,7 +390,8 @@ def audit_verify(config: Path | None = ConfigOpt, data_dir: Path | None = DataDi
 
 @audit_app.command("tail")
 def audit_tail(
-    n: int = typer.Option(20, "-n", min=1), config: Path | None = ConfigOpt,
+    n: int = typer.Option(20, "-n", min=1),
+    config: Path | None = ConfigOpt,
     data_dir: Path | None = DataDirOpt,
 ) -> None:
     """The newest audit records."""
@@ -351,7 +402,9 @@ def audit_tail(
         for col in ("seq", "at", "actor", "action", "target", "decision", "reason"):
             table.add_column(col)
         for r in records[-n:]:
-            table.add_row(str(r.sequence), _ts(r.timestamp), r.actor, r.action, r.target, r.decision, r.reason)
+            table.add_row(
+                str(r.sequence), _ts(r.timestamp), r.actor, r.action, r.target, r.decision, r.reason
+            )
         console.print(table)
 
     _run(config, data_dir, body)

@@ -62,7 +62,9 @@ class SimulatedClock:
     def __init__(self, start: datetime | None = None) -> None:
         start = start or datetime(2000, 1, 1, tzinfo=UTC)
         if start.tzinfo is None:
-            raise ValueError("SimulatedClock start must be timezone-aware (UTC); got a naive datetime")
+            raise ValueError(
+                "SimulatedClock start must be timezone-aware (UTC); got a naive datetime"
+            )
         self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[datetime], None]] = []
@@ -145,9 +147,14 @@ class Scheduler:
         self._running = False
         self.errors: list[tuple[str, BaseException]] = []
         if isinstance(clock, SimulatedClock):
-            clock.on_advance(lambda _now: self.run_due())
+            clock.on_advance(self._on_advance)
 
-    def call_at(self, when: datetime, callback: Callable[[], None], name: str = "") -> ScheduledTask:
+    def _on_advance(self, _now: datetime) -> None:
+        self.run_due()
+
+    def call_at(
+        self, when: datetime, callback: Callable[[], None], name: str = ""
+    ) -> ScheduledTask:
         timer = _Timer(when.timestamp(), next(self._seq), name or repr(callback), callback)
         with self._lock:
             heapq.heappush(self._heap, timer)
@@ -168,10 +175,15 @@ class Scheduler:
         first_delay: float | None = None,
     ) -> ScheduledTask:
         if interval_seconds <= 0:
-            raise ValueError(f"Scheduler.every interval_seconds must be > 0, got {interval_seconds}")
+            raise ValueError(
+                f"Scheduler.every interval_seconds must be > 0, got {interval_seconds}"
+            )
         delay = interval_seconds if first_delay is None else first_delay
         timer = _Timer(
-            self.clock.time() + delay, next(self._seq), name or repr(callback), callback,
+            self.clock.time() + delay,
+            next(self._seq),
+            name or repr(callback),
+            callback,
             interval=interval_seconds,
         )
         with self._lock:
@@ -210,7 +222,7 @@ class Scheduler:
                         heapq.heappush(self._heap, timer)
                 try:
                     timer.callback()
-                except Exception as exc:  # noqa: BLE001 - recorded, the scheduler keeps going
+                except Exception as exc:
                     self.errors.append((timer.name, exc))
                 fired += 1
         finally:

@@ -26,14 +26,18 @@ class LearningEngineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
     # --- storage and the event pipeline
-    data_dir: Path = Field(default=Path("data/learning"), description="Where stores and artifacts live")
+    data_dir: Path = Field(
+        default=Path("data/learning"), description="Where stores and artifacts live"
+    )
     store_url: str | None = Field(
         default=None,
         description="sqlite:///path or postgresql://...; default sqlite:///<data_dir>/events.db",
     )
     max_events_memory: int = Field(default=10000, ge=1, description="Event buffer capacity")
     flush_interval_seconds: float = Field(default=1.0, gt=0)
-    flush_batch_size: int = Field(default=5000, ge=1, description="Buffered events that trigger a flush")
+    flush_batch_size: int = Field(
+        default=5000, ge=1, description="Buffered events that trigger a flush"
+    )
     max_payload_bytes: int = Field(default=64 * 1024, ge=256)
     flush_retry_initial_seconds: float = Field(default=0.05, gt=0)
     flush_retry_max_seconds: float = Field(default=5.0, gt=0)
@@ -73,7 +77,9 @@ class LearningEngineConfig(BaseModel):
     drift_check_interval_seconds: float = Field(default=3600.0, gt=0)
     drift_threshold_pct: float = Field(default=0.10, gt=0, lt=10)
     auto_retrain_enabled: bool = True
-    live_metrics_window: int = Field(default=500, ge=10, description="Trades in the live rolling window")
+    live_metrics_window: int = Field(
+        default=500, ge=10, description="Trades in the live rolling window"
+    )
     retrain_cooldown_seconds: float = Field(default=6 * 3600.0, ge=0)
     max_retrains_per_day: int = Field(default=3, ge=1)
     pipeline_config_path: Path | None = None
@@ -86,7 +92,9 @@ class LearningEngineConfig(BaseModel):
     # --- registry and governance
     model_version_retention: int = Field(default=10, ge=1)
     enable_governance: bool = True
-    allowed_model_types: list[str] = Field(default_factory=lambda: ["signal", "risk", "llm", "ensemble"])
+    allowed_model_types: list[str] = Field(
+        default_factory=lambda: ["signal", "risk", "llm", "ensemble"]
+    )
 
     # --- safety
     breaker_recovery_timeout_seconds: float = Field(default=300.0, gt=0)
@@ -121,7 +129,10 @@ class LearningEngineConfig(BaseModel):
 
     @property
     def resolved_mlflow_uri(self) -> str:
-        return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve().as_posix()}"
+        return (
+            self.mlflow_tracking_uri
+            or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve().as_posix()}"
+        )
 
     @property
     def artifacts_dir(self) -> Path:
@@ -187,7 +198,7 @@ def _read_env(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        name = key[len(ENV_PREFIX):].lower()
+        name = key[len(ENV_PREFIX) :].lower()
         if name not in fields:
             raise ConfigError(
                 "environment",

@@ -42,23 +42,36 @@ log = logging.getLogger(__name__)
 # Which collect_* switch governs which event types.
 _SWITCHES: dict[str, tuple[EventType, ...]] = {
     "collect_signals": (
-        EventType.SIGNAL_GENERATED, EventType.SIGNAL_ACCURACY, EventType.SIGNAL_BATCH,
+        EventType.SIGNAL_GENERATED,
+        EventType.SIGNAL_ACCURACY,
+        EventType.SIGNAL_BATCH,
     ),
     "collect_executions": (
-        EventType.ORDER_SUBMITTED, EventType.ORDER_FILLED, EventType.ORDER_REJECTED,
-        EventType.EXECUTION_FAILURE, EventType.INSUFFICIENT_CAPITAL,
+        EventType.ORDER_SUBMITTED,
+        EventType.ORDER_FILLED,
+        EventType.ORDER_REJECTED,
+        EventType.EXECUTION_FAILURE,
+        EventType.INSUFFICIENT_CAPITAL,
         EventType.BROKER_SYNC_FAILURE,
     ),
     "collect_portfolio_events": (
-        EventType.REBALANCE_EXECUTED, EventType.POSITION_OPENED, EventType.POSITION_CLOSED,
-        EventType.PNL_SNAPSHOT, EventType.TRADE_OUTCOME, EventType.POSITION_MISMATCH,
+        EventType.REBALANCE_EXECUTED,
+        EventType.POSITION_OPENED,
+        EventType.POSITION_CLOSED,
+        EventType.PNL_SNAPSHOT,
+        EventType.TRADE_OUTCOME,
+        EventType.POSITION_MISMATCH,
     ),
     "collect_risk_events": (
-        EventType.RISK_BREACH, EventType.DRAWDOWN_EVENT, EventType.REGIME_CHANGE,
+        EventType.RISK_BREACH,
+        EventType.DRAWDOWN_EVENT,
+        EventType.REGIME_CHANGE,
     ),
     "collect_predictions": (EventType.MODEL_PREDICTION,),
     "collect_metrics": (
-        EventType.METRIC_RECORDED, EventType.DRIFT_DETECTED, EventType.TRADING_CYCLE,
+        EventType.METRIC_RECORDED,
+        EventType.DRIFT_DETECTED,
+        EventType.TRADING_CYCLE,
         EventType.ERROR_RATE_SPIKE,
     ),
 }
@@ -101,7 +114,7 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
-        """Open the store, restore state (breakers, jobs, registry caches, baselines), start tasks."""
+        """Open the store, restore state (breakers, jobs, registry, baselines), start tasks."""
         if self._running:
             return
         from ordinis.engines.learning.core.wiring import build_parts
@@ -189,7 +202,12 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ audit
     def audit(
-        self, actor: str, action: str, target: str, decision: str, reason: str,
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        decision: str,
+        reason: str,
         details: dict[str, Any],
     ) -> None:
         """Append one record to the tamper-evident audit log."""
@@ -227,8 +245,12 @@ class LearningEngine:
     ) -> list[LearningEvent]:
         """Events from the store, oldest first, filtered."""
         q = EventQuery(
-            event_type=event_type, start=start, end=end, symbol=symbol,
-            source_engine=source_engine, limit=limit,
+            event_type=event_type,
+            start=start,
+            end=end,
+            symbol=symbol,
+            source_engine=source_engine,
+            limit=limit,
         )
         return self._require().pipeline.query(q)
 
@@ -252,7 +274,10 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ training
     async def submit_training_job(
-        self, model_name: str, model_type: str, config: dict[str, Any] | None = None,
+        self,
+        model_name: str,
+        model_type: str,
+        config: dict[str, Any] | None = None,
         actor: str = "engine",
     ) -> TrainingJob:
         """Queue a training job (governance preflight first); it runs on the executor."""
@@ -290,9 +315,16 @@ class LearningEngine:
     ) -> ModelVersion:
         """Register a version in MLflow with lineage and artifact hashes."""
         return await self._require().registry.register_model_version(
-            model_name, version, artifact_path=artifact_path, metrics=metrics,
-            parameters=parameters, training_job_id=training_job_id, description=description,
-            model=model, lineage=lineage, actor=actor,
+            model_name,
+            version,
+            artifact_path=artifact_path,
+            metrics=metrics,
+            parameters=parameters,
+            training_job_id=training_job_id,
+            description=description,
+            model=model,
+            lineage=lineage,
+            actor=actor,
         )
 
     async def promote_model(
@@ -304,10 +336,14 @@ class LearningEngine:
         actor: str = "engine",
         reason: str = "",
     ) -> ModelVersion:
-        """Move a version to a stage (governance preflight; PRODUCTION needs a passed evaluation)."""
+        """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation)."""
         stage = _parse_stage(target_stage)
         return await self._require().registry.promote_model(
-            model_name, version_id, stage, rollout_strategy=rollout_strategy, actor=actor,
+            model_name,
+            version_id,
+            stage,
+            rollout_strategy=rollout_strategy,
+            actor=actor,
             reason=reason,
         )
 
@@ -325,7 +361,9 @@ class LearningEngine:
     def get_model_version(self, version_id: str) -> ModelVersion:
         return self._require().registry.get_model_version(version_id)
 
-    def list_model_versions(self, model_name: str, stage: ModelStage | None = None) -> list[ModelVersion]:
+    def list_model_versions(
+        self, model_name: str, stage: ModelStage | None = None
+    ) -> list[ModelVersion]:
         return self._require().registry.list_versions(model_name, stage=stage)
 
     def list_models(self) -> list[str]:
@@ -376,7 +414,9 @@ class LearningEngine:
         return self._require().drift.check_drift(model_name, current_metrics)
 
     def get_drift_alerts(
-        self, model_name: str | None = None, start: datetime | None = None,
+        self,
+        model_name: str | None = None,
+        start: datetime | None = None,
         end: datetime | None = None,
     ) -> list[DriftAlert]:
         return self._require().drift.alerts(model_name=model_name, start=start, end=end)
@@ -412,9 +452,11 @@ class LearningEngine:
         try:
             count = await asyncio.to_thread(self.store.count_events, EventQuery(limit=None))
             details["events_stored"] = count
-        except Exception as exc:  # noqa: BLE001 - reported as UNHEALTHY
+        except Exception as exc:
             return HealthStatus(
-                HealthLevel.UNHEALTHY, f"event store unreachable: {exc}", details,
+                HealthLevel.UNHEALTHY,
+                f"event store unreachable: {exc}",
+                details,
                 (time.perf_counter() - t0) * 1000,
             )
         stats = parts.pipeline.stats()
@@ -466,4 +508,3 @@ def _parse_stage(stage: ModelStage | str) -> ModelStage:
     except ValueError:
         allowed = ", ".join(s.value for s in ModelStage)
         raise NotFoundError(f"target_stage={stage!r} is not a stage; allowed: {allowed}") from None
-

@@ -11,7 +11,6 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -49,10 +48,15 @@ def with_threshold_overrides(gates: GateSet, overrides: Mapping[str, float]) -> 
         known = ", ".join(sorted({g.metric_name for g in gates.gates}))
         raise ConfigError(
             f"threshold overrides of gate set {gates.name!r}",
-            [FieldProblem(k, overrides[k], f"no gate on this metric; known: {known}") for k in sorted(unknown)],
+            [
+                FieldProblem(k, overrides[k], f"no gate on this metric; known: {known}")
+                for k in sorted(unknown)
+            ],
         )
     replaced = tuple(
-        dataclasses.replace(g, threshold=float(overrides.get(g.name, overrides.get(g.metric_name, g.threshold))))
+        dataclasses.replace(
+            g, threshold=float(overrides.get(g.name, overrides.get(g.metric_name, g.threshold)))
+        )
         for g in gates.gates
     )
     return GateSet(name=gates.name, gates=replaced, model_type=gates.model_type)
@@ -64,8 +68,11 @@ def legacy_threshold_gates(thresholds: Mapping[str, float], factor: float) -> Ga
         name="thresholds",
         gates=tuple(
             EvaluationGate(
-                name=k, gate_type=GateType.PERFORMANCE, threshold=float(v) * factor,
-                comparison=Comparison.GTE, required=True,
+                name=k,
+                gate_type=GateType.PERFORMANCE,
+                threshold=float(v) * factor,
+                comparison=Comparison.GTE,
+                required=True,
             )
             for k, v in thresholds.items()
         ),
@@ -119,8 +126,10 @@ class EvaluationService:
             )
         elif metrics:
             result = EvaluationResult(
-                model_version_id=mv.version_id, benchmark_name=str(benchmark or "reported"),
-                passed=False, metrics={k: float(v) for k, v in metrics.items()},
+                model_version_id=mv.version_id,
+                benchmark_name=str(benchmark or "reported"),
+                passed=False,
+                metrics={k: float(v) for k, v in metrics.items()},
             )
         else:
             raise EvaluationError(
@@ -132,13 +141,20 @@ class EvaluationService:
             combined.setdefault(k, float(v))
         gates = self._gates(mv.artifact_path is not None, gate_set, thresholds, threshold_overrides)
         report = gates.evaluate(combined)
-        self._attach(result, report, gate_set or ("thresholds" if gates.name == "thresholds" else "production"))
+        self._attach(
+            result,
+            report,
+            gate_set or ("thresholds" if gates.name == "thresholds" else "production"),
+        )
         await self._record(mv.model_name, mv.run_id, result, report)
         self.metrics.evaluation_duration.labels(mv.model_name).observe(time.perf_counter() - t0)
         return result
 
     def _gates(
-        self, has_artifact: bool, gate_set: str | None, thresholds: Mapping[str, float] | None,
+        self,
+        has_artifact: bool,
+        gate_set: str | None,
+        thresholds: Mapping[str, float] | None,
         overrides: Mapping[str, float] | None,
     ) -> GateSet:
         if thresholds and gate_set is None and not has_artifact:
@@ -150,9 +166,8 @@ class EvaluationService:
             extra = legacy_threshold_gates(thresholds, self.config.eval_benchmark_threshold)
             gates = GateSet(
                 name=gates.name,
-                gates=gates.gates + tuple(
-                    dataclasses.replace(g, name=f"{g.name}_reported") for g in extra.gates
-                ),
+                gates=gates.gates
+                + tuple(dataclasses.replace(g, name=f"{g.name}_reported") for g in extra.gates),
                 model_type=gates.model_type,
             )
         return gates
@@ -172,7 +187,11 @@ class EvaluationService:
         now = self.clock.now()
         self.store.put_record(
             StoredRecord(
-                EVALUATION_KIND, result.evaluation_id, evaluation_to_dict(result), now, now,
+                EVALUATION_KIND,
+                result.evaluation_id,
+                evaluation_to_dict(result),
+                now,
+                now,
                 result.model_version_id,
             )
         )
@@ -184,11 +203,16 @@ class EvaluationService:
             await asyncio.to_thread(self._log_to_mlflow, run_id, result)
         failed = "; ".join(r.message for r in report.results if r.verdict is Verdict.FAIL)
         self.audit.append(
-            "engine", "model.evaluate", result.model_version_id,
+            "engine",
+            "model.evaluate",
+            result.model_version_id,
             "allow" if result.passed else "deny",
             "gates passed" if result.passed else failed[:500],
-            {"evaluation_id": result.evaluation_id, "benchmark": result.benchmark_name,
-             "gate_set": str(result.details.get("gate_set"))},
+            {
+                "evaluation_id": result.evaluation_id,
+                "benchmark": result.benchmark_name,
+                "gate_set": str(result.details.get("gate_set")),
+            },
         )
         self.metrics.evaluations_total.labels(model_name, str(result.passed).lower()).inc()
         for r in report.results:

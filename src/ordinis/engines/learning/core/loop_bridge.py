@@ -102,18 +102,25 @@ class LoopBridge:
     async def evaluate_and_gate(self, model_name: str, version_id: str) -> GateOutcome:
         stage = self.pipeline_config.evaluation
         result = await self.evaluation.evaluate(
-            version_id, stage.benchmarks or None, gate_set=stage.gate_set,
+            version_id,
+            stage.benchmarks or None,
+            gate_set=stage.gate_set,
             threshold_overrides=stage.thresholds or None,
         )
         report = result.details.get("gate_report_text", "")
         failed = result.details.get("failed_gates", [])
         summary = "all gates passed" if result.passed else "failed: " + ", ".join(failed)
         return GateOutcome(
-            passed=result.passed, report_summary=summary, metrics=dict(result.metrics),
-            evaluation_id=result.evaluation_id, report_text=str(report),
+            passed=result.passed,
+            report_summary=summary,
+            metrics=dict(result.metrics),
+            evaluation_id=result.evaluation_id,
+            report_text=str(report),
         )
 
-    async def promote(self, model_name: str, version_id: str, stage: ModelStage, reason: str) -> None:
+    async def promote(
+        self, model_name: str, version_id: str, stage: ModelStage, reason: str
+    ) -> None:
         await self.registry.promote_model(
             model_name, version_id, stage, actor="loop", reason=reason
         )
@@ -124,11 +131,16 @@ class LoopBridge:
     def _features(self, start: datetime | None, end: datetime | None) -> pd.DataFrame | None:
         events = self.store.query_events(
             EventQuery(
-                event_type=EventType.SIGNAL_GENERATED, start=start, end=end,
-                limit=_MAX_VALIDATION_ROWS, descending=True,
+                event_type=EventType.SIGNAL_GENERATED,
+                start=start,
+                end=end,
+                limit=_MAX_VALIDATION_ROWS,
+                descending=True,
             )
         )
-        rows = [e.payload.get("features") for e in events if isinstance(e.payload.get("features"), dict)]
+        rows = [
+            e.payload.get("features") for e in events if isinstance(e.payload.get("features"), dict)
+        ]
         if not rows:
             return None
         frame = pd.DataFrame(rows)
@@ -150,7 +162,11 @@ class LoopBridge:
     # ------------------------------------------------------------------ observations
     def on_loop_event(self, event: LoopEvent) -> None:
         self.audit.append(
-            "loop", f"loop.{event.step.value}", event.model_name, "allow", event.message[:500],
+            "loop",
+            f"loop.{event.step.value}",
+            event.model_name,
+            "allow",
+            event.message[:500],
             {"trigger_id": event.trigger_id or "", "outcome": event.outcome},
         )
         for listener in list(self.listeners):
@@ -173,10 +189,17 @@ class LoopBridge:
         ret = record.outcome if record.outcome is not None else record.data.get("return_pct")
         if ret is None:
             return
-        signal = record.data.get("metadata", {}).get("signal") if isinstance(record.data.get("metadata"), dict) else None
+        signal = (
+            record.data.get("metadata", {}).get("signal")
+            if isinstance(record.data.get("metadata"), dict)
+            else None
+        )
         self.tracker.record_outcome(
-            str(model_name), None if signal is None else float(signal), float(ret),
-            pnl=None if pnl is None else float(pnl), at=record.timestamp,
+            str(model_name),
+            None if signal is None else float(signal),
+            float(ret),
+            pnl=None if pnl is None else float(pnl),
+            at=record.timestamp,
         )
         if pnl is not None:
             self.drift.update_stream(str(model_name), "pnl", float(pnl))
@@ -195,4 +218,3 @@ class LoopBridge:
             if isinstance(metrics, dict):
                 self.drift.check_drift(str(model_name), {k: float(v) for k, v in metrics.items()})
                 await self.loop.on_live_metrics(str(model_name), metrics)
-

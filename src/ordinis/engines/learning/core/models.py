@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ordinis.engines.learning.core.ids import new_id
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """Kinds of event the trading engines emit towards the LearningEngine."""
 
     SIGNAL_GENERATED = "signal_generated"
@@ -75,7 +75,7 @@ class LearningEvent:
         return self.payload
 
 
-class TrainingStatus(str, Enum):
+class TrainingStatus(StrEnum):
     """Lifecycle of a training job."""
 
     PENDING = "pending"
@@ -112,7 +112,7 @@ class TrainingJob:
     resources: dict[str, float] = field(default_factory=dict)
 
 
-class ModelStage(str, Enum):
+class ModelStage(StrEnum):
     """Where a model version stands; kept as an MLflow alias plus a version tag."""
 
     DEVELOPMENT = "development"
@@ -123,7 +123,7 @@ class ModelStage(str, Enum):
     ARCHIVED = "archived"
 
 
-class RolloutStrategy(str, Enum):
+class RolloutStrategy(StrEnum):
     """How a version reaches production traffic."""
 
     IMMEDIATE = "immediate"
@@ -183,14 +183,14 @@ class EvaluationResult:
     data_hash: str = ""
 
 
-class DriftType(str, Enum):
+class DriftType(StrEnum):
     DATA = "data"
     CONCEPT = "concept"
     PERFORMANCE = "performance"
     PREDICTION = "prediction"
 
 
-class DriftSeverity(str, Enum):
+class DriftSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
@@ -218,7 +218,7 @@ class DriftAlert:
         return abs(self.current_value - self.baseline_value) / abs(self.baseline_value)
 
 
-class HealthLevel(str, Enum):
+class HealthLevel(StrEnum):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     UNHEALTHY = "unhealthy"
@@ -238,7 +238,7 @@ class HealthStatus:
         return self.level is HealthLevel.HEALTHY
 
 
-class FeedbackPriority(str, Enum):
+class FeedbackPriority(StrEnum):
     LOW = "low"
     NORMAL = "normal"
     HIGH = "high"

@@ -87,7 +87,9 @@ class LearningEngineProtocol(Protocol):
 
     def get_production_model(self, model_name: str) -> ModelVersion | None: ...
 
-    def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]: ...
+    def check_drift(
+        self, model_name: str, current_metrics: dict[str, float]
+    ) -> list[DriftAlert]: ...
 
     async def evaluate_model(
         self,

@@ -1,4 +1,4 @@
-"""Engine glue for training: governance preflight, datasets from stored events, auto-registration."""
+"""Engine glue for training: governance preflight, datasets from events, auto-registration."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def _parse_time(field: str, value: Any) -> datetime | None:
     except ValueError:
         raise ValidationError(
             "training job config",
-            [FieldProblem(field, value, "must be an ISO-8601 time, e.g. 2015-01-01T00:00:00+00:00")],
+            [
+                FieldProblem(
+                    field, value, "must be an ISO-8601 time, e.g. 2015-01-01T00:00:00+00:00"
+                )
+            ],
         ) from None
     if parsed.tzinfo is None:
         from datetime import UTC
@@ -58,15 +62,23 @@ class TrainingService:
         self.executor: TrainingExecutor | None = None
 
     def window(self, job_config: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-        """The data window of a job: config ``start``/``end``; ``end`` defaults to the clock's now."""
+        """A job's data window: config ``start``/``end``; ``end`` defaults to the clock's now."""
         start = _parse_time("start", job_config.get("start"))
         end = _parse_time("end", job_config.get("end")) or self.clock.now()
         return start, end
 
-    def count_samples(self, start: datetime | None, end: datetime | None, symbol: str | None = None) -> int:
+    def count_samples(
+        self, start: datetime | None, end: datetime | None, symbol: str | None = None
+    ) -> int:
         """Stored signal events in a window (the candidates for a training set)."""
         return self.store.count_events(
-            EventQuery(event_type=EventType.SIGNAL_GENERATED, start=start, end=end, symbol=symbol, limit=None)
+            EventQuery(
+                event_type=EventType.SIGNAL_GENERATED,
+                start=start,
+                end=end,
+                symbol=symbol,
+                limit=None,
+            )
         )
 
     async def submit(
@@ -79,19 +91,32 @@ class TrainingService:
         start, end = self.window(job_config)
         samples = self.count_samples(start, end, job_config.get("symbol"))
         action = GovernanceAction(
-            action="train", actor=actor, model_name=model_name, model_type=model_type,
+            action="train",
+            actor=actor,
+            model_name=model_name,
+            model_type=model_type,
             sample_count=samples,
         )
         result = self.policies.preflight(action)
         decision = result.decision.value
         if decision in ("deny", "defer"):
             reason = "; ".join(r.reason for r in result.results if r.decision.value == decision)
-            self.audit.append(actor, "training.submit", model_name, decision, reason,
-                              {"model_type": model_type, "samples": samples})
+            self.audit.append(
+                actor,
+                "training.submit",
+                model_name,
+                decision,
+                reason,
+                {"model_type": model_type, "samples": samples},
+            )
             self.policies.enforce(action)  # raises PolicyDeniedError with the policy's reason
         job = await self.executor.submit(model_name, model_type, job_config)
         self.audit.append(
-            actor, "training.submit", model_name, decision, "queued",
+            actor,
+            "training.submit",
+            model_name,
+            decision,
+            "queued",
             {"job_id": job.job_id, "model_type": model_type, "samples": samples},
         )
         return job
@@ -103,8 +128,11 @@ class TrainingService:
         start, end = self.window(job.config)
         events = self.store.query_events(
             EventQuery(
-                event_type=EventType.SIGNAL_GENERATED, start=start, end=end,
-                symbol=job.config.get("symbol"), limit=None,
+                event_type=EventType.SIGNAL_GENERATED,
+                start=start,
+                end=end,
+                symbol=job.config.get("symbol"),
+                limit=None,
             )
         )
         return build_signal_dataset(events, min_samples=self.config.min_samples_for_training)
@@ -113,7 +141,7 @@ class TrainingService:
         """Versions are v1, v2, ... per model name."""
         try:
             existing = self.registry.list_versions(model_name)
-        except Exception:  # noqa: BLE001 - an unknown model has no versions yet
+        except Exception:
             existing = []
         numbers = [int(v.version[1:]) for v in existing if v.version[1:].isdigit()]
         return f"v{max(numbers, default=0) + 1}"

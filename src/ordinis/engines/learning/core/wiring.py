@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ordinis.engines.learning.core.clock import ScheduledTask
 from ordinis.engines.learning.collectors.feedback import FeedbackCollector
+from ordinis.engines.learning.core.clock import ScheduledTask
 from ordinis.engines.learning.core.evaluation_service import EvaluationService
 from ordinis.engines.learning.core.loop_bridge import LoopBridge
 from ordinis.engines.learning.core.training_service import TrainingService
@@ -96,8 +96,12 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
 
     def on_breaker_change(change: BreakerChange) -> None:
         audit.append(
-            change.by or "breaker", f"breaker.{change.to_state.value}", change.engine, "allow",
-            change.reason, {"from": change.from_state.value},
+            change.by or "breaker",
+            f"breaker.{change.to_state.value}",
+            change.engine,
+            "allow",
+            change.reason,
+            {"from": change.from_state.value},
         )
 
     breakers = CircuitBreakerManager(store, clock, metrics, cfg, on_change=on_breaker_change)
@@ -110,8 +114,14 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
     trainers = TrainerRegistry.default()
     training = TrainingService(cfg, store, clock, policies, audit, registry)
     executor = TrainingExecutor(
-        cfg, store, clock, metrics, _make_backend(engine), trainers,
-        on_complete=training.on_complete, dataset_builder=training.build_dataset,
+        cfg,
+        store,
+        clock,
+        metrics,
+        _make_backend(engine),
+        trainers,
+        on_complete=training.on_complete,
+        dataset_builder=training.build_dataset,
     )
     training.executor = executor
     await executor.start()
@@ -119,7 +129,13 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
     pipeline_config = load_pipeline_config(cfg.pipeline_config_path)
     evaluator = ModelEvaluator(cfg, clock, metrics)
     evaluation = EvaluationService(
-        cfg, store, clock, metrics, registry, evaluator, audit,
+        cfg,
+        store,
+        clock,
+        metrics,
+        registry,
+        evaluator,
+        audit,
         default_benchmarks=pipeline_config.evaluation.benchmarks,
     )
 
@@ -129,8 +145,17 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
 
     retraining = RetrainingPolicy(cfg, store, clock, metrics, pipeline_config)
     bridge = LoopBridge(
-        store, clock, pipeline_config, training, executor, evaluation, registry, drift, tracker,
-        audit, engine.spawn,
+        store,
+        clock,
+        pipeline_config,
+        training,
+        executor,
+        evaluation,
+        registry,
+        drift,
+        tracker,
+        audit,
+        engine.spawn,
     )
     loop = ContinuousImprovementPipeline(
         retraining, bridge, store, clock, metrics, pipeline_config, on_event=bridge.on_loop_event
@@ -140,10 +165,22 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
     collector.add_listener(bridge.on_feedback)
 
     parts = Parts(
-        audit=audit, policies=policies, pipeline=pipeline, breakers=breakers,
-        collector=collector, registry=registry, trainers=trainers, executor=executor,
-        training=training, evaluator=evaluator, evaluation=evaluation, drift=drift,
-        tracker=tracker, pipeline_config=pipeline_config, retraining=retraining, loop=loop,
+        audit=audit,
+        policies=policies,
+        pipeline=pipeline,
+        breakers=breakers,
+        collector=collector,
+        registry=registry,
+        trainers=trainers,
+        executor=executor,
+        training=training,
+        evaluator=evaluator,
+        evaluation=evaluation,
+        drift=drift,
+        tracker=tracker,
+        pipeline_config=pipeline_config,
+        retraining=retraining,
+        loop=loop,
         loop_bridge=bridge,
     )
     sched = engine.scheduler

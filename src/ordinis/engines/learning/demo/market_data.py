@@ -50,12 +50,12 @@ def load_panel(start: str, end: str, n_symbols: int = 20) -> FeaturePanel:
     mask = (prices.index >= pd.Timestamp(start)) & (prices.index <= pd.Timestamp(end))
     idx = prices.index[mask]
     if len(idx) == 0:
-        raise ValueError(f"no trading days between start={start!r} and end={end!r} (data: 1990-2022)")
+        raise ValueError(
+            f"no trading days between start={start!r} and end={end!r} (data: 1990-2022)"
+        )
     f = np.stack([feats[s].loc[idx, list(FEATURE_NAMES)].to_numpy() for s in symbols], axis=1)
     t = np.stack([targets[s].loc[idx].to_numpy() for s in symbols], axis=1)
     c = np.stack([prices[s].loc[idx].to_numpy(dtype=float) for s in symbols], axis=1)
     valid = np.isfinite(f).all(axis=2) & np.isfinite(t)
-    days = [
-        datetime(ts.year, ts.month, ts.day, 21, 0, tzinfo=UTC) for ts in idx
-    ]
+    days = [datetime(ts.year, ts.month, ts.day, 21, 0, tzinfo=UTC) for ts in idx]
     return FeaturePanel(days, symbols, f, t, valid, c)

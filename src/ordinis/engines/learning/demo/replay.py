@@ -107,7 +107,10 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
             stage["gate_set"] = opts.gate_set
             stage["thresholds"] = {}
             stage["benchmarks"] = [
-                "pack_01_bull", "pack_02_sideways", "pack_03_crash", "pack_04_bear",
+                "pack_01_bull",
+                "pack_02_sideways",
+                "pack_03_crash",
+                "pack_04_bear",
             ]
     data["triggers"]["drift_alerts"]["min_severity"] = "critical"
     path = opts.data_dir / "pipeline.yaml"
@@ -119,7 +122,9 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
 class _Replay:
     """State of one replay: the engine, the panel, positions and what was printed."""
 
-    def __init__(self, engine: LearningEngine, panel: FeaturePanel, console: Console, opts: DemoOptions) -> None:
+    def __init__(
+        self, engine: LearningEngine, panel: FeaturePanel, console: Console, opts: DemoOptions
+    ) -> None:
         self.engine = engine
         self.panel = panel
         self.console = console
@@ -168,10 +173,14 @@ class _Replay:
                 continue
             engine.record_event(
                 LearningEvent(
-                    EventType.SIGNAL_GENERATED, "signal", symbol=sym, timestamp=panel.days[d],
+                    EventType.SIGNAL_GENERATED,
+                    "signal",
+                    symbol=sym,
+                    timestamp=panel.days[d],
                     payload={
                         "features": dict(zip(FEATURE_NAMES, map(float, feats[s]), strict=True)),
-                        "signal": float(signal[s]), "model_name": model_name,
+                        "signal": float(signal[s]),
+                        "model_name": model_name,
                         "model_version": version or "rule",
                     },
                     outcome=float(panel.target[d, s]),
@@ -196,8 +205,12 @@ class _Replay:
             trade_ret = float(pos * ret)
             self.equity *= 1.0 + trade_ret / n_open
             await collector.record_trade_outcome(
-                sym, pnl=trade_ret, return_pct=trade_ret, model_name=self.position_model,
-                model_version=self.position_version, metadata={"signal": float(pos)},
+                sym,
+                pnl=trade_ret,
+                return_pct=trade_ret,
+                model_name=self.position_model,
+                model_version=self.position_version,
+                metadata={"signal": float(pos)},
                 equity=self.equity,
             )
             self.summary.trades += 1
@@ -210,7 +223,8 @@ class _Replay:
         self.model_version = prod.version_id
         self.summary.production_versions.append(prod.version_id)
         self.console.print(
-            f"[bold cyan]{self.panel.days[d]:%Y-%m-%d} now trading with {prod.version_id}[/bold cyan]"
+            f"[bold cyan]{self.panel.days[d]:%Y-%m-%d} now trading with "
+            f"{prod.version_id}[/bold cyan]"
         )
 
     # ------------------------------------------------------------------ first model
@@ -221,9 +235,14 @@ class _Replay:
         console.rule(f"[bold]{now:%Y-%m-%d}: train the first model on the stored events")
         start = now - timedelta(days=int(365 * self.opts.initial_train_years))
         job = await engine.submit_training_job(
-            MODEL, "signal",
-            {"algorithm": "lightgbm", "start": start.isoformat(), "end": now.isoformat(),
-             "params": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15}},
+            MODEL,
+            "signal",
+            {
+                "algorithm": "lightgbm",
+                "start": start.isoformat(),
+                "end": now.isoformat(),
+                "params": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15},
+            },
             actor="demo",
         )
         t0 = time.perf_counter()
@@ -244,11 +263,18 @@ class _Replay:
         result = await engine.evaluate_model(version_id, gate_set=self.opts.gate_set)
         print_evaluation(console, result)
         if not result.passed:
-            console.print("[yellow]the first model did not pass; the momentum rule keeps trading[/yellow]")
+            console.print(
+                "[yellow]the first model did not pass; the momentum rule keeps trading[/yellow]"
+            )
             return
-        await engine.promote_model(MODEL, version_id, ModelStage.STAGING, actor="demo", reason="gates passed")
         await engine.promote_model(
-            MODEL, version_id, ModelStage.PRODUCTION, actor="demo",
+            MODEL, version_id, ModelStage.STAGING, actor="demo", reason="gates passed"
+        )
+        await engine.promote_model(
+            MODEL,
+            version_id,
+            ModelStage.PRODUCTION,
+            actor="demo",
             reason=f"passed the {self.opts.gate_set} gates (demo)",
         )
         self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> production")
@@ -260,7 +286,11 @@ class _Replay:
         live = parts.tracker.metrics(MODEL)
         if live.n < self.opts.baseline_trades:
             return False
-        metrics = {k: v for k, v in live.as_dict().items() if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown")}
+        metrics = {
+            k: v
+            for k, v in live.as_dict().items()
+            if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown")
+        }
         self.engine.set_baseline(MODEL, metrics)
         parts.loop.set_baseline(MODEL, metrics)
         self.console.print(
@@ -280,7 +310,8 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
     panel = load_panel(opts.start, opts.end, opts.n_symbols)
     console.print(
         f"loaded {len(panel.days):,} days x {len(panel.symbols)} stocks "
-        f"({panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d}) in {time.perf_counter() - t_load:.1f} s"
+        f"({panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d}) "
+        f"in {time.perf_counter() - t_load:.1f} s"
     )
     clock = SimulatedClock(panel.days[0] - timedelta(hours=1))
     config = demo_config(opts)
@@ -321,12 +352,15 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
         return replay.summary
 
 
-def _print_ingest(console: Console, engine: LearningEngine, summary: DemoSummary, flushed: int) -> None:
+def _print_ingest(
+    console: Console, engine: LearningEngine, summary: DemoSummary, flushed: int
+) -> None:
     stats = engine.store.event_stats()
+    by_type = ", ".join(f"{k}={v:,}" for k, v in sorted(stats.by_type.items()))
     rate = summary.events_recorded / summary.ingest_seconds if summary.ingest_seconds else 0.0
     console.rule("[bold]events replayed and stored")
     console.print(
-        f"{stats.total:,} events stored ({', '.join(f'{k}={v:,}' for k, v in sorted(stats.by_type.items()))}); "
+        f"{stats.total:,} events stored ({by_type}); "
         f"last flush committed {flushed:,}; replay with trading ran at {rate:,.0f} signal events/s"
     )
 
@@ -350,8 +384,14 @@ def _print_summary(
         f"{len(alerts)}; days with signals blocked: {summary.blocked_days}"
     )
     for mv in engine.list_model_versions(MODEL):
-        console.print(f"  {mv.version_id:<16} {mv.stage.value:<12} evaluation={mv.evaluation_passed}")
+        console.print(
+            f"  {mv.version_id:<16} {mv.stage.value:<12} evaluation={mv.evaluation_passed}"
+        )
     console.print(
         f"audit log: {verification.checked} records, chain "
-        + ("[green]intact[/green]" if verification.ok else f"[red]broken: {verification.problem}[/red]")
+        + (
+            "[green]intact[/green]"
+            if verification.ok
+            else f"[red]broken: {verification.problem}[/red]"
+        )
     )

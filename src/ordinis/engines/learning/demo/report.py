@@ -10,8 +10,19 @@ from rich.table import Table
 from ordinis.engines.learning.core.models import EvaluationResult
 
 _SHOWN = (
-    "sharpe", "sortino", "max_drawdown", "calmar", "win_rate", "profit_factor", "hit_rate",
-    "turnover", "n_trades", "exposure", "p_value", "psr", "dsr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "win_rate",
+    "profit_factor",
+    "hit_rate",
+    "turnover",
+    "n_trades",
+    "exposure",
+    "p_value",
+    "psr",
+    "dsr",
 )
 
 
@@ -36,7 +47,8 @@ def print_evaluation(console: Console, result: EvaluationResult) -> None:
         est = result.intervals.get(name)
         interval = (
             f"[{_fmt(est.lower)}, {_fmt(est.upper)}]"
-            if est is not None and math.isfinite(est.lower) else ""
+            if est is not None and math.isfinite(est.lower)
+            else ""
         )
         table.add_row(name, _fmt(float(result.metrics[name])), interval)
     console.print(table)

@@ -33,16 +33,16 @@ class EventBuffer:
         self.taken_total = 0  # rows ever handed to the flusher (its position in the stream)
         self.oldest_since: float | None = None  # clock.monotonic() when the oldest row arrived
 
-    def put(self, row: EventRow) -> bool:
-        """Append ``row``; False (nothing changed) when the buffer is full."""
+    def put(self, row: EventRow) -> int:
+        """Append ``row`` and return the new size; 0 (nothing changed) when the buffer is full."""
         rows = self._rows
         n = len(rows)
         if n >= self.capacity:
-            return False
+            return 0
         if n == 0:
             self.oldest_since = self._clock.monotonic()
         rows.append(row)
-        return True
+        return n + 1
 
     def take(self, max_rows: int | None = None) -> list[EventRow]:
         """Remove and return the oldest rows (all of them by default), in arrival order."""

@@ -28,6 +28,7 @@ _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATACLASS
 _MAX_DEPTH = 64
 _NAIVE_FIX = "timestamp must be timezone-aware (UTC), e.g. datetime.now(timezone.utc)"
 _dumps = orjson.dumps
+_new_row = tuple.__new__  # builds an EventRow without NamedTuple's Python-level __new__
 
 
 def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
@@ -68,15 +69,18 @@ def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
                 ):
                     labels_json = _dumps(labels).decode() if labels else "{}"
                     if "\\u0000" not in labels_json and "\x00" not in source:
-                        return EventRow(
-                            event_id,
-                            event_type._value_,
-                            source,
-                            symbol,
-                            round(ts.timestamp() * 1_000_000),
-                            raw.decode(),
-                            labels_json,
-                            outcome,
+                        return _new_row(  # type: ignore[no-any-return]
+                            EventRow,
+                            (
+                                event_id,
+                                event_type._value_,
+                                source,
+                                symbol,
+                                round(ts.timestamp() * 1_000_000),
+                                raw.decode(),
+                                labels_json,
+                                outcome,
+                            ),
                         )
     except Exception:  # anything odd is examined field by field below
         pass

@@ -187,13 +187,13 @@ class EventPipeline:
             self._disabled += 1
             self._tally.add(row.event_type, row.source_engine, DISABLED)
             return row.event_id
-        buffer = self._buffer
-        if not buffer.put(row):
+        size = self._buffer.put(row)
+        if not size:
             self._refused_full += 1
             self._tally.add(row.event_type, row.source_engine, REFUSED_FULL)
             self._wake_flusher()
             raise BufferFullError(self._full_message())
-        if len(buffer) >= self._batch_size and not self._wake_requested:
+        if size >= self._batch_size and not self._wake_requested:
             self._wake_flusher()
         return row.event_id
 
@@ -297,7 +297,7 @@ class EventPipeline:
         self._bind_loop()
         buffer = self._buffer
         waited = False
-        while not buffer.put(row):
+        while not (size := buffer.put(row)):
             if not waited:
                 waited = True
                 self._waits += 1
@@ -313,7 +313,7 @@ class EventPipeline:
                 self._refused_full += 1
                 self._tally.add(row.event_type, row.source_engine, REFUSED_FULL)
                 raise BufferFullError(self._full_message())
-        if len(buffer) >= self._batch_size and not self._wake_requested:
+        if size >= self._batch_size and not self._wake_requested:
             self._wake_flusher()
 
     async def _wait_committed(self, target: int) -> None:

@@ -115,6 +115,7 @@ class SQLiteEventStore:
             self.synchronous = value
         self._conn: sqlite3.Connection | None = None
         self._reader_conn: sqlite3.Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
         self._lock = threading.RLock()
         self._rlock = self._lock
 
@@ -136,6 +137,11 @@ class SQLiteEventStore:
             reader.execute("PRAGMA query_only=1")
             self._reader_conn = reader
             self._rlock = threading.RLock()
+            # Checkpoints (copying the WAL into the database file) run on their own thread
+            # so a commit never waits for one.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+            self._checkpointer = _Checkpointer(self._connect(), self.path.name)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -147,8 +153,11 @@ class SQLiteEventStore:
         return conn
 
     def close(self) -> None:
-        """Close both connections (idempotent)."""
+        """Close the connections and the checkpoint thread (idempotent)."""
         with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
             if self._reader_conn is not None:
                 with self._rlock:
                     self._reader_conn.close()
@@ -215,6 +224,8 @@ class SQLiteEventStore:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+            if self._checkpointer is not None:
+                self._checkpointer.request()
             return c.total_changes - before
 
     def query_events(self, query: EventQuery) -> list[LearningEvent]:
@@ -332,6 +343,51 @@ class SQLiteEventStore:
     def last_audit(self) -> AuditRecord | None:
         rows = self._read(f"SELECT {_AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1")
         return _audit(rows[0]) if rows else None
+
+
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a reset
+
+
+class _Checkpointer:
+    """A thread that copies committed WAL frames into the database file (PASSIVE checkpoints).
+
+    PASSIVE never blocks the writer; the WAL restarts from its beginning once a checkpoint
+    has caught up. Requests coalesce: many commits during one checkpoint cause one more.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+        self._conn = conn
+        self._wake = threading.Event()
+        self._closing = False
+        self.errors = 0
+        self._thread = threading.Thread(
+            target=self._loop, name=f"sqlite-checkpoint-{name}", daemon=True
+        )
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                break
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                self.errors += 1  # the next commit asks again
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        try:  # leave a small WAL behind: one last full checkpoint, best effort
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            self.errors += 1
+        self._conn.close()
 
 
 _AUDIT_COLUMNS = (

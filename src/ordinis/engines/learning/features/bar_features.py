@@ -26,7 +26,7 @@ def compute_bar_features(close: pd.Series) -> pd.DataFrame:
     if not close.index.is_monotonic_increasing:
         raise ValueError("close: index must be sorted ascending (oldest first)")
     c = close.astype(float)
-    logret = np.log(c).diff()
+    logret = pd.Series(np.log(c.to_numpy()), index=c.index).diff()
     out = pd.DataFrame(index=c.index)
     out["ret_1"] = c.pct_change(1)
     out["ret_5"] = c.pct_change(5)

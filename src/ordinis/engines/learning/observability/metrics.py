@@ -20,25 +20,32 @@ class LearningMetrics:
         r = self.registry
         # events
         self.events_total = Counter(
-            "learning_events_total", "Events seen by the engine",
-            ["event_type", "source_engine", "status"], registry=r,
+            "learning_events_total",
+            "Events seen by the engine",
+            ["event_type", "source_engine", "status"],
+            registry=r,
         )
         self.event_buffer_size = Gauge(
             "learning_event_buffer_size", "Events waiting in the buffer", registry=r
         )
         self.event_processing_duration = Histogram(
-            "learning_event_processing_duration_seconds", "Time to commit one batch of events",
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "learning_event_processing_duration_seconds",
+            "Time to commit one batch of events",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.event_flush_lag = Gauge(
             "learning_event_flush_lag_seconds", "Age of the oldest buffered event", registry=r
         )
         self.event_buffer_waits_total = Counter(
-            "learning_event_buffer_waits_total", "Producers that had to wait for buffer space",
+            "learning_event_buffer_waits_total",
+            "Producers that had to wait for buffer space",
             registry=r,
         )
         self.event_store_errors_total = Counter(
-            "learning_event_store_errors_total", "Failed store writes (retried)", ["operation"],
+            "learning_event_store_errors_total",
+            "Failed store writes (retried)",
+            ["operation"],
             registry=r,
         )
         self.events_purged_total = Counter(
@@ -52,20 +59,27 @@ class LearningMetrics:
             "circuit_breaker_trips_total", "Breaker trips", ["engine", "error_type"], registry=r
         )
         self.feedback_records_total = Counter(
-            "learning_feedback_records_total", "Feedback records persisted",
-            ["feedback_type", "priority"], registry=r,
+            "learning_feedback_records_total",
+            "Feedback records persisted",
+            ["feedback_type", "priority"],
+            registry=r,
         )
         # training and registry
         self.training_jobs_total = Counter(
-            "training_jobs_total", "Training jobs by final status", ["model_name", "status"],
+            "training_jobs_total",
+            "Training jobs by final status",
+            ["model_name", "status"],
             registry=r,
         )
         self.training_jobs_active = Gauge(
             "training_jobs_active", "Training jobs running now", ["model_name"], registry=r
         )
         self.training_job_duration = Histogram(
-            "training_job_duration_seconds", "Training job wall time",
-            ["model_name", "job_type"], buckets=_JOB_BUCKETS, registry=r,
+            "training_job_duration_seconds",
+            "Training job wall time",
+            ["model_name", "job_type"],
+            buckets=_JOB_BUCKETS,
+            registry=r,
         )
         self.training_job_progress = Gauge(
             "training_job_progress", "Fraction done of a running job", ["job_id"], registry=r
@@ -74,8 +88,10 @@ class LearningMetrics:
             "model_versions_total", "Model versions by stage", ["model_name", "stage"], registry=r
         )
         self.model_promotions_total = Counter(
-            "model_promotions_total", "Stage changes",
-            ["model_name", "from_stage", "to_stage", "rollout_strategy"], registry=r,
+            "model_promotions_total",
+            "Stage changes",
+            ["model_name", "from_stage", "to_stage", "rollout_strategy"],
+            registry=r,
         )
         self.model_rollbacks_total = Counter(
             "model_rollbacks_total", "Rollbacks", ["model_name", "reason"], registry=r
@@ -94,24 +110,35 @@ class LearningMetrics:
             "evaluation_gate_results_total", "Gate verdicts", ["gate", "verdict"], registry=r
         )
         self.evaluation_duration = Histogram(
-            "model_evaluation_duration_seconds", "Evaluation wall time", ["model_name"],
-            buckets=_JOB_BUCKETS, registry=r,
+            "model_evaluation_duration_seconds",
+            "Evaluation wall time",
+            ["model_name"],
+            buckets=_JOB_BUCKETS,
+            registry=r,
         )
         # drift and the loop
         self.model_drift_ratio = Gauge(
-            "model_drift_ratio", "Relative change of a metric against its baseline",
-            ["model_name", "metric_name"], registry=r,
+            "model_drift_ratio",
+            "Relative change of a metric against its baseline",
+            ["model_name", "metric_name"],
+            registry=r,
         )
         self.drift_alerts_total = Counter(
-            "drift_alerts_total", "Drift alerts raised", ["model_name", "severity", "drift_type"],
+            "drift_alerts_total",
+            "Drift alerts raised",
+            ["model_name", "severity", "drift_type"],
             registry=r,
         )
         self.model_baseline_age_seconds = Gauge(
-            "model_baseline_age_seconds", "Age of the model's drift baseline", ["model_name"],
+            "model_baseline_age_seconds",
+            "Age of the model's drift baseline",
+            ["model_name"],
             registry=r,
         )
         self.retrain_triggers_total = Counter(
-            "retrain_triggers_total", "Retraining triggers", ["model_name", "trigger_type", "outcome"],
+            "retrain_triggers_total",
+            "Retraining triggers",
+            ["model_name", "trigger_type", "outcome"],
             registry=r,
         )
 
