@@ -1,17 +1,21 @@
-"""Durable event throughput of the public pipeline vs raw and naive SQLite; record() latency.
+"""Durable event throughput of the public path vs raw and naive SQLite; record() latency.
 
-Run: ``python benchmarks/event_throughput.py [--events N] [--repeats R]``
+Run: ``python benchmarks/event_throughput.py [--events N] [--repeats R] [--no-engine]``
 
-(a) public path: EventPipeline (default LearningEngineConfig) + SQLiteEventStore; ``record()``
-    every event (falling back to ``await record_async()`` when the 10k buffer is full, the
-    documented backpressure pattern), then ``await flush()``: events/s until committed.
+(a) public path: a LearningEngine with the default config (SQLite store in a temp dir):
+    ``engine.record_event()`` for every event (falling back to ``await
+    engine.record_event_async()`` when the 10k buffer is full: the documented backpressure
+    pattern), then ``await engine.flush_events()``: events/s until all are committed.
+    The same through a bare EventPipeline is reported too (the component, without the
+    engine's other parts sharing the process).
 (b) raw limit: one ``sqlite3.executemany`` of the same pre-serialised rows into the same
-    schema, in one transaction.
+    schema, in one transaction (and, for reference, multi-row INSERT statements).
 (c) naive: one INSERT + COMMIT per event (smaller N, reported as events/s).
 (d) ``record()`` latency: perf_counter_ns around each call, buffer large enough to never fill.
 
-Each throughput figure is the best of ``--repeats`` runs on fresh files in a temp dir (the
-disk of a shared VM is noisy; best-of applies to every path alike). The last line is
+Each throughput figure is the best of ``--repeats`` runs on fresh files (the machine is a
+shared 2-core VM; best-of applies to every path alike, and the CPU pressure during the run
+is printed). The last line is
 ``RESULT events_per_s=... ratio_to_raw=... ratio_to_naive=... record_p99_us=...``.
 """
 
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 
 from ordinis.engines.learning.core.clock import SystemClock
@@ -91,6 +96,28 @@ async def public_path(events: list[LearningEvent], path: Path) -> float:
     return elapsed
 
 
+async def engine_path(events: list[LearningEvent], data_dir: Path) -> float:
+    """Seconds to record every event through a LearningEngine and have them all committed."""
+    from ordinis.engines.learning.core.engine import LearningEngine
+
+    engine = LearningEngine(LearningEngineConfig(data_dir=data_dir))
+    await engine.initialize()
+    record, record_async = engine.record_event, engine.record_event_async
+    t0 = time.perf_counter()
+    for ev in events:
+        try:
+            record(ev)
+        except BufferFullError:
+            await record_async(ev)
+    await engine.flush_events()
+    elapsed = time.perf_counter() - t0
+    stored = engine.store.count_events()
+    await engine.shutdown()
+    if stored < len(events):
+        raise SystemExit(f"engine path stored {stored} of {len(events)} events")
+    return elapsed
+
+
 def _fresh_store(path: Path) -> sqlite3.Connection:
     store = SQLiteEventStore(f"sqlite:///{path}")
     store.open()  # creates the same schema and pragmas as the pipeline's store
@@ -118,6 +145,31 @@ def raw_path(rows: list[EventRow], path: Path) -> float:
     elapsed = time.perf_counter() - t0
     conn.close()
     return elapsed
+
+
+def raw_multirow_path(rows: list[EventRow], path: Path) -> float:
+    """Seconds for the store's own statement shape (500-row INSERTs), one transaction."""
+    conn = _fresh_store(path)
+    t0 = time.perf_counter()
+    conn.execute("BEGIN")
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        values = ",".join(["(?,?,?,?,?,?,?,?)"] * len(chunk))
+        conn.execute(_INSERT.split(" VALUES ")[0] + " VALUES " + values,
+                     list(chain.from_iterable(chunk)))
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return elapsed
+
+
+def cpu_pressure() -> str:
+    """The kernel's CPU pressure (share of time some task waited for a CPU), if available."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return "n/a"
+    return first.split()[1]  # avg10=...
 
 
 def naive_path(rows: list[EventRow], path: Path) -> float:
@@ -161,41 +213,65 @@ def main() -> None:
     parser.add_argument("--naive-events", type=int, default=3_000)
     parser.add_argument("--latency-calls", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-engine", action="store_true", help="skip the LearningEngine path")
     args = parser.parse_args()
+    n = args.events
 
-    print(f"building {args.events} signal events ...", flush=True)
-    # fresh events (fresh ids) for every run of the public path, built before timing
-    runs = [make_events(args.events, seed=100 + r) for r in range(args.repeats)]
-    rows = [encode_event(ev, 64 * 1024) for ev in runs[0]]
+    print(f"building {n} signal events per run ...", flush=True)
+    # fresh events (fresh ids) for every run, built before any timing
+    engine_runs = [] if args.no_engine else [
+        make_events(n, seed=100 + r) for r in range(args.repeats)
+    ]
+    pipeline_runs = [make_events(n, seed=200 + r) for r in range(args.repeats)]
+    rows = [encode_event(ev, 64 * 1024) for ev in pipeline_runs[0]]
     latency_events = make_events(args.latency_calls, seed=3)
     # The pre-built events stand in for objects a producer would create and drop at once;
     # freezing them keeps the GC from rescanning this harness-only heap during the runs.
     gc.collect()
     gc.freeze()
+    engine_t: list[float] = []
+    pipeline_t: list[float] = []
+    raw_t: list[float] = []
+    multi_t: list[float] = []
     with tempfile.TemporaryDirectory(prefix="ordinis-bench-") as tmp:
         d = Path(tmp)
-        public, raw = [], []
         for r in range(args.repeats):
-            public.append(asyncio.run(public_path(runs[r], d / f"public{r}.db")))
-            raw.append(raw_path(rows, d / f"raw{r}.db"))
-            print(f"  run {r}: public {args.events / public[-1]:,.0f} ev/s, "
-                  f"raw {args.events / raw[-1]:,.0f} ev/s", flush=True)
+            if engine_runs:
+                engine_t.append(asyncio.run(engine_path(engine_runs[r], d / f"engine{r}")))
+            pipeline_t.append(asyncio.run(public_path(pipeline_runs[r], d / f"pipe{r}.db")))
+            raw_t.append(raw_path(rows, d / f"raw{r}.db"))
+            multi_t.append(raw_multirow_path(rows, d / f"multi{r}.db"))
+            engine_note = f"engine {n / engine_t[-1]:,.0f}, " if engine_t else ""
+            print(f"  run {r}: {engine_note}pipeline {n / pipeline_t[-1]:,.0f}, "
+                  f"raw {n / raw_t[-1]:,.0f} events/s (cpu pressure {cpu_pressure()})",
+                  flush=True)
         naive = naive_path(rows[: args.naive_events], d / "naive.db")
         p50, p99, p999 = record_latency(latency_events, d / "lat.db")
 
-    events_per_s = args.events / min(public)
-    raw_per_s = args.events / min(raw)
+    pipeline_per_s = n / min(pipeline_t)
+    engine_per_s = n / min(engine_t) if engine_t else None
+    public_per_s = engine_per_s if engine_per_s is not None else pipeline_per_s
+    raw_per_s = n / min(raw_t)
     naive_per_s = args.naive_events / naive
-    print(f"public path (record + flush, durable): {events_per_s:>12,.0f} events/s "
-          f"(median {args.events / statistics.median(public):,.0f})")
-    print(f"raw executemany, one transaction:      {raw_per_s:>12,.0f} events/s "
-          f"(median {args.events / statistics.median(raw):,.0f})")
-    print(f"naive insert+commit per event:         {naive_per_s:>12,.0f} events/s")
+    if engine_per_s is not None:
+        print(f"public path, LearningEngine.record_event + flush_events: "
+              f"{engine_per_s:>10,.0f} events/s (median {n / statistics.median(engine_t):,.0f})")
+    print(f"EventPipeline.record + flush (component):               {pipeline_per_s:>10,.0f} "
+          f"events/s (median {n / statistics.median(pipeline_t):,.0f})")
+    print(f"raw sqlite3 executemany, one transaction:               {raw_per_s:>10,.0f} "
+          f"events/s (median {n / statistics.median(raw_t):,.0f})")
+    print(f"raw 500-row INSERT statements, one transaction (ref.):  {n / min(multi_t):>10,.0f} "
+          "events/s")
+    print(f"naive INSERT + COMMIT per event:                        {naive_per_s:>10,.0f} "
+          "events/s")
     print(f"record() latency: p50 {p50:.2f} µs, p99 {p99:.2f} µs, p99.9 {p999:.2f} µs")
-    print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}")
+    print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
+          f"cpu pressure now {cpu_pressure()}")
     print(
-        f"RESULT events_per_s={events_per_s:.0f} ratio_to_raw={events_per_s / raw_per_s:.2f} "
-        f"ratio_to_naive={events_per_s / naive_per_s:.1f} record_p99_us={p99:.2f}"
+        f"RESULT events_per_s={public_per_s:.0f} ratio_to_raw={public_per_s / raw_per_s:.2f} "
+        f"ratio_to_naive={public_per_s / naive_per_s:.1f} record_p99_us={p99:.2f} "
+        f"pipeline_events_per_s={pipeline_per_s:.0f} "
+        f"pipeline_ratio_to_raw={pipeline_per_s / raw_per_s:.2f}"
     )
 
 

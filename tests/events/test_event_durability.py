@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from event_helpers import FlakyStore, make_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -93,8 +95,8 @@ _ops = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(ops=_ops, capacity=st.integers(3, 12))
 def test_random_interleavings_store_exactly_the_accepted_events(
-    ops: list[tuple[str, int]], capacity: int, tmp_path_factory
-) -> None:  # noqa: ANN001
+    ops: list[tuple[str, int]], capacity: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     asyncio.run(_interleave(ops, capacity, tmp_path_factory.mktemp("h")))
 
 
@@ -114,26 +116,18 @@ async def _interleave(ops: list[tuple[str, int]], capacity: int, tmp: Path) -> N
             for _ in range(arg):
                 event = make_event(counter)
                 counter += 1
-                try:
+                with contextlib.suppress(BufferFullError):  # refused: never stored
                     accepted.append(pipeline.record(event))
-                except BufferFullError:
-                    pass  # refused, never stored
         elif op == "duplicate" and accepted:
             again = make_event(0, event_id=accepted[arg % len(accepted)])
-            try:
+            with contextlib.suppress(BufferFullError):
                 pipeline.record(again)
-            except BufferFullError:
-                pass
         elif op == "bad":
-            try:
+            with contextlib.suppress(InvalidEventError):
                 pipeline.record(make_event(outcome=float("nan")))
-            except InvalidEventError:
-                pass
         elif op == "flush":
-            try:
+            with contextlib.suppress(StoreError):  # kept in memory, retried by the next flush
                 await pipeline.flush()
-            except StoreError:
-                pass  # kept in memory, retried by the next flush
         elif op == "fail_before":
             store.fail_before += arg
         elif op == "fail_after":

@@ -110,7 +110,7 @@ def test_dataclass_payload_value_gets_a_hint() -> None:
     class Point:
         x: float
 
-    with pytest.raises(InvalidEventError, match="dataclasses.asdict"):
+    with pytest.raises(InvalidEventError, match=r"dataclasses\.asdict"):
         encode_event(make_event(payload={"p": Point(1.0)}), MAX)
 
 

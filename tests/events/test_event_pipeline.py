@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from event_helpers import T0, FlakyStore, make_event
@@ -164,8 +164,8 @@ async def test_flush_without_flusher_raises_when_store_down_and_keeps_events(
 
 
 async def test_full_buffer_sync_refuses_async_waits_nothing_dropped(
-    sqlite_store: SQLiteEventStore, tmp_path
-) -> None:  # noqa: ANN001
+    sqlite_store: SQLiteEventStore, tmp_path: Path
+) -> None:
     config = LearningEngineConfig(
         data_dir=tmp_path, max_events_memory=10, flush_batch_size=10,
         flush_interval_seconds=30.0,
@@ -268,23 +268,23 @@ async def test_clean_stop_flushes_everything(
 
 
 async def test_records_from_other_threads_are_stored(
-    sqlite_store: SQLiteEventStore, fast_config: LearningEngineConfig
+    sqlite_store: SQLiteEventStore, tmp_path: Path
 ) -> None:
-    pipeline, _ = _pipeline(sqlite_store, fast_config)
+    config = LearningEngineConfig(
+        data_dir=tmp_path, max_events_memory=5000, flush_batch_size=100,
+        flush_interval_seconds=30.0,
+    )
+    pipeline, _ = _pipeline(sqlite_store, config)
     await pipeline.start()
-    events = [make_event(i) for i in range(400)]
+    events = [make_event(i) for i in range(1200)]
 
     def produce(chunk: list) -> None:
         for e in chunk:
-            pipeline.record(e)
+            pipeline.record(e)  # crosses flush_batch_size from a foreign thread
 
-    threads = [threading.Thread(target=produce, args=(events[k::4],)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    await asyncio.gather(*(asyncio.to_thread(produce, events[k::4]) for k in range(4)))
     await pipeline.flush()
-    assert sqlite_store.count_events() == 400
+    assert sorted(_stored_ids(sqlite_store)) == sorted(e.event_id for e in events)
     await pipeline.stop()
 
 

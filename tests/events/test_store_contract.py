@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from event_helpers import T0, make_event, raw_execute
@@ -122,7 +123,7 @@ def test_purge_events_before(store: EventStore) -> None:
     cutoff = T0 + timedelta(seconds=4)
     assert store.purge_events_before(cutoff) == 4
     remaining = store.query_events(EventQuery(limit=None))
-    assert [e.timestamp for e in remaining][0] == cutoff  # the cutoff itself is kept
+    assert remaining[0].timestamp == cutoff  # the cutoff itself is kept
     assert len(remaining) == 6
     assert store.purge_events_before(cutoff) == 0
 
@@ -204,7 +205,7 @@ def test_closed_store_says_so(store: EventStore) -> None:
     assert store.count_events() == 0
 
 
-def test_open_store_by_url(tmp_path) -> None:  # noqa: ANN001
+def test_open_store_by_url(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'x' / 'events.db'}?synchronous=full")
     try:
         assert store.count_events() == 0
@@ -215,3 +216,19 @@ def test_open_store_by_url(tmp_path) -> None:  # noqa: ANN001
         open_store("mysql://nope")
     with pytest.raises(ValueError, match="synchronous"):
         open_store(f"sqlite:///{tmp_path / 'y.db'}?journal=off")
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
+
+    store = SQLiteEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    store.open()
+    store.append_events(_rows([make_event(i) for i in range(2000)]))
+    wal = tmp_path / "events.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    store.close()  # the checkpointer copies everything and truncates the WAL
+    assert not wal.exists() or wal.stat().st_size == 0
+    reopened = SQLiteEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    reopened.open()
+    assert reopened.count_events() == 2000
+    reopened.close()

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.engine import LearningEngine
-from ordinis.engines.learning.core.errors import LearningEngineError
+from ordinis.engines.learning.core.errors import LearningEngineError, NotFoundError
 from ordinis.engines.learning.core.models import EventType, ModelStage, TrainingStatus
 
 app = typer.Typer(
@@ -163,7 +163,8 @@ def models_list(config: Path | None = ConfigOpt, data_dir: Path | None = DataDir
     async def body(engine: LearningEngine) -> None:
         table = Table()
         for col in ("model", "version", "stage", "created", "evaluation", "job"):
-            table.add_column(col)
+            # fold, never elide: names and ids are what users copy into the next command
+            table.add_column(col, overflow="fold")
         for name in engine.list_models():
             for mv in engine.list_model_versions(name):
                 ev = (
@@ -218,6 +219,12 @@ def models_history(
     """Every stage change of a model: when, which version, from/to, who and why."""
 
     async def body(engine: LearningEngine) -> None:
+        known = engine.list_models()
+        if name not in known:
+            raise NotFoundError(
+                f"model {name!r} is not registered in {engine.config.data_dir}; "
+                f"known models: {', '.join(known) or 'none'}"
+            )
         table = Table()
         for col in ("at", "version", "from", "to", "actor", "reason"):
             table.add_column(col)
@@ -284,7 +291,8 @@ def jobs_list(
             "version",
             "error",
         ):
-            table.add_column(col)
+            # fold, never elide: the job id is what `jobs cancel` needs
+            table.add_column(col, overflow="fold")
         for job in engine.list_training_jobs(model_name=model):
             table.add_row(
                 job.job_id,
@@ -362,6 +370,16 @@ def jobs_cancel(
     """Cancel a queued or running job."""
 
     async def body(engine: LearningEngine) -> None:
+        try:
+            before = engine.get_training_job(job_id)
+        except NotFoundError:
+            raise NotFoundError(
+                f"no training job {job_id!r} in {engine.config.data_dir}; "
+                "`ordinis-learning jobs list` shows the known jobs"
+            ) from None
+        if before.status.is_terminal:
+            console.print(f"{job_id}: already {before.status.value}; nothing to cancel")
+            return
         job = await engine.cancel_training_job(job_id)
         console.print(f"{job.job_id}: {job.status.value}")
 

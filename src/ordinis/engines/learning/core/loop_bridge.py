@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 
 # At most this many rows of features are read back for data validation.
 _MAX_VALIDATION_ROWS = 50_000
-# Days of recent features the training window is compared with.
-_REFERENCE_DAYS = 90
 
 
 class LoopBridge:
@@ -75,6 +73,7 @@ class LoopBridge:
         self.spawn = spawn
         self.loop: ContinuousImprovementPipeline | None = None
         self.listeners: list[Callable[[LoopEvent], None]] = []
+        self._periods: dict[str, tuple[datetime, float]] = {}
 
     # ------------------------------------------------------------------ LoopActions
     def _window(self) -> tuple[datetime, datetime]:
@@ -151,13 +150,20 @@ class LoopBridge:
         return self._features(start, end)
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
-        """What the new model will serve on: the features of the most recent stretch.
+        """The training reference: features of the production version's own training window.
 
-        The training window is checked against it, so a window that no longer looks like the
-        market it will trade in is refused before any training runs.
+        A new window that moved far from it (PSI above the pipeline's max_feature_drift) is
+        refused before training, so a broken feed or a pathological stretch cannot silently
+        become the next model; long windows make ordinary regime change move it only a little.
         """
-        end = self.clock.now()
-        return self._features(end - timedelta(days=_REFERENCE_DAYS), end)
+        prod = self.registry.get_production_model(model_name)
+        if prod is None:
+            return None
+        start = _lineage_time(prod.lineage.get("window_start"))
+        end = _lineage_time(prod.lineage.get("window_end"))
+        if end is None:
+            return None
+        return self._features(start, end + timedelta(microseconds=1))
 
     # ------------------------------------------------------------------ observations
     def on_loop_event(self, event: LoopEvent) -> None:
@@ -202,9 +208,21 @@ class LoopBridge:
             at=record.timestamp,
         )
         if pnl is not None:
-            self.drift.update_stream(str(model_name), "pnl", float(pnl))
+            self._pnl_period(str(model_name), record.timestamp, float(pnl))
             if self.loop is not None:
                 self.spawn(self.loop.on_trade_outcome(str(model_name), float(pnl)), "loss-rule")
+
+    def _pnl_period(self, model_name: str, at: datetime, pnl: float) -> None:
+        """Sum trade PnL per clock timestamp; each closed period feeds the streaming detector.
+
+        Many symbols close at the same bar: one value per period keeps the stream's noise and
+        its cross-sectional clustering out of the detector, which then sees the book's PnL.
+        """
+        current = self._periods.get(model_name)
+        if current is not None and current[0] != at:
+            self.drift.update_stream(model_name, "pnl", current[1])
+            current = None
+        self._periods[model_name] = (at, (current[1] if current else 0.0) + pnl)
 
     async def manual_trigger(self, model_name: str, reason: str) -> Any:
         assert self.loop is not None
@@ -218,3 +236,13 @@ class LoopBridge:
             if isinstance(metrics, dict):
                 self.drift.check_drift(str(model_name), {k: float(v) for k, v in metrics.items()})
                 await self.loop.on_live_metrics(str(model_name), metrics)
+
+
+def _lineage_time(value: str | None) -> datetime | None:
+    """A lineage timestamp (ISO-8601), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -9,6 +9,7 @@ evaluates and gates by itself. Everything it does is printed as it happens.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -47,8 +48,8 @@ class DemoOptions:
     n_symbols: int = 20
     fresh: bool = True
     initial_train_years: float = 6.0
-    baseline_trades: int = 2000
-    gate_set: str = "staging"
+    baseline_trades: int = 2500
+    gate_set: str = "demo"
 
 
 @dataclass(slots=True)
@@ -70,7 +71,8 @@ class DemoSummary:
 
 
 def demo_config(opts: DemoOptions) -> LearningEngineConfig:
-    """Settings for daily bars: weekly drift checks, a 60-day retrain cooldown, 5-year windows."""
+    """Settings for daily bars of 20 stocks: weekly drift checks on a 2,500-trade live window
+    (about six months), drift at 50 % degradation, a 180-day cooldown, 5-year windows."""
     return LearningEngineConfig.create(
         data_dir=opts.data_dir,
         max_events_memory=100_000,
@@ -78,9 +80,10 @@ def demo_config(opts: DemoOptions) -> LearningEngineConfig:
         flush_batch_size=20_000,
         min_samples_for_training=1000,
         drift_check_interval_seconds=7 * 86400.0,
-        retrain_cooldown_seconds=60 * 86400.0,
+        retrain_cooldown_seconds=180 * 86400.0,
+        drift_threshold_pct=0.5,
         max_retrains_per_day=1,
-        live_metrics_window=1000,
+        live_metrics_window=2500,
         breaker_max_consecutive_losses=60,
         breaker_max_drawdown_pct=0.5,
         breaker_recovery_timeout_seconds=3 * 86400.0,
@@ -106,6 +109,7 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
         if stage["name"] == "evaluation":
             stage["gate_set"] = opts.gate_set
             stage["thresholds"] = {}
+            stage["gate_set"] = opts.gate_set
             stage["benchmarks"] = [
                 "pack_01_bull",
                 "pack_02_sideways",
@@ -113,6 +117,8 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
                 "pack_04_bear",
             ]
     data["triggers"]["drift_alerts"]["min_severity"] = "critical"
+    # 20 stocks trade every day: a streak of 8 losing trades is a normal afternoon here
+    data["triggers"]["consecutive_losses"]["count"] = 60
     path = opts.data_dir / "pipeline.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -137,6 +143,8 @@ class _Replay:
         self.model: Any = None
         self.model_version: str | None = None
         self.blocked = False
+        self.candidates: list[str] = []
+        self.baseline_pending = True
 
     # ------------------------------------------------------------------ one day
     async def step(self, d: int) -> None:
@@ -221,6 +229,8 @@ class _Replay:
             return
         self.model = self.engine.load_model(prod.version_id)
         self.model_version = prod.version_id
+        self.engine._require().tracker.reset(MODEL)  # live metrics of the new model only
+        self.baseline_pending = True
         self.summary.production_versions.append(prod.version_id)
         self.console.print(
             f"[bold cyan]{self.panel.days[d]:%Y-%m-%d} now trading with "
@@ -259,7 +269,7 @@ class _Replay:
         console.rule("evaluation on the benchmark packs: production gates")
         strict = await engine.evaluate_model(version_id, gate_set="production")
         print_evaluation(console, strict)
-        console.rule(f"evaluation: the demo's gate set ({self.opts.gate_set})")
+        console.rule(f"evaluation: the demo's gate set ({self.opts.gate_set}: safety required)")
         result = await engine.evaluate_model(version_id, gate_set=self.opts.gate_set)
         print_evaluation(console, result)
         if not result.passed:
@@ -280,11 +290,38 @@ class _Replay:
         self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> production")
         console.print(f"[green]{version_id} promoted: staging -> production[/green]")
 
+    async def review_candidates(self) -> None:
+        """The demo's operator: a staged challenger that beats the champion goes to production."""
+        while self.candidates:
+            version_id = self.candidates.pop(0)
+            champion = self.engine.get_production_model(MODEL)
+            if champion is None:
+                continue
+            cmp = await self.engine.compare_models(version_id, champion.version_id)
+            verdict = "promote" if cmp.sharpe_diff > 0 else "keep the champion"
+            self.console.print(
+                f"{self.engine.clock.now():%Y-%m-%d} operator: challenger {version_id} vs champion "
+                f"{champion.version_id}: Sharpe difference {cmp.sharpe_diff:+.3f} "
+                f"[{cmp.lower:+.3f}, {cmp.upper:+.3f}], p={cmp.p_value:.3f} -> {verdict}"
+            )
+            if cmp.sharpe_diff <= 0:
+                continue
+            await self.engine.promote_model(
+                MODEL,
+                version_id,
+                ModelStage.PRODUCTION,
+                actor="demo-operator",
+                reason=f"challenger beat {champion.version_id} by {cmp.sharpe_diff:+.3f} Sharpe",
+            )
+            self.summary.promotions.append(f"{self.engine.clock.now():%Y-%m-%d} {version_id}")
+            self.baseline_pending = True
+
     def maybe_set_baseline(self) -> bool:
         """Once the production model has traded enough, its live metrics become the baseline."""
         parts = self.engine._require()
         live = parts.tracker.metrics(MODEL)
-        if live.n < self.opts.baseline_trades:
+        needed = min(self.opts.baseline_trades, self.engine.config.live_metrics_window)
+        if live.n < needed:
             return False
         metrics = {
             k: v
@@ -303,6 +340,8 @@ class _Replay:
 async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSummary:
     """Run the whole replay and print what happens; returns the summary."""
     console = console or Console()
+    for noisy in ("mlflow", "alembic", "ordinis.engines.learning.safety"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     if opts.fresh and opts.data_dir.exists():
         shutil.rmtree(opts.data_dir)
     opts.data_dir.mkdir(parents=True, exist_ok=True)
@@ -323,13 +362,19 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
             line = str(event)
             replay.summary.loop_lines.append(line)
             colour = {"drift_alert": "yellow", "promotion": "green"}.get(event.step.value, "white")
-            if event.step.value == "training" and event.outcome in ("completed", "started"):
-                replay.summary.retrains += event.outcome == "completed"
+            if event.step.value == "training" and event.outcome == "completed":
+                replay.summary.retrains += 1
+            if event.step.value == "promotion" and event.outcome == "promoted":
+                replay.candidates.append(
+                    event.message.split()[1]
+                    if event.message.startswith("version ")
+                    else _version_in(event.message)
+                )
             console.print(f"[{colour}]{line}[/{colour}]")
 
         parts.loop_bridge.listeners.append(on_loop_event)
         first_day = panel.days[0] + timedelta(days=int(365 * opts.initial_train_years))
-        trained = baseline_set = False
+        trained = False
         t0 = time.perf_counter()
         ingest_done = False
         for d in range(len(panel.days)):
@@ -342,14 +387,24 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
                 await replay.first_model(d)
                 trained = True
             await replay.step(d)
-            if trained and not baseline_set and replay.model is not None:
-                baseline_set = replay.maybe_set_baseline()
+            if replay.baseline_pending and replay.model is not None:
+                replay.baseline_pending = not replay.maybe_set_baseline()
             if engine._background:
                 await engine.drain()  # a retrain in flight takes no simulated time
+            if replay.candidates:
+                await replay.review_candidates()
         await engine.flush_events()
         await engine.drain()
         _print_summary(console, engine, replay.summary, panel.days[0])
         return replay.summary
+
+
+def _version_in(message: str) -> str:
+    """The model version id (name:vN) named in a loop message."""
+    for word in message.replace(",", " ").split():
+        if word.startswith(f"{MODEL}:v"):
+            return word
+    return message
 
 
 def _print_ingest(

@@ -178,6 +178,11 @@ class SQLiteEventStore:
             raise RuntimeError(f"store {self.url} is not open; call open() first")
         return self._conn
 
+    def _wrote(self) -> None:
+        """A write committed: let the checkpointer copy it into the database file."""
+        if self._checkpointer is not None:
+            self._checkpointer.request()
+
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         """Run a query on the reader connection (the writer's when in memory)."""
         with self._rlock:
@@ -224,8 +229,7 @@ class SQLiteEventStore:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
-            if self._checkpointer is not None:
-                self._checkpointer.request()
+            self._wrote()
             return c.total_changes - before
 
     def query_events(self, query: EventQuery) -> list[LearningEvent]:
@@ -261,6 +265,7 @@ class SQLiteEventStore:
         """Delete events with timestamp < ``cutoff``; returns how many."""
         with self._lock:
             cur = self._c.execute("DELETE FROM events WHERE ts_us < ?", (to_us(cutoff),))
+            self._wrote()
             return int(cur.rowcount)
 
     # ------------------------------------------------------------------ records
@@ -275,6 +280,7 @@ class SQLiteEventStore:
                     to_us(record.updated_at), dump_json(record.body),
                 ),
             )
+            self._wrote()
 
     def get_record(self, kind: str, key: str) -> StoredRecord | None:
         rows = self._read(
@@ -312,6 +318,7 @@ class SQLiteEventStore:
     def delete_record(self, kind: str, key: str) -> bool:
         with self._lock:
             cur = self._c.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
+            self._wrote()
             return cur.rowcount > 0
 
     # ------------------------------------------------------------------ audit
@@ -331,6 +338,7 @@ class SQLiteEventStore:
                 raise AuditConflictError(
                     f"audit sequence {record.sequence} already exists (append-only)"
                 ) from exc
+            self._wrote()
 
     def list_audit(self, start_sequence: int = 0, limit: int | None = None) -> list[AuditRecord]:
         sql = f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE seq >= ? ORDER BY seq"

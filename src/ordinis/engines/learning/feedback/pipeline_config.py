@@ -124,8 +124,26 @@ class EvaluationStage(_Section):
     benchmarks: list[str] = Field(
         default_factory=lambda: ["pack_01_bull", "pack_04_bear", "pack_05_crypto"], min_length=1
     )
-    gate_set: Literal["production", "staging"] = "staging"
+    gate_set: str = "staging"
     thresholds: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("gate_set")
+    @classmethod
+    def _gate_set_exists(cls, v: str) -> str:
+        """A shipped gate set name (resources/gates/NAME.yaml) or the path of a YAML file."""
+        from importlib import resources
+
+        if v.endswith((".yaml", ".yml")) or "/" in v:
+            if not Path(v).is_file():
+                raise ValueError(f"gate set file {v!r} does not exist")
+            return v
+        gates_dir = resources.files("ordinis.engines.learning").joinpath("resources", "gates")
+        shipped = sorted(p.name[:-5] for p in gates_dir.iterdir() if p.name.endswith(".yaml"))
+        if v not in shipped:
+            raise ValueError(
+                f"no shipped gate set {v!r}; use one of {', '.join(shipped)} or a YAML path"
+            )
+        return v
 
     @field_validator("benchmarks")
     @classmethod

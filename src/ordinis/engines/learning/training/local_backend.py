@@ -205,7 +205,10 @@ class LocalProcessBackend:
             except (OSError, ValueError):
                 pass
         for w in workers:
-            if _reap(w.process, timeout) is None:
+            # An idle worker holds no job: a short grace, then it is killed (one still
+            # importing its preload would otherwise hold the engine's shutdown for seconds).
+            grace = timeout if w.killing else min(timeout, 0.5)
+            if _reap(w.process, grace) is None:
                 _kill_group(w.process)
                 _reap(w.process, 1.0)
             if w.thread is not None and w.thread is not threading.current_thread():

@@ -2,7 +2,8 @@
 
 Metrics come from a time-ordered holdout (the last ``holdout_fraction`` of time, 20 % by
 default): accuracy, log_loss, auc, hit_rate and the annualised Sharpe ratio of the holdout
-strategy ``sign(signal) * return``.
+strategy ``sign(signal) * return``; and, unless ``cv: none``, the same scores per fold of a
+time-series cross-validation over the whole dataset (``cv_*`` metrics, see time_cv.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import pandas as pd
 from ordinis.engines.learning.core.errors import FieldProblem, InsufficientDataError, TrainingError
 from ordinis.engines.learning.training.dataset import Dataset, validate_dataset_config
 from ordinis.engines.learning.training.models import SignalModel
+from ordinis.engines.learning.training.time_cv import (
+    CVSettings,
+    TimeCVRun,
+    run_time_cv,
+    validate_cv_config,
+)
 from ordinis.engines.learning.training.trainers import (
     TrainingContext,
     TrainingLineage,
@@ -87,12 +94,17 @@ def holdout_metrics(
     model: SignalModel, X: pd.DataFrame, returns: np.ndarray, timestamps: pd.Series
 ) -> dict[str, float]:
     """accuracy, log_loss, auc, hit_rate and sharpe of ``model`` on a holdout."""
+    return signal_metrics(model.predict_proba(X)[:, 1], model.predict(X), returns, timestamps)
+
+
+def signal_metrics(
+    p_up: np.ndarray, signal: np.ndarray, returns: np.ndarray, timestamps: pd.Series
+) -> dict[str, float]:
+    """accuracy, log_loss, auc, hit_rate and sharpe of probabilities/signals on scored rows."""
     from sklearn.metrics import log_loss, roc_auc_score
 
     labels = (returns > 0).astype(int)
-    proba = model.predict_proba(X)
-    signal = model.predict(X)
-    p_up = np.clip(proba[:, 1], 1e-12, 1 - 1e-12)
+    p_up = np.clip(p_up, 1e-12, 1 - 1e-12)
     traded = (signal != 0) & (returns != 0)
     return {
         "accuracy": float(np.mean((p_up > 0.5).astype(int) == labels)),
@@ -104,15 +116,65 @@ def holdout_metrics(
     }
 
 
+CV_FOLD_METRICS = ("accuracy", "log_loss", "auc", "hit_rate", "sharpe")
+CV_PER_FOLD_KEYS = ("hit_rate", "sharpe", "auc", "n_train", "n_test")
+
+
+def _threshold(signal: np.ndarray, threshold: float) -> np.ndarray:
+    return np.where(np.abs(signal) < threshold, 0.0, signal) if threshold > 0 else signal
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    finite = np.array([v for v in values if math.isfinite(v)])
+    if finite.size == 0:
+        return math.nan, math.nan
+    std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+    return float(finite.mean()), std
+
+
+def cv_metrics(
+    run: TimeCVRun, returns: np.ndarray, timestamps: pd.Series, threshold: float
+) -> dict[str, float]:
+    """``cv_<metric>_mean/_std`` over folds, ``cv_fold<k>_<metric>`` per fold, ``cv_folds``,
+    ``cv_oos_sharpe`` (all out-of-sample signals together) and the purge/embargo in bars."""
+    ts = timestamps.reset_index(drop=True)
+    per_fold: list[dict[str, float]] = []
+    for fold in run.folds:
+        rows = fold.test_rows
+        signal = _threshold(2.0 * fold.p_up - 1.0, threshold)
+        m = signal_metrics(fold.p_up, signal, returns[rows], ts.iloc[rows].reset_index(drop=True))
+        m.update(n_train=float(fold.train_rows.size), n_test=float(rows.size))
+        per_fold.append(m)
+    out: dict[str, float] = {"cv_folds": float(len(per_fold))}
+    for key in CV_FOLD_METRICS:
+        mean, std = _mean_std([m[key] for m in per_fold])
+        out[f"cv_{key}_mean"] = mean
+        out[f"cv_{key}_std"] = std
+    oos = run.cv.oos_signals.to_numpy()
+    tested = np.isfinite(oos)
+    out["cv_oos_sharpe"] = strategy_sharpe(
+        _threshold(oos[tested], threshold), returns[tested],
+        ts[tested].reset_index(drop=True))
+    out["cv_oos_rows"] = float(tested.sum())
+    out["cv_purge_bars"] = float(run.purge_bars)
+    out["cv_embargo_bars"] = float(run.embargo_bars)
+    for k, m in enumerate(per_fold):
+        for key in CV_PER_FOLD_KEYS:
+            out[f"cv_fold{k}_{key}"] = m[key]
+    return out
+
+
 class SignalTrainer:
     """Trains a SignalModel. Config: algorithm, params, holdout_fraction, threshold, random_state,
-    refit_on_full_data, plus the dataset keys (min_samples, start, end, symbols)."""
+    refit_on_full_data, cv, cv_folds, cv_embargo, cv_purge, cv_test_folds, plus the dataset
+    keys (min_samples, start, end, symbols)."""
 
     model_type = "signal"
 
     def validate_config(self, config: Mapping[str, Any]) -> list[FieldProblem]:
         """Every problem of ``config`` for this trainer (empty list when valid)."""
         problems = validate_dataset_config(config)
+        problems.extend(validate_cv_config(config))
         algorithm = config.get("algorithm", "lightgbm")
         if algorithm not in ALGORITHMS:
             problems.append(FieldProblem(
@@ -198,18 +260,22 @@ class SignalTrainer:
             params.setdefault("n_jobs", max(1, ctx.resources.num_cpus))
         else:
             params.setdefault("random_state", int(cfg.get("random_state", 0)))
+        cv = CVSettings.from_config(cfg)
+        fit_end = 0.5 if cv.enabled else 0.8
         estimator = _estimator(algorithm, params)
         ctx.progress(0.1, f"fitting {algorithm} on {int(train_mask.sum())} rows")
-        self._fit(estimator, algorithm, ds.X[train_mask], y_up[train_mask], ctx, 0.1, 0.8)
+        self._fit(estimator, algorithm, ds.X[train_mask], y_up[train_mask], ctx, 0.1, fit_end)
         threshold = float(cfg.get("threshold", 0.0))
         model = SignalModel(ds.feature_names, estimator, algorithm, threshold)
 
-        ctx.progress(0.8, f"scoring the time-ordered holdout of {int(hold_mask.sum())} rows")
+        ctx.progress(fit_end, f"scoring the time-ordered holdout of {int(hold_mask.sum())} rows")
         metrics = holdout_metrics(
             model, ds.X[hold_mask], ds.y.to_numpy()[hold_mask],
             ds.timestamps[hold_mask].reset_index(drop=True),
         )
         metrics.update(n_train=float(train_mask.sum()), n_holdout=float(hold_mask.sum()))
+        if cv.enabled:
+            metrics.update(self._cross_validate(ctx, ds, cv, algorithm, params, threshold))
 
         if cfg.get("refit_on_full_data", False):
             ctx.progress(0.85, f"refitting on all {ds.n_samples} rows")
@@ -237,11 +303,35 @@ class SignalTrainer:
             "holdout_fraction": frac,
             "threshold": model.threshold,
             "refit_on_full_data": bool(cfg.get("refit_on_full_data", False)),
+            "cv": cv.method,
+            **({"cv_folds": cv.folds, "cv_embargo": cv.embargo, "cv_purge": cv.purge}
+               if cv.enabled else {}),
+            **({"cv_test_folds": cv.test_folds} if cv.method == "combinatorial" else {}),
             "feature_names": list(ds.feature_names),
         }
         ctx.progress(1.0, "done")
         return TrainingOutcome(model=model, artifact_path=str(path), metrics=metrics,
                                params=out_params, lineage=lineage, artifact_sha256=digest)
+
+    @staticmethod
+    def _cross_validate(ctx: TrainingContext, ds: Dataset, cv: CVSettings, algorithm: str,
+                        params: Mapping[str, Any], threshold: float) -> dict[str, float]:
+        """Time-series CV over the whole dataset (one fresh estimator per fold): cv_* metrics."""
+        start, end = 0.52, 0.84
+
+        def report(fold: int, n_folds: int, n_train: int, n_test: int) -> None:
+            ctx.progress(start + (end - start) * fold / n_folds,
+                         f"cross-validation ({cv.method}) fold {fold + 1}/{n_folds}: "
+                         f"fitting on {n_train} rows, testing on {n_test}")
+
+        returns = ds.y.to_numpy()
+        run = run_time_cv(cv, lambda: _estimator(algorithm, params), ds.X, returns,
+                          ds.timestamps, progress=report)
+        out = cv_metrics(run, returns, ds.timestamps, threshold)
+        ctx.progress(end, f"cross-validation ({cv.method}): {len(run.folds)} folds, hit rate "
+                          f"{out['cv_hit_rate_mean']:.3f} ± {out['cv_hit_rate_std']:.3f}, "
+                          f"sharpe {out['cv_sharpe_mean']:.2f} ± {out['cv_sharpe_std']:.2f}")
+        return out
 
     @staticmethod
     def _fit(estimator: Any, algorithm: str, X: pd.DataFrame, y: np.ndarray,

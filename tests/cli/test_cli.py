@@ -1,0 +1,290 @@
+"""The ``ordinis-learning`` CLI end to end on a real data dir: events, jobs, models, audit.
+
+One data dir per module holds ~2,000 real S&P 500 signal events (AAPL, JPM, 2001-2004) plus a
+few order fills; one `jobs submit` trains alpha:v1 on them. Every command opens its own engine
+on that dir, as a user's shell would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sqlite3
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from market_events import signal_events
+
+from ordinis.engines.learning import (
+    EventType,
+    LearningEngine,
+    LearningEngineConfig,
+    LearningEvent,
+)
+from ordinis.engines.learning.cli import app
+
+CONFIG_YAML = """\
+event_retention_days: 36500
+min_samples_for_training: 1000
+enable_drift_detection: false
+"""
+
+LOOSE_GATES = """\
+name: test-loose
+default:
+  gates:
+    - {name: max_drawdown, metric: max_drawdown, type: safety, comparison: lte, threshold: 1.0}
+    - {name: min_sharpe, metric: sharpe, type: performance, comparison: gte, threshold: 0.5,
+       required: false}
+"""
+
+N_FILLS = 3
+ROW_START = re.compile(r"^│ (\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The module's prepared data dir, its config file, and what was stored in it."""
+
+    root: Path
+    data_dir: Path
+    config: Path
+    gates: Path
+    n_signals: int
+    first_signal: datetime
+    last_signal: datetime
+
+    def opts(self, data_dir: Path | None = None) -> list[str]:
+        return ["--data-dir", str(data_dir or self.data_dir), "--config", str(self.config)]
+
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> Result:
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a crash, not a clean exit code: show the traceback
+    return result
+
+
+def column(output: str, index: int) -> str:
+    """The text of one table column, folded cells joined (rich folds long ids over lines)."""
+    parts = []
+    for line in output.splitlines():
+        if line.startswith("│"):
+            cells = line.split("│")
+            parts.append(cells[index + 1].strip())
+    return "".join(parts)
+
+
+async def _record(data_dir: Path, config: Path) -> tuple[int, datetime, datetime]:
+    events = signal_events(["AAPL", "JPM"], "2001-01-01", "2004-12-31")
+    fills = [
+        LearningEvent(
+            EventType.ORDER_FILLED,
+            "execution",
+            symbol="AAPL",
+            timestamp=datetime(2005, 1, 3, 15, i, tzinfo=UTC),
+            payload={"quantity": 10 + i, "price": 31.5},
+        )
+        for i in range(N_FILLS)
+    ]
+    cfg = LearningEngineConfig.load(config, env=False, data_dir=data_dir)
+    async with LearningEngine(cfg) as engine:
+        for ev in [*events, *fills]:
+            engine.record_event(ev)
+        await engine.flush_events()
+    return len(events), events[0].timestamp, events[-1].timestamp
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("cli")
+    config = root / "learning.yaml"
+    config.write_text(CONFIG_YAML)
+    gates = root / "loose-gates.yaml"
+    gates.write_text(LOOSE_GATES)
+    data_dir = root / "data"
+    n, first, last = asyncio.run(_record(data_dir, config))
+    assert n > 1500
+    return Workspace(root, data_dir, config, gates, n, first, last)
+
+
+@pytest.fixture(scope="module")
+def submitted(ws: Workspace) -> Result:
+    """`jobs submit alpha --algorithm logistic`, waited for with the progress bar."""
+    return cli("jobs", "submit", "alpha", "--algorithm", "logistic", *ws.opts())
+
+
+# ---------------------------------------------------------------------------- events
+def test_events_stats_shows_counts_by_type_source_and_span(ws: Workspace) -> None:
+    r = cli("events", "stats", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert re.search(rf"signal_generated\s*│\s*{ws.n_signals:,}\s*│", r.output)
+    assert re.search(rf"order_filled\s*│\s*{N_FILLS}\s*│", r.output)
+    assert f"total {ws.n_signals + N_FILLS:,}" in r.output
+    # retention (36,500 days from the config file) kept the 2001 events
+    assert f"from {ws.first_signal:%Y-%m-%d %H:%M:%S} to 2005-01-03 15:02:00" in r.output
+    assert f"execution={N_FILLS}" in r.output and f"signal={ws.n_signals:,}" in r.output
+
+
+def test_events_tail_shows_the_newest_n_oldest_first(ws: Workspace) -> None:
+    r = cli("events", "tail", "-n", "5", *ws.opts())
+    assert r.exit_code == 0, r.output
+    days = [m.group(1) for line in r.output.splitlines() if (m := ROW_START.match(line))]
+    # the 3 fills (2005-01-03) are the newest events, after the 2004-12-31 signals
+    assert days == ["2004-12-31", "2004-12-31", "2005-01-03", "2005-01-03", "2005-01-03"]
+    assert column(r.output, 1).count("order_fill") == N_FILLS
+
+
+def test_events_tail_filters_by_type(ws: Workspace) -> None:
+    r = cli("events", "tail", "-n", "4", "--type", "SIGNAL_GENERATED", *ws.opts())
+    assert r.exit_code == 0, r.output
+    days = [m.group(1) for line in r.output.splitlines() if (m := ROW_START.match(line))]
+    assert days == ["2004-12-30", "2004-12-30", "2004-12-31", "2004-12-31"]
+    assert "order_fill" not in r.output
+    symbols = column(r.output, 3)
+    assert symbols.count("AAPL") == 2 and symbols.count("JPM") == 2
+
+
+def test_events_tail_unknown_type_is_refused_with_the_allowed_types(ws: Workspace) -> None:
+    r = cli("events", "tail", "--type", "bogus", *ws.opts())
+    assert r.exit_code == 2
+    flat = " ".join(r.output.split())
+    assert "--type='bogus' is not an event type" in flat
+    for allowed in ("signal_generated", "order_filled", "trade_outcome", "regime_change"):
+        assert allowed in flat
+
+
+# ---------------------------------------------------------------------------- jobs
+def test_jobs_submit_trains_and_registers_a_version(submitted: Result) -> None:
+    assert submitted.exit_code == 0, submitted.output
+    assert re.search(r"submitted \S+ \(pending\)", submitted.output)
+    assert "completed version=alpha:v1" in submitted.output
+    assert "100%" in submitted.output  # the progress bar reached the end
+    n_train = int(re.search(r"n_train=(\d+)", submitted.output).group(1))  # type: ignore[union-attr]
+    assert n_train > 1000
+
+
+def test_jobs_list_shows_the_job_with_its_full_id(ws: Workspace, submitted: Result) -> None:
+    job_id = re.search(r"submitted (\S+)", submitted.output).group(1)  # type: ignore[union-attr]
+    r = cli("jobs", "list", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert column(r.output, 0) == job_id  # never elided, even at 80 columns
+    assert column(r.output, 3) == "completed"
+    assert column(r.output, 6) == "alpha:v1"
+    r = cli("jobs", "list", "--model", "other", *ws.opts())
+    assert r.exit_code == 0 and column(r.output, 0) == ""
+
+
+def test_jobs_cancel_unknown_id_names_it_and_changes_nothing(
+    ws: Workspace, submitted: Result
+) -> None:
+    r = cli("jobs", "cancel", "no-such-job", *ws.opts())
+    assert r.exit_code == 2
+    flat = " ".join(r.output.split())
+    assert "no training job 'no-such-job'" in flat
+    assert "ordinis-learning jobs list" in flat
+    # a finished job is not changed by a cancel
+    job_id = re.search(r"submitted (\S+)", submitted.output).group(1)  # type: ignore[union-attr]
+    r = cli("jobs", "cancel", job_id, *ws.opts())
+    assert r.exit_code == 0 and "already completed; nothing to cancel" in r.output
+    assert column(cli("jobs", "list", *ws.opts()).output, 3) == "completed"
+
+
+def test_jobs_submit_of_a_type_governance_refuses_creates_no_job(ws: Workspace) -> None:
+    r = cli("jobs", "submit", "beta", "--type", "quantum", *ws.opts())
+    assert r.exit_code == 2
+    flat = " ".join(r.output.split())
+    assert "model_type='quantum' is not allowed" in flat and "signal" in flat
+    r = cli("jobs", "list", "--model", "beta", *ws.opts())
+    assert r.exit_code == 0 and column(r.output, 0) == ""
+
+
+# ---------------------------------------------------------------------------- models
+def test_models_list_show_and_history(ws: Workspace, submitted: Result) -> None:
+    job_id = re.search(r"submitted (\S+)", submitted.output).group(1)  # type: ignore[union-attr]
+    r = cli("models", "list", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert column(r.output, 0) == "alpha" and column(r.output, 1) == "v1"
+    assert column(r.output, 2) == "development"
+    assert column(r.output, 5) == job_id
+
+    r = cli("models", "show", "alpha", "v1", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert "alpha:v1  stage=development" in r.output
+    assert re.search(r"sha256=[0-9a-f]{64}", "".join(r.output.split()))
+    assert re.search(r"│ n_train\s+│ \d{4}", r.output)
+    assert re.search(r"│ algorithm\s+│ logistic", r.output)
+    assert re.search(rf"│ training_job_id\s+│ {job_id}", r.output)
+    assert re.search(r"│ symbols\s+│ AAPL,JPM", r.output)
+
+    r = cli("models", "history", "alpha", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert column(r.output, 1) == "v1" and column(r.output, 3) == "development"
+
+    r = cli("models", "show", "alpha", "v9", *ws.opts())
+    assert r.exit_code == 2 and "known versions: v1" in " ".join(r.output.split())
+    r = cli("models", "history", "nosuch", *ws.opts())
+    assert r.exit_code == 2
+    assert "model 'nosuch' is not registered" in " ".join(r.output.split())
+
+
+def test_models_evaluate_prints_the_gate_report_and_records_the_pass(
+    ws: Workspace, submitted: Result
+) -> None:
+    assert submitted.exit_code == 0
+    r = cli(
+        "models", "evaluate", "alpha", "v1", "-b", "pack_01_bull", "--gates", str(ws.gates),
+        *ws.opts(),
+    )
+    assert r.exit_code == 0, r.output
+    assert "alpha:v1 on pack_01_bull" in r.output
+    assert re.search(r"max_drawdown\s+max_drawdown\s+\S+\s+<=\s+1\s+yes\s+PASS", r.output)
+    assert "gate set 'test-loose': PASSED" in r.output
+    # the result is stored: a later command (a new engine) sees the version as evaluated
+    assert column(cli("models", "list", *ws.opts()).output, 4) == "passed"
+
+    r = cli("models", "evaluate", "alpha", "v1", "-b", "nopack", *ws.opts())
+    assert r.exit_code == 2
+    assert "benchmark 'nopack' is not registered" in " ".join(r.output.split())
+
+
+# ---------------------------------------------------------------------------- audit, config
+def test_audit_verify_intact_then_detects_an_edited_record(ws: Workspace) -> None:
+    r = cli("audit", "verify", *ws.opts())
+    assert r.exit_code == 0, r.output
+    checked = int(re.search(r"audit chain intact.*: (\d+) records", r.output).group(1))  # type: ignore[union-attr]
+    assert checked >= 2
+
+    copy = ws.root / "tampered"
+    shutil.copytree(ws.data_dir, copy)
+    with sqlite3.connect(copy / "events.db") as db:
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2")
+    r = cli("audit", "verify", *ws.opts(copy))
+    assert r.exit_code == 1
+    assert "audit chain broken" in r.output and "record 2 was modified" in r.output
+
+
+def test_bad_config_file_exits_2_naming_the_field(ws: Workspace) -> None:
+    bad = ws.root / "bad.yaml"
+    bad.write_text("event_retention_days: 0\nmin_sample_for_training: 5\n")
+    r = cli("events", "stats", "--data-dir", str(ws.data_dir), "--config", str(bad))
+    assert r.exit_code == 2
+    flat = " ".join(r.output.split())
+    assert "event_retention_days=0" in flat and "greater than or equal to 1" in flat
+    assert "min_sample_for_training=5: unknown setting" in flat
+    r = cli("events", "stats", "--config", str(ws.root / "missing.yaml"))
+    assert r.exit_code == 2 and "file does not exist" in r.output
+    # nothing was touched: the stored events are all still there
+    r = cli("events", "stats", *ws.opts())
+    assert f"total {ws.n_signals + N_FILLS:,}" in r.output
