@@ -28,8 +28,11 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ordinis.engines.learning.core.clock import SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -192,11 +195,11 @@ def bar_signal_events(n: int) -> list[LearningEvent]:
             EventType.SIGNAL_GENERATED,
             "signal",
             symbol="AAPL",
-            timestamp=datetime(ts.year, ts.month, ts.day, 21, tzinfo=UTC),
+            timestamp=datetime.combine(day.date(), dt_time(21), tzinfo=UTC),
             payload={"features": {k: float(row[k]) for k in FEATURE_NAMES}},
             outcome=float(row["target"]),
         )
-        for ts, row in feats.iterrows()
+        for day, row in zip(pd.DatetimeIndex(feats.index), feats.to_dict("records"), strict=True)
     ]
 
 
@@ -224,8 +227,10 @@ async def job_overhead(data_dir: Path, jobs: int) -> list[JobTiming]:
         backend = parts.executor.backend
         if isinstance(backend, LocalProcessBackend):
             await asyncio.to_thread(backend.wait_ready)  # warm-up is paid once, at start
-        # warm-up: both workers import this module, MLflow creates the registered model
-        warm = [await engine.submit_training_job("noop", NOOP_TYPE) for _ in range(2)]
+        # warm-up: both workers import this module, MLflow creates the registered models.
+        # Distinct names: two jobs of one model finishing together race for the same version.
+        warm = [await engine.submit_training_job(f"warm{i}", NOOP_TYPE) for i in range(2)]
+        warm.append(await engine.submit_training_job("noop", NOOP_TYPE))
         for job in warm:
             done = await engine.wait_for_training_job(job.job_id, timeout=120)
             assert done.status is TrainingStatus.COMPLETED, done.error_message

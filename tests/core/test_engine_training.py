@@ -129,3 +129,19 @@ async def test_bad_training_requests_get_clear_errors_and_change_nothing(
             await engine.promote_model("alpha", "alpha:v1", "live")
         assert engine.list_models() == []
     assert InsufficientDataError  # the executor's own refusal is tested in tests/training
+
+
+async def test_two_jobs_of_one_model_finishing_together_get_distinct_versions(
+    data_dir: Path, events: list
+) -> None:
+    clock = SimulatedClock(datetime(2005, 1, 3, tzinfo=UTC))
+    async with LearningEngine(_config(data_dir), clock=clock) as engine:
+        for ev in events:
+            engine.record_event(ev)
+        await engine.flush_events()
+        cfg = {"algorithm": "logistic", "cv": "none"}
+        jobs = [await engine.submit_training_job("alpha", "signal", dict(cfg)) for _ in range(2)]
+        done = [await engine.wait_for_training_job(j.job_id, timeout=120) for j in jobs]
+        errors = [j.error_message for j in done]
+        assert all(j.status is TrainingStatus.COMPLETED for j in done), errors
+        assert sorted(j.model_version_id or "" for j in done) == ["alpha:v1", "alpha:v2"]

@@ -150,17 +150,20 @@ class LoopBridge:
         return self._features(start, end)
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
-        """The training reference: features of the production version's own training window.
+        """The training reference: features of the latest version's own training window.
 
-        A new window that moved far from it (PSI above the pipeline's max_feature_drift) is
-        refused before training, so a broken feed or a pathological stretch cannot silently
-        become the next model; long windows make ordinary regime change move it only a little.
+        Each new window is compared with the one the last candidate was trained on, so a broken
+        feed or an abrupt jump in the data is refused before training (PSI above the pipeline's
+        max_feature_drift), while the gradual change of overlapping windows passes.
         """
-        prod = self.registry.get_production_model(model_name)
-        if prod is None:
+        versions = [
+            v for v in self.registry.list_versions(model_name) if v.lineage.get("window_end")
+        ]
+        if not versions:
             return None
-        start = _lineage_time(prod.lineage.get("window_start"))
-        end = _lineage_time(prod.lineage.get("window_end"))
+        latest = max(versions, key=lambda v: v.created_at)
+        start = _lineage_time(latest.lineage.get("window_start"))
+        end = _lineage_time(latest.lineage.get("window_end"))
         if end is None:
             return None
         return self._features(start, end + timedelta(microseconds=1))

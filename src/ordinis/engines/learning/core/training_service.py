@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,7 @@ class TrainingService:
         self.audit = audit
         self.registry = registry
         self.executor: TrainingExecutor | None = None
+        self._register_locks: dict[str, asyncio.Lock] = {}
 
     def window(self, job_config: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
         """A job's data window: config ``start``/``end``; ``end`` defaults to the clock's now."""
@@ -110,6 +112,9 @@ class TrainingService:
                 {"model_type": model_type, "samples": samples},
             )
             self.policies.enforce(action)  # raises PolicyDeniedError with the policy's reason
+        job_config = dict(job_config)
+        if model_type == "signal":
+            job_config.setdefault("cv_folds", self.config.cross_validation_folds)
         job = await self.executor.submit(model_name, model_type, job_config)
         self.audit.append(
             actor,
@@ -152,6 +157,15 @@ class TrainingService:
         lineage["training_job_id"] = job.job_id
         if job.trigger_id:
             lineage["trigger_id"] = job.trigger_id
+        # one registration per model at a time: two jobs finishing together must not both
+        # pick the same next version number
+        lock = self._register_locks.setdefault(job.model_name, asyncio.Lock())
+        async with lock:
+            return await self._register(job, outcome, lineage)
+
+    async def _register(
+        self, job: TrainingJob, outcome: TrainingOutcome, lineage: dict[str, str]
+    ) -> str | None:
         mv = await self.registry.register_model_version(
             job.model_name,
             self.next_version(job.model_name),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections import Counter, deque
@@ -38,6 +39,7 @@ from ordinis.engines.learning.events.store import EventQuery, EventRow, EventSto
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 _TYPE_AND_SOURCE = itemgetter(1, 2)
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -392,7 +394,12 @@ class EventPipeline:
             self._wake_requested = False
             if self._stopping:
                 break
-            if await self._commit_cycle():
+            try:
+                ok = await self._commit_cycle()
+            except Exception:  # a bug must not silently stop the flusher: log, back off, go on
+                _log.exception("event flusher cycle failed")
+                ok = False
+            if ok:
                 delay = 0.0
             else:
                 delay = self._retry_initial if delay == 0 else min(delay * 2, self._retry_max)

@@ -240,7 +240,7 @@ class TrainingExecutor:
             and (status is None or j.status is TrainingStatus(status))
         ]
 
-    async def wait(self, job_id: str, timeout: float | None = None) -> TrainingJob:  # noqa: ASYNC109
+    async def wait(self, job_id: str, timeout: float | None = None) -> TrainingJob:
         """Wait until the job is finished (real time); TimeoutError names its current state."""
         job = self.get_job(job_id)
         entry = self._entries.get(job_id)
