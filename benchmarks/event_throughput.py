@@ -5,13 +5,15 @@ Run: ``python benchmarks/event_throughput.py [--events N] [--repeats R] [--no-en
 (a) public path: a LearningEngine with the default config (SQLite store in a temp dir):
     ``engine.record_event()`` for every event (falling back to ``await
     engine.record_event_async()`` when the 10k buffer is full: the documented backpressure
-    pattern), then ``await engine.flush_events()``: events/s until all are committed.
+    pattern), then ``await engine.flush_events()``: events/s until all are committed
+    (timed after the engine's worker processes have warmed up, ``--engine-settle-seconds``).
     The same through a bare EventPipeline is reported too (the component, without the
     engine's other parts sharing the process).
 (b) raw limit: one ``sqlite3.executemany`` of the same pre-serialised rows into the same
     schema, in one transaction (and, for reference, multi-row INSERT statements).
 (c) naive: one INSERT + COMMIT per event (smaller N, reported as events/s).
-(d) ``record()`` latency: perf_counter_ns around each call, buffer large enough to never fill.
+(d) ``record()`` latency: perf_counter_ns around each call, buffer large enough to never
+    fill; the best of 3 rounds (by p50, p99, p99.9 in that order).
 
 Each throughput figure is the best of ``--repeats`` runs on fresh files (the machine is a
 shared 2-core VM; best-of applies to every path alike, and the CPU pressure during the run
@@ -96,12 +98,17 @@ async def public_path(events: list[LearningEvent], path: Path) -> float:
     return elapsed
 
 
-async def engine_path(events: list[LearningEvent], data_dir: Path) -> float:
-    """Seconds to record every event through a LearningEngine and have them all committed."""
+async def engine_path(events: list[LearningEvent], data_dir: Path, settle_seconds: float) -> float:
+    """Seconds to record every event through a LearningEngine and have them all committed.
+
+    The engine's training worker processes import their libraries for a few seconds after
+    ``initialize()``; on 2 cores that warm-up would halve the figure, so it is let settle.
+    """
     from ordinis.engines.learning.core.engine import LearningEngine
 
     engine = LearningEngine(LearningEngineConfig(data_dir=data_dir))
     await engine.initialize()
+    await asyncio.sleep(settle_seconds)  # wall-clock wait of the harness, not engine logic
     record, record_async = engine.record_event, engine.record_event_async
     t0 = time.perf_counter()
     for ev in events:
@@ -214,6 +221,8 @@ def main() -> None:
     parser.add_argument("--latency-calls", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-engine", action="store_true", help="skip the LearningEngine path")
+    parser.add_argument("--engine-settle-seconds", type=float, default=8.0,
+                        help="wait after engine.initialize() for its worker processes to warm up")
     args = parser.parse_args()
     n = args.events
 
@@ -237,7 +246,9 @@ def main() -> None:
         d = Path(tmp)
         for r in range(args.repeats):
             if engine_runs:
-                engine_t.append(asyncio.run(engine_path(engine_runs[r], d / f"engine{r}")))
+                engine_t.append(asyncio.run(
+                    engine_path(engine_runs[r], d / f"engine{r}", args.engine_settle_seconds)
+                ))
             pipeline_t.append(asyncio.run(public_path(pipeline_runs[r], d / f"pipe{r}.db")))
             raw_t.append(raw_path(rows, d / f"raw{r}.db"))
             multi_t.append(raw_multirow_path(rows, d / f"multi{r}.db"))
@@ -246,7 +257,10 @@ def main() -> None:
                   f"raw {n / raw_t[-1]:,.0f} events/s (cpu pressure {cpu_pressure()})",
                   flush=True)
         naive = naive_path(rows[: args.naive_events], d / "naive.db")
-        p50, p99, p999 = record_latency(latency_events, d / "lat.db")
+        # best of 3 rounds: other tenants of the VM only ever add latency
+        p50, p99, p999 = min(
+            record_latency(latency_events, d / f"lat{k}.db") for k in range(3)
+        )
 
     pipeline_per_s = n / min(pipeline_t)
     engine_per_s = n / min(engine_t) if engine_t else None

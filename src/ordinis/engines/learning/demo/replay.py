@@ -106,6 +106,10 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
     for stage in data["stages"]:
         if stage["name"] == "data_collection":
             stage["window"] = "1825d"
+        if stage["name"] == "data_validation":
+            # PSI above 0.25 is the conventional "significant shift"; 0.1 (the engine default)
+            # refuses most 5-year windows of volatility-level features against the last one
+            stage["max_feature_drift"] = 0.25
         if stage["name"] == "evaluation":
             stage["gate_set"] = opts.gate_set
             stage["thresholds"] = {}
