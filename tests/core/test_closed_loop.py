@@ -26,6 +26,7 @@ from ordinis.engines.learning import (
     TrainingStatus,
 )
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+from ordinis.engines.learning.feedback.pipeline_config import write_pipeline_variant
 
 SYMBOLS = ["AAPL", "JPM", "XOM", "BAC"]
 MODEL = "crash-test"
@@ -46,26 +47,14 @@ LOOSE_GATES = {
 
 
 def _pipeline_file(tmp_path: Path) -> Path:
-    import importlib.resources
-
-    text = (
-        importlib.resources.files("ordinis.engines.learning.resources.mlops")
-        .joinpath("pipeline.yaml")
-        .read_text(encoding="utf-8")
+    return write_pipeline_variant(
+        tmp_path / "pipeline.yaml",
+        stages={
+            "data_collection": {"window": "1095d"},
+            "training": {"algorithm": "logistic", "params": {}},
+            "evaluation": {"benchmarks": ["pack_03_crash"], "thresholds": {}},
+        },
     )
-    data = yaml.safe_load(text)
-    for stage in data["stages"]:
-        if stage["name"] == "data_collection":
-            stage["window"] = "1095d"
-        if stage["name"] == "training":
-            stage["algorithm"] = "logistic"
-            stage["params"] = {}
-        if stage["name"] == "evaluation":
-            stage["benchmarks"] = ["pack_03_crash"]
-            stage["thresholds"] = {}
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def _config(data_dir: Path, tmp_path: Path) -> LearningEngineConfig:

@@ -37,6 +37,15 @@ def test_append_is_idempotent_by_event_id(store: EventStore) -> None:
     assert store.append_events([]) == 0
 
 
+def test_large_batch_crossing_statement_chunks(store: EventStore) -> None:
+    rows = _rows([make_event(i) for i in range(4523)])  # 4000 + 500 + 20 + 3 in SQLite
+    assert store.append_events(rows[:4100]) == 4100
+    assert store.append_events(rows) == 423  # overlapping replay: only the new ones
+    assert store.count_events() == 4523
+    ids = [e.event_id for e in store.query_events(EventQuery(limit=None))]
+    assert ids == [r.event_id for r in rows]
+
+
 def test_events_round_trip_exactly(store: EventStore) -> None:
     ev = make_event(
         3,

@@ -33,6 +33,7 @@ from ordinis.engines.learning.core.models import (
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_panel
 from ordinis.engines.learning.demo.report import print_evaluation
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+from ordinis.engines.learning.feedback.pipeline_config import write_pipeline_variant
 
 MODEL = "spx-signal"
 BASELINE_MODEL = "momentum-rule"
@@ -93,40 +94,25 @@ def demo_config(opts: DemoOptions) -> LearningEngineConfig:
 
 def _demo_pipeline(opts: DemoOptions) -> Path:
     """The packaged pipeline.yaml with a 5-year window and the demo's gate set."""
-    import importlib.resources
-
-    import yaml
-
-    text = (
-        importlib.resources.files("ordinis.engines.learning.resources.mlops")
-        .joinpath("pipeline.yaml")
-        .read_text(encoding="utf-8")
-    )
-    data = yaml.safe_load(text)
-    for stage in data["stages"]:
-        if stage["name"] == "data_collection":
-            stage["window"] = "1825d"
-        if stage["name"] == "data_validation":
+    return write_pipeline_variant(
+        opts.data_dir / "pipeline.yaml",
+        stages={
+            "data_collection": {"window": "1825d"},
             # PSI above 0.25 is the conventional "significant shift"; 0.1 (the engine default)
             # refuses most 5-year windows of volatility-level features against the last one
-            stage["max_feature_drift"] = 0.25
-        if stage["name"] == "evaluation":
-            stage["gate_set"] = opts.gate_set
-            stage["thresholds"] = {}
-            stage["gate_set"] = opts.gate_set
-            stage["benchmarks"] = [
-                "pack_01_bull",
-                "pack_02_sideways",
-                "pack_03_crash",
-                "pack_04_bear",
-            ]
-    data["triggers"]["drift_alerts"]["min_severity"] = "critical"
-    # 20 stocks trade every day: a streak of 8 losing trades is a normal afternoon here
-    data["triggers"]["consecutive_losses"]["count"] = 60
-    path = opts.data_dir / "pipeline.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+            "data_validation": {"max_feature_drift": 0.25},
+            "evaluation": {
+                "gate_set": opts.gate_set,
+                "thresholds": {},
+                "benchmarks": ["pack_01_bull", "pack_02_sideways", "pack_03_crash", "pack_04_bear"],
+            },
+        },
+        triggers={
+            "drift_alerts": {"min_severity": "critical"},
+            # 20 stocks trade every day: 8 losing trades in a row is a normal afternoon here
+            "consecutive_losses": {"count": 60},
+        },
+    )
 
 
 class _Replay:

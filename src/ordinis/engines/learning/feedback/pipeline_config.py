@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -317,9 +318,7 @@ class TriggerRulesConfig(_Section):
     """The rules that turn observations into retraining triggers."""
 
     degradation: DegradationRuleConfig = Field(default_factory=DegradationRuleConfig)
-    consecutive_losses: ConsecutiveLossRuleConfig = Field(
-        default_factory=ConsecutiveLossRuleConfig
-    )
+    consecutive_losses: ConsecutiveLossRuleConfig = Field(default_factory=ConsecutiveLossRuleConfig)
     drift_alerts: DriftAlertRuleConfig = Field(default_factory=DriftAlertRuleConfig)
     schedule: ScheduleRuleConfig = Field(default_factory=ScheduleRuleConfig)
 
@@ -370,6 +369,34 @@ def load_pipeline_config(path: str | Path | None = None) -> PipelineConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(what, [FieldProblem("<yaml>", None, f"not valid YAML: {exc}")]) from None
     return pipeline_config_from_mapping(data, source=str(file))
+
+
+def write_pipeline_variant(
+    path: str | Path,
+    stages: Mapping[str, Mapping[str, Any]] | None = None,
+    triggers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write the packaged pipeline.yaml with some stage and trigger settings replaced.
+
+    ``stages`` maps a stage name to the keys to set on it; ``triggers`` a rule name to its
+    keys. The result is validated before it is written, so a bad override fails here.
+    """
+    data = yaml.safe_load(default_pipeline_path().read_text(encoding="utf-8"))
+    by_name = {stage["name"]: stage for stage in data["stages"]}
+    for name, updates in (stages or {}).items():
+        if name not in by_name:
+            raise ConfigError(
+                "pipeline variant",
+                [FieldProblem("stages", name, f"no such stage; known: {', '.join(by_name)}")],
+            )
+        by_name[name].update(updates)
+    for name, updates in (triggers or {}).items():
+        data["triggers"].setdefault(name, {}).update(updates)
+    out = Path(path)
+    pipeline_config_from_mapping(data, source=str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return out
 
 
 def pipeline_config_from_mapping(data: Any, source: str = "<mapping>") -> PipelineConfig:
