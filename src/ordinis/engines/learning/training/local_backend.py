@@ -52,7 +52,16 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "lightgbm",
     "ordinis.engines.learning.training.signal_trainer",
 )
-_WORKER_BOOT = "from ordinis.engines.learning.training.local_worker import main; main()"
+# How much lower than the engine the training workers run (POSIX nice increment): training
+# yields the CPU to the engine's hot path, so warming a worker's imports at start does not
+# halve the event throughput. The worker nices itself first thing (no preexec_fn: not
+# thread-safe in the parent).
+WORKER_NICENESS = 10
+_WORKER_BOOT = (
+    "import os, contextlib\n"
+    f"with contextlib.suppress(OSError): os.nice({WORKER_NICENESS})\n"
+    "from ordinis.engines.learning.training.local_worker import main; main()"
+)
 _MAX_STARTUP_FAILURES = 3
 _BIG_PAYLOAD_BYTES = 1 << 20
 _live_backends: weakref.WeakSet[LocalProcessBackend] = weakref.WeakSet()
