@@ -111,6 +111,9 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
         await engine.promote_model(MODEL, v1, ModelStage.STAGING)
         await engine.promote_model(MODEL, v1, ModelStage.PRODUCTION)
         model = engine.load_model(v1)
+        # promotion made the training window the data/prediction drift reference
+        reference = engine._require().drift.reference(MODEL)
+        assert set(FEATURE_NAMES) <= set(reference.features) and reference.predictions is not None
 
         # live: the production model trades; outcomes come back through the collector
         positions: dict[str, float] = {}
@@ -139,7 +142,7 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
                         "signal",
                         symbol=sym,
                         timestamp=day,
-                        payload={"features": feats, "signal": float(sig)},
+                        payload={"features": feats, "signal": float(sig), "model_name": MODEL},
                         outcome=target,
                     )
                 )
@@ -158,10 +161,13 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
         await engine.flush_events()
         await engine.drain()
 
+        assert engine.scheduler.errors == []
         alerts = engine.get_drift_alerts(MODEL)
         assert alerts, "the crash must raise drift alerts"
         assert any(a.detected_at >= datetime(2007, 7, 1, tzinfo=UTC) for a in alerts)
-        assert {a.drift_type for a in alerts} & {DriftType.PERFORMANCE, DriftType.CONCEPT}
+        kinds = {a.drift_type for a in alerts}
+        assert kinds & {DriftType.PERFORMANCE, DriftType.CONCEPT}
+        assert DriftType.DATA in kinds  # crash-level volatility against the calm reference
         triggers = parts.retraining.list_triggers(MODEL)
         retrains = [t for t in triggers if t.job_id]
         assert retrains, "a retrain must have started by itself"

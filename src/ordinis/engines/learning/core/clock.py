@@ -108,7 +108,7 @@ class _Timer:
     due: float
     seq: int
     name: str = field(compare=False)
-    callback: Callable[[], None] = field(compare=False)
+    callback: Callable[[], object] = field(compare=False)
     interval: float | None = field(compare=False, default=None)
     cancelled: bool = field(compare=False, default=False)
 
@@ -153,7 +153,7 @@ class Scheduler:
         self.run_due()
 
     def call_at(
-        self, when: datetime, callback: Callable[[], None], name: str = ""
+        self, when: datetime, callback: Callable[[], object], name: str = ""
     ) -> ScheduledTask:
         timer = _Timer(when.timestamp(), next(self._seq), name or repr(callback), callback)
         with self._lock:
@@ -161,7 +161,7 @@ class Scheduler:
         return ScheduledTask(timer)
 
     def call_later(
-        self, delay_seconds: float, callback: Callable[[], None], name: str = ""
+        self, delay_seconds: float, callback: Callable[[], object], name: str = ""
     ) -> ScheduledTask:
         return self.call_at(
             self.clock.now() + timedelta(seconds=delay_seconds), callback, name=name
@@ -170,7 +170,7 @@ class Scheduler:
     def every(
         self,
         interval_seconds: float,
-        callback: Callable[[], None],
+        callback: Callable[[], object],
         name: str = "",
         first_delay: float | None = None,
     ) -> ScheduledTask:

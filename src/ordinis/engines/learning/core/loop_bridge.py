@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ordinis.engines.learning.core.clock import Clock
@@ -34,13 +35,16 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig
     from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
     from ordinis.engines.learning.governance.audit import AuditLog
-    from ordinis.engines.learning.registry import ModelRegistry
+    from ordinis.engines.learning.registry import ModelRegistry, StageChange
     from ordinis.engines.learning.training.executor import TrainingExecutor
 
 log = logging.getLogger(__name__)
 
 # At most this many rows of features are read back for data validation.
 _MAX_VALIDATION_ROWS = 50_000
+# The live window compared with the production reference, and the rows it needs.
+_LIVE_DATA_DAYS = 60
+_MIN_LIVE_ROWS = 50
 
 
 class LoopBridge:
@@ -74,6 +78,7 @@ class LoopBridge:
         self.loop: ContinuousImprovementPipeline | None = None
         self.listeners: list[Callable[[LoopEvent], None]] = []
         self._periods: dict[str, tuple[datetime, float]] = {}
+        self._reference_of: dict[str, str] = {}
 
     # ------------------------------------------------------------------ LoopActions
     def _window(self) -> tuple[datetime, datetime]:
@@ -127,8 +132,8 @@ class LoopBridge:
     def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:
         return self.training.count_samples(start, end)
 
-    def _features(self, start: datetime | None, end: datetime | None) -> pd.DataFrame | None:
-        events = self.store.query_events(
+    def _signal_events(self, start: datetime | None, end: datetime | None) -> list[Any]:
+        return self.store.query_events(
             EventQuery(
                 event_type=EventType.SIGNAL_GENERATED,
                 start=start,
@@ -137,13 +142,9 @@ class LoopBridge:
                 descending=True,
             )
         )
-        rows = [
-            e.payload.get("features") for e in events if isinstance(e.payload.get("features"), dict)
-        ]
-        if not rows:
-            return None
-        frame = pd.DataFrame(rows)
-        return frame.reindex(columns=[c for c in FEATURE_NAMES if c in frame.columns])
+
+    def _features(self, start: datetime | None, end: datetime | None) -> pd.DataFrame | None:
+        return _feature_frame(self._signal_events(start, end))
 
     def training_window_features(self, model_name: str) -> pd.DataFrame | None:
         start, end = self._window()
@@ -167,6 +168,64 @@ class LoopBridge:
         if end is None:
             return None
         return self._features(start, end + timedelta(microseconds=1))
+
+    # ------------------------------------------------------------------ data and prediction drift
+    def on_stage_change(self, change: StageChange) -> None:
+        """A new production version: its training window becomes the drift reference."""
+        if change.to_stage is not ModelStage.PRODUCTION:
+            return
+        try:
+            self.set_production_reference(
+                change.model_name, f"{change.model_name}:{change.version}"
+            )
+        except Exception:
+            log.exception("could not set the drift reference of %s", change.version)
+
+    def set_production_reference(self, model_name: str, version_id: str) -> bool:
+        """Profile the version's training features and its predictions on them (persisted)."""
+        mv = self.registry.get_model_version(version_id)
+        start = _lineage_time(mv.lineage.get("window_start"))
+        end = _lineage_time(mv.lineage.get("window_end"))
+        if end is None:
+            return False
+        features = self._features(start, end + timedelta(microseconds=1))
+        if features is None or features.empty:
+            return False
+        features = features.dropna()
+        model = self.registry.load_model(version_id)
+        predictions = np.asarray(model.predict(features), dtype=float)
+        self.drift.set_reference(model_name, features, predictions)
+        self._reference_of[model_name] = version_id
+        return True
+
+    def bind_reference(self, model_name: str, version_id: str) -> None:
+        """Mark the stored reference of ``model_name`` as the profile of ``version_id``."""
+        self._reference_of[model_name] = version_id
+
+    def check_live_data(self) -> list[DriftAlert]:
+        """Scheduled: recent features and predictions of each production model vs its reference.
+
+        Alerts go to the monitor's listeners like every other drift alert (and so to the loop).
+        """
+        alerts: list[DriftAlert] = []
+        end = self.clock.now()
+        events = self._signal_events(end - timedelta(days=_LIVE_DATA_DAYS), end)
+        for model_name, version_id in list(self._reference_of.items()):
+            prod = self.registry.get_production_model(model_name)
+            if prod is None or prod.version_id != version_id:
+                continue
+            features = _feature_frame(events)
+            if features is not None and len(features) >= _MIN_LIVE_ROWS:
+                alerts += self.drift.check_data_drift(model_name, features.dropna())
+            predictions = [
+                float(e.payload["signal"])
+                for e in events
+                if e.payload.get("model_name") == model_name
+                and isinstance(e.payload.get("signal"), int | float)
+            ]
+            if len(predictions) >= _MIN_LIVE_ROWS:
+                alerts += self.drift.check_prediction_drift(model_name, np.asarray(predictions))
+        return alerts
 
     # ------------------------------------------------------------------ observations
     def on_loop_event(self, event: LoopEvent) -> None:
@@ -249,3 +308,12 @@ def _lineage_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def _feature_frame(events: list[Any]) -> pd.DataFrame | None:
+    """The bar features carried by signal events, as a frame with FEATURE_NAMES columns."""
+    rows = [e.payload["features"] for e in events if isinstance(e.payload.get("features"), dict)]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[c for c in FEATURE_NAMES if c in frame.columns])

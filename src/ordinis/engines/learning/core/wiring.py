@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.collectors.feedback import FeedbackCollector
 from ordinis.engines.learning.core.clock import ScheduledTask
+from ordinis.engines.learning.core.errors import NotFoundError
 from ordinis.engines.learning.core.evaluation_service import EvaluationService
 from ordinis.engines.learning.core.loop_bridge import LoopBridge
 from ordinis.engines.learning.core.training_service import TrainingService
@@ -162,6 +163,7 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
     )
     bridge.loop = loop
     drift.add_listener(bridge.on_drift_alert)
+    registry.add_listener(bridge.on_stage_change)
     collector.add_listener(bridge.on_feedback)
 
     parts = Parts(
@@ -189,10 +191,25 @@ async def build_parts(engine: LearningEngine, store: EventStore) -> Parts:
     )
     if cfg.enable_drift_detection:
         parts.scheduled.append(drift.schedule(sched, tracker))
+        parts.scheduled.append(
+            sched.every(cfg.drift_check_interval_seconds, bridge.check_live_data, name="data-drift")
+        )
+        for name in registry.list_models():  # references survive restarts; rebind them
+            prod = registry.get_production_model(name)
+            if prod is not None and _has_reference(drift, name):
+                bridge.bind_reference(name, prod.version_id)
     parts.scheduled.append(
         sched.every(3600.0, lambda: _spawn_tick(engine, loop), name="retraining-schedule")
     )
     return parts
+
+
+def _has_reference(drift: DriftMonitor, model_name: str) -> bool:
+    try:
+        drift.reference(model_name)
+    except NotFoundError:
+        return False
+    return True
 
 
 def _spawn_tick(engine: LearningEngine, loop: ContinuousImprovementPipeline) -> None:
