@@ -28,7 +28,6 @@ from ordinis.engines.learning.core.models import (
     ModelStage,
     ModelVersion,
     RolloutStrategy,
-    StoredRecord,
     TrainingJob,
 )
 from ordinis.engines.learning.events.store import EventQuery, EventStore, open_store
@@ -75,8 +74,6 @@ _SWITCHES: dict[str, tuple[EventType, ...]] = {
         EventType.ERROR_RATE_SPIKE,
     ),
 }
-
-EVALUATION_KIND = "evaluation"
 
 
 def disabled_event_types(config: LearningEngineConfig) -> frozenset[EventType]:
@@ -216,11 +213,7 @@ class LearningEngine:
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
         """Buffer an event (validated here, non-blocking); returns its id. Durable after flush."""
-        parts = self._parts
-        if parts is None:
-            self._require()
-            raise AssertionError  # unreachable: _require raised
-        return parts.pipeline.record(event)
+        return self._require().pipeline.record(event)
 
     async def record_event_async(self, event: LearningEvent) -> str:
         """Like record_event, but waits for buffer space instead of raising BufferFullError."""
@@ -490,14 +483,6 @@ class LearningEngine:
             "training_jobs": len(parts.executor.list_jobs()),
             "drift_alerts": len(parts.drift.alerts()),
         }
-
-    # ------------------------------------------------------------------ records helpers
-    def put_record(self, kind: str, key: str, body: dict[str, Any], tag: str = "") -> None:
-        now = self.clock.now()
-        existing = self.store.get_record(kind, key)
-        self.store.put_record(
-            StoredRecord(kind, key, body, existing.created_at if existing else now, now, tag)
-        )
 
 
 def _parse_stage(stage: ModelStage | str) -> ModelStage:
