@@ -208,15 +208,22 @@ class LoopBridge:
         Alerts go to the monitor's listeners like every other drift alert (and so to the loop).
         """
         alerts: list[DriftAlert] = []
+        live = [
+            name
+            for name, version_id in self._reference_of.items()
+            if (prod := self.registry.get_production_model(name)) is not None
+            and prod.version_id == version_id
+        ]
+        if not live:
+            return alerts
         end = self.clock.now()
         events = self._signal_events(end - timedelta(days=_LIVE_DATA_DAYS), end)
-        for model_name, version_id in list(self._reference_of.items()):
-            prod = self.registry.get_production_model(model_name)
-            if prod is None or prod.version_id != version_id:
-                continue
-            features = _feature_frame(events)
+        features = _feature_frame(events)  # the same recent rows serve every model
+        if features is not None:
+            features = features.dropna()
+        for model_name in live:
             if features is not None and len(features) >= _MIN_LIVE_ROWS:
-                alerts += self.drift.check_data_drift(model_name, features.dropna())
+                alerts += self.drift.check_data_drift(model_name, features)
             predictions = [
                 float(e.payload["signal"])
                 for e in events
