@@ -181,3 +181,33 @@ def test_a_non_finite_float_anywhere_is_refused(payload: dict, bad: float, key: 
     with pytest.raises(InvalidEventError) as err:
         encode_event(make_event(payload=payload), 10**7)
     assert err.value.problems[0].field == f"payload.outer[1].{key}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ts=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9000, 1, 1)),
+    offset_min=st.integers(-23 * 60, 23 * 60),
+)
+def test_timestamp_is_stored_to_the_exact_microsecond(ts: datetime, offset_min: int) -> None:
+    from ordinis.engines.learning.events.store import from_us
+
+    aware = ts.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
+    row = encode_event(make_event(timestamp=aware), MAX)
+    exact = (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert row.ts_us == exact  # float seconds would drift by several µs in year 9000
+    assert from_us(row.ts_us) == aware
+
+
+def test_labels_are_encoded_from_their_current_items() -> None:
+    labels = {"strategy": "momentum", "model": "v1"}
+    first = encode_event(make_event(labels=labels), MAX)
+    labels["model"] = "v2"  # same dict, new value: must not reuse the first encoding
+    second = encode_event(make_event(labels=labels), MAX)
+    assert json.loads(first.labels) == {"strategy": "momentum", "model": "v1"}
+    assert json.loads(second.labels) == {"strategy": "momentum", "model": "v2"}
+    # a non-str value that follows an accepted str one is still refused, naming the key
+    with pytest.raises(InvalidEventError) as err:
+        encode_event(make_event(labels={"strategy": "momentum", "model": 2}), MAX)
+    assert _problem_fields(err.value) == ["labels['model']"]
+    with pytest.raises(InvalidEventError):
+        encode_event(make_event(labels={"strategy": "momentum", "model": "a\x00b"}), MAX)

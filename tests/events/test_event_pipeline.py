@@ -323,3 +323,24 @@ async def test_lag_is_measured_on_the_engine_clock(
     assert await pipeline.flush() == 2
     assert pipeline.stats().oldest_buffered_age_seconds == 0
     assert metrics.sample("learning_event_flush_lag_seconds") == 0
+
+
+async def test_commits_are_cut_to_the_store_statement_size(
+    sqlite_store: SQLiteEventStore, tmp_path: Path
+) -> None:
+    # SQLite writes up to max_batch_rows in one statement (one transaction, one GIL
+    # hand-over); a larger buffer is committed in several such batches, in order.
+    flaky = FlakyStore(sqlite_store)
+    config = LearningEngineConfig(
+        data_dir=tmp_path, max_events_memory=10_000, flush_batch_size=10_000,
+        flush_interval_seconds=30.0,
+    )
+    pipeline, _ = _pipeline(flaky, config)  # type: ignore[arg-type]
+    events = [make_event(i) for i in range(9_001)]
+    for ev in events:
+        pipeline.record(ev)
+    await pipeline.start()
+    assert await pipeline.flush() == 9_001
+    await pipeline.stop()
+    assert flaky.committed_batches == [4000, 4000, 1001]
+    assert _stored_ids(sqlite_store) == [e.event_id for e in events]

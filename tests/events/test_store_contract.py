@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from event_helpers import T0, make_event, raw_execute
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.models import AuditRecord, EventType, StoredRecord
 from ordinis.engines.learning.events.encoding import encode_event
@@ -241,3 +245,45 @@ def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     reopened.open()
     assert reopened.count_events() == 2000
     reopened.close()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 127, 129, 2047, 2049, 3999, 4000, 4001, 8001])
+def test_every_batch_size_stores_each_event_once(store: EventStore, size: int) -> None:
+    # SQLite pads a statement with copies of the batch's last row up to a prepared size;
+    # the copies must never show up as rows nor in the count of new rows.
+    rows = _rows([make_event(i) for i in range(size)])
+    assert store.append_events(rows) == size
+    assert store.count_events() == size
+    # a replay whose last row (the one padding is made of) is new, and one where it is old
+    extra = _rows([make_event(size + 1)])
+    assert store.append_events(rows[size // 2 :] + extra) == 1
+    assert store.append_events(extra + rows[: size // 2 + 1]) == 0
+    assert store.count_events() == size + 1
+    ids = [e.event_id for e in store.query_events(EventQuery(limit=None))]
+    assert len(ids) == len(set(ids)) == size + 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 700), min_size=1, max_size=6),
+    replays=st.lists(st.tuples(st.integers(0, 700), st.integers(0, 700)), max_size=3),
+)
+def test_sqlite_any_split_and_replay_stores_the_stream_once(
+    cuts: list[int], replays: list[tuple[int, int]]
+) -> None:
+    from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
+
+    rows = _rows([make_event(i) for i in range(700)])
+    bounds = sorted({0, 700, *cuts})
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteEventStore(f"sqlite:///{tmp}/events.db")
+        store.open()
+        try:
+            new = sum(store.append_events(rows[a:b]) for a, b in pairwise(bounds))
+            for a, b in replays:  # retries of any slice add nothing
+                assert store.append_events(rows[min(a, b) : max(a, b)]) == 0
+            assert new == 700
+            stored = [e.event_id for e in store.query_events(EventQuery(limit=None))]
+            assert stored == [r.event_id for r in rows]
+        finally:
+            store.close()

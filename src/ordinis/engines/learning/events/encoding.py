@@ -14,14 +14,16 @@ import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import is_dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 
 from ordinis.engines.learning.core.errors import FieldProblem, InvalidEventError
 from ordinis.engines.learning.core.models import EVENT_TYPE_VALUES, EventType, LearningEvent
-from ordinis.engines.learning.events.store import EventRow
+from ordinis.engines.learning.events.store import EventRow, to_us
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Dataclasses go to the slow path (refused there with a hint) so both paths accept the same.
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -53,38 +55,57 @@ def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
             and event_id
             and type(labels) is dict
         ):
-            for k, v in labels.items():
-                if type(k) is not str or type(v) is not str:
-                    break
-            else:
-                payload = event.payload
-                raw = _dumps(payload, option=_ORJSON_OPTIONS)
-                # orjson writes NaN/Infinity as null: when a null shows up, look for a
-                # non-finite float before accepting (a real None is fine).
-                if (
-                    type(payload) is dict
-                    and len(raw) <= max_payload_bytes
-                    and (b"null" not in raw or _all_finite(payload, 0))
-                    and b"\\u0000" not in raw
-                ):
-                    labels_json = _dumps(labels).decode() if labels else "{}"
-                    if "\\u0000" not in labels_json and "\x00" not in source:
-                        return _new_row(  # type: ignore[no-any-return]
-                            EventRow,
-                            (
-                                event_id,
-                                event_type._value_,
-                                source,
-                                symbol,
-                                round(ts.timestamp() * 1_000_000),
-                                raw.decode(),
-                                labels_json,
-                                outcome,
-                            ),
-                        )
+            labels_json = _LABELS_JSON.get(tuple(labels.items())) if labels else "{}"
+            if labels_json is None:
+                labels_json = _labels_json(labels)
+            payload = event.payload
+            raw = _dumps(payload, option=_ORJSON_OPTIONS)
+            text = raw.decode()  # orjson writes UTF-8; str searches beat bytes ones
+            # orjson writes NaN/Infinity as null: when a null shows up, look for a
+            # non-finite float before accepting (a real None is fine).
+            if (
+                labels_json is not None
+                and type(payload) is dict
+                and len(raw) <= max_payload_bytes
+                and ("null" not in text or _all_finite(payload, 0))
+                and "\\u0000" not in text
+                and "\x00" not in source
+            ):
+                d = ts - _EPOCH  # exact µs, and a bad tzinfo raises here
+                return _new_row(  # type: ignore[no-any-return]
+                    EventRow,
+                    (
+                        event_id,
+                        event_type._value_,
+                        source,
+                        symbol,
+                        d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds,
+                        text,
+                        labels_json,
+                        outcome,
+                    ),
+                )
     except Exception:  # anything odd is examined field by field below
         pass
     return _encode_slow(event, max_payload_bytes)
+
+
+# Labels repeat (strategy, model, ...): their JSON is kept by their items, so the common case
+# is one tuple and one dict lookup. Only all-str, NUL-free labels are ever kept.
+_LABELS_JSON: dict[tuple[tuple[str, str], ...], str] = {}
+_LABELS_JSON_MAX = 4096
+
+
+def _labels_json(labels: dict[str, str]) -> str | None:
+    """JSON text of str-to-str ``labels`` (remembered), or None for the thorough pass."""
+    for k, v in labels.items():
+        if type(k) is not str or type(v) is not str or "\x00" in k or "\x00" in v:
+            return None
+    text: str = _dumps(labels).decode()
+    if len(_LABELS_JSON) >= _LABELS_JSON_MAX:
+        _LABELS_JSON.clear()
+    _LABELS_JSON[tuple(labels.items())] = text
+    return text
 
 
 def _all_finite(value: Any, depth: int) -> bool:
@@ -156,7 +177,7 @@ def _encode_slow(event: Any, max_payload_bytes: int) -> EventRow:
     elif ts.tzinfo is None or ts.utcoffset() is None:
         problems.append(FieldProblem("timestamp", ts, _NAIVE_FIX))
     else:
-        ts_us = round(ts.timestamp() * 1_000_000)
+        ts_us = to_us(ts)
 
     outcome = event.outcome
     outcome_value: float | None = None

@@ -35,7 +35,13 @@ from ordinis.engines.learning.events.buffer import (
     OutcomeTally,
 )
 from ordinis.engines.learning.events.encoding import encode_event
-from ordinis.engines.learning.events.store import EventQuery, EventRow, EventStore, row_to_event
+from ordinis.engines.learning.events.store import (
+    EventQuery,
+    EventRow,
+    EventStore,
+    row_to_event,
+    to_us,
+)
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 _TYPE_AND_SOURCE = itemgetter(1, 2)
@@ -87,6 +93,8 @@ class EventPipeline:
         self._disabled_values = frozenset(EventType(t).value for t in disabled_types)
         self._max_payload = config.max_payload_bytes
         self._batch_size = config.flush_batch_size
+        # rows per commit the store does best in one statement (None: any number)
+        self._max_batch_rows: int | None = getattr(store, "max_batch_rows", None)
         self._interval = config.flush_interval_seconds
         self._retry_initial = config.flush_retry_initial_seconds
         self._retry_max = config.flush_retry_max_seconds
@@ -415,7 +423,7 @@ class EventPipeline:
                     self._publish()
                     return True
                 self._inflight_since = self._buffer.oldest_since
-                self._inflight = self._buffer.take()
+                self._inflight = self._buffer.take(self._max_batch_rows)
                 self._release_space_waiters()
             batch = self._inflight
             started = time.perf_counter()  # measures I/O duration for the histogram only
@@ -519,6 +527,6 @@ def _matches(row: EventRow, q: EventQuery) -> bool:
         return False
     if q.source_engine is not None and row.source_engine != q.source_engine:
         return False
-    if q.start is not None and row.ts_us < round(q.start.timestamp() * 1_000_000):
+    if q.start is not None and row.ts_us < to_us(q.start):
         return False
-    return not (q.end is not None and row.ts_us >= round(q.end.timestamp() * 1_000_000))
+    return not (q.end is not None and row.ts_us >= to_us(q.end))

@@ -71,6 +71,8 @@ class EventStore(Protocol):
     """What every store offers; see the contract tests for the exact behaviour."""
 
     url: str
+    # Optional class attribute ``max_batch_rows: int | None``: the most rows the store
+    # commits in one statement; the pipeline then takes at most that many per commit.
 
     def open(self) -> None: ...
 
@@ -124,12 +126,18 @@ class EventStore(Protocol):
 # ------------------------------------------------------------------ helpers shared by stores
 
 
-def to_us(ts: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime (rounded, so no off-by-one µs)."""
-    return round(ts.timestamp() * 1_000_000)
-
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(ts: datetime) -> int:
+    """Microseconds since the epoch of a datetime, exactly (integer arithmetic, any year).
+
+    A naive datetime is taken as local time, as ``datetime.timestamp`` does.
+    """
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        ts = ts.astimezone()
+    d = ts - _EPOCH
+    return d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds
 
 
 def from_us(us: int) -> datetime:
