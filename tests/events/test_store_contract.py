@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ordinis.engines.learning.core.models import AuditRecord, EventType, StoredRecord
 from ordinis.engines.learning.events.encoding import encode_event
 from ordinis.engines.learning.events.store import (
+    ROW_EVENT_ID,
     AuditConflictError,
     EventQuery,
     EventStore,
@@ -47,7 +48,7 @@ def test_large_batch_crossing_statement_chunks(store: EventStore) -> None:
     assert store.append_events(rows) == 423  # overlapping replay: only the new ones
     assert store.count_events() == 4523
     ids = [e.event_id for e in store.query_events(EventQuery(limit=None))]
-    assert ids == [r.event_id for r in rows]
+    assert ids == [r[ROW_EVENT_ID] for r in rows]
 
 
 def test_events_round_trip_exactly(store: EventStore) -> None:
@@ -284,6 +285,6 @@ def test_sqlite_any_split_and_replay_stores_the_stream_once(
                 assert store.append_events(rows[min(a, b) : max(a, b)]) == 0
             assert new == 700
             stored = [e.event_id for e in store.query_events(EventQuery(limit=None))]
-            assert stored == [r.event_id for r in rows]
+            assert stored == [r[ROW_EVENT_ID] for r in rows]
         finally:
             store.close()

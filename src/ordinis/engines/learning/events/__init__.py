@@ -11,6 +11,7 @@ from ordinis.engines.learning.events.retention import (
 )
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
 from ordinis.engines.learning.events.store import (
+    EVENT_ROW_FIELDS,
     AuditConflictError,
     EventQuery,
     EventRow,
@@ -20,6 +21,7 @@ from ordinis.engines.learning.events.store import (
 )
 
 __all__ = [
+    "EVENT_ROW_FIELDS",
     "AuditConflictError",
     "EventBuffer",
     "EventPipeline",

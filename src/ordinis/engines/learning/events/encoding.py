@@ -30,7 +30,6 @@ _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATACLASS
 _MAX_DEPTH = 64
 _NAIVE_FIX = "timestamp must be timezone-aware (UTC), e.g. datetime.now(timezone.utc)"
 _dumps = orjson.dumps
-_new_row = tuple.__new__  # builds an EventRow without NamedTuple's Python-level __new__
 
 
 def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
@@ -72,18 +71,15 @@ def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
                 and "\x00" not in source
             ):
                 d = ts - _EPOCH  # exact µs, and a bad tzinfo raises here
-                return _new_row(  # type: ignore[no-any-return]
-                    EventRow,
-                    (
-                        event_id,
-                        event_type._value_,
-                        source,
-                        symbol,
-                        d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds,
-                        text,
-                        labels_json,
-                        outcome,
-                    ),
+                return (
+                    event_id,
+                    event_type._value_,
+                    source,
+                    symbol,
+                    d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds,
+                    text,
+                    labels_json,
+                    outcome,
                 )
     except Exception:  # anything odd is examined field by field below
         pass
@@ -258,7 +254,7 @@ def _encode_slow(event: Any, max_payload_bytes: int) -> EventRow:
 
     if problems:
         raise InvalidEventError(f"event {_short(event_id)!r}", problems)
-    return EventRow(
+    return (
         str(event_id), type_value, str(source), symbol, ts_us, payload_json, labels_json,
         outcome_value,
     )

@@ -36,6 +36,11 @@ from ordinis.engines.learning.events.buffer import (
 )
 from ordinis.engines.learning.events.encoding import encode_event
 from ordinis.engines.learning.events.store import (
+    ROW_EVENT_ID,
+    ROW_EVENT_TYPE,
+    ROW_SOURCE_ENGINE,
+    ROW_SYMBOL,
+    ROW_TS_US,
     EventQuery,
     EventRow,
     EventStore,
@@ -44,7 +49,7 @@ from ordinis.engines.learning.events.store import (
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
-_TYPE_AND_SOURCE = itemgetter(1, 2)
+_TYPE_AND_SOURCE = itemgetter(ROW_EVENT_TYPE, ROW_SOURCE_ENGINE)
 _log = logging.getLogger(__name__)
 
 
@@ -193,19 +198,19 @@ class EventPipeline:
         except InvalidEventError:
             self._count_rejected(event)
             raise
-        if self._disabled_values and row.event_type in self._disabled_values:
+        if self._disabled_values and row[ROW_EVENT_TYPE] in self._disabled_values:
             self._disabled += 1
-            self._tally.add(row.event_type, row.source_engine, DISABLED)
-            return row.event_id
+            self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], DISABLED)
+            return row[ROW_EVENT_ID]
         size = self._buffer.put(row)
         if not size:
             self._refused_full += 1
-            self._tally.add(row.event_type, row.source_engine, REFUSED_FULL)
+            self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], REFUSED_FULL)
             self._wake_flusher()
             raise BufferFullError(self._full_message())
         if size >= self._batch_size and not self._wake_requested:
             self._wake_flusher()
-        return row.event_id
+        return row[ROW_EVENT_ID]
 
     async def record_async(self, event: LearningEvent) -> str:
         """Like ``record`` but waits for buffer space instead of raising BufferFullError."""
@@ -213,7 +218,7 @@ class EventPipeline:
         if row is None:
             return event.event_id
         await self._put_waiting(row)
-        return row.event_id
+        return row[ROW_EVENT_ID]
 
     async def record_durable(self, event: LearningEvent) -> str:
         """Record ``event`` and return only once the store has committed it (group commit).
@@ -228,7 +233,7 @@ class EventPipeline:
             return event.event_id
         await self._put_waiting(row)
         await self._wait_committed(self._buffer.end_position)
-        return row.event_id
+        return row[ROW_EVENT_ID]
 
     async def flush(self) -> int:
         """Commit everything buffered as of this call; returns how many events that was."""
@@ -255,7 +260,7 @@ class EventPipeline:
         if not pending:
             return events
         seen = {e.event_id for e in events}
-        merged = events + [row_to_event(*r) for r in pending if r.event_id not in seen]
+        merged = events + [row_to_event(*r) for r in pending if r[ROW_EVENT_ID] not in seen]
         merged.sort(key=lambda e: (e.timestamp, e.event_id), reverse=q.descending)
         # a buffered duplicate of a buffered id keeps its first copy
         unique: dict[str, LearningEvent] = {}
@@ -296,9 +301,9 @@ class EventPipeline:
         except InvalidEventError:
             self._count_rejected(event)
             raise
-        if self._disabled_values and row.event_type in self._disabled_values:
+        if self._disabled_values and row[ROW_EVENT_TYPE] in self._disabled_values:
             self._disabled += 1
-            self._tally.add(row.event_type, row.source_engine, DISABLED)
+            self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], DISABLED)
             return None
         return row
 
@@ -321,7 +326,7 @@ class EventPipeline:
             elif not await self._commit_cycle():
                 # no flusher to wait for and the store refuses: the event is NOT recorded
                 self._refused_full += 1
-                self._tally.add(row.event_type, row.source_engine, REFUSED_FULL)
+                self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], REFUSED_FULL)
                 raise BufferFullError(self._full_message())
         if size >= self._batch_size and not self._wake_requested:
             self._wake_flusher()
@@ -521,12 +526,12 @@ def _matches(row: EventRow, q: EventQuery) -> bool:
     types = {t.value for t in q.event_types}
     if q.event_type is not None:
         types.add(q.event_type.value)
-    if types and row.event_type not in types:
+    if types and row[ROW_EVENT_TYPE] not in types:
         return False
-    if q.symbol is not None and row.symbol != q.symbol:
+    if q.symbol is not None and row[ROW_SYMBOL] != q.symbol:
         return False
-    if q.source_engine is not None and row.source_engine != q.source_engine:
+    if q.source_engine is not None and row[ROW_SOURCE_ENGINE] != q.source_engine:
         return False
-    if q.start is not None and row.ts_us < to_us(q.start):
+    if q.start is not None and row[ROW_TS_US] < to_us(q.start):
         return False
-    return not (q.end is not None and row.ts_us >= to_us(q.end))
+    return not (q.end is not None and row[ROW_TS_US] >= to_us(q.end))
