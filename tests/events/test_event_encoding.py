@@ -20,14 +20,18 @@ from hypothesis import strategies as st
 from ordinis.engines.learning.core.errors import InvalidEventError
 from ordinis.engines.learning.core.models import EventType, LearningEvent
 from ordinis.engines.learning.events.encoding import encode_event
-from ordinis.engines.learning.events.store import EVENT_ROW_FIELDS, EventRow
+from ordinis.engines.learning.events.store import (
+    ROW_EVENT_ID,
+    ROW_EVENT_TYPE,
+    ROW_LABELS,
+    ROW_OUTCOME,
+    ROW_PAYLOAD,
+    ROW_SOURCE_ENGINE,
+    ROW_SYMBOL,
+    ROW_TS_US,
+)
 
 MAX = 64 * 1024
-
-
-def _field(row: EventRow, name: str) -> object:
-    """One value of an encoded row, by column name."""
-    return dict(zip(EVENT_ROW_FIELDS, row, strict=True))[name]
 
 
 def _problem_fields(exc: InvalidEventError) -> list[str]:
@@ -37,14 +41,14 @@ def _problem_fields(exc: InvalidEventError) -> list[str]:
 def test_canonical_event_serialises_to_a_row() -> None:
     ev = make_event(1, timestamp=T0 + timedelta(microseconds=7))
     row = encode_event(ev, MAX)
-    assert _field(row, "event_id") == ev.event_id
-    assert _field(row, "event_type") == "signal_generated"
-    assert _field(row, "source_engine") == "signal_engine"
-    assert _field(row, "symbol") == "AAPL"
-    assert _field(row, "ts_us") == round(T0.timestamp() * 1e6) + 7
-    assert json.loads(_field(row, "payload")) == ev.payload
-    assert json.loads(_field(row, "labels")) == {"strategy": "momentum"}
-    assert _field(row, "outcome") == ev.outcome
+    assert row[ROW_EVENT_ID] == ev.event_id
+    assert row[ROW_EVENT_TYPE] == "signal_generated"
+    assert row[ROW_SOURCE_ENGINE] == "signal_engine"
+    assert row[ROW_SYMBOL] == "AAPL"
+    assert row[ROW_TS_US] == round(T0.timestamp() * 1e6) + 7
+    assert json.loads(row[ROW_PAYLOAD]) == ev.payload
+    assert json.loads(row[ROW_LABELS]) == {"strategy": "momentum"}
+    assert row[ROW_OUTCOME] == ev.outcome
 
 
 def test_accepted_variants_are_normalised() -> None:
@@ -58,16 +62,16 @@ def test_accepted_variants_are_normalised() -> None:
         labels={},
     )
     row = encode_event(ev, MAX)
-    assert _field(row, "event_type") == "order_filled"
-    assert _field(row, "outcome") == 3.0 and isinstance(_field(row, "outcome"), float)
-    assert _field(row, "ts_us") == round(datetime(2020, 1, 2, 14, 30, tzinfo=UTC).timestamp() * 1e6)
-    assert json.loads(_field(row, "payload")) == {
+    assert row[ROW_EVENT_TYPE] == "order_filled"
+    assert row[ROW_OUTCOME] == 3.0 and isinstance(row[ROW_OUTCOME], float)
+    assert row[ROW_TS_US] == round(datetime(2020, 1, 2, 14, 30, tzinfo=UTC).timestamp() * 1e6)
+    assert json.loads(row[ROW_PAYLOAD]) == {
         "when": T0.isoformat(), "side": "order_filled", "arr": [1.5, 2.0], "f32": 0.5,
         "none": None,
     }
-    assert _field(row, "labels") == "{}"
+    assert row[ROW_LABELS] == "{}"
     pandas_ts = encode_event(make_event(timestamp=pd.Timestamp("2020-01-02 14:30", tz="UTC")), MAX)
-    assert _field(pandas_ts, "ts_us") == round(T0.timestamp() * 1e6)
+    assert pandas_ts[ROW_TS_US] == round(T0.timestamp() * 1e6)
 
 
 def test_naive_timestamp_is_refused_with_the_fix() -> None:
@@ -128,7 +132,7 @@ def test_oversize_payload_is_refused_with_its_size() -> None:
     assert "max_payload_bytes=1024" in str(err.value)
     # exactly at the limit is fine
     payload = {"blob": "x" * (1024 - len('{"blob":""}'))}
-    assert len(str(_field(encode_event(make_event(payload=payload), 1024), "payload"))) == 1024
+    assert len(encode_event(make_event(payload=payload), 1024)[ROW_PAYLOAD]) == 1024
 
 
 def test_every_problem_is_listed_at_once() -> None:
@@ -174,7 +178,7 @@ _json_values = st.recursive(
 @given(payload=st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
 def test_any_json_payload_round_trips(payload: dict) -> None:
     row = encode_event(make_event(payload=payload), 10**7)
-    assert orjson.loads(_field(row, "payload")) == payload
+    assert orjson.loads(row[ROW_PAYLOAD]) == payload
 
 
 @settings(max_examples=200, deadline=None)
@@ -201,8 +205,8 @@ def test_timestamp_is_stored_to_the_exact_microsecond(ts: datetime, offset_min: 
     aware = ts.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
     row = encode_event(make_event(timestamp=aware), MAX)
     exact = (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-    assert _field(row, "ts_us") == exact  # float seconds would drift by several µs in year 9000
-    assert from_us(_field(row, "ts_us")) == aware
+    assert row[ROW_TS_US] == exact  # float seconds would drift by several µs in year 9000
+    assert from_us(row[ROW_TS_US]) == aware
 
 
 def test_labels_are_encoded_from_their_current_items() -> None:
@@ -210,8 +214,8 @@ def test_labels_are_encoded_from_their_current_items() -> None:
     first = encode_event(make_event(labels=labels), MAX)
     labels["model"] = "v2"  # same dict, new value: must not reuse the first encoding
     second = encode_event(make_event(labels=labels), MAX)
-    assert json.loads(_field(first, "labels")) == {"strategy": "momentum", "model": "v1"}
-    assert json.loads(_field(second, "labels")) == {"strategy": "momentum", "model": "v2"}
+    assert json.loads(first[ROW_LABELS]) == {"strategy": "momentum", "model": "v1"}
+    assert json.loads(second[ROW_LABELS]) == {"strategy": "momentum", "model": "v2"}
     # a non-str value that follows an accepted str one is still refused, naming the key
     with pytest.raises(InvalidEventError) as err:
         encode_event(make_event(labels={"strategy": "momentum", "model": 2}), MAX)

@@ -30,6 +30,7 @@ from ordinis.engines.learning.core.models import (
     StoredRecord,
 )
 from ordinis.engines.learning.events.store import (
+    EVENT_ROW_FIELDS,
     AuditConflictError,
     EventQuery,
     EventRow,
@@ -91,7 +92,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_EVENT_COLUMNS = "event_id, event_type, source_engine, symbol, ts_us, payload, labels, outcome"
+_EVENT_COLUMNS = ", ".join(EVENT_ROW_FIELDS)
 _RECORD_COLUMNS = "kind, key, tag, created_us, updated_us, body"
 _AUDIT_COLUMNS = (
     "seq, ts_us, actor, action, target, decision, reason, details, prev_hash, record_hash"

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from ordinis.engines.learning.core.models import AuditRecord, LearningEvent, StoredRecord
 from ordinis.engines.learning.events.store import (
+    EVENT_ROW_FIELDS,
     AuditConflictError,
     EventQuery,
     EventRow,
@@ -73,7 +74,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_EVENT_COLUMNS = "event_id, event_type, source_engine, symbol, ts_us, payload, labels, outcome"
+_EVENT_COLUMNS = ", ".join(EVENT_ROW_FIELDS)
 # A batch of up to 4000 rows is written as ONE multi-row INSERT in autocommit: one statement
 # is one transaction, and the writer thread gives up and takes back the GIL once per batch
 # (each hand-over can cost the producer thread up to the 5 ms switch interval). The statement
