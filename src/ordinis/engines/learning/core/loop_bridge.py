@@ -23,7 +23,12 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
 )
 from ordinis.engines.learning.events.store import EventQuery, EventStore
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+from ordinis.engines.learning.features import (
+    DISCOVERED_SET,
+    LISTED_SET,
+    feature_frame,
+    lineage_feature_names,
+)
 from ordinis.engines.learning.feedback.actions import GateOutcome
 
 if TYPE_CHECKING:
@@ -95,6 +100,7 @@ class LoopBridge:
             "start": start.isoformat(),
             "end": end.isoformat(),
             "trigger_id": trigger.trigger_id,
+            **self._feature_config(model_name),
         }
         return await self.training.submit(
             model_name, stage.model_type, config, actor=f"loop:{trigger.trigger_type.value}"
@@ -143,12 +149,30 @@ class LoopBridge:
             )
         )
 
-    def _features(self, start: datetime | None, end: datetime | None) -> pd.DataFrame | None:
-        return _feature_frame(self._signal_events(start, end))
+    def _latest_lineage(self, model_name: str) -> dict[str, str]:
+        versions = self.registry.list_versions(model_name)
+        if not versions:
+            return {}
+        return dict(max(versions, key=lambda v: v.created_at).lineage)
+
+    def _feature_config(self, model_name: str) -> dict[str, Any]:
+        """A retrain keeps the model's feature set: the named version, or its listed names."""
+        lineage = self._latest_lineage(model_name)
+        name = lineage.get("feature_set")
+        names = lineage_feature_names(lineage)
+        if name and name not in (DISCOVERED_SET, LISTED_SET) and lineage.get("feature_set_version"):
+            return {"feature_set": f"{name}@v{lineage['feature_set_version']}"}
+        return {"features": list(names)} if names else {}
+
+    def _features(
+        self, start: datetime | None, end: datetime | None, names: tuple[str, ...] | None
+    ) -> pd.DataFrame | None:
+        return feature_frame(self._signal_events(start, end), names)
 
     def training_window_features(self, model_name: str) -> pd.DataFrame | None:
+        """The window's features, in the columns of the model's own set (NaN where absent)."""
         start, end = self._window()
-        return self._features(start, end)
+        return self._features(start, end, lineage_feature_names(self._latest_lineage(model_name)))
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
         """The training reference: features of the latest version's own training window.
@@ -167,7 +191,8 @@ class LoopBridge:
         end = _lineage_time(latest.lineage.get("window_end"))
         if end is None:
             return None
-        return self._features(start, end + timedelta(microseconds=1))
+        names = lineage_feature_names(latest.lineage)
+        return self._features(start, end + timedelta(microseconds=1), names)
 
     # ------------------------------------------------------------------ data and prediction drift
     def on_stage_change(self, change: StageChange) -> None:
@@ -188,11 +213,13 @@ class LoopBridge:
         end = _lineage_time(mv.lineage.get("window_end"))
         if end is None:
             return False
-        features = self._features(start, end + timedelta(microseconds=1))
+        model = self.registry.load_model(version_id)
+        names = lineage_feature_names(mv.lineage) or tuple(
+            getattr(model, "feature_names", ()) or ())
+        features = self._features(start, end + timedelta(microseconds=1), names or None)
         if features is None or features.empty:
             return False
         features = features.dropna()
-        model = self.registry.load_model(version_id)
         predictions = np.asarray(model.predict(features), dtype=float)
         self.drift.set_reference(model_name, features, predictions)
         self._reference_of[model_name] = version_id
@@ -218,10 +245,12 @@ class LoopBridge:
             return alerts
         end = self.clock.now()
         events = self._signal_events(end - timedelta(days=_LIVE_DATA_DAYS), end)
-        features = _feature_frame(events)  # the same recent rows serve every model
-        if features is not None:
-            features = features.dropna()
+        frame = feature_frame(events)  # the same recent rows serve every model
         for model_name in live:
+            names = lineage_feature_names(
+                self.registry.get_model_version(self._reference_of[model_name]).lineage)
+            features = None if frame is None else (
+                frame.reindex(columns=list(names)) if names else frame).dropna()
             if features is not None and len(features) >= _MIN_LIVE_ROWS:
                 alerts += self.drift.check_data_drift(model_name, features)
             predictions = [
@@ -315,12 +344,3 @@ def _lineage_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _feature_frame(events: list[Any]) -> pd.DataFrame | None:
-    """The bar features carried by signal events, as a frame with FEATURE_NAMES columns."""
-    rows = [e.payload["features"] for e in events if isinstance(e.payload.get("features"), dict)]
-    if not rows:
-        return None
-    frame = pd.DataFrame(rows)
-    return frame.reindex(columns=[c for c in FEATURE_NAMES if c in frame.columns])

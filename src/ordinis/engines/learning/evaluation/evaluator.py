@@ -82,6 +82,15 @@ _MEAN_METRICS = (
 HoldoutLike = BenchmarkDataset | pd.Series | pd.DataFrame
 
 
+class MissingPackFeaturesError(EvaluationError):
+    """A pack does not provide every feature of the model's set: the pack is skipped."""
+
+    def __init__(self, pack: str, reason: str) -> None:
+        self.pack = pack
+        self.reason = reason
+        super().__init__(reason)
+
+
 @dataclass(slots=True)
 class PackEvaluation:
     """Everything computed for one pack (kept in memory; ``details`` holds its JSON form)."""
@@ -283,7 +292,12 @@ class ModelEvaluator:
         started = self.clock.monotonic()
         datasets = self._datasets(benchmark, holdout)
         with single_threaded_blas():
-            packs = self._run_packs(model, datasets, trials)
+            packs, skipped = self._run_packs(model, datasets, trials)
+        if not packs:
+            raise EvaluationError(
+                f"no benchmark pack provides the features of {model_version_id}: "
+                + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            )
         metrics, intervals = self._aggregate(packs, trials)
         gate_set = gates or self.gates
         report: GateReport | None = gate_set.evaluate(metrics) if gate_set else None
@@ -311,7 +325,10 @@ class ModelEvaluator:
             "aggregation": "mean over packs; max_drawdown = worst pack; psr/dsr of the mean of "
             "the packs' annualised Sharpes (statistics.aggregate_deflated_sharpe)",
             "duration_seconds": elapsed,
+            "feature_names": list(getattr(model, "feature_names", ())),
         }
+        if skipped:
+            details["skipped_packs"] = skipped
         if report is not None:
             details["gates"] = report.to_dict()
         return EvaluationResult(
@@ -438,10 +455,13 @@ class ModelEvaluator:
         cols = list(model.feature_names)
         missing = [c for c in cols if c not in dataset.features.columns]
         if missing:
-            raise EvaluationError(
-                f"model needs feature(s) {missing} that benchmark {dataset.name!r} does not have "
-                f"(it has {list(dataset.features.columns)}); train on features.bar_features or "
-                "register a benchmark that provides them"
+            raise MissingPackFeaturesError(
+                dataset.name,
+                f"model needs feature(s) {missing} that benchmark {dataset.name!r} does not "
+                f"provide (its feature function {dataset.feature_function!r} computes "
+                f"{list(map(str, dataset.features.columns))}); register a pack with the feature "
+                "function that computes them (BenchmarkRegistry.register_dataframe(..., "
+                "feature_function=...))",
             )
         X = dataset.features[cols]
         try:
@@ -547,18 +567,21 @@ class ModelEvaluator:
 
     def _run_packs(
         self, model: PredictiveModel, datasets: list[BenchmarkDataset], trials: int
-    ) -> list[PackEvaluation]:
-        if len(datasets) == 1 or self.max_workers == 1:
-            return [self.evaluate_pack(model, d, trials) for d in datasets]
+    ) -> tuple[list[PackEvaluation], dict[str, str]]:
+        """Evaluations of the packs that provide the model's features; the others' reasons."""
+        usable = [d for d in datasets if not _missing_features(model, d)]
+        skipped = {d.name: _skip_reason(model, d) for d in datasets if d not in usable}
+        if len(usable) <= 1 or self.max_workers == 1:
+            return [self.evaluate_pack(model, d, trials) for d in usable], skipped
         # Largest packs first so the two workers finish together.
-        order = sorted(range(len(datasets)), key=lambda i: -datasets[i].n_rows)
+        order = sorted(range(len(usable)), key=lambda i: -usable[i].n_rows)
         with ThreadPoolExecutor(
-            max_workers=min(self.max_workers, len(datasets)), thread_name_prefix="evaluation"
+            max_workers=min(self.max_workers, len(usable)), thread_name_prefix="evaluation"
         ) as pool:
             futures = {
-                i: pool.submit(self.evaluate_pack, model, datasets[i], trials) for i in order
+                i: pool.submit(self.evaluate_pack, model, usable[i], trials) for i in order
             }
-            return [futures[i].result() for i in range(len(datasets))]
+            return [futures[i].result() for i in range(len(usable))], skipped
 
     def _aggregate(
         self, packs: list[PackEvaluation], trials: int
@@ -593,6 +616,16 @@ class ModelEvaluator:
         metrics["dsr"] = deflated.dsr
         metrics["trials"] = float(trials)
         return metrics, intervals
+
+
+def _missing_features(model: PredictiveModel, dataset: BenchmarkDataset) -> list[str]:
+    return [c for c in model.feature_names if c not in dataset.features.columns]
+
+
+def _skip_reason(model: PredictiveModel, dataset: BenchmarkDataset) -> str:
+    missing = _missing_features(model, dataset)
+    return (f"skipped: the pack's feature function {dataset.feature_function!r} does not compute "
+            f"{missing}; register the pack with the feature function of the model's feature set")
 
 
 def _concat_results(parts: list[BacktestResult]) -> BacktestResult:

@@ -223,7 +223,8 @@ def validate_training_data(
         return DataValidationReport(
             passed=True, rows=0, skipped_reason="no training-window features for this model"
         )
-    required = list(stage.required_features)
+    # The pipeline's own list, else the model's feature set (the columns the engine framed).
+    required = list(stage.required_features) or [str(c) for c in features.columns]
     schema = check_schema(features, required)
     nulls = check_null_rate(features, required, stage.max_null_rate)
     drift = check_feature_drift(
