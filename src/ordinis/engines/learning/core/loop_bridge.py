@@ -169,6 +169,9 @@ class LoopBridge:
     ) -> pd.DataFrame | None:
         return feature_frame(self._signal_events(start, end), names)
 
+    def model_feature_names(self, model_name: str) -> tuple[str, ...] | None:
+        return lineage_feature_names(self._latest_lineage(model_name))
+
     def training_window_features(self, model_name: str) -> pd.DataFrame | None:
         """The window's features, in the columns of the model's own set (NaN where absent)."""
         start, end = self._window()

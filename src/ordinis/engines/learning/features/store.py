@@ -46,8 +46,9 @@ def to_micros(values: Any) -> np.ndarray:
     """Timestamps (datetime-likes; naive means UTC) as int64 microseconds since the epoch."""
     idx = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
     if idx.hasnans:
+        n = int(np.asarray(idx.isna()).sum())
         raise ValidationError("feature rows", [FieldProblem(
-            "timestamp", "NaT", f"{int(np.asarray(idx.isna()).sum())} missing timestamp(s); drop them")])
+            "timestamp", "NaT", f"{n} missing timestamp(s); drop them")])
     return np.asarray(idx.as_unit("us").asi8, dtype=np.int64)
 
 
@@ -316,9 +317,9 @@ class FeatureStore:
         if not t.latest or data.empty:
             return
         first = data.groupby("eid", sort=False)["ts"].min()
-        stale = [(self._entities[int(e)], ts) for e, ts in first.items()
-                 if (prev := t.latest.get(self._entities[int(e)])) is not None
-                 and ts <= prev[0]]
+        stale = [(self._entities[e], ts) for e, ts in zip(first.index.tolist(), first.tolist(),
+                                                          strict=True)
+                 if (prev := t.latest.get(self._entities[e])) is not None and ts <= prev[0]]
         if stale:
             e, ts = stale[0]
             raise ValidationError(f"feature rows for {t.feature_set.ref}", [FieldProblem(
