@@ -624,8 +624,9 @@ def _missing_features(model: PredictiveModel, dataset: BenchmarkDataset) -> list
 
 def _skip_reason(model: PredictiveModel, dataset: BenchmarkDataset) -> str:
     missing = _missing_features(model, dataset)
-    return (f"skipped: the pack's feature function {dataset.feature_function!r} does not compute "
-            f"{missing}; register the pack with the feature function of the model's feature set")
+    return (f"skipped: the model needs {missing}, which the pack's feature function "
+            f"{dataset.feature_function!r} does not compute; register the pack with the feature "
+            "function of the model's feature set")
 
 
 def _concat_results(parts: list[BacktestResult]) -> BacktestResult:

@@ -50,13 +50,20 @@ def is_number(value: Any) -> bool:
     return math.isfinite(float(value))
 
 
+def is_numeric(value: Any) -> bool:
+    """An int or float, NaN included (a feature not yet defined); bools are not numbers."""
+    return not isinstance(value, bool) and isinstance(
+        value, int | float | np.integer | np.floating)
+
+
 def discover_features(
     events: Iterable[LearningEvent], min_coverage: float = DEFAULT_MIN_COVERAGE
 ) -> FeatureDiscovery:
     """Numeric keys of ``payload["features"]`` present in enough labelled signal rows.
 
     Only SIGNAL_GENERATED events with a finite outcome count as rows (the ones training uses).
-    Keys keep the order in which they first appear.
+    A NaN counts as present (a feature still warming up); the dataset then drops, and counts,
+    rows whose values are not finite. Keys keep the order in which they first appear.
     """
     seen: dict[str, int] = {}
     numeric: dict[str, int] = {}
@@ -71,7 +78,7 @@ def discover_features(
         for key, value in feats.items():
             k = str(key)
             seen[k] = seen.get(k, 0) + 1
-            if is_number(value):
+            if is_numeric(value):
                 numeric[k] = numeric.get(k, 0) + 1
     chosen: list[str] = []
     coverage: dict[str, float] = {}
