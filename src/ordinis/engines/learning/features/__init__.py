@@ -32,6 +32,7 @@ from ordinis.engines.learning.features.similarity import (
     SimilaritySearch,
     SimilarSituation,
     SituationEmbedder,
+    SituationIndex,
     VectorIndex,
 )
 from ordinis.engines.learning.features.store import FeatureStore
@@ -55,6 +56,7 @@ __all__ = [
     "SimilarSituation",
     "SimilaritySearch",
     "SituationEmbedder",
+    "SituationIndex",
     "VectorIndex",
     "compute_bar_features",
     "discover_features",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -291,3 +292,55 @@ def _situation(hit: IndexHit) -> SimilarSituation:
         feedback_type=str(m["feedback_type"]) if "feedback_type" in m else None,
         metadata=dict(m),
     )
+
+
+class SituationIndex:
+    """A SimilaritySearch built on first use: the stored feedback first, then each new record.
+
+    ``make_index`` creates the vector index (it may raise MissingExtraError); ``load`` reads the
+    stored records. Records seen before the first search wait in a bounded queue, so nothing
+    recorded while the index was not yet built is missed (ids make re-adding harmless).
+    """
+
+    def __init__(
+        self,
+        make_index: Callable[[], VectorIndex],
+        load: Callable[[], Iterable[FeedbackRecord]],
+        embedder: SituationEmbedder | None = None,
+        pending_limit: int = 10_000,
+    ) -> None:
+        self._make_index = make_index
+        self._load = load
+        self._embedder = embedder
+        self._pending: deque[FeedbackRecord] = deque(maxlen=pending_limit)
+        self._search: SimilaritySearch | None = None
+        self._lock = threading.Lock()
+
+    def on_record(self, record: FeedbackRecord) -> None:
+        """Collector listener: index now when built, else keep for the build."""
+        search = self._search
+        if search is not None:
+            search.add(record)
+        elif record_features(record):
+            self._pending.append(record)
+
+    def searcher(self) -> SimilaritySearch:
+        """The built search (building it now from the store and the queue if needed)."""
+        with self._lock:
+            if self._search is None:
+                search = SimilaritySearch(self._make_index(), self._embedder)
+                for record in self._load():
+                    search.add(record)
+                while self._pending:
+                    search.add(self._pending.popleft())
+                self._search = search
+            return self._search
+
+    def search(
+        self, record_or_features: FeedbackRecord | Mapping[str, Any], *,
+        regime: str | None = None, where: Where | None = None, k: int = 10,
+        before: datetime | None = None,
+    ) -> list[SimilarSituation]:
+        """See :meth:`SimilaritySearch.search`."""
+        return self.searcher().search(record_or_features, regime=regime, where=where, k=k,
+                                      before=before)
