@@ -14,6 +14,7 @@ from ordinis.engines.learning.features import (
     FeatureFunction,
     FeatureSetRegistry,
     FeatureSource,
+    default_feature_sets,
     discover_features,
     make_feature_set,
     select_features,
@@ -49,7 +50,7 @@ def test_invalid_definitions_list_every_problem() -> None:
 
 
 def test_default_registry_has_bar_features_as_a_function_set() -> None:
-    reg = FeatureSetRegistry.default()
+    reg = default_feature_sets()
     fs = reg.get("bar_features")
     assert fs.source is FeatureSource.FUNCTION and fs.names == FEATURE_NAMES
     close = pd.Series(range(100, 200), index=pd.date_range("2020", periods=100), dtype=float)
@@ -80,7 +81,7 @@ def test_discovery_keeps_numeric_keys_present_in_enough_rows() -> None:
 
 
 def test_selection_named_listed_discovered_and_errors() -> None:
-    reg = FeatureSetRegistry.default()
+    reg = default_feature_sets()
     reg.register(make_feature_set("host", ["ret_0"]))
     events = [event(i, {"ret_0": 0.1, "vol_20": 0.2}) for i in range(5)]
     assert select_features({"feature_set": "host@v1"}, reg, events).how == "named"

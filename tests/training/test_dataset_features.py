@@ -10,7 +10,11 @@ import pytest
 
 from ordinis.engines.learning.core.errors import InsufficientDataError, ValidationError
 from ordinis.engines.learning.core.models import EventType, LearningEvent
-from ordinis.engines.learning.features import FeatureSetRegistry, FeatureStore, make_feature_set
+from ordinis.engines.learning.features import (
+    FeatureStore,
+    default_feature_sets,
+    make_feature_set,
+)
 from ordinis.engines.learning.training.dataset import dataset_for_job, validate_dataset_config
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -29,14 +33,14 @@ def host_events(n: int = 40) -> list[LearningEvent]:
 
 
 def test_discovered_features_train_with_the_choice_reported() -> None:
-    ds = dataset_for_job({}, host_events(), 10, FeatureSetRegistry.default())
+    ds = dataset_for_job({}, host_events(), 10, default_feature_sets())
     assert ds.feature_names == HOST
     assert ds.feature_set == "discovered"
     assert "discovered 3 feature(s)" in ds.feature_report
 
 
 def test_named_set_records_name_and_version() -> None:
-    reg = FeatureSetRegistry.default()
+    reg = default_feature_sets()
     reg.register(make_feature_set("host", ["ret_0", "vol_20"]))
     reg.register(make_feature_set("host", list(HOST), version=2))
     ds = dataset_for_job({"feature_set": "host@v1"}, host_events(), 10, reg)
@@ -47,7 +51,7 @@ def test_named_set_records_name_and_version() -> None:
 def test_listed_feature_missing_from_events_says_which() -> None:
     with pytest.raises(InsufficientDataError, match="features: ret_0, skew"):
         dataset_for_job({"features": ["ret_0", "skew"]}, host_events(), 10,
-                        FeatureSetRegistry.default())
+                        default_feature_sets())
 
 
 def test_store_sourced_set_joins_point_in_time() -> None:
@@ -58,7 +62,7 @@ def test_store_sourced_set_joins_point_in_time() -> None:
     store.ingest_frame("px", pd.DataFrame({
         "entity": "NDX", "timestamp": [e.timestamp + timedelta(hours=12) for e in events],
         "close_z": np.arange(10, dtype=float)}))
-    reg = FeatureSetRegistry.default()
+    reg = default_feature_sets()
     reg.register(fs)
     ds = dataset_for_job({"feature_set": "px"}, events, 5, reg, store)
     assert ds.feature_set == "px" and ds.feature_set_version == 1

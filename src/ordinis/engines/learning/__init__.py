@@ -2,7 +2,6 @@
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.engine import LearningEngine
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
@@ -10,6 +9,7 @@ from ordinis.engines.learning.core.errors import (
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
+    MissingExtraError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
@@ -32,6 +32,15 @@ from ordinis.engines.learning.core.models import (
     TrainingStatus,
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.features import (
+    FeatureFunction,
+    FeatureSet,
+    FeatureSource,
+    FeatureSpec,
+    FeatureStore,
+    SimilarSituation,
+)
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -43,6 +52,11 @@ __all__ = [
     "DriftType",
     "EvaluationResult",
     "EventType",
+    "FeatureFunction",
+    "FeatureSet",
+    "FeatureSource",
+    "FeatureSpec",
+    "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
     "HealthLevel",
@@ -54,6 +68,7 @@ __all__ = [
     "LearningEngineError",
     "LearningEngineProtocol",
     "LearningEvent",
+    "MissingExtraError",
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
@@ -62,6 +77,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SimilarSituation",
     "SimulatedClock",
     "SystemClock",
     "TrainingJob",

@@ -329,8 +329,6 @@ class ModelEvaluator:
         }
         if skipped:
             details["skipped_packs"] = skipped
-        if report is not None:
-            details["gates"] = report.to_dict()
         return EvaluationResult(
             model_version_id=model_version_id,
             benchmark_name=",".join(p.dataset.name for p in packs),
@@ -341,6 +339,7 @@ class ModelEvaluator:
             details=details,
             intervals=intervals,
             data_hash=_combined_hash(p.dataset for p in packs),
+            gate_report=report,
         )
 
     def compare_models_sync(

@@ -4,6 +4,7 @@ from ordinis.engines.learning.features.bar_features import (
     BAR_FEATURES,
     FEATURE_NAMES,
     compute_bar_features,
+    default_feature_sets,
     next_return,
 )
 from ordinis.engines.learning.features.feature_set import (
@@ -59,6 +60,7 @@ __all__ = [
     "SituationIndex",
     "VectorIndex",
     "compute_bar_features",
+    "default_feature_sets",
     "discover_features",
     "feature_frame",
     "lineage_feature_names",

@@ -183,15 +183,6 @@ class FeatureSetRegistry:
         for fs in sets:
             self.register(fs)
 
-    @classmethod
-    def default(cls) -> FeatureSetRegistry:
-        """The built-in ``bar_features`` function and its set."""
-        from ordinis.engines.learning.features.bar_features import BAR_FEATURES
-
-        reg = cls()
-        reg.register_function(BAR_FEATURES, description="the demo's bar features")
-        return reg
-
     def register(self, feature_set: FeatureSet) -> FeatureSet:
         """Add a version; the same definition again is a no-op, a changed one needs a new one."""
         versions = self._sets.setdefault(feature_set.name, {})

@@ -32,6 +32,7 @@ from ordinis.engines.learning.features import (
     FeatureSetRegistry,
     FeatureSource,
     FeatureStore,
+    default_feature_sets,
     select_features,
     validate_feature_config,
 )
@@ -307,7 +308,7 @@ def events_dataset_builder(
     ``symbol`` or ``symbols`` (list), ``source_engine``, and the feature keys
     (``feature_set`` or ``features``; neither: discovered from the events).
     """
-    registry = feature_sets or FeatureSetRegistry.default()
+    registry = feature_sets or default_feature_sets()
 
     def build(job: TrainingJob) -> Dataset:
         cfg = job.config
