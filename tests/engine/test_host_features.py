@@ -115,15 +115,23 @@ async def test_host_features_train_evaluate_on_user_pack_and_promote(
         prod = engine.get_production_model("host_alpha")
         assert prod is not None and prod.version_id == mv.version_id
 
-        # the host names the set from now on: a registered version, recorded in lineage
-        engine.register_feature_set("host", HOST_FEATURES)
-        job2 = await engine.submit_training_job(
+        # the host can also name a registered set (a version lineage records)
+        assert engine.register_feature_set("host", HOST_FEATURES).ref == "host@v1"
+
+        # or keep them in the feature store: the trainer joins them point-in-time
+        store = engine.feature_store
+        store.create_feature_set("host_store", ["vol_20", "ret_0"], ttl_seconds=7 * 86400)
+        feats = host_features(close["1990":"2009"]).dropna()
+        store.ingest_frame("host_store", feats[["vol_20", "ret_0"]].assign(
+            entity="SPX", timestamp=feats.index))
+        job3 = await engine.submit_training_job(
             "host_alpha", "signal", {"algorithm": "logistic", "cv": "none",
-                                     "feature_set": "host@v1"})
-        job2 = await engine.wait_for_training_job(job2.job_id, timeout=180)
-        assert job2.status is TrainingStatus.COMPLETED, job2.error_message
-        lineage2 = engine.get_model_version(job2.model_version_id or "").lineage
-        assert (lineage2["feature_set"], lineage2["feature_set_version"]) == ("host", "1")
+                                     "feature_set": "host_store"})
+        job3 = await engine.wait_for_training_job(job3.job_id, timeout=180)
+        assert job3.status is TrainingStatus.COMPLETED, job3.error_message
+        lineage3 = engine.get_model_version(job3.model_version_id or "").lineage
+        assert (lineage3["feature_set"], lineage3["feature_set_version"],
+                lineage3["feature_names"]) == ("host_store", "1", "vol_20,ret_0")
 
 
 async def test_past_situations_like_this_one_come_back_with_outcomes(data_dir: Path) -> None:

@@ -253,13 +253,20 @@ class FeatureStore:
                 name, old.feature_set.features, version=old.feature_set.version + 1,
                 source=FeatureSource.STORE, ttl_seconds=old.feature_set.ttl_seconds,
                 description=old.feature_set.description)
-            new = self._create_version(fs)
             self._con.register("_backfill_rows", data)
+            self._con.execute("BEGIN TRANSACTION")  # the new version appears whole or not at all
             try:
+                new = self._create_version(fs)
                 self._con.execute(
                     f"INSERT INTO {new.table} SELECT o.* FROM {old.table} o ANTI JOIN "
                     "_backfill_rows b ON o.eid = b.eid AND o.ts = b.ts")
                 self._con.execute(f"INSERT INTO {new.table} SELECT * FROM _backfill_rows")
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                self._tables.pop((fs.name, fs.version), None)
+                self._online_index.clear()
+                raise
             finally:
                 self._con.unregister("_backfill_rows")
             self._refresh_latest(new, new.table)
