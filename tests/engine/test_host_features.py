@@ -117,6 +117,16 @@ async def test_host_features_train_evaluate_on_user_pack_and_promote(
 
         # the host can also name a registered set (a version lineage records)
         assert engine.register_feature_set("host", HOST_FEATURES).ref == "host@v1"
+        # a version trained on the registered function's set: built-in packs compute it too
+        job2 = await engine.submit_training_job(
+            "host_fn", "signal", {"algorithm": "logistic", "cv": "none",
+                                  "feature_set": "host_features"})
+        job2 = await engine.wait_for_training_job(job2.job_id, timeout=180)
+        assert job2.status is TrainingStatus.COMPLETED, job2.error_message
+        on_builtin = await engine.evaluate_model(
+            job2.model_version_id or "", ["pack_01_bull"], gate_set=str(gates))
+        assert on_builtin.benchmark_name == "pack_01_bull"
+        assert "skipped_packs" not in on_builtin.details
 
         # or keep them in the feature store: the trainer joins them point-in-time
         store = engine.feature_store

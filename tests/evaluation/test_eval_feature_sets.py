@@ -67,3 +67,17 @@ async def test_no_pack_with_the_features_is_an_error_naming_them(
 ) -> None:
     with pytest.raises(EvaluationError, match=r"pack_01_bull: skipped.*ret_0"):
         await evaluator.evaluate(host_model, "host:1", "pack_01_bull")
+
+
+async def test_built_in_pack_computes_the_versions_own_function(
+    evaluator: ModelEvaluator, host_model: SklearnSignal
+) -> None:
+    res = await evaluator.evaluate(host_model, "host:1", "pack_01_bull", feature_function=HOST_FN)
+    assert res.benchmark_name == "pack_01_bull" and "skipped_packs" not in res.details
+    bar = evaluator.benchmarks.get("pack_01_bull")
+    again = evaluator.benchmarks.computed_with(bar, HOST_FN)
+    assert again is not None and again.feature_function == "host_fn"
+    assert again.close.equals(bar.close)  # same bars, same windows: only the features differ
+    assert list(again.features.columns) == list(HOST)
+    user = evaluator.benchmarks.get("host_pack")
+    assert evaluator.benchmarks.computed_with(user, HOST_FN) is user

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ordinis.engines.learning.features import (
     FeatureFunction,
     FeatureSet,
     FeatureSetRegistry,
+    FeatureSource,
     FeatureSpec,
     FeatureStore,
     SituationIndex,
@@ -67,6 +68,15 @@ class FeatureService:
 
     def open_store(self) -> FeatureStore | None:
         return self._store
+
+    def function_of(self, lineage: Mapping[str, str]) -> FeatureFunction | None:
+        """The feature function of a version's set (lineage), when it is a registered one."""
+        name, version = lineage.get("feature_set"), lineage.get("feature_set_version")
+        fs = self.sets.find(f"{name}@v{version}" if name and version else None)
+        if fs is None or fs.source is not FeatureSource.FUNCTION or not fs.function:
+            return None
+        fn = self.sets.function(fs.function)
+        return fn if set(fn.names) >= set(fs.names) else None
 
     def register_set(
         self, name: str, features: Iterable[str | FeatureSpec], *, version: int = 1,

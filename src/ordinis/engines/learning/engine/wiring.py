@@ -183,6 +183,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         evaluator,
         audit,
         default_benchmarks=spec.evaluation.benchmarks,
+        feature_function_of=features.function_of,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)

@@ -289,6 +289,9 @@ class BenchmarkRegistry:
             {p.name: p for p in BUILTIN_PACKS} if include_builtin else {}
         )
         self._datasets: dict[str, BenchmarkDataset] = {}
+        self._histories: dict[str, tuple[pd.Series | pd.DataFrame, list[Window] | None,
+                                         dict[str, object]]] = {}
+        self._recomputed: dict[tuple[str, str, str], BenchmarkDataset] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lookup
@@ -336,6 +339,34 @@ class BenchmarkRegistry:
                 "benchmark", [FieldProblem("benchmark", [], "name at least one pack")]
             )
         return [self.get(n) for n in items]
+
+    def computed_with(
+        self, dataset: BenchmarkDataset, fn: FeatureFunction
+    ) -> BenchmarkDataset | None:
+        """The pack with its features computed by ``fn`` (a version's own feature function),
+        from the pack's full price history; None when that history is not at hand."""
+        if dataset.feature_function == fn.name:
+            return dataset
+        key = (dataset.name, dataset.version, f"{fn.name}:{','.join(fn.names)}")
+        with self._lock:
+            done = self._recomputed.get(key)
+        if done is not None:
+            return done
+        spec = self._specs.get(dataset.name)
+        if spec is not None:
+            out = build_dataset(
+                spec.name, spec.loader(), spec.windows, description=spec.description,
+                asset_class=spec.asset_class, periods_per_year=spec.periods_per_year,
+                source=spec.source, feature_function=fn)
+        elif dataset.name in self._histories:
+            prices, windows, kwargs = self._histories[dataset.name]
+            out = build_dataset(dataset.name, prices, windows, feature_function=fn,
+                                **kwargs)  # type: ignore[arg-type]
+        else:
+            return None
+        with self._lock:
+            self._recomputed[key] = out
+        return out
 
     # ------------------------------------------------------------------ user data
     def register(self, dataset: BenchmarkDataset, replace: bool = False) -> BenchmarkDataset:
@@ -410,7 +441,12 @@ class BenchmarkRegistry:
             source="user",
             feature_function=fn,
         )
-        return self.register(ds, replace=replace)
+        registered = self.register(ds, replace=replace)
+        with self._lock:
+            self._histories[name] = (prices, windows, {
+                "description": description, "asset_class": asset_class,
+                "periods_per_year": periods_per_year, "source": "user"})
+        return registered
 
     def register_file(
         self, path: str | Path, name: str | None = None, **kwargs: object

@@ -64,6 +64,7 @@ from ordinis.engines.learning.evaluation.statistics import (
     percentile_interval,
     spa_test,
 )
+from ordinis.engines.learning.features import FeatureFunction
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 # Aggregation over packs: mean of these, max of drawdown, sum of counts.
@@ -203,14 +204,17 @@ class ModelEvaluator:
         holdout: HoldoutLike | None = None,
         trials: int = 1,
         gates: GateSet | None = None,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """Evaluate ``model`` on the named packs (None: every built-in pack) plus ``holdout``.
 
         ``trials`` is the number of candidates ever evaluated for this model name (the engine
         counts them in the registry); the Deflated Sharpe deflates by it.
+        ``feature_function``: the version's own feature function; packs compute it.
         """
         return await asyncio.to_thread(
-            self.evaluate_sync, model, model_version_id, benchmark, holdout, trials, gates
+            self.evaluate_sync, model, model_version_id, benchmark, holdout, trials, gates,
+            feature_function,
         )
 
     async def compare_models(
@@ -276,6 +280,7 @@ class ModelEvaluator:
         holdout: HoldoutLike | None = None,
         trials: int = 1,
         gates: GateSet | None = None,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """The synchronous evaluation (what :meth:`evaluate` runs in a thread)."""
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
@@ -291,6 +296,8 @@ class ModelEvaluator:
             )
         started = self.clock.monotonic()
         datasets = self._datasets(benchmark, holdout)
+        if feature_function is not None:
+            datasets = [self.benchmarks.computed_with(d, feature_function) or d for d in datasets]
         with single_threaded_blas():
             packs, skipped = self._run_packs(model, datasets, trials)
         if not packs:
