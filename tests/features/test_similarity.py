@@ -92,9 +92,7 @@ def test_chroma_recall_against_brute_force() -> None:
     exact = SimilaritySearch(BruteForceIndex(), SituationEmbedder(NAMES))
     approx = SimilaritySearch(chroma(), SituationEmbedder(NAMES))
     recs = history(1500, seed=3)
-    for r in recs:
-        exact.add(r)
-        approx.add(r)
+    assert exact.add_many(recs) == approx.add_many(recs) == 1500
     rng = np.random.default_rng(11)
     hits = total = 0
     for q in rng.standard_normal((40, len(NAMES))):

@@ -217,32 +217,28 @@ class SimilaritySearch:
 
     def add(self, record: FeedbackRecord) -> bool:
         """Index one record; False (not indexed) when it carries no features."""
-        feats = record_features(record)
-        if not feats:
-            return False
-        with self._lock:
-            if self.embedder is None:
-                self.embedder = SituationEmbedder(tuple(sorted(feats)))
-            embedder = self.embedder
-        regime = record_regime(record)
-        meta: dict[str, MetadataValue] = {
-            "feedback_type": record.feedback_type,
-            "source_engine": record.source_engine,
-            "timestamp": record.timestamp.isoformat(),
-            "time": record.timestamp.timestamp(),
-        }
-        if record.outcome is not None and math.isfinite(record.outcome):
-            meta["outcome"] = float(record.outcome)
-        if regime:
-            meta["regime"] = regime
-        if record.symbol:
-            meta["symbol"] = record.symbol
-        for key in ("model_name", "model_version"):
-            if isinstance(record.data.get(key), str):
-                meta[key] = record.data[key]
-        vec = embedder.embed(feats, regime)
-        self.index.add([record.record_id], vec[None, :], [meta])
-        return True
+        return self.add_many([record]) == 1
+
+    def add_many(self, records: Iterable[FeedbackRecord]) -> int:
+        """Index records in one write; returns how many carried features (and were indexed)."""
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        metas: list[dict[str, MetadataValue]] = []
+        for record in records:
+            feats = record_features(record)
+            if not feats:
+                continue
+            with self._lock:
+                if self.embedder is None:
+                    self.embedder = SituationEmbedder(tuple(sorted(feats)))
+                embedder = self.embedder
+            regime = record_regime(record)
+            ids.append(record.record_id)
+            vectors.append(embedder.embed(feats, regime))
+            metas.append(_metadata(record, regime))
+        if ids:
+            self.index.add(ids, np.vstack(vectors), metas)
+        return len(ids)
 
     def search(
         self, record_or_features: FeedbackRecord | Mapping[str, Any], *,
@@ -277,6 +273,26 @@ class SimilaritySearch:
                 "time": {"$lt": before.timestamp()}}
         hits = self.index.query(self.embedder.embed(feats, regime), k, cond or None)
         return [_situation(h) for h in hits]
+
+
+def _metadata(record: FeedbackRecord, regime: str | None) -> dict[str, MetadataValue]:
+    """What comes back with a match and what ``where`` filters on."""
+    meta: dict[str, MetadataValue] = {
+        "feedback_type": record.feedback_type,
+        "source_engine": record.source_engine,
+        "timestamp": record.timestamp.isoformat(),
+        "time": record.timestamp.timestamp(),
+    }
+    if record.outcome is not None and math.isfinite(record.outcome):
+        meta["outcome"] = float(record.outcome)
+    if regime:
+        meta["regime"] = regime
+    if record.symbol:
+        meta["symbol"] = record.symbol
+    for key in ("model_name", "model_version"):
+        if isinstance(record.data.get(key), str):
+            meta[key] = record.data[key]
+    return meta
 
 
 def _situation(hit: IndexHit) -> SimilarSituation:
@@ -329,10 +345,10 @@ class SituationIndex:
         with self._lock:
             if self._search is None:
                 search = SimilaritySearch(self._make_index(), self._embedder)
-                for record in self._load():
-                    search.add(record)
-                while self._pending:
-                    search.add(self._pending.popleft())
+                search.add_many(self._load())
+                pending = list(self._pending)
+                self._pending.clear()
+                search.add_many(pending)
                 self._search = search
             return self._search
 
