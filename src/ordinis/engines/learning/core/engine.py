@@ -32,6 +32,7 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.events.store import EventQuery, EventStore, open_store
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.core.wiring import Parts
@@ -101,6 +102,7 @@ class LearningEngine:
         self.config = config or LearningEngineConfig()
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or LearningMetrics()
+        self.telemetry = EngineTelemetry(self.config, self.metrics)
         self.scheduler = Scheduler(self.clock)
         self._running = False
         self._started_at: datetime | None = None
@@ -117,8 +119,13 @@ class LearningEngine:
         from ordinis.engines.learning.core.wiring import build_parts
 
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
-        self._parts = await build_parts(self, self._store)
+        await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
+        try:
+            self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
+            self._parts = await build_parts(self, self._store)
+        except BaseException:
+            await self.telemetry.stop()
+            raise
         self._running = True
         self._started_at = self.clock.now()
         if not self.clock.simulated:
@@ -141,6 +148,7 @@ class LearningEngine:
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
         self._parts = None
+        await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
         await self.initialize()
