@@ -35,6 +35,7 @@ from ordinis.engines.learning.observability.tracing import (
     ATTR_MODEL,
     ATTR_VERSION,
     build_tracer_provider,
+    rollout_step,
     tracer_of,
 )
 
@@ -186,3 +187,27 @@ def test_exporter_choice_is_validated() -> None:
     assert build_tracer_provider("console") is not None
     with pytest.raises(ConfigError, match="tracing_exporter"):
         build_tracer_provider("zipkin")  # type: ignore[arg-type]
+
+
+def test_rollout_step_span_carries_model_version_step_and_traffic() -> None:
+    exporter = InMemorySpanExporter()
+    provider = build_tracer_provider("none", exporter=exporter)
+    assert provider is not None
+    with rollout_step(tracer_of(provider), "alpha", "v3", "canary", traffic=0.25):
+        pass
+    (s,) = exporter.get_finished_spans()
+    assert s.name == "learning.rollout.step"
+    assert dict(s.attributes or {}) == {
+        ATTR_MODEL: "alpha", ATTR_VERSION: "v3",
+        "learning.rollout_step": "canary", "learning.traffic": 0.25,
+    }
+
+
+def test_a_failing_step_marks_its_span_as_an_error() -> None:
+    exporter = InMemorySpanExporter()
+    provider = build_tracer_provider("none", exporter=exporter)
+    assert provider is not None
+    with pytest.raises(RuntimeError), rollout_step(tracer_of(provider), "a", "v1", "shadow"):
+        raise RuntimeError("router unavailable")
+    (s,) = exporter.get_finished_spans()
+    assert not s.status.is_ok and s.events[0].name == "exception"

@@ -152,3 +152,14 @@ def traced_check(name: str) -> Callable[[_F], _F]:
         return cast(_F, inner)
 
     return wrap
+
+
+def rollout_step(
+    tracer: Tracer, model: str, version: str, step: str, traffic: float | None = None
+) -> contextlib.AbstractContextManager[Span]:
+    """The span of one rollout step (shadow start, canary ramp, promotion, rollback)."""
+    if traffic is None:
+        return span(tracer, "learning.rollout.step", model=model, version=version,
+                    rollout_step=step)
+    return span(tracer, "learning.rollout.step", model=model, version=version,
+                rollout_step=step, traffic=float(traffic))
