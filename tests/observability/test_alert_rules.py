@@ -69,3 +69,12 @@ def test_alert_expressions_name_only_exported_metrics() -> None:
         names = metric_names(str(rule["expr"]))
         assert names, name
         assert names <= exported, (name, names - exported)
+
+
+def test_example_prometheus_config_is_valid(promtool: str) -> None:
+    config = DEPLOY / "prometheus" / "prometheus.yml"
+    out = subprocess.run(
+        [promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
