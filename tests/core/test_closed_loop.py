@@ -218,10 +218,17 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
         assert m.sample("training_jobs_total", {"model_name": MODEL, "status": "completed"}) >= 2
         assert (
             m.sample(
+                "retrain_triggers_total",
+                {"model_name": MODEL, "trigger_type": "manual", "outcome": "refused"},
+            )
+            == 1
+        )
+        assert (
+            m.sample(
                 "retrain_refusals_total",
                 {"model_name": MODEL, "safeguard": str(refused.safeguard)},
             )
-            == 1
+            >= 1
         )
 
 
