@@ -27,7 +27,7 @@ from ordinis.engines.learning.features.bar_features import (
     compute_bar_features,
     next_return,
 )
-from ordinis.engines.learning.feedback.pipeline_config import write_pipeline_variant
+from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import (
     ATTR_EVENTS,
@@ -139,7 +139,7 @@ async def test_span_tree_of_one_closed_loop_cycle(data_dir: Path, tmp_path: Path
         alerts = engine.check_drift(MODEL, {"sharpe": -1.0})
         assert len(alerts) == 1
         await engine.drain()
-        triggers = engine.improvement.policy.list_triggers(MODEL)
+        triggers = engine.list_retraining_triggers(MODEL)
         assert [t.status.value for t in triggers] == ["promoted"], [
             (t.safeguard, t.refusal_reason, t.error) for t in triggers
         ]
