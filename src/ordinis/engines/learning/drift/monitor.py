@@ -58,6 +58,10 @@ from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
+DEFAULT_STREAM_DETECTOR: Callable[[], DriftDetector] = AutocorrelatedCUSUM
+"""The streaming detector a monitor builds per stream unless given one: the detector that
+won the held-out evaluation of ``benchmarks/drift_detection.py`` (docs/drift.md)."""
+
 log = logging.getLogger(__name__)
 
 AlertListener = Callable[[DriftAlert], None]
@@ -102,7 +106,7 @@ class DriftMonitor:
         self.metrics = metrics
         self.config = config
         self.detector_factory: Callable[[], DriftDetector] = (
-            detector_factory or AutocorrelatedCUSUM
+            detector_factory or DEFAULT_STREAM_DETECTOR
         )
         self.recovery_fraction = recovery_fraction
         self.min_live_samples = min_live_samples
