@@ -16,7 +16,6 @@ import sys
 import time
 
 from drift_series import null_returns
-
 from ordinis.engines.learning.drift.bocpd import BOCPD
 from ordinis.engines.learning.drift.calibrated import TARGET_ARL0
 from ordinis.engines.learning.drift.calibration import average_run_length, calibrate

@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from drift_series import Series, dev_series, heldout_series, null_returns
 
+from drift_series import Series, dev_series, heldout_series, null_returns
 from ordinis.engines.learning.drift.bocpd import BOCPD
 from ordinis.engines.learning.drift.calibration import average_run_length
 from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
@@ -126,7 +126,7 @@ def main() -> int:
     header = "".join(f"{n:>13}" for n in names)
 
     dev = dev_series()
-    f1_dev, f1_dev_alarm, lag = score_set(dev)
+    f1_dev, _, lag = score_set(dev)
     families = sorted({s.family for s in dev})
     print("DEVELOPMENT set (synthetic, river docs, Bitcoin): mean F1 per family, located")
     print(f"{'family':<20}{header}")

@@ -43,13 +43,24 @@ class BOCPD:
     name = "bocpd"
 
     __slots__ = (
-        "_a1", "_alarm_view", "_armed", "_b0", "_clip", "_drift", "_full", "_hazard", "_heads", "_hr",
-        "_inv", "_inv_keep", "_keep", "_logg1", "_lp", "_max_rl", "_mu0", "_n_detections", "_p0", "_r",
-        "_max_rho", "_prev", "_rho", "_scale", "_shift", "_t", "_tails", "_tmp", "_warm",
-        "_warmup", "_window", "prewhiten",
-        "alpha0", "beta0", "change_point", "hazard_lambda", "kappa0", "last_alarm_statistic",
-        "threshold",
+        "_a1", "_alarm_view", "_armed", "_b0", "_clip", "_drift", "_full", "_hazard", "_heads",
+        "_hr", "_inv", "_inv_keep", "_keep", "_logg1", "_lp", "_max_rho", "_max_rl", "_mu0",
+        "_n_detections", "_p0", "_prev", "_r", "_rho", "_scale", "_shift", "_t", "_tails",
+        "_tmp", "_warm", "_warmup", "_window", "alpha0", "beta0", "change_point",
+        "hazard_lambda", "kappa0", "last_alarm_statistic", "prewhiten", "threshold",
     )
+
+    _full: tuple[tuple[np.ndarray, ...], ...]
+    _heads: tuple[tuple[np.ndarray, ...], ...]
+    _tails: tuple[tuple[np.ndarray, ...], ...]
+    _alarm_view: tuple[np.ndarray, ...]
+    _warm: list[float] | None
+    _prev: float
+    _rho: float
+    _scale: float
+    _shift: float
+    _armed: bool
+    _r: int
 
     def __init__(
         self,
