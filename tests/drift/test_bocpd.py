@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -14,13 +15,13 @@ from ordinis.engines.learning.drift import BOCPD, DriftDetector, make_detector
 from ordinis.engines.learning.drift.bocpd import bocpd_posteriors_bruteforce
 
 
-def _innovations(det: BOCPD, values: list[float]) -> list[float]:
+def _innovations(det: BOCPD, values: list[float], clip: float) -> list[float]:
     """The standardised (clipped) AR(1) innovations the model saw after the warm-up."""
     level, rho, scale = det.standardisation
     out = []
-    for prev, x in zip(values, values[1:], strict=False):
+    for prev, x in itertools.pairwise(values):
         z = ((x - level) - rho * (prev - level)) / scale
-        out.append(max(-det._clip, min(det._clip, z)))
+        out.append(max(-clip, min(clip, z)))
     return out
 
 
@@ -48,7 +49,7 @@ def test_posterior_matches_the_brute_force_recursion(
     for i, v in enumerate(values):
         det.update(v)
         if i >= 7:
-            z = _innovations(det, values[: i + 1])
+            z = _innovations(det, values[: i + 1], clip)
             brute = bocpd_posteriors_bruteforce(z, 1 / hazard_lambda, 0.0, 0.5, 1.5, 0.8)[-1]
             post = det.run_length_posterior
             np.testing.assert_allclose(post[: len(brute)], brute, rtol=1e-9, atol=1e-13)
