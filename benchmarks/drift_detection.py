@@ -55,7 +55,7 @@ ZERO = "zero"
 NULL_SEED = 21
 N_NULL = 12
 NULL_LENGTH = 5000
-N_SPEED = 100_000
+N_SPEED = 20_000
 
 
 @dataclass

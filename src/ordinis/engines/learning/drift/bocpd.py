@@ -26,6 +26,8 @@ from ordinis.engines.learning.drift.calibrated import BOCPD_THRESHOLD
 
 __all__ = ["BOCPD", "bocpd_posteriors_bruteforce"]
 
+_dot = np.dot  # a BLAS dot of two small vectors costs less than ndarray.sum
+
 
 class BOCPD:
     """Streaming BOCPD with a constant hazard and a conjugate Normal-Gamma (Student-t) model.
@@ -44,10 +46,11 @@ class BOCPD:
 
     __slots__ = (
         "_a1", "_alarm_view", "_armed", "_b0", "_clip", "_drift", "_full", "_hazard", "_heads",
-        "_hr", "_inv", "_inv_keep", "_keep", "_logg1", "_lp", "_max_rho", "_max_rl", "_mu0",
-        "_n_detections", "_p0", "_prev", "_r", "_rho", "_scale", "_shift", "_t", "_tails",
-        "_tmp", "_warm", "_warmup", "_window", "alpha0", "beta0", "change_point",
-        "hazard_lambda", "kappa0", "last_alarm_statistic", "prewhiten", "threshold",
+        "_hr", "_inv", "_inv_keep", "_keep", "_logg1", "_lp", "_lp_short", "_max_rho", "_max_rl",
+        "_mu0", "_n_detections", "_ones", "_ones_short", "_p0", "_prev", "_r", "_rho", "_scale",
+        "_shift", "_t", "_tails", "_tmp", "_warm", "_warmup", "_window", "alpha0", "beta0",
+        "change_point", "hazard_lambda", "kappa0", "last_alarm_statistic", "prewhiten",
+        "threshold",
     )
 
     _full: tuple[tuple[np.ndarray, ...], ...]
@@ -127,6 +130,10 @@ class BOCPD:
         self._b0 = self.beta0
         self._tmp = np.empty(w)
         self._lp = np.empty(w)
+        # The short-run mass after the update is the joint of run lengths 0..window-1 now.
+        self._lp_short = self._lp[: self._window]
+        self._ones = np.ones(w)
+        self._ones_short = np.ones(self._window)
         self._n_detections = 0
         self.last_alarm_statistic = ""
         self.change_point = -1
@@ -198,7 +205,7 @@ class BOCPD:
 
     # ------------------------------------------------------------------ internals
     def _step(self, z: float) -> float:
-        """One BOCPD recursion on a standardised value; returns the new short-run mass."""
+        """One BOCPD recursion on a standardised value; returns the new short-run statistic."""
         r = self._r
         rn = 1 - r
         post, mu, b, p = self._heads[r]
@@ -216,22 +223,21 @@ class BOCPD:
         np.subtract(p, d, lp)              # log predictive of every run length
         np.add(d, self._logg1, p_t)        # a log beta + logG of run r+1, for the next step
         np.exp(lp, lp)
-        np.multiply(lp, post, lp)
-        total = float(lp.sum())
+        np.multiply(lp, post, lp)          # joint of (run length, value), up to a constant
+        total = float(_dot(lp, self._ones))
         if not 0.0 < total < math.inf:
             # Every hypothesis gave the value zero (or infinite) density: start afresh.
             self._restart_posterior(rn)
             return 0.0
+        short = float(_dot(self._lp_short, self._ones_short))
         np.multiply(lp, self._keep / total, post_t)
-        full = self._full[rn]
+        # Slot 0 of both buffers always holds the hazard and the prior (tails never write it);
+        # run lengths past the bound merge into the last slot.
+        pn = self._full[rn][0]
         last = self._max_rl - 1
-        full[0][last] += full[0][last + 1]  # run lengths past the bound merge into the last slot
-        full[0][0] = self._hazard
-        full[1][0] = self._mu0
-        full[2][0] = self._b0
-        full[3][0] = self._p0
+        pn[last] = pn[last] + pn[last + 1]
         self._r = rn
-        return float(self._alarm_view[rn].sum()) * self._inv_keep
+        return short / total
 
     def _start(self) -> None:
         w = self._max_rl
@@ -251,13 +257,15 @@ class BOCPD:
         self._restart_posterior(0)
 
     def _restart_posterior(self, r: int) -> None:
+        # P(r_0 = 0) = 1; storing the hazard there instead is the same after normalising,
+        # and lets slot 0 of both buffers stay constant for good.
         for buf in self._full:
             post, mu, b, p = buf
             post[:] = 0.0
+            post[0] = self._hazard
             mu[:] = self._mu0
             b[:] = self._b0   # beta > 0 everywhere keeps log() finite in unused slots
             p[:] = self._p0
-        self._full[r][0][0] = 1.0
         self._r = r
 
     def _fit_scale(self, warm: list[float]) -> None:
