@@ -127,6 +127,24 @@ def test_drift_detected_is_true_only_after_the_detecting_update() -> None:
     assert not det.drift_detected
 
 
+def test_infinite_values_are_skipped_like_nan() -> None:
+    values = _ar1(8, 300, 0.0, shift_at=200, shift=5.0)
+    clean, dirty = BOCPD(), BOCPD()
+    found_clean, found_dirty = [], []
+    for i, v in enumerate(values):
+        clean.update(v)
+        if clean.drift_detected:
+            found_clean.append(clean.change_point)
+        for extra in ((math.inf, -math.inf) if i in (3, 150) else ()):
+            dirty.update(extra)
+        dirty.update(v)
+        if dirty.drift_detected:
+            found_dirty.append(dirty.change_point - 4)  # four skipped values shift the index
+    assert found_clean and [c for c in found_dirty if c > 150] == [
+        c for c in found_clean if c > 150]
+    np.testing.assert_allclose(clean.run_length_posterior, dirty.run_length_posterior)
+
+
 def test_warmup_raises_no_alarm_and_nan_is_skipped() -> None:
     det = BOCPD(warmup=10)
     for v in [0.0, 100.0, -50.0, math.nan, 3.0, 9.0, 1.0, 2.0, 5.0, 4.0]:

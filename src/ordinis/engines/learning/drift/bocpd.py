@@ -35,8 +35,8 @@ class BOCPD:
     Values are turned into standardised AR(1) innovations with the level, lag-1
     autocorrelation and innovation sd of the first ``warmup`` values (point in time: the
     warm-up is replayed through the model once they are known, with no alarm;
-    ``prewhiten=False`` only standardises). An
-    alarm fires when the posterior mass of run lengths ``1..alarm_window`` rises above
+    ``prewhiten=False`` only standardises), then clipped at ``clip`` sd. An alarm fires when
+    ``short_run_mass``, the posterior mass of run lengths ``1..alarm_window``, rises above
     ``threshold`` (the default comes from ``benchmarks/calibrate_drift.py``); it is then kept
     quiet until that mass falls back below the threshold, so one change raises one alarm.
     ``change_point`` is the index where the most probable short run began.
@@ -183,13 +183,12 @@ class BOCPD:
         self._drift = False
         self._t += 1
         warm = self._warm
-        if warm is not None:
-            if x == x:  # NaN values are skipped
-                warm.append(x)
-                if len(warm) >= self._warmup:
-                    self._fit_scale(warm)
+        if x - x != 0.0:  # NaN and infinite values are skipped (x - x is NaN for them)
             return self
-        if x != x:
+        if warm is not None:
+            warm.append(x)
+            if len(warm) >= self._warmup:
+                self._fit_scale(warm)
             return self
         y = x - self._shift
         z = (y - self._rho * self._prev) / self._scale
