@@ -6,12 +6,18 @@ from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
     ConfigError,
+    EngineNotRunningError,
+    EvaluationError,
+    FieldProblem,
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
+    StoreError,
+    TrainingError,
+    ValidationError,
 )
 from ordinis.engines.learning.core.models import (
     DriftAlert,
@@ -32,19 +38,25 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
 from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
+from ordinis.engines.learning.governance.policies import Decision, PolicyResult
 
 __all__ = [
     "ArtifactIntegrityError",
     "BufferFullError",
     "Clock",
     "ConfigError",
+    "Decision",
     "DriftAlert",
     "DriftSeverity",
     "DriftType",
+    "EngineNotRunningError",
+    "EvaluationError",
     "EvaluationResult",
     "EventType",
     "FeedbackPriority",
     "FeedbackRecord",
+    "FieldProblem",
     "HealthLevel",
     "HealthStatus",
     "InsufficientDataError",
@@ -58,12 +70,18 @@ __all__ = [
     "ModelVersion",
     "NotFoundError",
     "PolicyDeniedError",
+    "PolicyResult",
     "PredictiveModel",
+    "PromotionRequest",
+    "RequestStatus",
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
     "SimulatedClock",
+    "StoreError",
     "SystemClock",
+    "TrainingError",
     "TrainingJob",
     "TrainingStatus",
+    "ValidationError",
 ]
