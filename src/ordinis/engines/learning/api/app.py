@@ -24,7 +24,17 @@ from ordinis.engines.learning.api.routers import (
     models,
 )
 
+ROUTERS = (health, events, feedback, jobs, models, evaluations, drift, breakers, audit)
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_ERRORS: dict[int | str, str] = {
+    401: "no or unknown bearer token",
+    403: "the identity lacks the role",
+    404: "no such thing (the detail lists what exists)",
+    409: "refused by governance (the policy and its reason)",
+    422: "invalid input (problem details name each field and the fix)",
+    503: "temporarily unavailable (buffer full, store down)",
+}
 
 
 def create_app(
@@ -55,15 +65,18 @@ def create_app(
         description="The closed-loop LearningEngine of ordinis, as a service.",
         lifespan=lifespan,
         responses={
-            401: {"description": "no or unknown bearer token"},
-            403: {"description": "the identity lacks the role"},
-            422: {"description": "invalid input (problem details name each field)"},
+            code: {
+                "description": text,
+                "model": problems.Problem,
+                "content": {problems.PROBLEM_JSON: {"schema": _PROBLEM_REF}},
+            }
+            for code, text in _ERRORS.items()
         },
     )
     app.state.engine = engine
     app.state.auth = AuthSettings(tokens or TokenBook({}), insecure_local)
     problems.install(app)
-    for r in (health, events, feedback, jobs, models, evaluations, drift, breakers, audit):
+    for r in ROUTERS:
         app.include_router(r.router)
 
     @app.middleware("http")
