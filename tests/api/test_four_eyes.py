@@ -70,3 +70,8 @@ def test_requester_cannot_approve_and_another_approver_promotes(live: Live) -> N
         promoted = [a for a in audit if a["action"] == "model.promote"
                     and a["target"] == vid and a["decision"] == "allow"]
         assert promoted[-1]["actor"] == "bert"  # the requester; the approver is in details
+        # every successful mutating call is audited with the caller's identity
+        calls = {(a["actor"], a["target"]) for a in audit if a["action"] == "api.post"}
+        assert ("bert", "/v1/promotions") in calls
+        assert ("anna", f"/v1/promotions/{req['request_id']}/approve") in calls
+        assert ("bert", f"/v1/promotions/{req['request_id']}/approve") not in calls

@@ -4,10 +4,11 @@ audit record (with the caller's identity) for every mutating call."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordinis.engines.learning import LearningEngine
 from ordinis.engines.learning.api import problems
@@ -79,17 +80,34 @@ def create_app(
     for r in ROUTERS:
         app.include_router(r.router)
 
-    @app.middleware("http")
-    async def audit_mutations(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.method in _MUTATING and response.status_code < 400 and engine.is_running:
-            who = getattr(request.state, "identity", None)
-            await asyncio.to_thread(
-                engine.audit, who or "anonymous", f"api.{request.method.lower()}",
-                request.url.path, "allow", f"HTTP {response.status_code}", {},
-            )
-        return response
-
+    app.add_middleware(AuditMutations, engine=engine)
     return app
+
+
+class AuditMutations:
+    """ASGI middleware: one audit record, with the caller's identity, per successful mutating
+    request (pure ASGI: no body buffering on the ingestion path)."""
+
+    def __init__(self, app: ASGIApp, engine: LearningEngine) -> None:
+        self.app = app
+        self.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _MUTATING:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_status)
+        if status < 400 and self.engine.is_running:
+            who = scope.get("state", {}).get("identity", "anonymous")
+            await asyncio.to_thread(
+                self.engine.audit, who, f"api.{scope['method'].lower()}", scope["path"], "allow",
+                f"HTTP {status}", {},
+            )

@@ -23,15 +23,11 @@ MAX_BATCH = 100_000
 def parse_batch(body: bytes, ndjson: bool) -> list[LearningEvent]:
     """Events of a request body; ValidationError lists every bad field with its index."""
     if ndjson:
-        items: list[Any] = []
-        for n, line in enumerate(body.splitlines()):
-            if line.strip():
-                try:
-                    items.append(orjson.loads(line))
-                except orjson.JSONDecodeError as exc:
-                    raise ValidationError("events", [FieldProblem(
-                        f"line {n + 1}", line[:60].decode("utf-8", "replace"),
-                        f"is not JSON ({exc}); send one JSON object per line")]) from None
+        lines = [line for line in body.splitlines() if line.strip()]
+        try:  # one parse of the whole batch; on failure find the bad line for the message
+            items: Any = orjson.loads(b"[" + b",".join(lines) + b"]")
+        except orjson.JSONDecodeError:
+            _raise_bad_line(lines)
     else:
         try:
             items = orjson.loads(body)
@@ -61,12 +57,24 @@ def parse_batch(body: bytes, ndjson: bool) -> list[LearningEvent]:
     return events
 
 
+def _raise_bad_line(lines: list[bytes]) -> None:
+    for n, line in enumerate(lines):
+        try:
+            orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError("events", [FieldProblem(
+                f"line {n + 1}", line[:60].decode("utf-8", "replace"),
+                f"is not JSON ({exc}); send one JSON object per line")]) from None
+    raise ValidationError("events", [FieldProblem(
+        "body", None, "is not NDJSON; send one JSON object per line")])
+
+
 def _event(i: int, d: Any, problems: list[FieldProblem]) -> LearningEvent | None:
     if not isinstance(d, dict):
         problems.append(FieldProblem(f"[{i}]", type(d).__name__, "must be an event object"))
         return None
-    extra = d.keys() - _FIELDS
-    if extra:
+    if not d.keys() <= _FIELDS:
+        extra = d.keys() - _FIELDS
         problems.append(FieldProblem(f"[{i}]", sorted(extra), f"unknown field(s); allowed: "
                                      f"{sorted(_FIELDS)}"))
         return None
@@ -106,8 +114,7 @@ def _event(i: int, d: Any, problems: list[FieldProblem]) -> LearningEvent | None
         problems.append(FieldProblem(f"[{i}]", None, "payload and labels must be objects, "
                                      "outcome a number, symbol and event_id strings"))
         return None
-    ev = LearningEvent(et, src, symbol, ts, payload, labels,
-                       None if outcome is None else float(outcome))
+    out = None if outcome is None else float(outcome)
     if eid:
-        ev.event_id = eid
-    return ev
+        return LearningEvent(et, src, symbol, ts, payload, labels, out, eid)
+    return LearningEvent(et, src, symbol, ts, payload, labels, out)
