@@ -43,11 +43,12 @@ def create_app(
     tokens: TokenBook | None = None,
     insecure_local: bool = False,
     manage_engine: bool = True,
+    local_identity: str = "local",
 ) -> FastAPI:
     """The app serving ``engine``; with ``manage_engine`` it initializes and shuts it down.
 
-    ``insecure_local`` lets requests without a token in as the identity ``local`` with every
-    role; ``serve`` allows it on loopback only.
+    ``insecure_local`` lets requests without a token in as ``local_identity`` with every
+    role; ``serve`` allows it on loopback only (the CLI's in-process mode uses it too).
     """
 
     @asynccontextmanager
@@ -75,7 +76,7 @@ def create_app(
         },
     )
     app.state.engine = engine
-    app.state.auth = AuthSettings(tokens or TokenBook({}), insecure_local)
+    app.state.auth = AuthSettings(tokens or TokenBook({}), insecure_local, local_identity)
     problems.install(app)
     for r in ROUTERS:
         app.include_router(r.router)

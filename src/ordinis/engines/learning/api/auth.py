@@ -127,8 +127,9 @@ def require(role: Role) -> Callable[..., Identity]:
         settings = request.app.state.auth
         if creds is None or not creds.credentials:
             if settings.insecure_local:
-                request.state.identity = LOCAL_IDENTITY.name
-                return LOCAL_IDENTITY
+                local = Identity(settings.local_name, LOCAL_IDENTITY.roles)
+                request.state.identity = local.name
+                return local
             raise HTTPException(401, "a bearer token is required (Authorization: Bearer …)",
                                 headers={"WWW-Authenticate": "Bearer"})
         ident = settings.book.identify(creds.credentials)
@@ -150,6 +151,7 @@ class AuthSettings:
 
     book: TokenBook
     insecure_local: bool = False
+    local_name: str = "local"
 
 
 Reader = Annotated[Identity, Depends(require(Role.READER))]

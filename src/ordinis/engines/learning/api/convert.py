@@ -78,6 +78,8 @@ def evaluation(r: EvaluationResult) -> s.EvaluationOut:
         evaluation_id=r.evaluation_id, model_version_id=r.model_version_id,
         benchmark_name=r.benchmark_name, passed=r.passed, gate_set=r.gate_set,
         metrics=s.nums(r.metrics), thresholds=s.nums(r.thresholds), evaluated_at=r.evaluated_at,
+        data_hash=r.data_hash,
+        gate_report=r.gate_report.render() if r.gate_report is not None else None,
     )
 
 

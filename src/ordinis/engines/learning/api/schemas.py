@@ -216,6 +216,8 @@ class EvaluationOut(BaseModel):
     metrics: dict[str, Num]
     thresholds: dict[str, Num]
     evaluated_at: datetime
+    data_hash: str = ""
+    gate_report: str | None = Field(default=None, description="the gate table, as text")
 
 
 class CompareIn(BaseModel):

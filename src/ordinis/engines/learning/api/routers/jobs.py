@@ -16,7 +16,10 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 def _job(engine: Engine, job_id: str) -> s.JobOut:
     job = engine.get_training_job(job_id)
     if job is None:
-        raise NotFoundError(f"no training job {job_id!r}; GET /v1/jobs lists the known jobs")
+        raise NotFoundError(
+            f"no training job {job_id!r}; `ordinis-learning jobs list` (GET /v1/jobs) lists "
+            "the known jobs"
+        )
     return convert.job(job)
 
 
