@@ -1,4 +1,11 @@
-"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system."""
+"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system.
+
+The kernel's names load at once; the facade and the governance names load on first use
+(PEP 562), so ``import ordinis.engines.learning`` (and the CLI's ``--url`` mode) stays fast.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -36,10 +43,32 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
-from ordinis.engines.learning.engine.facade import LearningEngine
-from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
-from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+    from ordinis.engines.learning.engine.facade import LearningEngine
+    from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
+    from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+
+_LAZY: dict[str, str] = {
+    "LearningEngineProtocol": "ordinis.engines.learning.core.protocol",
+    "PredictiveModel": "ordinis.engines.learning.core.protocol",
+    "LearningEngine": "ordinis.engines.learning.engine.facade",
+    "PromotionRequest": "ordinis.engines.learning.governance.approvals",
+    "RequestStatus": "ordinis.engines.learning.governance.approvals",
+    "Decision": "ordinis.engines.learning.governance.policies",
+    "PolicyResult": "ordinis.engines.learning.governance.policies",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a heavy public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "ArtifactIntegrityError",
