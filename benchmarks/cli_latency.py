@@ -52,11 +52,12 @@ def main() -> None:
             port = s.getsockname()[1]
         server = subprocess.Popen(
             [*CLI, "serve", "--data-dir", str(data), "--port", str(port)], env=env,
-            stderr=subprocess.DEVNULL,
         )
         try:
             url = f"http://127.0.0.1:{port}"
             for _ in range(1200):
+                if server.poll() is not None:
+                    raise SystemExit("the server exited; run `ordinis-learning serve` by hand")
                 try:
                     if httpx.get(f"{url}/health").status_code == 200:
                         break

@@ -54,3 +54,12 @@ def test_any_bytes_parse_or_raise_validation_error(body: bytes, ndjson: bool) ->
     except ValidationError:
         return
     assert all(e.source_engine for e in events)
+
+
+def test_service_env_vars_are_not_engine_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ordinis.engines.learning import LearningEngineConfig
+
+    monkeypatch.setenv("ORDINIS_LEARNING_TOKENS", "{}")
+    monkeypatch.setenv("ORDINIS_LEARNING_URL", "http://127.0.0.1:8765")
+    monkeypatch.setenv("ORDINIS_LEARNING_TOKEN", "t")
+    assert LearningEngineConfig.load().data_dir is not None

@@ -19,6 +19,10 @@ from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
 from ordinis.engines.learning.core.models import RolloutStrategy
 
 ENV_PREFIX = "ORDINIS_LEARNING_"
+# Read by the service and the CLI, not settings of the engine (docs/service.md).
+SERVICE_ENV = frozenset(
+    {"ORDINIS_LEARNING_TOKENS", "ORDINIS_LEARNING_URL", "ORDINIS_LEARNING_TOKEN"}
+)
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"
 _WINDOW = re.compile(rf"^{_DAY}(-{_DAY})? ([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
@@ -241,7 +245,7 @@ def _read_env(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     fields = LearningEngineConfig.model_fields
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX):
+        if not key.startswith(ENV_PREFIX) or key in SERVICE_ENV:
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name not in fields:
