@@ -136,7 +136,11 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
             "not create one: pass --data-dir DIR of an existing store, or --url of a server"
         )
     say(f"store: {store}")
-    from fastapi.testclient import TestClient
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
 
     from ordinis.engines.learning.api import create_app
 
