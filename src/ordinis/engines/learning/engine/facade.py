@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
+    BufferFullError,
     EngineNotRunningError,
     FieldProblem,
     NotFoundError,
@@ -249,9 +250,13 @@ class LearningEngine:
         """
         pipeline = self._require().pipeline
         ids: list[str] = []
+        record = pipeline.record
         for i, event in enumerate(events):
             try:
-                ids.append(await pipeline.record_async(event))
+                try:
+                    ids.append(record(event))  # non-blocking; a full buffer waits below
+                except BufferFullError:
+                    ids.append(await pipeline.record_async(event))
             except ValidationError as exc:
                 problems = [
                     FieldProblem(f"[{i}].{p.field}", p.value, p.problem) for p in exc.problems
