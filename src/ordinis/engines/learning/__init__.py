@@ -19,6 +19,7 @@ from ordinis.engines.learning.core.errors import (
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
+    MissingExtraError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
@@ -47,6 +48,14 @@ from ordinis.engines.learning.core.models import (
 if TYPE_CHECKING:
     from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
     from ordinis.engines.learning.engine.facade import LearningEngine
+    from ordinis.engines.learning.features import (
+        FeatureFunction,
+        FeatureSet,
+        FeatureSource,
+        FeatureSpec,
+        FeatureStore,
+        SimilarSituation,
+    )
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
 
@@ -58,6 +67,12 @@ _LAZY: dict[str, str] = {
     "RequestStatus": "ordinis.engines.learning.governance.approvals",
     "Decision": "ordinis.engines.learning.governance.policies",
     "PolicyResult": "ordinis.engines.learning.governance.policies",
+    "FeatureFunction": "ordinis.engines.learning.features",
+    "FeatureSet": "ordinis.engines.learning.features",
+    "FeatureSource": "ordinis.engines.learning.features",
+    "FeatureSpec": "ordinis.engines.learning.features",
+    "FeatureStore": "ordinis.engines.learning.features",
+    "SimilarSituation": "ordinis.engines.learning.features",
 }
 
 
@@ -83,6 +98,11 @@ __all__ = [
     "EvaluationError",
     "EvaluationResult",
     "EventType",
+    "FeatureFunction",
+    "FeatureSet",
+    "FeatureSource",
+    "FeatureSpec",
+    "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
     "FieldProblem",
@@ -95,6 +115,7 @@ __all__ = [
     "LearningEngineError",
     "LearningEngineProtocol",
     "LearningEvent",
+    "MissingExtraError",
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
@@ -106,6 +127,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SimilarSituation",
     "SimulatedClock",
     "StoreError",
     "SystemClock",
