@@ -1,4 +1,11 @@
-"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system."""
+"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system.
+
+The kernel's names load at once; the facade and the governance names load on first use
+(PEP 562), so ``import ordinis.engines.learning`` (and the CLI's ``--url`` mode) stays fast.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -6,6 +13,9 @@ from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
     ConfigError,
+    EngineNotRunningError,
+    EvaluationError,
+    FieldProblem,
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
@@ -13,6 +23,9 @@ from ordinis.engines.learning.core.errors import (
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
+    StoreError,
+    TrainingError,
+    ValidationError,
 )
 from ordinis.engines.learning.core.models import (
     DriftAlert,
@@ -31,25 +44,58 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
-from ordinis.engines.learning.engine.facade import LearningEngine
-from ordinis.engines.learning.features import (
-    FeatureFunction,
-    FeatureSet,
-    FeatureSource,
-    FeatureSpec,
-    FeatureStore,
-    SimilarSituation,
-)
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+    from ordinis.engines.learning.engine.facade import LearningEngine
+    from ordinis.engines.learning.features import (
+        FeatureFunction,
+        FeatureSet,
+        FeatureSource,
+        FeatureSpec,
+        FeatureStore,
+        SimilarSituation,
+    )
+    from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
+    from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+
+_LAZY: dict[str, str] = {
+    "LearningEngineProtocol": "ordinis.engines.learning.core.protocol",
+    "PredictiveModel": "ordinis.engines.learning.core.protocol",
+    "LearningEngine": "ordinis.engines.learning.engine.facade",
+    "PromotionRequest": "ordinis.engines.learning.governance.approvals",
+    "RequestStatus": "ordinis.engines.learning.governance.approvals",
+    "Decision": "ordinis.engines.learning.governance.policies",
+    "PolicyResult": "ordinis.engines.learning.governance.policies",
+    "FeatureFunction": "ordinis.engines.learning.features",
+    "FeatureSet": "ordinis.engines.learning.features",
+    "FeatureSource": "ordinis.engines.learning.features",
+    "FeatureSpec": "ordinis.engines.learning.features",
+    "FeatureStore": "ordinis.engines.learning.features",
+    "SimilarSituation": "ordinis.engines.learning.features",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a heavy public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "ArtifactIntegrityError",
     "BufferFullError",
     "Clock",
     "ConfigError",
+    "Decision",
     "DriftAlert",
     "DriftSeverity",
     "DriftType",
+    "EngineNotRunningError",
+    "EvaluationError",
     "EvaluationResult",
     "EventType",
     "FeatureFunction",
@@ -59,6 +105,7 @@ __all__ = [
     "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
+    "FieldProblem",
     "HealthLevel",
     "HealthStatus",
     "InsufficientDataError",
@@ -73,13 +120,19 @@ __all__ = [
     "ModelVersion",
     "NotFoundError",
     "PolicyDeniedError",
+    "PolicyResult",
     "PredictiveModel",
+    "PromotionRequest",
+    "RequestStatus",
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
     "SimilarSituation",
     "SimulatedClock",
+    "StoreError",
     "SystemClock",
+    "TrainingError",
     "TrainingJob",
     "TrainingStatus",
+    "ValidationError",
 ]
