@@ -1,0 +1,81 @@
+"""Models and a driver for rollout tests: signals from one feature, a simulated market."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
+
+KEYS: tuple[str, ...] = tuple(f"S{i:02d}" for i in range(20))
+
+
+class ScaleModel:
+    """Signal = scale * features["x"]; ``fail`` raises, ``nan`` returns NaN (pickled by
+    reference, so the class lives in an importable module)."""
+
+    feature_names: Sequence[str] = ("x",)
+
+    def __init__(self, scale: float = 1.0, fail: bool = False, nan: bool = False) -> None:
+        self.scale = scale
+        self.fail = fail
+        self.nan = nan
+
+    def predict(self, features: Any) -> list[float]:
+        if self.fail:
+            raise RuntimeError("model exploded")
+        if self.nan:
+            return [math.nan]
+        return [self.scale * float(features["x"])]
+
+
+def config(data_dir: Path, approval: str = "automatic", **kw: Any) -> LearningEngineConfig:
+    pipeline = write_pipeline_variant(
+        data_dir / "pipeline.yaml", stages={"production": {"approval": approval}}
+    )
+    return LearningEngineConfig.create(
+        data_dir=data_dir,
+        pipeline_config_path=pipeline,
+        enable_drift_detection=False,
+        require_eval_pass=False,  # the gates are tested elsewhere; these models trade "x"
+        **kw,
+    )
+
+
+async def register(engine: LearningEngine, version: str, model: Any) -> str:
+    mv = await engine.register_model_version("alpha", version, model=model)
+    await engine.promote_model("alpha", mv.version_id, "staging", reason="candidate")
+    return mv.version_id
+
+
+async def champion_and_candidate(engine: LearningEngine, candidate: Any) -> tuple[str, str]:
+    v1 = await register(engine, "v1", ScaleModel(1.0))
+    await engine.promote_model("alpha", v1, "production", reason="first")
+    v2 = await register(engine, "v2", candidate)
+    return v1, v2
+
+
+async def trade_day(engine: LearningEngine, rng: np.random.Generator) -> dict[str, float]:
+    """One daily bar: every key is predicted at the close; a day later its return is realised
+    (an edge: the return follows the feature's sign) and the rollouts decide."""
+    xs = {k: float(rng.normal()) for k in KEYS}
+    served = {}
+    ids = {}
+    for k in KEYS:
+        p = engine.predict("alpha", k, {"x": xs[k]})
+        served[k] = p.value
+        ids[k] = p.prediction_id
+    await engine.update()
+    engine.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    for k in KEYS:
+        r = 0.01 * math.tanh(xs[k]) + 0.01 * float(rng.standard_t(4))
+        engine.record_prediction_outcome(ids[k], r)
+    await engine.advance_rollouts()
+    await engine.drain()
+    return served
