@@ -22,17 +22,21 @@ class ScaleModel:
 
     feature_names: Sequence[str] = ("x",)
 
-    def __init__(self, scale: float = 1.0, fail: bool = False, nan: bool = False) -> None:
+    def __init__(
+        self, scale: float = 1.0, fail: bool = False, nan: bool = False, above: float = -math.inf
+    ) -> None:
         self.scale = scale
         self.fail = fail
         self.nan = nan
+        self.above = above  # fail / NaN only when x > above
 
     def predict(self, features: Any) -> list[float]:
-        if self.fail:
+        x = float(features["x"])
+        if self.fail and x > self.above:
             raise RuntimeError("model exploded")
-        if self.nan:
+        if self.nan and x > self.above:
             return [math.nan]
-        return [self.scale * float(features["x"])]
+        return [self.scale * x]
 
 
 def config(data_dir: Path, approval: str = "automatic", **kw: Any) -> LearningEngineConfig:
@@ -79,3 +83,16 @@ async def trade_day(engine: LearningEngine, rng: np.random.Generator) -> dict[st
     await engine.advance_rollouts()
     await engine.drain()
     return served
+
+
+async def to_canary(engine: LearningEngine, version_id: str, rng: np.random.Generator) -> str:
+    """Start a canary of ``version_id`` and trade until it serves traffic; returns a key it
+    serves."""
+    await engine.promote_model("alpha", version_id, "production", rollout_strategy="canary")
+    for _ in range(5):
+        await trade_day(engine, rng)
+        if engine.get_rollout("alpha").traffic > 0:
+            break
+    assert engine.get_rollout("alpha").traffic == 0.10
+    return next(k for k in (f"K{i}" for i in range(1000))
+                if engine.route("alpha", k).role == "candidate")

@@ -11,7 +11,6 @@ enough: requests of one day share that day's market).
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,14 +44,14 @@ class PredictionLedger:
     """Predictions awaiting outcomes, oldest dropped beyond a bound (and counted)."""
 
     def __init__(self, max_pending: int = _MAX_PENDING) -> None:
-        self._pending: OrderedDict[str, PendingPrediction] = OrderedDict()
+        self._pending: dict[str, PendingPrediction] = {}
         self.max_pending = max_pending
         self.dropped = 0
 
     def add(self, prediction_id: str, pending: PendingPrediction) -> None:
         self._pending[prediction_id] = pending
         if len(self._pending) > self.max_pending:
-            self._pending.popitem(last=False)
+            del self._pending[next(iter(self._pending))]  # the oldest (insertion order)
             self.dropped += 1
 
     def get(self, prediction_id: str) -> PendingPrediction | None:

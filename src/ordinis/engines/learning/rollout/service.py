@@ -7,8 +7,10 @@ model under rollout; it restores them from the store on start. The host's hot pa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +42,12 @@ from ordinis.engines.learning.rollout.machine import Move
 from ordinis.engines.learning.rollout.plan import build_plan
 from ordinis.engines.learning.rollout.router import RoutedModel, RouteTable
 from ordinis.engines.learning.rollout.sequential import Analysis, SequentialSettings
-from ordinis.engines.learning.rollout.shadow import ShadowRequest, ShadowRunner, scalar
+from ordinis.engines.learning.rollout.shadow import (
+    ShadowRequest,
+    ShadowResult,
+    ShadowRunner,
+    scalar,
+)
 from ordinis.engines.learning.rollout.state import (
     ROLLOUT_KIND,
     RollbackReason,
@@ -56,6 +63,8 @@ SOURCE = "learning.rollout"
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 # A candidate's breaker: this many serving errors within the window trip it (and roll back).
 SERVING_ERROR_RULE = TripRule("serving_error", 5, 300.0)
+# Queued predictions that start a background drain (events and shadows) between host cycles.
+_DRAIN_AT = 2_000
 
 
 class PredictionFailedError(Exception):
@@ -121,6 +130,8 @@ class RolloutService:
         self.controllers: dict[str, RolloutController] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self.backtests: dict[str, BacktestRecord] = {}
+        self._shadow_lock = threading.Lock()
+        self._drain_scheduled = False
 
     # ------------------------------------------------------------------ restore
     def load(self) -> int:
@@ -176,33 +187,34 @@ class RolloutService:
         return routed
 
     def predict(self, model_name: str, key: str, features: Any) -> Prediction:
-        """Route, predict, buffer a MODEL_PREDICTION event and queue the shadow's prediction."""
+        """Route and predict; the MODEL_PREDICTION event and the shadow's prediction follow off
+        this path (``run_shadows``), so neither adds to the host's latency."""
         routed = self.route(model_name, key)
         value, problem = _run(routed, features)
         if problem is not None:
             routed, value = self._candidate_failed(model_name, routed, features, problem)
-        now = self.deps.clock.now()
         pid = new_id()
         rid = routed.rollout_id
-        self._record(LearningEvent(
-            EventType.MODEL_PREDICTION, SOURCE, key, now,
-            {"prediction": value, "version_id": routed.version_id, "role": routed.role,
-             "mode": "served", "rollout_id": rid},
-            {"model_name": model_name, "version_id": routed.version_id, "mode": "served"},
-            None, pid))
+        shadow = None
         if rid is not None:
             table = self.router.table(model_name)
             if table is not None and table.rollout_id == rid:
                 shadow = (table.shadow_of_candidate if routed.role == "candidate"
                           else table.shadow_of_champion)
-                if shadow is not None:
-                    ctl = self.controllers[model_name]
-                    self.ledger.add(pid, PendingPrediction(
-                        model_name, rid, key, ctl.period_of(now), routed.version_id,
-                        {routed.version_id: value}))
-                    self.shadows.submit(ShadowRequest(pid, model_name, key, features, now,
-                                                      routed.version_id, value, shadow))
+        queued = self.shadows.submit(ShadowRequest(
+            pid, model_name, key, features if shadow else None, self.deps.clock.now(), routed,
+            value, shadow))
+        if queued >= _DRAIN_AT and not self._drain_scheduled:
+            self._drain_scheduled = True
+            self._spawn(self._drain(), "rollout-shadows")
         return Prediction(pid, model_name, key, routed.version_id, value, routed.role, rid)
+
+    async def _drain(self) -> None:
+        """Run the queued shadow work in a worker thread (the queue passed ``_DRAIN_AT``)."""
+        try:
+            await asyncio.to_thread(self.run_shadows)
+        finally:
+            self._drain_scheduled = False
 
     def _candidate_failed(
         self, model_name: str, routed: RoutedModel, features: Any, problem: str
@@ -227,33 +239,50 @@ class RolloutService:
 
     # ------------------------------------------------------------------ shadows and outcomes
     def run_shadows(self, limit: int | None = None) -> int:
-        """Give queued requests to their shadow versions; failures of a candidate roll back."""
-        results = self.shadows.run(limit)
-        for res in results:
-            req = res.request
-            ctl = self.controllers.get(req.model_name)
-            current = ctl is not None and ctl.state.rollout_id == req.shadow.rollout_id
-            if res.value is None:
-                if current and ctl is not None and req.shadow.role == "candidate":
-                    ctl.shadow_errors += 1
-                    reason = (RollbackReason.NON_FINITE_OUTPUT if res.non_finite
-                              else RollbackReason.PREDICTION_ERROR)
-                    self._roll_back_now(ctl, reason, f"shadow prediction failed: {res.error}")
-                continue
-            pending = self.ledger.get(req.prediction_id)
-            if pending is not None:
-                pending.values[req.shadow.version_id] = res.value
-            self._record(LearningEvent(
-                EventType.MODEL_PREDICTION, SOURCE, req.key, req.at,
-                {"prediction": res.value, "version_id": req.shadow.version_id,
-                 "role": req.shadow.role, "mode": "shadow", "rollout_id": req.shadow.rollout_id,
-                 "served_prediction_id": req.prediction_id},
-                {"model_name": req.model_name, "version_id": req.shadow.version_id,
-                 "mode": "shadow"}))
-            if current and ctl is not None and req.shadow.role == "candidate":
-                ctl.state.shadow_compared += 1
-                ctl.state.shadow_agree += int(res.agrees)
+        """Record queued predictions, give them to their shadow versions, keep them for their
+        outcomes; a failing candidate in shadow rolls back. Returns how many were handled."""
+        with self._shadow_lock:
+            results = self.shadows.run(limit)
+            for res in results:
+                self._handle(res)
         return len(results)
+
+    def _handle(self, res: ShadowResult) -> None:
+        req = res.request
+        served = req.served
+        self._record(LearningEvent(
+            EventType.MODEL_PREDICTION, SOURCE, req.key, req.at,
+            {"prediction": req.served_value, "version_id": served.version_id,
+             "role": served.role, "mode": "served", "rollout_id": served.rollout_id},
+            {"model_name": req.model_name, "version_id": served.version_id, "mode": "served"},
+            None, req.prediction_id))
+        shadow = req.shadow
+        if shadow is None:
+            return
+        ctl = self.controllers.get(req.model_name)
+        current = (ctl is not None and ctl.state.rollout_id == shadow.rollout_id
+                   and not ctl.state.phase.is_final)
+        if res.value is None:
+            if current and ctl is not None and shadow.role == "candidate":
+                ctl.shadow_errors += 1
+                reason = (RollbackReason.NON_FINITE_OUTPUT if res.non_finite
+                          else RollbackReason.PREDICTION_ERROR)
+                self._roll_back_now(ctl, reason, f"shadow prediction failed: {res.error}")
+            return
+        self._record(LearningEvent(
+            EventType.MODEL_PREDICTION, SOURCE, req.key, req.at,
+            {"prediction": res.value, "version_id": shadow.version_id, "role": shadow.role,
+             "mode": "shadow", "rollout_id": shadow.rollout_id,
+             "served_prediction_id": req.prediction_id},
+            {"model_name": req.model_name, "version_id": shadow.version_id, "mode": "shadow"}))
+        if not current or ctl is None:
+            return
+        self.ledger.add(req.prediction_id, PendingPrediction(
+            req.model_name, ctl.state.rollout_id, req.key, ctl.period_of(req.at),
+            served.version_id, {served.version_id: req.served_value, shadow.version_id: res.value}))
+        if shadow.role == "candidate":
+            ctl.state.shadow_compared += 1
+            ctl.state.shadow_agree += int(res.agrees)
 
     def record_outcome(self, prediction_id: str, realised_return: float) -> bool:
         """The delayed realised return of a prediction, attributed to every version that

@@ -1,9 +1,10 @@
 """ShadowRunner: the unserved version predicts on the same features, off the serving path.
 
-``predict`` only queues the request; ``run`` (at the next outcome, ``update`` or tick) gives it
-to the shadow version. A shadow therefore never changes a served signal, nor its latency; its
-errors and non-finite outputs are reported, and its sign agreement with the served signal is
-counted for ``shadow_agreement_ratio``.
+``predict`` only queues the served request; ``run`` (at the next outcome, ``update`` or tick)
+records its MODEL_PREDICTION event and gives it to the shadow version, if any. A shadow
+therefore never changes a served signal, nor its latency; its errors and non-finite outputs
+are reported, and its sign agreement with the served signal is counted for
+``shadow_agreement_ratio``. A full queue drops its oldest request and counts it.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ _MAX_QUEUE = 100_000
 
 @dataclass(frozen=True, slots=True)
 class ShadowRequest:
-    """One served request to replay on a shadow version."""
+    """One served request: what was served, and the shadow version to replay it on (if any)."""
 
     prediction_id: str
     model_name: str
     key: str
     features: Any
     at: datetime
-    served_version: str
+    served: RoutedModel
     served_value: float
-    shadow: RoutedModel
+    shadow: RoutedModel | None
+
+    @property
+    def served_version(self) -> str:
+        return self.served.version_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,11 @@ class ShadowResult:
     value: float | None
     error: str | None
     non_finite: bool = False
+
+    @property
+    def ran(self) -> bool:
+        """False when the request had no shadow version."""
+        return self.request.shadow is not None
 
     @property
     def agrees(self) -> bool:
@@ -57,9 +67,16 @@ class ShadowRunner:
 
     def __init__(self, max_queue: int = _MAX_QUEUE) -> None:
         self._queue: deque[ShadowRequest] = deque(maxlen=max_queue)
+        self.max_queue = max_queue
+        self.dropped = 0
 
-    def submit(self, request: ShadowRequest) -> None:
-        self._queue.append(request)
+    def submit(self, request: ShadowRequest) -> int:
+        """Queue a request; returns the queue length (the oldest is dropped, counted, if full)."""
+        q = self._queue
+        if len(q) >= self.max_queue:
+            self.dropped += 1
+        q.append(request)
+        return len(q)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -69,7 +86,13 @@ class ShadowRunner:
         out: list[ShadowResult] = []
         q = self._queue
         while q and (limit is None or len(out) < limit):
-            req = q.popleft()
+            try:
+                req = q.popleft()
+            except IndexError:  # drained by another thread meanwhile
+                break
+            if req.shadow is None:
+                out.append(ShadowResult(req, None, None))
+                continue
             try:
                 value = scalar(req.shadow.model.predict(req.features))
             except Exception as exc:
