@@ -262,8 +262,10 @@ class RolloutService:
         ctl = self.controllers.get(req.model_name)
         current = (ctl is not None and ctl.state.rollout_id == shadow.rollout_id
                    and not ctl.state.phase.is_final)
+        if not current or ctl is None:
+            return  # the rollout ended meanwhile: its shadow's answers are not evidence
         if res.value is None:
-            if current and ctl is not None and shadow.role == "candidate":
+            if shadow.role == "candidate":
                 ctl.shadow_errors += 1
                 reason = (RollbackReason.NON_FINITE_OUTPUT if res.non_finite
                           else RollbackReason.PREDICTION_ERROR)
@@ -275,8 +277,6 @@ class RolloutService:
              "mode": "shadow", "rollout_id": shadow.rollout_id,
              "served_prediction_id": req.prediction_id},
             {"model_name": req.model_name, "version_id": shadow.version_id, "mode": "shadow"}))
-        if not current or ctl is None:
-            return
         self.ledger.add(req.prediction_id, PendingPrediction(
             req.model_name, ctl.state.rollout_id, req.key, ctl.period_of(req.at),
             served.version_id, {served.version_id: req.served_value, shadow.version_id: res.value}))
