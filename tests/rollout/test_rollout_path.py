@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from rollout_helpers import ScaleModel, champion_and_candidate, config, trade_day
 
 from ordinis.engines.learning import LearningEngine, SimulatedClock
+from ordinis.engines.learning.core.errors import PolicyDeniedError
 from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
 from ordinis.engines.learning.evaluation.parity import BacktestRecord
 from ordinis.engines.learning.rollout import RolloutPhase
@@ -68,3 +70,34 @@ async def test_staging_to_production_through_shadow_approval_and_every_canary_st
         assert parity[-1].action == "parity"
         stored = engine.get_parity(v2)
         assert stored is not None and stored.parity_ratio > 0
+
+
+async def test_blue_green_switches_atomically_and_switches_back_at_once(data_dir: Path) -> None:
+    clock = SimulatedClock(AT)
+    async with LearningEngine(config(data_dir), clock=clock) as engine:
+        rng = np.random.default_rng(2)
+        # IMMEDIATE is refused by default (emergencies only, allow_immediate_rollout)
+        await champion_and_candidate(engine, ScaleModel(1.0), "bg")
+        with pytest.raises(PolicyDeniedError, match="allow_immediate_rollout"):
+            await engine.promote_model("bg", "bg:v2", "production", rollout_strategy="immediate",
+                                       reason="hotfix")
+        await champion_and_candidate(engine, ScaleModel(1.0), "bg2")
+        for name in ("bg", "bg2"):
+            await engine.promote_model(name, f"{name}:v2", "production",
+                                       rollout_strategy=RolloutStrategy.BLUE_GREEN)
+        names = ("bg", "bg2")
+        await trade_day(engine, rng, names)  # 24 h of shadow
+        for name in names:  # health-checked in shadow, then one switch of all traffic
+            report = engine.get_rollout(name)
+            assert (report.phase, report.traffic) == (RolloutPhase.BLUE_GREEN, 1.0)
+            assert {engine.route(name, f"K{i}").version_id for i in range(50)} == {f"{name}:v2"}
+            assert engine.get_production_model(name).version_id == f"{name}:v2"  # type: ignore[union-attr]
+        # switch back: the blue slot serves again at once and is production again
+        await engine.abort_rollout("bg2", "latency alarm")
+        assert {engine.route("bg2", f"K{i}").version_id for i in range(50)} == {"bg2:v1"}
+        assert engine.get_production_model("bg2").version_id == "bg2:v1"  # type: ignore[union-attr]
+        assert engine.get_model_version("bg2:v2").stage is ModelStage.ARCHIVED
+        # the other one, watched through the watch period (24 h), stays
+        await trade_day(engine, rng, ("bg",))
+        assert engine.get_rollout("bg").phase is RolloutPhase.PRODUCTION
+        assert engine.get_model_version("bg:v1").stage is ModelStage.ARCHIVED

@@ -159,8 +159,9 @@ class PairedSequentialTest:
         self.diff.add(candidate_pnl - champion_pnl)
         self.champion.add(champion_pnl)
         s = self.settings
-        self.min_p = min(self.min_p, mixture_p_value(self.diff.n, self.diff.mean, self.diff.sd,
-                                                     s.rho2))
+        if self.diff.n >= s.min_periods:  # a variance from a handful of periods is not one
+            self.min_p = min(self.min_p, mixture_p_value(self.diff.n, self.diff.mean,
+                                                         self.diff.sd, s.rho2))
 
     def analyse(self) -> Analysis:
         """ROLLBACK on harm, ADVANCE on non-inferiority, else HOLD (also before min_periods)."""
