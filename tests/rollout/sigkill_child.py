@@ -25,11 +25,12 @@ async def main(data_dir: Path, marker: Path) -> None:
         await trade_day(engine, rng)
     report = engine.get_rollout("alpha")
     keys = [f"K{i}" for i in range(200)]
-    marker.write_text(json.dumps({
+    text = json.dumps({
         "rollout_id": report.rollout_id, "step": report.step, "traffic": report.traffic,
         "periods": report.evidence.periods, "now": clock.now().isoformat(),
         "routes": {k: engine.route("alpha", k).version_id for k in keys},
-    }))
+    })
+    await asyncio.to_thread(marker.write_text, text)
     await asyncio.sleep(3600)  # killed here, mid-canary, without a shutdown
 
 

@@ -3,6 +3,7 @@ same assignments, and carries on to production."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rollout_helpers import config, trade_day
@@ -21,7 +23,8 @@ from ordinis.engines.learning.rollout import RolloutPhase
 HERE = Path(__file__).parent
 
 
-async def test_sigkill_mid_canary_then_restart_resumes_at_the_same_step(data_dir: Path) -> None:
+def _run_child_and_kill(data_dir: Path) -> dict[str, Any]:
+    """Start the child, wait for its report at the 25 % step, SIGKILL it; returns the report."""
     marker = data_dir.parent / "marker.json"
     env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     child = subprocess.Popen([sys.executable, str(HERE / "sigkill_child.py"), str(data_dir),
@@ -30,15 +33,21 @@ async def test_sigkill_mid_canary_then_restart_resumes_at_the_same_step(data_dir
     try:
         deadline = time.monotonic() + 240
         while not marker.exists():
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+            if child.poll() is not None:
+                raise AssertionError(child.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "child never reached the 25% step"
             time.sleep(0.2)
         time.sleep(0.2)
-        before = json.loads(marker.read_text())
+        report: dict[str, Any] = json.loads(marker.read_text())
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+    return report
+
+
+async def test_sigkill_mid_canary_then_restart_resumes_at_the_same_step(data_dir: Path) -> None:
+    before = await asyncio.to_thread(_run_child_and_kill, data_dir)
     assert before["step"] == 1 and before["traffic"] == 0.25
 
     clock = SimulatedClock(datetime.fromisoformat(before["now"]))
