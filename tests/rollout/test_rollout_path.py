@@ -57,7 +57,7 @@ async def test_staging_to_production_through_shadow_approval_and_every_canary_st
         assert engine.get_production_model("alpha").version_id == v2  # type: ignore[union-attr]
         assert engine.get_model_version(v1).stage is ModelStage.ARCHIVED
         assert engine.route("alpha", "S01").version_id == v2
-        assert engine.metrics.sample("model_rollout_state", {"model_name": "alpha"}) == 5
+        assert engine.metrics.sample("model_rollout_state", {"model_name": "alpha"}) == 4
         assert engine.metrics.sample(
             "model_canary_traffic_ratio", {"model_name": "alpha", "version": v2}) == 1.0
         assert engine.metrics.sample(
@@ -97,6 +97,8 @@ async def test_blue_green_switches_atomically_and_switches_back_at_once(data_dir
         assert {engine.route("bg2", f"K{i}").version_id for i in range(50)} == {"bg2:v1"}
         assert engine.get_production_model("bg2").version_id == "bg2:v1"  # type: ignore[union-attr]
         assert engine.get_model_version("bg2:v2").stage is ModelStage.ARCHIVED
+        assert engine.metrics.sample(
+            "model_rollbacks_total", {"model_name": "bg2", "reason": "operator"}) == 1.0
         # the other one, watched through the watch period (24 h), stays
         await trade_day(engine, rng, ("bg",))
         assert engine.get_rollout("bg").phase is RolloutPhase.PRODUCTION

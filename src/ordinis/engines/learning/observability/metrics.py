@@ -181,26 +181,6 @@ class LearningMetrics:
         self.model_rollbacks_total = Counter(
             "model_rollbacks_total", "Rollbacks", ["model_name", "reason"], registry=r
         )
-        # rollout
-        self.model_rollout_state = Gauge(
-            "model_rollout_state",
-            "Rollout phase: 0 none, 1 shadow, 2 awaiting approval, 3 canary, 4 blue-green, "
-            "5 production, -1 rolled back, -2 aborted",
-            ["model_name"],
-            registry=r,
-        )
-        self.model_canary_traffic_ratio = Gauge(
-            "model_canary_traffic_ratio",
-            "Share of live traffic served by a version during a rollout",
-            ["model_name", "version"],
-            registry=r,
-        )
-        self.shadow_agreement_ratio = Gauge(
-            "shadow_agreement_ratio",
-            "Share of shadow predictions with the served signal's direction",
-            ["model_name", "version"],
-            registry=r,
-        )
         self.governance_decisions_total = Counter(
             "governance_decisions_total", "Preflight decisions", ["action", "decision"], registry=r
         )

@@ -28,6 +28,7 @@ from ordinis.engines.learning.evaluation.parity import (
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import rollout_step
 from ordinis.engines.learning.registry import ModelRegistry
 from ordinis.engines.learning.rollout.evidence import EvidenceBook
 from ordinis.engines.learning.rollout.machine import Move, MoveKind, next_move
@@ -151,6 +152,13 @@ class RolloutController:
         return move
 
     async def apply(self, move: Move, analysis: Analysis | None, actor: str = "rollout") -> None:
+        """Apply one move inside a ``learning.rollout.step`` span."""
+        s = self.state
+        with rollout_step(self.deps.metrics.tracer, s.model_name, s.candidate, move.kind.value,
+                          traffic=move.traffic):
+            await self._apply(move, analysis, actor)
+
+    async def _apply(self, move: Move, analysis: Analysis | None, actor: str) -> None:
         s = self.state
         if move.kind is MoveKind.ROLLBACK:
             await self.roll_back(RollbackReason.HARM, move.reason, actor, analysis)
@@ -231,8 +239,10 @@ class RolloutController:
         self.decide("rollback" if final is RolloutPhase.ROLLED_BACK else "abort",
                     s.rollback_reason, actor, analysis)
         self.persist()
-        self.deps.metrics.model_rollbacks_total.labels(
-            model_name=s.model_name, reason=reason.value).inc()
+        if was not in (RolloutPhase.BLUE_GREEN, RolloutPhase.PRODUCTION):
+            # after a switch the registry's rollback counts it (same reason label)
+            self.deps.metrics.model_rollbacks_total.labels(
+                model_name=s.model_name, reason=reason.value).inc()
         self.deps.audit.append(actor, "rollout.rollback", s.candidate, "allow", s.rollback_reason,
                                {"rollout_id": s.rollout_id, "from_phase": was.value})
         return was
@@ -291,14 +301,10 @@ class RolloutController:
 
     def _gauges(self) -> None:
         s, m = self.state, self.deps.metrics
-        m.model_rollout_state.labels(model_name=s.model_name).set(PHASE_CODES[s.phase])
+        m.set_rollout_state(s.model_name, PHASE_CODES[s.phase])
         cand_share = s.traffic if s.phase in (RolloutPhase.CANARY, RolloutPhase.BLUE_GREEN) else (
             1.0 if s.phase is RolloutPhase.PRODUCTION else 0.0)
-        m.model_canary_traffic_ratio.labels(model_name=s.model_name, version=s.candidate).set(
-            cand_share)
-        if s.champion:
-            m.model_canary_traffic_ratio.labels(model_name=s.model_name, version=s.champion).set(
-                1.0 - cand_share)
+        m.set_canary_traffic(s.model_name, s.candidate, cand_share)
         agreement = s.shadow_agreement
         if agreement is not None:
             m.shadow_agreement_ratio.labels(model_name=s.model_name, version=s.candidate).set(

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from ordinis.engines.learning.core.models import RolloutStrategy
+from ordinis.engines.learning.observability.metrics import RolloutStateValue
 from ordinis.engines.learning.rollout.plan import RolloutPlan
 
 ROLLOUT_KIND = "rollout"
@@ -34,11 +35,15 @@ class RolloutPhase(StrEnum):
         return self in (RolloutPhase.PRODUCTION, RolloutPhase.ROLLED_BACK, RolloutPhase.ABORTED)
 
 
-# Gauge values of model_rollout_state (0: no rollout).
-PHASE_CODES: dict[RolloutPhase, int] = {
-    RolloutPhase.SHADOW: 1, RolloutPhase.AWAITING_APPROVAL: 2, RolloutPhase.CANARY: 3,
-    RolloutPhase.BLUE_GREEN: 4, RolloutPhase.PRODUCTION: 5, RolloutPhase.ROLLED_BACK: -1,
-    RolloutPhase.ABORTED: -2,
+# Values of model_rollout_state (awaiting approval still runs the shadow).
+PHASE_CODES: dict[RolloutPhase, RolloutStateValue] = {
+    RolloutPhase.SHADOW: RolloutStateValue.SHADOW,
+    RolloutPhase.AWAITING_APPROVAL: RolloutStateValue.SHADOW,
+    RolloutPhase.CANARY: RolloutStateValue.CANARY,
+    RolloutPhase.BLUE_GREEN: RolloutStateValue.BLUE_GREEN,
+    RolloutPhase.PRODUCTION: RolloutStateValue.PROMOTED,
+    RolloutPhase.ROLLED_BACK: RolloutStateValue.ROLLED_BACK,
+    RolloutPhase.ABORTED: RolloutStateValue.ROLLED_BACK,
 }
 
 
