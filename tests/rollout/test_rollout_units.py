@@ -77,6 +77,9 @@ def test_config_fields_fill_in_what_pipeline_yaml_leaves_out() -> None:
     assert plan.shadow_seconds == 7200
     assert [s.traffic for s in plan.ramp] == [0.05, 0.25, 0.50, 1.00]
     assert build_plan(spec, cfg, RolloutStrategy.CANARY).strategy is RolloutStrategy.CANARY
+    no_shadow = pipeline_spec_from_mapping({"stages": [
+        {"name": "staging", "rollout": "canary", "duration": "2h"}]})
+    assert build_plan(no_shadow, cfg).shadow_seconds == 0.0
 
 
 @settings(max_examples=50, deadline=None)

@@ -46,5 +46,12 @@ async def test_served_signals_are_identical_with_and_without_a_shadow(data_dir: 
         assert {e.labels["version_id"] for e in flaky} == {"flaky:v2"} and len(flaky) < 300
         served_ids = {p.prediction_id for p in during["wild"]}
         assert {e.payload["served_prediction_id"] for e in wild} == served_ids
+        # a trade outcome naming the prediction (signal_id) is attributed to both versions
+        first = during["wild"][0]
+        await engine.feedback.record_trade_outcome(
+            first.key, pnl=5.0, return_pct=0.01, signal_id=first.prediction_id,
+            model_name="wild", model_version=first.version_id)
+        assert engine.get_rollout("wild").outcomes == 1
+        assert not engine.record_prediction_outcome(first.prediction_id, 0.01)  # only once
         # the flaky shadow failed (x > 3) and was rolled back; the served signals never moved
         assert engine.get_rollout("flaky").phase is RolloutPhase.ROLLED_BACK

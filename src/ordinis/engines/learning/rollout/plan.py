@@ -77,13 +77,17 @@ def build_plan(
     analysis: SequentialSettings | None = None,
 ) -> RolloutPlan:
     """The plan for a rollout started now: an explicit ``strategy`` wins, then pipeline.yaml's
-    production section when it names one, then ``config.default_rollout_strategy``."""
+    production section when it names one, then ``config.default_rollout_strategy``. The shadow
+    lasts the staging section's ``duration`` (``shadow_mode_duration_seconds`` when unset), or
+    nothing when staging's ``rollout`` is not ``shadow``."""
     prod, staging = spec.production, spec.staging
     if strategy is None:
         strategy = (prod.rollout_strategy if "rollout_strategy" in prod.model_fields_set
                     else config.default_rollout_strategy)
     shadow = (staging.duration_seconds if "duration_seconds" in staging.model_fields_set
               else config.shadow_mode_duration_seconds)
+    if staging.rollout is not RolloutStrategy.SHADOW:
+        shadow = 0.0  # staging without a shadow run: the rollout starts its next phase at once
     if "ramp_schedule" in prod.model_fields_set:
         ramp = tuple(PlannedStep(s.traffic, s.hold_seconds) for s in prod.ramp_schedule)
     else:
