@@ -8,6 +8,7 @@ follows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -119,12 +120,19 @@ class RolloutController:
         self._gauges()
 
     # ------------------------------------------------------------------ persistence
-    def persist(self) -> None:
+    def _record(self) -> StoredRecord:
         s = self.state
         s.evidence = self.book.to_dict()
-        now = self.deps.clock.now()
-        self.deps.store.put_record(StoredRecord(ROLLOUT_KIND, s.rollout_id, s.to_dict(),
-                                                s.started_at, now, tag=s.model_name))
+        return StoredRecord(ROLLOUT_KIND, s.rollout_id, s.to_dict(), s.started_at,
+                            self.deps.clock.now(), tag=s.model_name)
+
+    def persist(self) -> None:
+        """Write the state now (the synchronous rollback path)."""
+        self.deps.store.put_record(self._record())
+
+    async def save(self) -> None:
+        """Write the state from a worker thread (snapshot taken here, on the caller's loop)."""
+        await asyncio.to_thread(self.deps.store.put_record, self._record())
 
     def decide(self, action: str, reason: str, actor: str = "rollout",
                analysis: Analysis | None = None) -> RolloutDecision:
@@ -146,7 +154,7 @@ class RolloutController:
         analysis = self.book.analyse()
         move = next_move(s, now, analysis)
         if move.kind is MoveKind.STAY:
-            self.persist()
+            await self.save()
             return move
         await self.apply(move, analysis)
         return move
@@ -200,7 +208,7 @@ class RolloutController:
             s.ended_at = self.deps.clock.now()
             self.decide("production", move.reason, actor, analysis)
         self.install_routes()
-        self.persist()
+        await self.save()
         self.deps.audit.append(actor, f"rollout.{move.kind.value}", s.candidate, "allow",
                                move.reason, {"rollout_id": s.rollout_id, "step": s.step,
                                              "traffic": s.traffic})
@@ -210,7 +218,7 @@ class RolloutController:
         self.decide("approve", f"approved by {approver}", approver)
         self.deps.audit.append(approver, "rollout.approve", self.state.candidate, "allow",
                                "approved", {"rollout_id": self.state.rollout_id})
-        self.persist()
+        await self.save()
 
     async def roll_back(self, reason: RollbackReason, detail: str, actor: str = "rollout",
                         analysis: Analysis | None = None) -> None:
@@ -261,7 +269,7 @@ class RolloutController:
         except LearningEngineError as exc:
             log.error("rollback of %s: registry change failed: %s", s.candidate, exc)
             self.decide("registry_error", f"registry change failed: {exc}", actor)
-            self.persist()
+            await self.save()
 
     # ------------------------------------------------------------------ helpers
     def _enter(self, phase: RolloutPhase, step: int = -1, traffic: float = 0.0) -> None:

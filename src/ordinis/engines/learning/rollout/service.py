@@ -385,7 +385,7 @@ class RolloutService:
                                 reason=reason or "rollout starts in shadow")
         ctl.decide("start", f"{plan.strategy.value} rollout of {version_id} against "
                    f"{champion_mv.version_id}" + (f": {reason}" if reason else ""), actor)
-        ctl.persist()
+        await ctl.save()
         self.deps.audit.append(actor, "rollout.start", version_id, "allow", reason or "start",
                                {"rollout_id": state.rollout_id, "strategy": plan.strategy.value,
                                 "champion": champion_mv.version_id})
@@ -405,8 +405,8 @@ class RolloutService:
             raise PolicyDeniedError("promote", "immediate_rollout", problem)
 
     async def tick(self) -> dict[str, Move]:
-        """Advance every active rollout once (after running queued shadows)."""
-        self.run_shadows()
+        """Advance every active rollout once (after running queued shadows, off the loop)."""
+        await asyncio.to_thread(self.run_shadows)
         moves: dict[str, Move] = {}
         for name, ctl in list(self.controllers.items()):
             if not ctl.state.phase.is_final:
