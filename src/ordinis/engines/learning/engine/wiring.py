@@ -23,6 +23,7 @@ from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.cycle_ingest import CycleIngest
 from ordinis.engines.learning.engine.drift_references import DriftReferences
 from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+from ordinis.engines.learning.engine.feature_service import FeatureService, chroma_situations
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
@@ -81,6 +82,7 @@ class Parts:
     parity: ParityRecords
     rollouts: RolloutService
     ab_tests: ABTestingFramework
+    features: FeatureService
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
@@ -93,6 +95,7 @@ class Parts:
         await self.executor.stop()
         await self.registry.close()
         await self.pipeline.stop()
+        self.features.close()
 
 
 def _make_backend(ctx: EngineContext) -> Any:
@@ -160,8 +163,12 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
     await registry.open()
 
+    evaluator = ModelEvaluator(cfg, clock, metrics)
+    features = FeatureService(cfg.data_dir, clock, evaluator.benchmarks)
+    collector.enable_similarity(chroma_situations(collector.query_feedback))
+
     trainers = TrainerRegistry.default()
-    data = TrainingData(cfg, store, clock)
+    data = TrainingData(cfg, store, clock, features)
     registrar = TrainingRegistrar(registry)
     executor = TrainingExecutor(
         cfg,
@@ -177,7 +184,6 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     training = TrainingService(cfg, data, policies, audit, executor)
 
     spec = load_pipeline_spec(cfg.pipeline_config_path)
-    evaluator = ModelEvaluator(cfg, clock, metrics)
     evaluation = EvaluationService(
         cfg,
         store,
@@ -187,6 +193,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         evaluator,
         audit,
         default_benchmarks=spec.evaluation.benchmarks,
+        feature_function_of=features.function_of,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)
@@ -247,6 +254,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         parity=parity,
         rollouts=rollouts,
         ab_tests=ab_tests,
+        features=features,
     )
     parts.retention = schedule_retention(
         sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds, metrics
