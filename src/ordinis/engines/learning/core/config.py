@@ -99,6 +99,12 @@ class LearningEngineConfig(BaseModel):
     default_rollout_strategy: RolloutStrategy = RolloutStrategy.CANARY
     canary_percentage: float = Field(default=0.10, gt=0, le=1)
     shadow_mode_duration_seconds: float = Field(default=86400.0, ge=0)
+    allow_immediate_rollout: bool = Field(
+        default=False, description="IMMEDIATE rollouts (emergencies only) need this and a reason"
+    )
+    rollout_check_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often rollouts close periods and decide"
+    )
 
     # --- registry and governance
     model_version_retention: int = Field(default=10, ge=1)

@@ -45,13 +45,21 @@ from ordinis.engines.learning.governance.approvals import PromotionRequest, Requ
 from ordinis.engines.learning.governance.policies import PolicyResult
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.telemetry import EngineTelemetry
+from ordinis.engines.learning.rollout import (
+    ABTestingFramework,
+    Prediction,
+    RolloutReport,
+    RoutedModel,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.engine.parity_records import StoredParity
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
+    from ordinis.engines.learning.evaluation.parity import BacktestRecord, ParityResult
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -418,15 +426,27 @@ class LearningEngine:
         model_name: str,
         version_id: str,
         target_stage: ModelStage | str,
-        rollout_strategy: RolloutStrategy | None = None,
+        rollout_strategy: RolloutStrategy | str | None = None,
         actor: str = "engine",
         reason: str = "",
         approved_by: str | None = None,
     ) -> ModelVersion:
         """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation,
-        and with ``approval: manual`` an ``approved_by`` other than ``actor``)."""
+        and with ``approval: manual`` an ``approved_by`` other than ``actor``).
+
+        PRODUCTION with a ``rollout_strategy`` (SHADOW, CANARY, BLUE_GREEN) starts a rollout:
+        the version goes to shadow, then through the plan of pipeline.yaml, judged on live
+        evidence (``get_rollout`` shows it). IMMEDIATE (emergencies only, when the config's
+        ``allow_immediate_rollout`` is set, with a ``reason``) and a model without a production
+        version cut over at once; so does ``rollout_strategy=None`` (the direct move).
+        """
         stage = _parse_stage(target_stage)
-        return await self._require().registry.promote_model(
+        parts = self._require()
+        if stage is ModelStage.PRODUCTION and rollout_strategy is not None:
+            strategy = _parse_strategy(rollout_strategy)
+            await parts.rollouts.start(model_name, version_id, strategy, actor, reason)
+            return parts.registry.get_model_version(version_id)
+        return await parts.registry.promote_model(
             model_name,
             version_id,
             stage,
@@ -519,6 +539,94 @@ class LearningEngine:
 
     def stage_history(self, model_name: str, version: str | None = None) -> list[Any]:
         return self._require().registry.stage_history(model_name, version=version)
+
+    # ------------------------------------------------------------------ serving and rollout
+    def route(self, model_name: str, key: str) -> RoutedModel:
+        """The version (id and loaded model) serving ``key`` (a symbol, strategy or account).
+
+        From memory in microseconds; sticky per key within a rollout. Raises NotFoundError
+        when the model has no production version.
+        """
+        return self._require().rollouts.route(model_name, key)
+
+    def predict(self, model_name: str, key: str, features: Any) -> Prediction:
+        """Route, predict and buffer a MODEL_PREDICTION event with the serving version's id.
+
+        ``features`` goes to the model's ``predict`` as given; the signal is its first value.
+        During a rollout the other version predicts the same features in shadow, off this path
+        (a shadow never changes the served signal). A failing candidate is rolled back and the
+        champion answers instead.
+        """
+        return self._require().rollouts.predict(model_name, key, features)
+
+    def record_prediction_outcome(self, prediction_id: str, realised_return: float) -> bool:
+        """The delayed realised return of a prediction, attributed to the versions that made it.
+
+        ``feedback.record_trade_outcome(..., signal_id=prediction_id, return_pct=r)`` does the
+        same. False when the prediction is not part of a rollout (nothing to attribute).
+        """
+        return self._require().rollouts.record_outcome(prediction_id, realised_return)
+
+    def report_serving_error(
+        self, model_name: str, key: str, error_type: str, detail: str = ""
+    ) -> bool:
+        """An error on a served request; on a candidate's traffic it feeds the candidate's
+        circuit breaker, whose trip rolls the candidate back (returns True then)."""
+        return self._require().rollouts.report_serving_error(model_name, key, error_type, detail)
+
+    async def start_rollout(
+        self,
+        model_name: str,
+        version_id: str,
+        strategy: RolloutStrategy | str | None = None,
+        actor: str = "engine",
+        reason: str = "",
+    ) -> RolloutReport | None:
+        """Start a rollout (strategy: argument, else pipeline.yaml, else the config's default).
+
+        Returns None when the version cut over at once (IMMEDIATE, or no champion)."""
+        parsed = None if strategy is None else _parse_strategy(strategy)
+        return await self._require().rollouts.start(model_name, version_id, parsed, actor, reason)
+
+    def get_rollout(self, model_name: str) -> RolloutReport:
+        """The model's current (or last) rollout: phase, step, traffic, evidence, decisions."""
+        return self._require().rollouts.report(model_name)
+
+    async def advance_rollouts(self) -> dict[str, str]:
+        """Close due periods and let every rollout decide now; returns each model's move.
+
+        The scheduler does this every ``rollout_check_interval_seconds`` of the engine clock.
+        """
+        moves = await self._require().rollouts.tick()
+        return {name: move.kind.value for name, move in moves.items()}
+
+    async def approve_rollout(self, model_name: str, approver: str) -> RolloutReport:
+        """An operator's approval of a rollout waiting for one (manual approval)."""
+        return await self._require().rollouts.approve(model_name, approver)
+
+    async def abort_rollout(
+        self, model_name: str, reason: str, actor: str = "operator"
+    ) -> RolloutReport:
+        """An operator's rollback: the champion serves again at once; the candidate is archived."""
+        return await self._require().rollouts.abort(model_name, actor, reason)
+
+    def set_backtest_record(self, version_id: str, record: BacktestRecord) -> None:
+        """The backtest a version's live evidence is compared with for parity (REC-7)."""
+        self._require().rollouts.backtests[version_id] = record
+
+    async def record_parity(self, version_id: str, result: ParityResult) -> None:
+        """Store a parity result of a version (typed record + audit); its ``parity_ratio``
+        is what the production gates read."""
+        await self._require().parity.record(version_id, result)
+
+    def get_parity(self, version_id: str) -> StoredParity | None:
+        """The newest stored parity result of a version (None when there is none)."""
+        return self._require().parity.get(version_id)
+
+    @property
+    def ab_tests(self) -> ABTestingFramework:
+        """The ABTestingFramework: create_test, get_variant, record_result, results, stop."""
+        return self._require().ab_tests
 
     # ------------------------------------------------------------------ evaluation
     async def evaluate_model(
@@ -697,6 +805,7 @@ class LearningEngine:
                     )
                 ],
             )
+        await asyncio.to_thread(parts.rollouts.run_shadows)
         fired = self.scheduler.run_due()
         flushed = await parts.pipeline.flush()
         return {
@@ -760,6 +869,19 @@ class LearningEngine:
             "training_jobs": len(parts.executor.list_jobs()),
             "drift_alerts": len(parts.drift.alerts()),
         }
+
+
+def _parse_strategy(strategy: RolloutStrategy | str) -> RolloutStrategy:
+    if isinstance(strategy, RolloutStrategy):
+        return strategy
+    try:
+        return RolloutStrategy(str(strategy).lower())
+    except ValueError:
+        allowed = ", ".join(s.value for s in RolloutStrategy)
+        raise ValidationError(
+            "rollout",
+            [FieldProblem("rollout_strategy", strategy, f"not a strategy; use one of {allowed}")],
+        ) from None
 
 
 def _parse_stage(stage: ModelStage | str) -> ModelStage:

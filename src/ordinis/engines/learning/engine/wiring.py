@@ -27,6 +27,7 @@ from ordinis.engines.learning.engine.feature_service import FeatureService, chro
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
+from ordinis.engines.learning.engine.parity_records import ParityRecords
 from ordinis.engines.learning.engine.promotions import PromotionService
 from ordinis.engines.learning.engine.training_data import TrainingData
 from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
@@ -43,6 +44,12 @@ from ordinis.engines.learning.governance.approvals import PromotionRequests
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import PolicyEngine, default_policies
 from ordinis.engines.learning.registry import ModelRegistry
+from ordinis.engines.learning.rollout import (
+    ABTestingFramework,
+    ControllerDeps,
+    ModelRouter,
+    RolloutService,
+)
 from ordinis.engines.learning.safety.manager import BreakerChange, CircuitBreakerManager
 from ordinis.engines.learning.safety.state import BreakerState
 from ordinis.engines.learning.training.executor import TrainingExecutor
@@ -75,6 +82,9 @@ class Parts:
     observations: LoopObservations
     references: DriftReferences
     cycles: CycleIngest
+    parity: ParityRecords
+    rollouts: RolloutService
+    ab_tests: ABTestingFramework
     features: FeatureService
     promotions: PromotionService
     scheduled: list[ScheduledTask] = field(default_factory=list)
@@ -216,6 +226,24 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     registry.add_listener(references.on_stage_change)
     collector.add_listener(observations.on_feedback)
 
+    parity = ParityRecords(store, clock, audit)
+    rollouts = RolloutService(
+        ControllerDeps(
+            store, clock, registry, ModelRouter(), audit, metrics, parity.record,
+            lambda version_id: rollouts.backtests.get(version_id),
+        ),
+        cfg,
+        spec,
+        pipeline.record,
+        ctx.spawn,
+    )
+    await asyncio.to_thread(rollouts.load)
+    collector.add_listener(rollouts.on_feedback)
+    drift.add_listener(rollouts.on_drift_alert)
+    registry.add_listener(rollouts.on_stage_change)
+    ab_tests = ABTestingFramework(store, clock, audit)
+    await asyncio.to_thread(ab_tests.load)
+
     parts = Parts(
         audit=audit,
         policies=policies,
@@ -237,6 +265,9 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         observations=observations,
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
+        parity=parity,
+        rollouts=rollouts,
+        ab_tests=ab_tests,
         features=features,
         promotions=PromotionService(registry, PromotionRequests(store, clock), audit),
     )
@@ -265,4 +296,12 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
             ctx.spawn(loop.tick(), "retraining-tick")
 
     parts.scheduled.append(sched.every(3600.0, tick, name="retraining-schedule"))
+
+    def rollout_tick() -> None:
+        if ctx.is_running():
+            ctx.spawn(rollouts.tick(), "rollout-tick")
+
+    parts.scheduled.append(
+        sched.every(cfg.rollout_check_interval_seconds, rollout_tick, name="rollout-check")
+    )
     return parts
