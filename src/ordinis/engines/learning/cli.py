@@ -76,7 +76,9 @@ def demo(
     start: str = typer.Option("1990-01-01", help="First day of the replay"),
     end: str = typer.Option("2022-12-31", help="Last day of the replay"),
     symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
-    fresh: bool = typer.Option(True, help="Start from an empty data directory"),
+    fresh: bool = typer.Option(
+        False, help="Replace a previous demo run in --data-dir (only a directory the demo made)"
+    ),
 ) -> None:
     """Replay real S&P 500 bars through the closed loop: events, training, gates, drift."""
     from ordinis.engines.learning.demo.replay import DemoOptions, run_demo

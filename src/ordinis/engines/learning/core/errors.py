@@ -90,3 +90,19 @@ class InsufficientDataError(TrainingError):
 
 class EvaluationError(LearningEngineError):
     """An evaluation could not be run (bad benchmark, missing predictions, ...)."""
+
+
+class StoreLockedError(LearningEngineError):
+    """Another engine owns this store; the message names the holder (pid, host, started)."""
+
+
+class StoreIdentityError(LearningEngineError):
+    """A file where a store was expected is empty, foreign or damaged; names the file and fix."""
+
+
+class ReadOnlyError(LearningEngineError):
+    """A write was asked of an engine opened read-only (for inspection)."""
+
+
+class NotLeaderError(LearningEngineError):
+    """A leader-only action (registry write, schedule, loop) on an engine that is not the leader."""

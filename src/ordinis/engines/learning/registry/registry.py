@@ -13,6 +13,7 @@ import functools
 import logging
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -28,9 +29,16 @@ from ordinis.engines.learning.core.errors import (
     FieldProblem,
     NotFoundError,
     PolicyDeniedError,
+    StoreIdentityError,
     ValidationError,
 )
-from ordinis.engines.learning.core.models import ModelStage, ModelVersion, RolloutStrategy
+from ordinis.engines.learning.core.models import (
+    ModelStage,
+    ModelVersion,
+    RolloutStrategy,
+    StoredRecord,
+)
+from ordinis.engines.learning.events.identity import preflight_sqlite_file
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import GovernanceAction, PolicyEngine
@@ -144,6 +152,10 @@ class ModelRegistry:
         self._aliases: dict[str, dict[str, str]] = {}
         self._production: dict[str, ModelVersion] = {}
         self._listeners: list[StageListener] = []
+        self.instance_id = uuid.uuid4().hex  # owner of the version numbers this engine claims
+        # Called before every write; the engine makes it refuse on a read-only opener
+        # (ReadOnlyError) or a follower that is not the leader (NotLeaderError).
+        self.write_guard: Callable[[], None] = _allow_writes
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self) -> None:
@@ -152,6 +164,8 @@ class ModelRegistry:
             return
         backend = await asyncio.to_thread(self._make_backend)
         models = await asyncio.to_thread(backend.load_all)
+        if not models:
+            await asyncio.to_thread(self._refuse_lost_registry)
         with self._cache_lock:
             for loaded in models:
                 self._install(loaded)
@@ -177,9 +191,24 @@ class ModelRegistry:
         """The underlying ``mlflow.MlflowClient`` (for reading runs and artifacts directly)."""
         return self._require_backend().client
 
+    def _refuse_lost_registry(self) -> None:
+        """An empty registry while the event store lists registered versions: MLflow's store
+        was replaced or emptied; refuse rather than serve a registry that forgot them."""
+        listed = self.store.list_records(STAGE_CHANGE_KIND, limit=1)
+        if listed:
+            raise StoreIdentityError(
+                f"the model registry at {self.config.resolved_mlflow_uri} is empty, but the "
+                f"event store {self.store.url} lists registered versions (e.g. "
+                f"{StageChange.from_record(listed[0]).version_id}): restore the MLflow store "
+                f"(mlflow.db and artifacts) from the same backup as the event store"
+            )
+
     def _make_backend(self) -> MlflowBackend:
         uri = self.config.resolved_mlflow_uri
         scheme = urlparse(uri).scheme
+        if scheme == "sqlite":
+            db = Path(uri[len("sqlite:///"):])
+            preflight_sqlite_file(db, "model registry (MLflow)", self.config.init_store)
         artifact_root: Path | None = None
         if scheme in ("sqlite", "file", ""):
             artifact_root = self.config.artifacts_dir.resolve()
@@ -285,6 +314,33 @@ class ModelRegistry:
     def _artifact_dir(self, mv: ModelVersion) -> art.ArtifactDir:
         return art.ArtifactDir(mv.artifact_path or "", self.tracking_uri)
 
+    # ------------------------------------------------------------------ version numbers
+    def allocate_version(self, model_name: str) -> str:
+        """The next free ``v<n>`` of a model, claimed in the shared store (atomic insert), so
+        two engines registering at once never both get the same number."""
+        self.write_guard()
+        numbers = [_number(v) for v in self._versions.get(model_name, {})]
+        numbers += [
+            _number(r.key.rpartition(":")[2])
+            for r in self.store.list_records(VERSION_CLAIM_KIND, tag=model_name)
+        ]
+        n = max(numbers, default=0) + 1
+        while not self._claim(model_name, f"v{n}"):
+            n += 1
+        return f"v{n}"
+
+    def _claim(self, model_name: str, version: str) -> bool:
+        """Claim ``model:version`` for this engine; True when ours (new or claimed before)."""
+        now = self.clock.now()
+        key = f"{model_name}:{version}"
+        if self.store.insert_record(StoredRecord(
+            kind=VERSION_CLAIM_KIND, key=key, tag=model_name,
+            body={"owner": self.instance_id}, created_at=now, updated_at=now,
+        )):
+            return True
+        held = self.store.get_record(VERSION_CLAIM_KIND, key)
+        return held is not None and held.body.get("owner") == self.instance_id
+
     # ------------------------------------------------------------------ register
     async def register_model_version(
         self,
@@ -304,6 +360,7 @@ class ModelRegistry:
         """Register a version in MLflow (run with params/metrics, artifacts with SHA-256,
         lineage tags); it starts in DEVELOPMENT. A duplicate version changes nothing."""
         self._require_backend()
+        self.write_guard()
         clean_metrics, source = validate_registration(
             model_name, version, artifact_path, metrics, lineage, model
         )
@@ -345,6 +402,14 @@ class ModelRegistry:
             "register", actor, model_name, model_type=model_type, version=version,
             to_stage=ModelStage.DEVELOPMENT.value,
         ), target)
+        if not self._claim(model_name, version):
+            raise ValidationError(
+                "model version",
+                [FieldProblem("version", version,
+                              f"already registered for model {model_name!r} in the shared "
+                              f"store (by another engine); choose a new version string or "
+                              f"let the engine number it")],
+            )
         now = self.clock.now()
         production = self._production.get(model_name)
         full_lineage = build_lineage(
@@ -450,6 +515,7 @@ class ModelRegistry:
     ) -> None:
         """Record an evaluation verdict on the version (MLflow tags); promotion to PRODUCTION
         reads it when ``require_eval_pass`` is on. The evaluator stores the full results."""
+        self.write_guard()
         backend = self._require_backend()
         mv = self.get_model_version(version_id)
         summary_clean: dict[str, float] = {}
@@ -497,6 +563,7 @@ class ModelRegistry:
         passed evaluation; the previous production version becomes ARCHIVED and the
         ``rollback_target``. Already in that stage: returned unchanged, nothing recorded.
         """
+        self.write_guard()
         self._require_backend()
         stage = parse_stage(target_stage)
         strategy = parse_strategy(rollout_strategy)
@@ -525,6 +592,7 @@ class ModelRegistry:
     async def rollback(self, model_name: str, reason: str, actor: str = "engine") -> ModelVersion:
         """Restore the previous production version (the ``rollback_target`` alias); the current
         production version is ARCHIVED."""
+        self.write_guard()
         self._require_backend()
         self._model_versions(model_name)
         async with self._lock:
@@ -539,6 +607,7 @@ class ModelRegistry:
     ) -> list[ModelVersion]:
         """Archive versions beyond the newest ``model_version_retention`` ones; never a version
         in production, staging, shadow or canary, nor the rollback target. Returns the archived."""
+        self.write_guard()
         self._require_backend()
         self._model_versions(model_name)
         keep = self.config.model_version_retention
@@ -907,3 +976,16 @@ def _best_effort(fn: Callable[..., Any], *args: Any) -> None:
         fn(*args)
     except Exception:
         log.exception("cleanup %s%r failed", getattr(fn, "__name__", fn), args)
+
+
+VERSION_CLAIM_KIND = "model_version_claim"
+
+
+def _allow_writes() -> None:
+    """The default write guard: every write allowed."""
+
+
+def _number(version: str) -> int:
+    """n of a ``v<n>`` version string (0 for any other form)."""
+    tail = version[1:] if version[:1] in ("v", "V") else ""
+    return int(tail) if tail.isdigit() else 0

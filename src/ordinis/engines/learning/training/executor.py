@@ -44,6 +44,7 @@ from ordinis.engines.learning.training.execution import (
     JobTimeoutError,
     TrainingPayload,
 )
+from ordinis.engines.learning.training.job_config import job_config_problems
 from ordinis.engines.learning.training.job_records import (
     JOB_RECORD_KIND,
     copy_job,
@@ -269,6 +270,12 @@ class TrainingExecutor:
         return self._active
 
     # ------------------------------------------------------------------ submit / cancel
+    def check_request(self, model_name: Any, model_type: Any, config: Any) -> None:
+        """Raise ValidationError naming every bad field of a job request (nothing is stored)."""
+        _, problems = self._validate(model_name, model_type, config)
+        if problems:
+            raise ValidationError("training job", problems)
+
     async def submit(self, model_name: str, model_type: str, config: dict[str, Any]) -> TrainingJob:
         """Validate, persist as PENDING and queue a job; bad input raises ValidationError and
         stores nothing."""
@@ -331,9 +338,10 @@ class TrainingExecutor:
         if not known_type:
             problems.extend(self.trainers.unknown(model_type).problems)
         request = ResourceRequest()
+        trainer = self.trainers.get(model_type) if known_type else None
+        config_problems = job_config_problems(config, trainer)
+        problems.extend(config_problems)
         if not isinstance(config, Mapping):
-            problems.append(FieldProblem("config", type(config).__name__,
-                                         "must be a mapping of setting name to value"))
             return request, problems
         try:
             json.dumps(config, allow_nan=False)
