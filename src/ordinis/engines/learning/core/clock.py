@@ -146,6 +146,9 @@ class Scheduler:
         self._lock = threading.RLock()
         self._running = False
         self.errors: list[tuple[str, BaseException]] = []
+        # task name -> its last error, while its most recent run failed (health: a task
+        # that recovers leaves this map)
+        self.failing: dict[str, str] = {}
         if isinstance(clock, SimulatedClock):
             clock.on_advance(self._on_advance)
 
@@ -224,6 +227,9 @@ class Scheduler:
                     timer.callback()
                 except Exception as exc:
                     self.errors.append((timer.name, exc))
+                    self.failing[timer.name] = f"{type(exc).__name__}: {exc}"
+                else:
+                    self.failing.pop(timer.name, None)
                 fired += 1
         finally:
             with self._lock:

@@ -123,6 +123,7 @@ class RetentionJob:
     last_run: datetime | None = None
     last_cutoff: datetime | None = None
     errors: list[BaseException] = field(default_factory=list)
+    last_error: str | None = None  # the last run's error; None once a run succeeds
     _task: ScheduledTask | None = None
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -135,10 +136,12 @@ class RetentionJob:
             deleted = self.store.purge_events_before(cutoff)
         except Exception as exc:
             self.errors.append(exc)
+            self.last_error = f"{type(exc).__name__}: {exc}"
             if self.metrics is not None:
                 self.metrics.event_store_errors_total.labels("purge_events").inc()
             raise
         self.runs += 1
+        self.last_error = None
         self.purged_total += deleted
         self.last_run = self.clock.now()
         self.last_cutoff = cutoff

@@ -1,0 +1,111 @@
+"""Files know who they are: empty, foreign and damaged files are refused, naming file and fix."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ordinis.engines.learning.core.errors import StoreIdentityError
+from ordinis.engines.learning.core.models import StoredRecord
+from ordinis.engines.learning.events.identity import (
+    IDENTITY_KEY,
+    IDENTITY_KIND,
+    ensure_identity,
+    read_identity,
+)
+from ordinis.engines.learning.events.store import open_store
+
+T0 = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def test_a_zero_length_store_is_refused_naming_the_file_and_the_fix(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    db.write_bytes(b"")
+    with pytest.raises(StoreIdentityError) as info:
+        open_store(_url(db))
+    text = str(info.value)
+    assert str(db) in text and "empty" in text and "--init" in text and "backup" in text
+    assert db.stat().st_size == 0  # nothing was written
+
+
+def test_init_turns_an_empty_file_into_a_fresh_store_with_an_identity(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    db.write_bytes(b"")
+    store = open_store(_url(db), init=True)
+    try:
+        ident = ensure_identity(store, T0, schema_version=1)
+        assert ident.product == "ordinis-learning" and len(ident.store_id) == 32
+        again = ensure_identity(store, T0, schema_version=1)
+        assert again.store_id == ident.store_id  # recorded once, stable
+    finally:
+        store.close()
+    reopened = open_store(_url(db))  # now a real store: no flag needed
+    try:
+        seen = read_identity(reopened)
+        assert seen is not None and seen.store_id == ident.store_id
+    finally:
+        reopened.close()
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    db.write_bytes(b"PAR1 this is a parquet file, not ours" * 10)
+    before = db.read_bytes()
+    for init in (False, True):  # --init never overwrites a non-empty file
+        with pytest.raises(StoreIdentityError, match="not an SQLite database"):
+            open_store(_url(db), init=init)
+    assert db.read_bytes() == before
+
+
+def test_another_programs_sqlite_file_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    with pytest.raises(StoreIdentityError, match=r"another program.*invoices"):
+        open_store(_url(db))
+    with sqlite3.connect(db) as conn:  # untouched: no tables of ours were added
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert names == {"invoices"}
+
+
+def test_a_store_of_another_product_is_refused(tmp_path: Path) -> None:
+    store = open_store(_url(tmp_path / "events.db"))
+    try:
+        store.put_record(StoredRecord(kind=IDENTITY_KIND, key=IDENTITY_KEY,
+                                      body={"product": "someone-else", "store_id": "x"},
+                                      created_at=T0, updated_at=T0))
+        with pytest.raises(StoreIdentityError, match="someone-else"):
+            ensure_identity(store, T0, schema_version=1)
+    finally:
+        store.close()
+
+
+def test_a_damaged_store_is_refused_by_the_integrity_check(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    store = open_store(_url(db))
+    for i in range(300):
+        store.put_record(StoredRecord(kind="k", key=f"{i:05d}", body={"pad": "x" * 500},
+                                      created_at=T0, updated_at=T0))
+    store.close()
+    raw = bytearray(db.read_bytes())
+    page = 4096
+    assert len(raw) > 8 * page
+    raw[3 * page:6 * page] = b"\xa5" * (3 * page)  # scribble over table/index pages
+    db.write_bytes(bytes(raw))
+    with pytest.raises(StoreIdentityError) as info:
+        open_store(_url(db))
+    text = str(info.value)
+    assert str(db) in text and "damaged" in text and ".recover" in text
+
+
+def test_read_only_open_of_a_missing_store_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(StoreIdentityError, match="no event store here"):
+        open_store(_url(tmp_path / "nothing.db"), read_only=True)
+    assert not (tmp_path / "nothing.db").exists()  # inspection created nothing
