@@ -50,12 +50,25 @@ def _config(config: Path | None, data_dir: Path | None) -> LearningEngineConfig:
 
 
 def _run(
-    config: Path | None, data_dir: Path | None, body: Callable[[LearningEngine], Awaitable[T]]
+    config: Path | None,
+    data_dir: Path | None,
+    body: Callable[[LearningEngine], Awaitable[T]],
+    writes: bool = False,
+    **overrides: Any,
 ) -> T:
-    """Open an engine on the configured data, run ``body``, shut down; errors become exit code 2."""
+    """Open an engine on the configured data, run ``body``, shut down; errors become exit code 2.
+
+    Read commands open the engine read-only: they take no lock, write nothing, start nothing
+    and run beside a live engine. Only commands that change something (``writes``) open a
+    writing engine, which is refused while another engine owns the store.
+    """
 
     async def main() -> T:
-        async with LearningEngine(_config(config, data_dir)) as engine:
+        cfg = _config(config, data_dir)
+        for key, value in overrides.items():
+            setattr(cfg, key, value)
+        engine = LearningEngine(cfg) if writes else LearningEngine.open_read_only(cfg)
+        async with engine:
             return await body(engine)
 
     try:
@@ -63,6 +76,14 @@ def _run(
     except LearningEngineError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    except Exception as exc:  # never a traceback: one line naming what failed
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {_one_line(exc)}")
+        raise typer.Exit(2) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] or repr(exc)
 
 
 def _ts(value: datetime | None) -> str:
@@ -89,6 +110,23 @@ def demo(
     except LearningEngineError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+
+
+@app.command("init")
+def init(config: Path | None = ConfigOpt, data_dir: Path | None = DataDirOpt) -> None:
+    """Create the stores in a data dir; an EMPTY (0-byte) store file becomes a fresh store.
+
+    A non-empty file is never overwritten: restore it from a backup or move it away.
+    """
+
+    async def body(engine: LearningEngine) -> None:
+        ident = engine.identity
+        console.print(
+            f"stores ready in {engine.config.data_dir} "
+            f"(store id {ident.store_id if ident else '?'})"
+        )
+
+    _run(config, data_dir, body, writes=True, init_store=True)
 
 
 # ---------------------------------------------------------------------------- events
@@ -269,7 +307,7 @@ def models_evaluate(
 
         print_evaluation(console, result)
 
-    _run(config, data_dir, body)
+    _run(config, data_dir, body, writes=True)
 
 
 # ---------------------------------------------------------------------------- jobs
@@ -362,7 +400,7 @@ def jobs_submit(
         if final.status is not TrainingStatus.COMPLETED:
             raise typer.Exit(1)
 
-    _run(config, data_dir, body)
+    _run(config, data_dir, body, writes=True)
 
 
 @jobs_app.command("cancel")
@@ -385,7 +423,7 @@ def jobs_cancel(
         job = await engine.cancel_training_job(job_id)
         console.print(f"{job.job_id}: {job.status.value}")
 
-    _run(config, data_dir, body)
+    _run(config, data_dir, body, writes=True)
 
 
 # ---------------------------------------------------------------------------- audit

@@ -23,7 +23,7 @@ IDENTITY_KIND = "store_identity"
 IDENTITY_KEY = "identity"
 SQLITE_HEADER = b"SQLite format 3\x00"
 QUICK_CHECK_LIMIT = 10  # problems reported at most; bounds the message, not the scan
-INIT_HINT = "or start anew with `--init` (init_store=True)"
+INIT_HINT = "or start anew with `ordinis-learning init` (init_store=True)"
 
 
 @dataclass(frozen=True, slots=True)
