@@ -67,6 +67,11 @@ class LearningEngineConfig(BaseModel):
     training_batch_size: int = Field(default=256, ge=1)
     max_concurrent_jobs: int = Field(default=2, ge=1)
     training_backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster to join (e.g. 'auto' or 'ray://head:10001'); default: the "
+        "running local Ray, or a new one",
+    )
     training_job_timeout_seconds: float = Field(default=3600.0, gt=0)
     training_max_retries: int = Field(default=2, ge=0)
     requeue_interrupted_jobs: bool = False

@@ -91,7 +91,7 @@ def _make_backend(engine: LearningEngine) -> Any:
     if cfg.training_backend == "ray":
         from ordinis.engines.learning.training.ray_backend import RayBackend
 
-        return RayBackend()
+        return RayBackend(address=cfg.ray_address)
     from ordinis.engines.learning.training.local_backend import LocalProcessBackend
 
     return LocalProcessBackend(cfg.max_concurrent_jobs)

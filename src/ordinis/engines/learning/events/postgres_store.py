@@ -238,15 +238,21 @@ class PostgresEventStore:
             raise ReadOnlyError(f"store {self.url} is open read-only (inspection); no writes")
 
     def _run(self, fn: Any) -> Any:
-        """Run ``fn(conn)`` under the lock; a broken connection is dropped for the next call."""
+        """Run ``fn(conn)`` under the lock. A connection found broken (terminated session,
+        restarted server) is replaced and ``fn`` runs once more: every operation here is
+        idempotent (event ids, upserts, audit sequence numbers checked by hash)."""
         with self._lock:
-            conn = self._c
-            try:
-                return fn(conn)
-            except psycopg.OperationalError:
-                if conn.broken or conn.closed:
+            for attempt in (0, 1):
+                conn = self._c
+                try:
+                    return fn(conn)
+                except psycopg.OperationalError:
+                    if not (conn.broken or conn.closed):
+                        raise
                     self._conn = None
-                raise
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ events
     def append_events(self, rows: Sequence[EventRow]) -> int:
@@ -402,6 +408,11 @@ class PostgresEventStore:
                 )
             )
         except psycopg.errors.UniqueViolation as exc:
+            stored = self._run(lambda c: c.execute(
+                "SELECT record_hash FROM audit_log WHERE seq=%s", (record.sequence,)
+            ).fetchone())
+            if stored is not None and stored[0] == record.record_hash:
+                return  # our own append, committed before its acknowledgement was lost
             raise AuditConflictError(
                 f"audit sequence {record.sequence} already exists (append-only)"
             ) from exc
