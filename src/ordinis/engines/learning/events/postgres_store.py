@@ -393,26 +393,36 @@ class PostgresEventStore:
 
     # ------------------------------------------------------------------ audit
     def append_audit(self, record: AuditRecord) -> None:
-        """Append; AuditConflictError when the sequence exists. Details kept as exact JSON text."""
+        """Append; AuditConflictError when the sequence exists. Details kept as exact JSON text.
+
+        When the first try met a broken session and the retry finds the sequence taken by
+        this very record (same hash), the first try had committed: that is success.
+        """
         self._writable()
-        try:
-            self._run(
-                lambda c: c.execute(
-                    f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    (
-                        record.sequence, to_us(record.timestamp), record.actor, record.action,
-                        record.target, record.decision, record.reason,
-                        dump_json(record.details), record.prev_hash, record.record_hash,
-                    ),
-                )
+        attempts = 0
+
+        def insert(c: psycopg.Connection[Any]) -> None:
+            nonlocal attempts
+            attempts += 1
+            c.execute(
+                f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                (
+                    record.sequence, to_us(record.timestamp), record.actor, record.action,
+                    record.target, record.decision, record.reason,
+                    dump_json(record.details), record.prev_hash, record.record_hash,
+                ),
             )
+
+        try:
+            self._run(insert)
         except psycopg.errors.UniqueViolation as exc:
-            stored = self._run(lambda c: c.execute(
-                "SELECT record_hash FROM audit_log WHERE seq=%s", (record.sequence,)
-            ).fetchone())
-            if stored is not None and stored[0] == record.record_hash:
-                return  # our own append, committed before its acknowledgement was lost
+            if attempts > 1:
+                stored = self._run(lambda c: c.execute(
+                    "SELECT record_hash FROM audit_log WHERE seq=%s", (record.sequence,)
+                ).fetchone())
+                if stored is not None and stored[0] == record.record_hash:
+                    return
             raise AuditConflictError(
                 f"audit sequence {record.sequence} already exists (append-only)"
             ) from exc
