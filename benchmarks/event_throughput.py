@@ -116,7 +116,7 @@ async def engine_path(events: list[LearningEvent], data_dir: Path, settle_second
     The engine's training worker processes import their libraries for a few seconds after
     ``initialize()``; on 2 cores that warm-up would halve the figure, so it is let settle.
     """
-    from ordinis.engines.learning.core.engine import LearningEngine
+    from ordinis.engines.learning.engine.facade import LearningEngine
 
     engine = LearningEngine(LearningEngineConfig(data_dir=data_dir))
     await engine.initialize()

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-_REGISTRY_TESTS = str(Path(__file__).resolve().parent.parent / "registry")
-if _REGISTRY_TESTS not in sys.path:  # reuse make_env / small_model of the registry tests
-    sys.path.append(_REGISTRY_TESTS)
+_TESTS = Path(__file__).resolve().parent.parent
+# reuse make_env / small_model of the registry tests and the misbehaving test trainers (their
+# folder goes on the path of worker processes too, which import trainers by spec)
+for _dir in (str(_TESTS / "registry"), str(_TESTS / "training")):
+    if _dir not in sys.path:
+        sys.path.append(_dir)
+_TRAINING = str(_TESTS / "training")
+if _TRAINING not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_TRAINING, os.environ.get("PYTHONPATH", "")) if p
+    )
 
 from registry_helpers import Env, make_env, small_model  # noqa: E402
+from testing_trainers import TEST_TRAINER_SPECS  # noqa: E402
 
-__all__ = ["Env", "make_env", "small_model"]
+__all__ = ["TEST_TRAINER_SPECS", "Env", "make_env", "small_model"]
 
 
 def engine_config(data_dir: Path, **values: object) -> object:
@@ -29,4 +39,4 @@ def engine_config(data_dir: Path, **values: object) -> object:
     return LearningEngineConfig.create(**base)
 
 
-SLEEP_TRAINER = "ordinis.engines.learning.training.testing_trainers:SleepTrainer"
+SLEEP_TRAINER = TEST_TRAINER_SPECS["test_sleep"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ownership_helpers import engine_config
+from ownership_helpers import TEST_TRAINER_SPECS, engine_config
 
 from ordinis.engines.learning import LearningEngine, LearningEngineConfig, SimulatedClock
 from ordinis.engines.learning.core.errors import ConfigError, ValidationError
@@ -14,7 +14,7 @@ from ordinis.engines.learning.core.models import EventType, LearningEvent, Train
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 
 T0 = datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
-FAIL_TRAINER = "ordinis.engines.learning.training.testing_trainers:FailTrainer"
+FAIL_TRAINER = TEST_TRAINER_SPECS["test_fail"]
 
 
 def test_direct_config_construction_raises_config_error_naming_the_field() -> None:
@@ -67,7 +67,7 @@ async def test_negative_equity_is_refused_and_nothing_is_recorded(engine: Learni
 
 
 async def test_a_failed_job_leaves_an_audit_record(engine: LearningEngine) -> None:
-    engine._require().trainers.register("test_fail", FAIL_TRAINER)
+    engine.register_trainer("test_fail", FAIL_TRAINER)
     for i in range(3):
         engine.record_event(LearningEvent(
             event_type=EventType.SIGNAL_GENERATED, source_engine="s", symbol="SPY",

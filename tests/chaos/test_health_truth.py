@@ -68,10 +68,11 @@ def test_a_scheduled_task_that_recovers_leaves_health() -> None:
 
     sched.every(60, task, name="drift-check")
     clock.advance(61)
-    level, causes = assess(replace(OK, failing_tasks=dict(sched.failing)))
+    failing = {name: str(err) for name, err in sched.failing.items()}
+    level, causes = assess(replace(OK, failing_tasks=failing))
     assert level is HealthLevel.DEGRADED and "drift-check" in causes[0]
     clock.advance(60)
-    assert sched.failing == {} and assess(replace(OK, failing_tasks=sched.failing))[0] is (
+    assert sched.failing == {} and assess(replace(OK, failing_tasks={}))[0] is (
         HealthLevel.HEALTHY
     )
     assert len(sched.errors) == 1  # the history is kept; health looks at the present

@@ -78,7 +78,7 @@ async def test_one_leader_both_ingest_and_failover_on_a_terminated_session(
         b.record_event(_event("engine_b", i))
     await asyncio.gather(a.flush_events(), b.flush_events())
     assert len(b.get_events(limit=None)) == 100
-    mv = await a.register_model_version("shared", a._require().training.next_version("shared"),
+    mv = await a.register_model_version("shared", a.allocate_model_version("shared"),
                                         model=small_model())
     assert mv.version == "v1"
     with pytest.raises(NotLeaderError, match=r"follower.*leader"):
@@ -99,7 +99,7 @@ async def test_one_leader_both_ingest_and_failover_on_a_terminated_session(
     assert len(b.get_events(limit=None)) == 101
     # the new leader sees the registry and numbers versions store-wide: v2, never v1 again
     assert b.list_models() == ["shared"]
-    assert b._require().training.next_version("shared") == "v2"
+    assert b.allocate_model_version("shared") == "v2"
 
 
 def _ctl(cluster: tuple[str, str], *args: str) -> None:

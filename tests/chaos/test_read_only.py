@@ -40,7 +40,7 @@ async def test_second_engine_refused_read_only_beside_and_the_running_job_untouc
     await live.initialize()
     try:
         assert live.role == "owner"
-        live._require().trainers.register("test_sleep", SLEEP_TRAINER)
+        live.register_trainer("test_sleep", SLEEP_TRAINER)
         for i in range(5):
             live.record_event(_event(i))
         await live.flush_events()

@@ -10,13 +10,13 @@ import pytest
 
 from ordinis.engines.learning.core.errors import StoreIdentityError
 from ordinis.engines.learning.core.models import StoredRecord
+from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import (
     IDENTITY_KEY,
     IDENTITY_KIND,
     ensure_identity,
     read_identity,
 )
-from ordinis.engines.learning.events.store import open_store
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import inspect
 import logging
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 
 from mlflow.exceptions import MlflowException
 
+import ordinis.engines.learning.registry.artifacts as art
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
@@ -43,7 +45,6 @@ from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import GovernanceAction, PolicyEngine
 from ordinis.engines.learning.observability.metrics import LearningMetrics
-from ordinis.engines.learning.registry import artifacts as art
 from ordinis.engines.learning.registry.history import (
     STAGE_CHANGE_KIND,
     StageChange,
@@ -86,7 +87,8 @@ from ordinis.engines.learning.registry.validation import (
 
 log = logging.getLogger(__name__)
 
-StageListener = Callable[[StageChange], None]
+# A listener may be a coroutine function: the change waits for it (run heavy work off-loop).
+StageListener = Callable[[StageChange], Awaitable[None] | None]
 
 # Order used to tell a promotion from a demotion.
 _RANK: dict[ModelStage, int] = {
@@ -370,7 +372,7 @@ class ModelRegistry:
                 dict(parameters or {}), training_job_id, description, model, lineage, actor,
                 model_type, run_id,
             )
-        self._notify([change])
+        await self._notify([change])
         return mv
 
     def _register_sync(
@@ -573,7 +575,7 @@ class ModelRegistry:
             mv, changes = await self._run_change(
                 model_name, self._promote_sync, model_name, version, stage, strategy, actor, reason
             )
-        self._notify(changes)
+        await self._notify(changes)
         return mv
 
     async def demote_model(
@@ -599,7 +601,7 @@ class ModelRegistry:
             mv, changes = await self._run_change(
                 model_name, self._rollback_sync, model_name, reason, actor
             )
-        self._notify(changes)
+        await self._notify(changes)
         return mv
 
     async def apply_retention(
@@ -633,7 +635,7 @@ class ModelRegistry:
                     continue
                 archived.append(mv)
                 all_changes.extend(changes)
-        self._notify(all_changes)
+        await self._notify(all_changes)
         return archived
 
     async def _run_change(
@@ -943,11 +945,13 @@ class ModelRegistry:
                 model_name=model_name, stage=stage.value
             ).set(n)
 
-    def _notify(self, changes: list[StageChange]) -> None:
+    async def _notify(self, changes: list[StageChange]) -> None:
         for change in changes:
             for callback in list(self._listeners):
                 try:
-                    callback(change)
+                    result = callback(change)
+                    if inspect.isawaitable(result):
+                        await result
                 except Exception:
                     log.exception("stage listener %r failed on %s", callback, change.version_id)
 

@@ -1,45 +1,50 @@
-"""Builds and connects the engine's parts; the only place that knows all of them.
+"""Builds and connects the engine's parts from an EngineContext; the only place that knows them all.
 
 Order matters: the audit log and policies first (every later change is audited), then the
-pipeline, breakers and collector (state restored before the first signal), the registry
-(caches rebuilt from MLflow), the executor (interrupted jobs resolved), evaluation, drift
-(baselines and references reloaded) and the closed loop on top.
+event pipeline, breakers and collector (state restored before the first signal), the registry
+(caches rebuilt from MLflow), training (interrupted jobs resolved), evaluation, drift (baselines
+and references reloaded) and the improvement loop on top. Every part receives what it needs at
+construction; nothing is patched in afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ordinis.engines.learning.collectors.feedback import FeedbackCollector
 from ordinis.engines.learning.core.clock import ScheduledTask
-from ordinis.engines.learning.core.errors import NotFoundError
-from ordinis.engines.learning.core.evaluation_service import EvaluationService
-from ordinis.engines.learning.core.loop_bridge import LoopBridge
 from ordinis.engines.learning.core.models import TrainingJob, TrainingStatus
-from ordinis.engines.learning.core.training_service import TrainingService
 from ordinis.engines.learning.drift.monitor import DriftMonitor
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
+from ordinis.engines.learning.engine.context import EngineContext
+from ordinis.engines.learning.engine.cycle_ingest import CycleIngest
+from ordinis.engines.learning.engine.drift_references import DriftReferences
+from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
+from ordinis.engines.learning.engine.loop_events import LoopEventLog
+from ordinis.engines.learning.engine.observations import LoopObservations
+from ordinis.engines.learning.engine.training_data import TrainingData
+from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
+from ordinis.engines.learning.engine.training_service import TrainingService
 from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
 from ordinis.engines.learning.events.pipeline import EventPipeline
 from ordinis.engines.learning.events.retention import RetentionJob, Window, schedule_retention
 from ordinis.engines.learning.events.store import EventStore
-from ordinis.engines.learning.feedback.pipeline import ContinuousImprovementPipeline
-from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig, load_pipeline_config
+from ordinis.engines.learning.events.switches import disabled_event_types
+from ordinis.engines.learning.feedback.improvement_loop import ImprovementLoop
+from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec, load_pipeline_spec
 from ordinis.engines.learning.feedback.policy import RetrainingPolicy
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import PolicyEngine, default_policies
 from ordinis.engines.learning.registry import ModelRegistry
-from ordinis.engines.learning.safety.manager import CircuitBreakerManager
+from ordinis.engines.learning.safety.manager import BreakerChange, CircuitBreakerManager
 from ordinis.engines.learning.training.executor import TrainingExecutor
 from ordinis.engines.learning.training.trainers import TrainerRegistry
-
-if TYPE_CHECKING:
-    from ordinis.engines.learning.core.engine import LearningEngine
-    from ordinis.engines.learning.safety.manager import BreakerChange
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +66,13 @@ class Parts:
     evaluation: EvaluationService
     drift: DriftMonitor
     tracker: LivePerformanceTracker
-    pipeline_config: PipelineConfig
+    spec: PipelineSpec
     retraining: RetrainingPolicy
-    loop: ContinuousImprovementPipeline
-    loop_bridge: LoopBridge
+    loop: ImprovementLoop
+    loop_events: LoopEventLog
+    observations: LoopObservations
+    references: DriftReferences
+    cycles: CycleIngest
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
@@ -86,27 +94,53 @@ class Parts:
             await self.pipeline.stop()
 
 
-def _make_backend(engine: LearningEngine) -> Any:
-    cfg = engine.config
-    if cfg.training_backend == "ray":
+def _make_backend(ctx: EngineContext) -> Any:
+    if ctx.config.training_backend == "ray":
         from ordinis.engines.learning.training.ray_backend import RayBackend
 
-        return RayBackend(address=cfg.ray_address)
+        return RayBackend(address=ctx.config.ray_address)
     from ordinis.engines.learning.training.local_backend import LocalProcessBackend
 
-    return LocalProcessBackend(cfg.max_concurrent_jobs)
+    return LocalProcessBackend(ctx.config.max_concurrent_jobs)
 
 
-async def build_parts(engine: LearningEngine, store: EventStore, read_only: bool = False) -> Parts:
-    """Create, restore and connect every part of ``engine`` over an open ``store``.
+def off_loop(ctx: EngineContext, fn: Callable[[], object], name: str) -> Callable[[], None]:
+    """A scheduler callback that runs ``fn`` in a worker thread, never on the host's loop.
 
-    Nothing here writes or starts leader work: the pipeline starts (unless ``read_only``),
-    state is restored, and ``start_duties`` later starts training and schedules on the
-    engine that leads.
+    Failures are reported to the scheduler (health shows them until the task next succeeds).
+    Without a running event loop (a synchronous caller), ``fn`` runs inline.
     """
-    from ordinis.engines.learning.core.engine import disabled_event_types
+    scheduler = ctx.scheduler
 
-    cfg, clock, metrics = engine.config, engine.clock, engine.metrics
+    async def run() -> None:
+        try:
+            await asyncio.to_thread(fn)
+        except Exception as exc:
+            scheduler.record_failure(name, exc)
+        else:
+            scheduler.record_success(name)
+
+    def callback() -> None:
+        if not ctx.is_running():
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            fn()
+            return
+        ctx.spawn(run(), name)
+
+    return callback
+
+
+async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = False) -> Parts:
+    """Create, restore and connect every part over an open ``store``.
+
+    Nothing here starts leader work: the pipeline starts (unless ``read_only``), state is
+    restored, and ``start_duties`` later starts training and schedules on the engine that
+    leads (the sole owner of a SQLite store, or the elected leader on PostgreSQL).
+    """
+    cfg, clock, metrics = ctx.config, ctx.clock, ctx.metrics
     audit = AuditLog(store, clock, metrics)
     policies = PolicyEngine(default_policies(cfg), enabled=cfg.enable_governance, metrics=metrics)
 
@@ -129,26 +163,27 @@ async def build_parts(engine: LearningEngine, store: EventStore, read_only: bool
     collector = FeedbackCollector(pipeline, breakers, clock, metrics)
 
     registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
-    registry.write_guard = engine.guard_registry_write
+    registry.write_guard = ctx.registry_guard
     await registry.open()
 
     trainers = TrainerRegistry.default()
-    training = TrainingService(cfg, store, clock, policies, audit, registry)
+    data = TrainingData(cfg, store, clock)
+    registrar = TrainingRegistrar(registry)
     executor = TrainingExecutor(
         cfg,
         store,
         clock,
         metrics,
-        _make_backend(engine),
+        _make_backend(ctx),
         trainers,
-        on_complete=training.on_complete,
-        dataset_builder=training.build_dataset,
+        on_complete=registrar.on_complete,
+        dataset_builder=data.build_dataset,
     )
-    training.executor = executor
-    executor.add_progress_listener(_FailedJobAudit(audit))
+    executor.add_progress_listener(FailedJobAudit(audit))
     await asyncio.to_thread(executor.load_recorded_jobs)
+    training = TrainingService(cfg, data, policies, audit, executor)
 
-    pipeline_config = load_pipeline_config(cfg.pipeline_config_path)
+    spec = load_pipeline_spec(cfg.pipeline_config_path)
     evaluator = ModelEvaluator(cfg, clock, metrics)
     evaluation = EvaluationService(
         cfg,
@@ -158,34 +193,24 @@ async def build_parts(engine: LearningEngine, store: EventStore, read_only: bool
         registry,
         evaluator,
         audit,
-        default_benchmarks=pipeline_config.evaluation.benchmarks,
+        default_benchmarks=spec.evaluation.benchmarks,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)
     drift.load()
     tracker = LivePerformanceTracker(clock, window=cfg.live_metrics_window)
 
-    retraining = RetrainingPolicy(cfg, store, clock, metrics, pipeline_config)
-    bridge = LoopBridge(
-        store,
-        clock,
-        pipeline_config,
-        training,
-        executor,
-        evaluation,
-        registry,
-        drift,
-        tracker,
-        audit,
-        engine.spawn,
+    actions = EngineLoopActions(store, clock, spec, training, data, evaluation, registry)
+    retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
+    loop_events = LoopEventLog(audit)
+    loop = ImprovementLoop(
+        retraining, actions, store, clock, metrics, spec, on_event=loop_events.publish
     )
-    loop = ContinuousImprovementPipeline(
-        retraining, bridge, store, clock, metrics, pipeline_config, on_event=bridge.on_loop_event
-    )
-    bridge.loop = loop
-    drift.add_listener(bridge.on_drift_alert)
-    registry.add_listener(bridge.on_stage_change)
-    collector.add_listener(bridge.on_feedback)
+    observations = LoopObservations(loop, registry, drift, tracker, ctx.spawn)
+    references = DriftReferences(store, clock, registry, drift)
+    drift.add_listener(observations.on_drift_alert)
+    registry.add_listener(references.on_stage_change)
+    collector.add_listener(observations.on_feedback)
 
     parts = Parts(
         audit=audit,
@@ -201,37 +226,49 @@ async def build_parts(engine: LearningEngine, store: EventStore, read_only: bool
         evaluation=evaluation,
         drift=drift,
         tracker=tracker,
-        pipeline_config=pipeline_config,
+        spec=spec,
         retraining=retraining,
         loop=loop,
-        loop_bridge=bridge,
+        loop_events=loop_events,
+        observations=observations,
+        references=references,
+        cycles=CycleIngest(pipeline.record, collector, clock),
     )
     return parts
 
 
-async def start_duties(engine: LearningEngine, parts: Parts) -> None:
+async def start_duties(ctx: EngineContext, parts: Parts, store: EventStore) -> None:
     """The leader's work: training workers, retention, drift checks and retraining schedules."""
-    cfg, clock, metrics, store = engine.config, engine.clock, engine.metrics, engine.store
-    drift, bridge, registry, loop = parts.drift, parts.loop_bridge, parts.registry, parts.loop
-    tracker = parts.tracker
+    cfg, clock, metrics, sched = ctx.config, ctx.clock, ctx.metrics, ctx.scheduler
+    drift, tracker, references, loop = parts.drift, parts.tracker, parts.references, parts.loop
+    registry = parts.registry
     await parts.executor.start()
-    sched = engine.scheduler
     parts.retention = schedule_retention(
         sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds,
         metrics, protected=lambda: training_windows(registry),
     )
     if cfg.enable_drift_detection:
-        parts.scheduled.append(drift.schedule(sched, tracker))
+        drift.attach_tracker(tracker)
         parts.scheduled.append(
-            sched.every(cfg.drift_check_interval_seconds, bridge.check_live_data, name="data-drift")
+            sched.every(
+                cfg.drift_check_interval_seconds,
+                off_loop(ctx, drift.run_scheduled_checks, "drift-check:run"),
+                name="drift-check",
+            )
         )
-        for name in registry.list_models():  # references survive restarts; rebind them
-            prod = registry.get_production_model(name)
-            if prod is not None and _has_reference(drift, name):
-                bridge.bind_reference(name, prod.version_id)
-    parts.scheduled.append(
-        sched.every(3600.0, lambda: _spawn_tick(engine, loop), name="retraining-schedule")
-    )
+        parts.scheduled.append(
+            sched.every(
+                cfg.drift_check_interval_seconds,
+                off_loop(ctx, references.check_live_data, "data-drift:run"),
+                name="data-drift",
+            )
+        )
+
+    def tick() -> None:
+        if ctx.is_running():
+            ctx.spawn(loop.tick(), "retraining-tick")
+
+    parts.scheduled.append(sched.every(3600.0, tick, name="retraining-schedule"))
 
 
 def training_windows(registry: ModelRegistry) -> list[Window]:
@@ -256,7 +293,7 @@ def _lineage_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-class _FailedJobAudit:
+class FailedJobAudit:
     """Writes one audit record for every training job that ends FAILED."""
 
     def __init__(self, audit: AuditLog) -> None:
@@ -271,21 +308,7 @@ class _FailedJobAudit:
             self.audit.append(
                 "executor", "training.failed", job.model_name, "allow",
                 (job.error_message or "failed")[:500],
-                {"job_id": job.job_id, "model_type": job.model_type,
-                 "attempts": getattr(job, "attempts", 0)},
+                {"job_id": job.job_id, "model_type": job.model_type, "attempts": job.attempts},
             )
         except Exception as exc:  # the job's own record holds the failure; never break it
             log.error("could not audit failed job %s: %r", job.job_id, exc)
-
-
-def _has_reference(drift: DriftMonitor, model_name: str) -> bool:
-    try:
-        drift.reference(model_name)
-    except NotFoundError:
-        return False
-    return True
-
-
-def _spawn_tick(engine: LearningEngine, loop: ContinuousImprovementPipeline) -> None:
-    if engine.is_running:
-        engine.spawn(loop.tick(), "retraining-tick")

@@ -11,14 +11,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.errors import EngineNotRunningError, NotFoundError
+from ordinis.engines.learning.core.errors import (
+    EngineNotRunningError,
+    FieldProblem,
+    NotFoundError,
+    ValidationError,
+)
 from ordinis.engines.learning.core.models import (
     DriftAlert,
     EvaluationResult,
@@ -31,7 +36,10 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
     TrainingJob,
 )
-from ordinis.engines.learning.core.ownership_role import Ownership
+from ordinis.engines.learning.engine.context import EngineContext
+from ordinis.engines.learning.engine.ownership_role import Ownership
+from ordinis.engines.learning.engine.wiring import Parts, build_parts, start_duties
+from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import (
     IDENTITY_KEY,
     IDENTITY_KIND,
@@ -41,7 +49,7 @@ from ordinis.engines.learning.events.identity import (
 )
 from ordinis.engines.learning.events.ownership import this_holder
 from ordinis.engines.learning.events.retention import ensure_policy
-from ordinis.engines.learning.events.store import EventQuery, EventStore, open_store
+from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
 from ordinis.engines.learning.observability.health import (
     HealthSignals,
     StoreReachability,
@@ -50,56 +58,14 @@ from ordinis.engines.learning.observability.health import (
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 if TYPE_CHECKING:
-    from ordinis.engines.learning.core.wiring import Parts
+    from ordinis.engines.learning.drift.data_drift import ReferenceProfile
+    from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.feedback.improvement_loop import LoopEvent
+    from ordinis.engines.learning.feedback.report import ImprovementReport
+    from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
+    from ordinis.engines.learning.governance.audit import AuditVerification
 
 log = logging.getLogger(__name__)
-
-# Which collect_* switch governs which event types.
-_SWITCHES: dict[str, tuple[EventType, ...]] = {
-    "collect_signals": (
-        EventType.SIGNAL_GENERATED,
-        EventType.SIGNAL_ACCURACY,
-        EventType.SIGNAL_BATCH,
-    ),
-    "collect_executions": (
-        EventType.ORDER_SUBMITTED,
-        EventType.ORDER_FILLED,
-        EventType.ORDER_REJECTED,
-        EventType.EXECUTION_FAILURE,
-        EventType.INSUFFICIENT_CAPITAL,
-        EventType.BROKER_SYNC_FAILURE,
-    ),
-    "collect_portfolio_events": (
-        EventType.REBALANCE_EXECUTED,
-        EventType.POSITION_OPENED,
-        EventType.POSITION_CLOSED,
-        EventType.PNL_SNAPSHOT,
-        EventType.TRADE_OUTCOME,
-        EventType.POSITION_MISMATCH,
-    ),
-    "collect_risk_events": (
-        EventType.RISK_BREACH,
-        EventType.DRAWDOWN_EVENT,
-        EventType.REGIME_CHANGE,
-    ),
-    "collect_predictions": (EventType.MODEL_PREDICTION,),
-    "collect_metrics": (
-        EventType.METRIC_RECORDED,
-        EventType.DRIFT_DETECTED,
-        EventType.TRADING_CYCLE,
-        EventType.ERROR_RATE_SPIKE,
-    ),
-}
-
-
-def disabled_event_types(config: LearningEngineConfig) -> frozenset[EventType]:
-    """Event types switched off by the config's collect_* switches."""
-    off: set[EventType] = set()
-    for switch, types in _SWITCHES.items():
-        if not getattr(config, switch):
-            off.update(types)
-    return frozenset(off)
-
 
 class LearningEngine:
     """The LearningEngine of ordinis: collect, train, register, evaluate, detect drift, retrain.
@@ -126,6 +92,7 @@ class LearningEngine:
         self._store: EventStore | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._parts: Parts | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._ownership = Ownership(self.config, read_only)
         self._reach = StoreReachability()
         self.identity: StoreIdentity | None = None
@@ -154,6 +121,7 @@ class LearningEngine:
         registry, baselines), and on the engine that leads start training and schedules."""
         if self._running:
             return
+        self._loop = asyncio.get_running_loop()
         self._started_at = self.clock.now()
         try:
             await self._open()
@@ -167,16 +135,25 @@ class LearningEngine:
             self.audit("engine", "engine.start", "engine", "allow", "initialize",
                        {"role": self.role})
 
-    async def _open(self) -> None:
-        from ordinis.engines.learning.core.wiring import build_parts
+    def _context(self) -> EngineContext:
+        return EngineContext(
+            config=self.config,
+            clock=self.clock,
+            metrics=self.metrics,
+            scheduler=self.scheduler,
+            spawn=self.spawn,
+            is_running=lambda: self._running,
+            registry_guard=self._guard_registry_write,
+        )
 
+    async def _open(self) -> None:
         cfg = self.config
         if self.read_only:
             self._store = await asyncio.to_thread(
                 open_store, cfg.resolved_store_url, read_only=True
             )
             self.identity = await asyncio.to_thread(read_identity, self._store)
-            self._parts = await build_parts(self, self._store, read_only=True)
+            self._parts = await build_parts(self._context(), self._store, read_only=True)
             return
         assert self._started_at is not None
         holder = this_holder(self._started_at)
@@ -192,7 +169,7 @@ class LearningEngine:
         _, previous = await asyncio.to_thread(
             ensure_policy, store, cfg.event_retention_days, cfg.retention_policy_change, now
         )
-        self._parts = await build_parts(self, store)
+        self._parts = await build_parts(self._context(), store)
         if previous is not None:
             self.audit("engine", "retention.policy", "events", "allow",
                        "retention_policy_change=true",
@@ -216,15 +193,13 @@ class LearningEngine:
     async def check_leadership(self) -> bool:
         """On a shared store: take over when the leader is gone, step down when this engine
         lost its session. Runs on every tick (and ``update()``); True when this engine leads."""
-        from ordinis.engines.learning.core.wiring import start_duties
-
         parts, own = self._parts, self._ownership
         if parts is None or self.read_only:
             return False
         leader = own.leader
         if leader is None:  # sole owner of a SQLite store
             if not parts.executor.started:
-                await start_duties(self, parts)
+                await start_duties(self._context(), parts, self.store)
             return True
         was = leader.is_leader
         now_leads = (
@@ -235,7 +210,7 @@ class LearningEngine:
             await parts.registry.close()  # rebuild the caches: the old leader wrote to MLflow
             await parts.registry.open()
             await asyncio.to_thread(parts.executor.load_recorded_jobs)
-            await start_duties(self, parts)
+            await start_duties(self._context(), parts, self.store)
             self.audit("engine", "engine.lead", "engine", "allow", "leader elected",
                        {"holder": leader.holder.describe()})
         elif was and not now_leads:
@@ -244,7 +219,7 @@ class LearningEngine:
             await parts.executor.stop()
         return now_leads
 
-    def guard_registry_write(self) -> None:
+    def _guard_registry_write(self) -> None:
         """The registry's write guard: refuses on a read-only opener or a follower."""
         self._ownership.require_leader("model registry write")
 
@@ -309,8 +284,23 @@ class LearningEngine:
     def is_running(self) -> bool:
         return self._running
 
-    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
-        """Run a background coroutine tied to the engine's lifetime (errors are logged)."""
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any] | None:
+        """Run a background coroutine tied to the engine's lifetime (errors are logged).
+
+        Safe from any thread: from a worker thread (an off-loop check that raised an alert) the
+        task is created on the engine's loop, and ``drain()`` still waits for it.
+        """
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop:
+            loop.call_soon_threadsafe(self._start_task, coro, name)
+            return None
+        return self._start_task(coro, name)
+
+    def _start_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         task.set_name(name)
         self._background.add(task)
@@ -323,10 +313,16 @@ class LearningEngine:
         task.add_done_callback(_done)
         return task
 
+    @property
+    def has_background_work(self) -> bool:
+        """True while a background task (a retrain, an off-loop check) is still running."""
+        return bool(self._background)
+
     async def drain(self) -> None:
         """Wait until every background task (retrains started by drift, ...) has finished."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+            await asyncio.sleep(0)  # tasks handed over from worker threads start here
 
     # ------------------------------------------------------------------ audit
     def audit(
@@ -340,6 +336,15 @@ class LearningEngine:
     ) -> None:
         """Append one record to the tamper-evident audit log."""
         self._require().audit.append(actor, action, target, decision, reason, details)
+
+    def verify_audit(self) -> AuditVerification:
+        """Check the audit log's hash chain end to end (an edit behind its back shows here)."""
+        return self._require().audit.verify()
+
+    def audit_records(self, limit: int | None = None) -> list[Any]:
+        """Audit records, oldest first; with ``limit``, the newest ``limit`` of them."""
+        records = self._require().audit.records()
+        return records[-limit:] if limit else records
 
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
@@ -372,8 +377,9 @@ class LearningEngine:
         symbol: str | None = None,
         source_engine: str | None = None,
         limit: int | None = 1000,
+        newest_first: bool = False,
     ) -> list[LearningEvent]:
-        """Events from the store, oldest first, filtered."""
+        """Events from the store, filtered; oldest first (``newest_first``: the newest first)."""
         q = EventQuery(
             event_type=event_type,
             start=start,
@@ -381,8 +387,13 @@ class LearningEngine:
             symbol=symbol,
             source_engine=source_engine,
             limit=limit,
+            descending=newest_first,
         )
         return self._require().pipeline.query(q)
+
+    def event_stats(self) -> EventStats:
+        """Counts of stored events, by type, with the first and last timestamps."""
+        return self.store.event_stats()
 
     @property
     def feedback(self) -> Any:
@@ -418,8 +429,12 @@ class LearningEngine:
         parts.executor.check_config(model_type, {} if config is None else config)
         return await parts.training.submit(model_name, model_type, config or {}, actor)
 
-    def get_training_job(self, job_id: str) -> TrainingJob:
-        return self._require().executor.get_job(job_id)
+    def get_training_job(self, job_id: str) -> TrainingJob | None:
+        """The job with this id, or None when there is none (the review's protocol)."""
+        try:
+            return self._require().executor.get_job(job_id)
+        except NotFoundError:
+            return None
 
     def list_training_jobs(
         self, model_name: str | None = None, status: Any = None
@@ -437,6 +452,21 @@ class LearningEngine:
 
     async def wait_for_training_job(self, job_id: str, timeout: float | None = None) -> TrainingJob:
         return await self._require().executor.wait(job_id, timeout=timeout)
+
+    def register_trainer(self, model_type: str, spec: str) -> None:
+        """Make a trainer (``"module:attribute"``) available for jobs of ``model_type``."""
+        self._require().trainers.register(model_type, spec)
+
+    def add_training_progress_listener(self, listener: Callable[[TrainingJob], None]) -> None:
+        """Called on every status change and progress report of every training job."""
+        self._require().executor.add_progress_listener(listener)
+
+    async def wait_for_training_workers(self) -> None:
+        """Wait until the training backend's workers are warm (start-up cost paid once)."""
+        backend = self._require().executor.backend
+        ready = getattr(backend, "wait_ready", None)
+        if ready is not None:
+            await asyncio.to_thread(ready)
 
     # ------------------------------------------------------------------ registry
     async def register_model_version(
@@ -465,6 +495,12 @@ class LearningEngine:
             lineage=lineage,
             actor=actor,
         )
+
+    def allocate_model_version(self, model_name: str) -> str:
+        """The next free ``v<n>`` of a model, claimed in the shared store: engines registering
+        at once never get the same number (pass it to ``register_model_version``)."""
+        self._ownership.require_leader("allocate_model_version")
+        return self._require().registry.allocate_version(model_name)
 
     async def promote_model(
         self,
@@ -546,8 +582,22 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ drift
     def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:
-        """Set the performance baseline that drift checks compare against."""
-        self._require().drift.set_baseline(model_name, metrics)
+        """Set the performance baseline: drift checks and the loop's degradation rule use it."""
+        parts = self._require()
+        parts.drift.set_baseline(model_name, metrics)
+        parts.loop.set_baseline(model_name, metrics)
+
+    def live_metrics(self, model_name: str) -> LiveMetrics:
+        """The production model's live metrics over the tracker's window."""
+        return self._require().tracker.metrics(model_name)
+
+    def reset_live_metrics(self, model_name: str) -> None:
+        """Forget the live window of ``model_name`` (a new version starts trading)."""
+        self._require().tracker.reset(model_name)
+
+    def drift_reference(self, model_name: str) -> ReferenceProfile:
+        """The data/prediction drift reference of the production version of ``model_name``."""
+        return self._require().drift.reference(model_name)
 
     def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]:
         """Compare metrics with the baseline; alerts go to the closed loop as well."""
@@ -561,27 +611,70 @@ class LearningEngine:
     ) -> list[DriftAlert]:
         return self._require().drift.alerts(model_name=model_name, start=start, end=end)
 
-    @property
-    def improvement(self) -> Any:
-        """The ContinuousImprovementPipeline (triggers, safeguards, report)."""
-        return self._require().loop
-
-    async def trigger_retraining(self, model_name: str, reason: str) -> Any:
+    async def trigger_retraining(self, model_name: str, reason: str) -> RetrainingTrigger:
         """A MANUAL retraining trigger through the same safeguards as automatic ones."""
         self._ownership.require_leader("trigger_retraining")
-        return await self._require().loop_bridge.manual_trigger(model_name, reason)
+        return await self._require().loop.request_retrain(model_name, reason)
+
+    def list_retraining_triggers(
+        self,
+        model_name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[RetrainingTrigger]:
+        """Retraining triggers with their status and every step they went through."""
+        return self._require().retraining.list_triggers(model_name, start, end)
+
+    def get_retraining_trigger(self, trigger_id: str) -> RetrainingTrigger | None:
+        """One retraining trigger by id (None when unknown)."""
+        return self._require().retraining.get(trigger_id)
+
+    def loop_report(
+        self, start: datetime, end: datetime, model_name: str | None = None
+    ) -> ImprovementReport:
+        """The continuous-improvement report of ``[start, end)``."""
+        return self._require().loop.report(start, end, model_name)
+
+    def subscribe_loop_events(self, listener: Callable[[LoopEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` with every step the closed loop takes; returns the unsubscribe call."""
+        return self._require().loop_events.subscribe(listener)
 
     # ------------------------------------------------------------------ orchestration
     async def update(self, results: Any = None) -> dict[str, Any]:
-        """The host's periodic call: run due schedules, flush events, report what changed."""
+        """The host's call every cycle: record its results, run due schedules, flush events.
+
+        ``results`` is the ordinis orchestration's list, one entry per cycle with its signals,
+        fills and outcomes (see ``core.cycle_results``); a ``{model_name: {metric: value}}``
+        mapping reports live metrics instead. A malformed entry raises a ValidationError naming
+        its index and field, and nothing of the list is recorded.
+        """
         parts = self._require()
         self._ownership.require_writer("update")
+        cycles = 0
+        if isinstance(results, Mapping):
+            await parts.observations.on_live_metrics(results)
+        elif isinstance(results, Sequence) and not isinstance(results, str | bytes):
+            cycles = await parts.cycles.ingest(results)
+        elif results is not None:
+            raise ValidationError(
+                "update(results)",
+                [
+                    FieldProblem(
+                        "results",
+                        type(results).__name__,
+                        "must be a list of cycle results or a {model_name: metrics} mapping",
+                    )
+                ],
+            )
         leads = await self.check_leadership()
         fired = self.scheduler.run_due() if leads else 0
         flushed = await parts.pipeline.flush()
-        if results is not None:
-            await parts.loop_bridge.ingest_results(results)
-        return {"scheduled_run": fired, "events_flushed": flushed, "time": self.clock.now()}
+        return {
+            "cycles": cycles,
+            "scheduled_run": fired,
+            "events_flushed": flushed,
+            "time": self.clock.now(),
+        }
 
     # ------------------------------------------------------------------ health and stats
     async def health_check(self) -> HealthStatus:
@@ -598,7 +691,9 @@ class LearningEngine:
             allowed, reason = parts.breakers.should_allow_signals(consume_probe=False)
         except Exception as exc:  # e.g. a read-only opener cannot persist a transition
             allowed, reason = True, f"breaker state unknown: {exc}"
-        failing = dict(self.scheduler.failing)
+        failing = {
+            name: f"{type(err).__name__}: {err}" for name, err in self.scheduler.failing.items()
+        }
         if parts.retention is not None and parts.retention.last_error is not None:
             failing["event-retention"] = parts.retention.last_error
         signals = HealthSignals(
