@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from ownership_helpers import engine_config
+
+from ordinis.engines.learning import LearningEngine
 from ordinis.engines.learning.core.clock import Scheduler, SimulatedClock
-from ordinis.engines.learning.core.models import HealthLevel
+from ordinis.engines.learning.core.models import EventType, HealthLevel, LearningEvent
 from ordinis.engines.learning.observability.health import (
     HealthSignals,
     StoreReachability,
     assess,
 )
 
+T_DISK = datetime(2024, 5, 1, tzinfo=UTC)
 OK = HealthSignals(
     store_error=None, store_down_seconds=0.0, consecutive_flush_failures=0, flush_error=None,
     flush_lag_seconds=0.0, buffered=0, capacity=10_000, signals_allowed=True, signals_reason="",
@@ -76,3 +87,50 @@ def test_a_scheduled_task_that_recovers_leaves_health() -> None:
         HealthLevel.HEALTHY
     )
     assert len(sched.errors) == 1  # the history is kept; health looks at the present
+
+
+# ---------------------------------------------------------------------------- a full disk, for real
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    """Mount a small tmpfs at ``path`` (root only); False when this machine cannot."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, check=False)
+    return done.returncode == 0
+
+
+async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    if not await asyncio.to_thread(_mount_tmpfs, disk, "2m"):
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root: the full disk must be made with a tmpfs")
+        pytest.skip("making a full disk needs root (mount -t tmpfs)")
+    try:
+        cfg = engine_config(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
+                            flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01)
+        async with LearningEngine(cfg, clock=SimulatedClock(T_DISK)) as engine:
+            filler = disk / "filler"
+            free = shutil.disk_usage(disk).free
+            filler.write_bytes(b"\0" * max(0, free - 4096))  # leave one page
+            for i in range(3000):
+                engine.record_event(LearningEvent(
+                    event_type=EventType.SIGNAL_GENERATED, source_engine="s", symbol="SPY",
+                    timestamp=T_DISK, payload={"i": i, "pad": "x" * 200}))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(engine.flush_events(), timeout=2)
+            for _ in range(200):  # the writer keeps retrying in the background
+                health = await engine.health_check()
+                if health.level is HealthLevel.UNHEALTHY:
+                    break
+                await asyncio.sleep(0.05)
+            assert health.level is HealthLevel.UNHEALTHY, health.message
+            assert "disk is full" in health.message and "flush failure" in health.message
+            filler.unlink()  # space again: the kept events commit, health recovers
+            await asyncio.wait_for(engine.flush_events(), timeout=30)
+            assert len(engine.get_events(limit=None)) == 3000
+            assert (await engine.health_check()).level is HealthLevel.HEALTHY
+    finally:
+        await asyncio.to_thread(subprocess.run, ["umount", "-l", str(disk)], check=False)

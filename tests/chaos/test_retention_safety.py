@@ -75,3 +75,21 @@ def test_the_policy_is_recorded_and_changing_it_needs_the_flag(store: SQLiteEven
     policy, previous = ensure_policy(store, 90, allow_change=True, now=now)
     assert policy.retention_days == 90 and previous is not None
     assert previous.retention_days == 36500
+
+
+async def test_an_engine_refuses_a_different_retention_without_the_flag(tmp_path: Path) -> None:
+    from ownership_helpers import engine_config
+
+    from ordinis.engines.learning import LearningEngine, SimulatedClock
+
+    data_dir = tmp_path / "learning"
+    clock = SimulatedClock(datetime(2023, 1, 1, tzinfo=UTC))
+    async with LearningEngine(engine_config(data_dir, event_retention_days=36500), clock=clock):
+        pass
+    default = LearningEngine(engine_config(data_dir, event_retention_days=90), clock=clock)
+    with pytest.raises(ConfigError, match="retention_policy_change"):
+        await default.initialize()
+    changed = engine_config(data_dir, event_retention_days=90, retention_policy_change=True)
+    async with LearningEngine(changed, clock=clock) as engine:
+        records = [r for r in engine.audit_records() if r.action == "retention.policy"]
+        assert records and records[-1].details == {"from_days": 36500, "to_days": 90}

@@ -61,8 +61,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``mlflow server`` on loopback with a PostgreSQL backend store of its own."""
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mlflow server`` on loopback (PostgreSQL backend store of its own, artifacts served
+    from a temp dir) and a local Ray cluster, started side by side; yields the tracking URI."""
+    ray = pytest.importorskip("ray")
     pg_url = _require_postgres()
     db = f"ordinis_mlflow_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -79,7 +81,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # while MLflow boots
+        deadline = time.monotonic() + 300
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
@@ -92,6 +95,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.25)
         yield url
     finally:
+        if ray.is_initialized():
+            ray.shutdown()
         proc.terminate()
         try:
             proc.wait(20)
@@ -101,14 +106,6 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def _history(seed: int, source: str, n_days: int) -> list[LearningEvent]:
@@ -129,8 +126,9 @@ def _history(seed: int, source: str, n_days: int) -> list[LearningEvent]:
 
 
 async def test_two_engines_share_postgres_mlflow_server_and_ray(
-    mlflow_server: str, ray_cluster: None, pg_url: str, tmp_path: Path
+    services: str, pg_url: str, tmp_path: Path
 ) -> None:
+    mlflow_server = services
     gates = tmp_path / "gates.yaml"
     gates.write_text(LOOSE_GATES)
     schema = f"t_scale_{uuid.uuid4().hex[:10]}"
@@ -178,7 +176,9 @@ async def test_two_engines_share_postgres_mlflow_server_and_ray(
         assert hasattr(model, "predict")
         trigger = await b.trigger_retraining(MODEL, "failover drill")
         await b.drain()
-        assert trigger.job_id is not None, trigger
+        trigger = b.get_retraining_trigger(trigger.trigger_id) or trigger
+        assert trigger.job_id is not None, (trigger.status, trigger.safeguard,
+                                            trigger.refusal_reason)
         job2 = await b.wait_for_training_job(trigger.job_id, timeout=120)
         assert job2.status is TrainingStatus.COMPLETED, job2.error_message
         assert job2.model_version_id == f"{MODEL}:v2"  # numbered store-wide, never v1 twice

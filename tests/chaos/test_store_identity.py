@@ -110,3 +110,80 @@ def test_read_only_open_of_a_missing_store_names_the_path(tmp_path: Path) -> Non
     with pytest.raises(StoreIdentityError, match="no event store here"):
         open_store(_url(tmp_path / "nothing.db"), read_only=True)
     assert not (tmp_path / "nothing.db").exists()  # inspection created nothing
+
+
+# ---------------------------------------------------------------------------- through the engine
+
+
+async def _make_stores(data_dir: Path, with_version: bool = False) -> None:
+    from ownership_helpers import engine_config, small_model
+
+    from ordinis.engines.learning import LearningEngine, SimulatedClock
+
+    async with LearningEngine(engine_config(data_dir), clock=SimulatedClock(T0)) as engine:
+        if with_version:
+            await engine.register_model_version("m", "v1", model=small_model())
+
+
+async def test_an_emptied_registry_file_is_refused_and_the_lock_is_released(
+    tmp_path: Path,
+) -> None:
+    from ownership_helpers import engine_config
+
+    from ordinis.engines.learning import LearningEngine, SimulatedClock
+
+    data_dir = tmp_path / "learning"
+    await _make_stores(data_dir)
+    (data_dir / "mlflow.db").write_bytes(b"")
+    engine = LearningEngine(engine_config(data_dir), clock=SimulatedClock(T0))
+    with pytest.raises(StoreIdentityError, match=r"mlflow\.db is empty.*ordinis-learning init"):
+        await engine.initialize()
+    assert not engine.is_running
+    assert (data_dir / "mlflow.db").stat().st_size == 0  # nothing touched
+    from ordinis.engines.learning.events.ownership import DataDirLock, this_holder
+
+    lock = DataDirLock(data_dir)  # the failed start released the data-dir lock
+    lock.acquire(this_holder(T0))
+    lock.release()
+
+
+async def test_a_lost_registry_is_refused_while_the_event_store_lists_versions(
+    tmp_path: Path,
+) -> None:
+    from ownership_helpers import engine_config
+
+    from ordinis.engines.learning import LearningEngine, SimulatedClock
+
+    data_dir = tmp_path / "learning"
+    await _make_stores(data_dir, with_version=True)
+    (data_dir / "mlflow.db").unlink()
+    # the same file under another spelling: MLflow caches its store per URI in a process, and
+    # a restarted engine (a new process) has no such cache
+    alias = f"sqlite:///{data_dir}/../{data_dir.name}/mlflow.db"
+    engine = LearningEngine(engine_config(data_dir, mlflow_tracking_uri=alias),
+                            clock=SimulatedClock(T0))
+    with pytest.raises(StoreIdentityError) as info:
+        await engine.initialize()
+    text = str(info.value)
+    assert "registry" in text and "m:v1" in text and "restore" in text
+
+
+def test_the_cli_prints_one_line_for_an_empty_store_never_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ordinis.engines.learning.cli import app
+
+    data_dir = tmp_path / "learning"
+    data_dir.mkdir()
+    (data_dir / "events.db").write_bytes(b"")
+    for args in (["events", "stats"], ["jobs", "list"], ["jobs", "submit", "m"]):
+        result = CliRunner().invoke(app, [*args, "--data-dir", str(data_dir)])
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output  # one line, naming the file and the fix
+        assert lines[0].startswith("error:") and f"{data_dir}/events.db is empty" in lines[0]
+        assert "ordinis-learning init" in lines[0]
+        assert ("Traceback" not in result.output and result.exception is None) or isinstance(
+            result.exception, SystemExit
+        )
+    assert (data_dir / "events.db").stat().st_size == 0

@@ -80,10 +80,11 @@ def _run(
     try:
         return asyncio.run(main())
     except LearningEngineError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True, markup=True, highlight=False)
         raise typer.Exit(2) from None
     except Exception as exc:  # never a traceback: one line naming what failed
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {_one_line(exc)}")
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {_one_line(exc)}",
+                      soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
 
 

@@ -210,7 +210,9 @@ class ModelRegistry:
         scheme = urlparse(uri).scheme
         if scheme == "sqlite":
             db = Path(uri[len("sqlite:///"):])
-            preflight_sqlite_file(db, "model registry (MLflow)", self.config.init_store)
+            fresh = preflight_sqlite_file(db, "model registry (MLflow)", self.config.init_store)
+            if fresh and db.is_file() and db.stat().st_size == 0:
+                db.unlink()  # empty (init asked for): MLflow creates its tables anew
         artifact_root: Path | None = None
         if scheme in ("sqlite", "file", ""):
             artifact_root = self.config.artifacts_dir.resolve()
