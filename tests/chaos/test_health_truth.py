@@ -104,7 +104,7 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 
 async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
-    if not await asyncio.to_thread(_mount_tmpfs, disk, "2m"):
+    if not await asyncio.to_thread(_mount_tmpfs, disk, "8m"):
         if os.environ.get("CI"):
             pytest.fail("CI runs as root: the full disk must be made with a tmpfs")
         pytest.skip("making a full disk needs root (mount -t tmpfs)")
@@ -113,24 +113,32 @@ async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(tmp_path:
                             flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01)
         async with LearningEngine(cfg, clock=SimulatedClock(T_DISK)) as engine:
             filler = disk / "filler"
-            free = shutil.disk_usage(disk).free
-            filler.write_bytes(b"\0" * max(0, free - 4096))  # leave one page
-            for i in range(3000):
-                engine.record_event(LearningEvent(
-                    event_type=EventType.SIGNAL_GENERATED, source_engine="s", symbol="SPY",
-                    timestamp=T_DISK, payload={"i": i, "pad": "x" * 200}))
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(engine.flush_events(), timeout=2)
-            for _ in range(200):  # the writer keeps retrying in the background
-                health = await engine.health_check()
-                if health.level is HealthLevel.UNHEALTHY:
-                    break
-                await asyncio.sleep(0.05)
-            assert health.level is HealthLevel.UNHEALTHY, health.message
-            assert "disk is full" in health.message and "flush failure" in health.message
-            filler.unlink()  # space again: the kept events commit, health recovers
+            try:
+                free = shutil.disk_usage(disk).free
+                with filler.open("wb") as fh:  # leave 64 KiB: far less than the events need
+                    fh.write(b"\0" * max(0, free - 65536))
+                await _fill_and_watch(engine)
+            finally:
+                filler.unlink(missing_ok=True)  # space again: the kept events commit
             await asyncio.wait_for(engine.flush_events(), timeout=30)
             assert len(engine.get_events(limit=None)) == 3000
             assert (await engine.health_check()).level is HealthLevel.HEALTHY
     finally:
         await asyncio.to_thread(subprocess.run, ["umount", "-l", str(disk)], check=False)
+
+
+async def _fill_and_watch(engine: LearningEngine) -> None:
+    """Record more than the disk holds; health must turn UNHEALTHY naming the full disk."""
+    for i in range(3000):
+        engine.record_event(LearningEvent(
+            event_type=EventType.SIGNAL_GENERATED, source_engine="s", symbol="SPY",
+            timestamp=T_DISK, payload={"i": i, "pad": "x" * 200}))
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(engine.flush_events(), timeout=2)
+    for _ in range(200):  # the writer keeps retrying in the background
+        health = await engine.health_check()
+        if health.level is HealthLevel.UNHEALTHY:
+            break
+        await asyncio.sleep(0.05)
+    assert health.level is HealthLevel.UNHEALTHY, health.message
+    assert "disk is full" in health.message and "flush failure" in health.message

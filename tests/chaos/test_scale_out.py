@@ -108,11 +108,11 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def _history(seed: int, source: str, n_days: int) -> list[LearningEvent]:
+def _history(seed: int, source: str, n_days: int, first_day: int = 0) -> list[LearningEvent]:
     """Signal events whose outcome leans on the first feature (a learnable edge)."""
     rng = np.random.default_rng(seed)
     out = []
-    for d in range(n_days):
+    for d in range(first_day, first_day + n_days):
         for sym in ("AAA", "BBB", "CCC"):
             x = rng.normal(size=len(FEATURE_NAMES))
             y = 0.004 * np.sign(x[0]) + rng.normal(scale=0.01)
@@ -138,7 +138,7 @@ async def test_two_engines_share_postgres_mlflow_server_and_ray(
         cfg = engine_config(
             tmp_path / name, store_url=f"{pg_url}?schema={schema}",
             mlflow_tracking_uri=mlflow_server, training_backend="ray",
-            min_samples_for_training=300, require_eval_pass=True,
+            min_samples_for_training=200, require_eval_pass=True,
         )
         eng = LearningEngine(cfg, clock=SimulatedClock(now))
         await eng.initialize()
@@ -174,6 +174,9 @@ async def test_two_engines_share_postgres_mlflow_server_and_ray(
         assert prod is not None and prod.version_id == v1
         model = b.load_model(v1)  # downloaded from the server, SHA-256 checked
         assert hasattr(model, "predict")
+        for ev in _history(3, "engine_b", 89, first_day=311):  # new data since the last train
+            b.record_event(ev)
+        await b.flush_events()
         trigger = await b.trigger_retraining(MODEL, "failover drill")
         await b.drain()
         trigger = b.get_retraining_trigger(trigger.trigger_id) or trigger
