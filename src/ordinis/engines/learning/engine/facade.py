@@ -56,6 +56,7 @@ from ordinis.engines.learning.observability.health import (
     assess,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
@@ -85,6 +86,7 @@ class LearningEngine:
         self.config = config or LearningEngineConfig()
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or LearningMetrics()
+        self.telemetry = EngineTelemetry(self.config, self.metrics)
         self.scheduler = Scheduler(self.clock)
         self._running = False
         self._started_at: datetime | None = None
@@ -123,10 +125,13 @@ class LearningEngine:
             return
         self._loop = asyncio.get_running_loop()
         self._started_at = self.clock.now()
+        if not self.read_only:  # an inspector serves no metrics: the live engine has the port
+            await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
         try:
             await self._open()
         except BaseException:
             await self._abandon()
+            await self.telemetry.stop()
             raise
         self._running = True
         if not self.clock.simulated:
@@ -241,6 +246,7 @@ class LearningEngine:
             await asyncio.to_thread(self._store.close)
         self._parts = None
         self._ownership.release()
+        await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
         await self.initialize()
