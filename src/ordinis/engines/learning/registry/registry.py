@@ -330,20 +330,24 @@ class ModelRegistry:
             for r in self.store.list_records(VERSION_CLAIM_KIND, tag=model_name)
         ]
         n = max(numbers, default=0) + 1
-        while not self._claim(model_name, f"v{n}"):
+        while not self._insert_claim(model_name, f"v{n}"):  # only a fresh claim is ours
             n += 1
         return f"v{n}"
 
-    def _claim(self, model_name: str, version: str) -> bool:
-        """Claim ``model:version`` for this engine; True when ours (new or claimed before)."""
+    def _insert_claim(self, model_name: str, version: str) -> bool:
+        """Insert the claim of ``model:version``; True only when this call made it."""
         now = self.clock.now()
-        key = f"{model_name}:{version}"
-        if self.store.insert_record(StoredRecord(
-            kind=VERSION_CLAIM_KIND, key=key, tag=model_name,
+        return self.store.insert_record(StoredRecord(
+            kind=VERSION_CLAIM_KIND, key=f"{model_name}:{version}", tag=model_name,
             body={"owner": self.instance_id}, created_at=now, updated_at=now,
-        )):
+        ))
+
+    def _claim(self, model_name: str, version: str) -> bool:
+        """Claim ``model:version`` for this engine; True when ours (new, or allocated to this
+        engine before by ``allocate_version``)."""
+        if self._insert_claim(model_name, version):
             return True
-        held = self.store.get_record(VERSION_CLAIM_KIND, key)
+        held = self.store.get_record(VERSION_CLAIM_KIND, f"{model_name}:{version}")
         return held is not None and held.body.get("owner") == self.instance_id
 
     # ------------------------------------------------------------------ register
