@@ -106,3 +106,14 @@ class ReadOnlyError(LearningEngineError):
 
 class NotLeaderError(LearningEngineError):
     """A leader-only action (registry write, schedule, loop) on an engine that is not the leader."""
+
+
+class MissingExtraError(LearningEngineError, ImportError):
+    """An optional part needs a package extra that is not installed; says which to install."""
+
+    def __init__(self, feature: str, extra: str, package: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the {package!r} package of the {extra!r} extra, which is not "
+            f"installed: pip install 'ordinis-learning[{extra}]'"
+        )

@@ -25,6 +25,7 @@ from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.cycle_ingest import CycleIngest
 from ordinis.engines.learning.engine.drift_references import DriftReferences
 from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+from ordinis.engines.learning.engine.feature_service import FeatureService, chroma_situations
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
@@ -73,6 +74,7 @@ class Parts:
     observations: LoopObservations
     references: DriftReferences
     cycles: CycleIngest
+    features: FeatureService
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
@@ -92,6 +94,7 @@ class Parts:
         await self.registry.close()
         if self.pipeline.running:
             await self.pipeline.stop()
+        self.features.close()
 
 
 def _make_backend(ctx: EngineContext) -> Any:
@@ -166,8 +169,12 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
     registry.write_guard = ctx.registry_guard
     await registry.open()
 
+    evaluator = ModelEvaluator(cfg, clock, metrics)
+    features = FeatureService(cfg.data_dir, clock, evaluator.benchmarks)
+    collector.enable_similarity(chroma_situations(collector.query_feedback))
+
     trainers = TrainerRegistry.default()
-    data = TrainingData(cfg, store, clock)
+    data = TrainingData(cfg, store, clock, features)
     registrar = TrainingRegistrar(registry)
     executor = TrainingExecutor(
         cfg,
@@ -184,7 +191,6 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
     training = TrainingService(cfg, data, policies, audit, executor)
 
     spec = load_pipeline_spec(cfg.pipeline_config_path)
-    evaluator = ModelEvaluator(cfg, clock, metrics)
     evaluation = EvaluationService(
         cfg,
         store,
@@ -194,6 +200,7 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
         evaluator,
         audit,
         default_benchmarks=spec.evaluation.benchmarks,
+        feature_function_of=features.function_of,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)
@@ -233,6 +240,7 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
         observations=observations,
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
+        features=features,
     )
     return parts
 
