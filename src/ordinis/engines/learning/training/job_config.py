@@ -12,10 +12,11 @@ from typing import Any
 
 from ordinis.engines.learning.core.errors import FieldProblem
 
-# understood by the executor and the dataset builder, whatever the trainer
+# understood by the executor, the dataset builder and feature selection, whatever the trainer
 COMMON_KEYS: frozenset[str] = frozenset({
     "start", "end", "symbol", "symbols", "source_engine", "min_samples",
     "timeout_seconds", "max_retries", "resources", "trigger_id",
+    "feature_set", "features", "min_feature_coverage",
 })
 
 
