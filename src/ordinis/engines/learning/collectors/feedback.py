@@ -106,7 +106,7 @@ class FeedbackCollector:
         c = Checker("trade outcome")
         pnl_value = c.number("pnl", pnl)
         ret = c.number("return_pct", return_pct, optional=True)
-        equity_value = c.number("equity", equity, optional=True)
+        equity_value = c.number("equity", equity, optional=True, positive=True)
         data = {
             "pnl": pnl_value,
             "return_pct": ret,

@@ -92,6 +92,22 @@ class EvaluationError(LearningEngineError):
     """An evaluation could not be run (bad benchmark, missing predictions, ...)."""
 
 
+class StoreLockedError(LearningEngineError):
+    """Another engine owns this store; the message names the holder (pid, host, started)."""
+
+
+class StoreIdentityError(LearningEngineError):
+    """A file where a store was expected is empty, foreign or damaged; names the file and fix."""
+
+
+class ReadOnlyError(LearningEngineError):
+    """A write was asked of an engine opened read-only (for inspection)."""
+
+
+class NotLeaderError(LearningEngineError):
+    """A leader-only action (registry write, schedule, loop) on an engine that is not the leader."""
+
+
 class MissingExtraError(LearningEngineError, ImportError):
     """An optional part needs a package extra that is not installed; says which to install."""
 

@@ -10,7 +10,6 @@ evaluates and gates by itself. Everything it does is printed as it happens.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_panel
 from ordinis.engines.learning.demo.report import print_evaluation
+from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 
@@ -47,7 +47,7 @@ class DemoOptions:
     start: str = "1990-01-01"
     end: str = "2022-12-31"
     n_symbols: int = 20
-    fresh: bool = True
+    fresh: bool = False  # replace a previous demo run (only a directory marked by the demo)
     initial_train_years: float = 6.0
     baseline_trades: int = 2500
     gate_set: str = "demo"
@@ -330,9 +330,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
     console = console or Console()
     for noisy in ("mlflow", "alembic", "ordinis.engines.learning.safety"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    if opts.fresh and opts.data_dir.exists():
-        shutil.rmtree(opts.data_dir)
-    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_demo_dir(opts.data_dir, opts.fresh)
     t_load = time.perf_counter()
     panel = load_panel(opts.start, opts.end, opts.n_symbols)
     console.print(

@@ -8,6 +8,7 @@ keeps the signatures the ordinis code already calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,12 +38,27 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
 )
 from ordinis.engines.learning.engine.context import EngineContext
+from ordinis.engines.learning.engine.ownership_role import Ownership
 from ordinis.engines.learning.engine.promotions import blocking
-from ordinis.engines.learning.engine.wiring import Parts, build_parts
+from ordinis.engines.learning.engine.wiring import Parts, build_parts, start_duties
 from ordinis.engines.learning.events.factory import open_store
+from ordinis.engines.learning.events.identity import (
+    IDENTITY_KEY,
+    IDENTITY_KIND,
+    StoreIdentity,
+    ensure_identity,
+    read_identity,
+)
+from ordinis.engines.learning.events.ownership import this_holder
+from ordinis.engines.learning.events.retention import ensure_policy
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
 from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
 from ordinis.engines.learning.governance.policies import PolicyResult
+from ordinis.engines.learning.observability.health import (
+    HealthSignals,
+    StoreReachability,
+    assess,
+)
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 from ordinis.engines.learning.rollout import (
@@ -86,6 +102,8 @@ class LearningEngine:
         config: LearningEngineConfig | None = None,
         clock: Clock | None = None,
         metrics: LearningMetrics | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.config = config or LearningEngineConfig()
         self.clock: Clock = clock or SystemClock()
@@ -99,37 +117,141 @@ class LearningEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._parts: Parts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ownership = Ownership(self.config, read_only)
+        self._reach = StoreReachability()
+        self.identity: StoreIdentity | None = None
+
+    @classmethod
+    def open_read_only(
+        cls, config: LearningEngineConfig | None = None, clock: Clock | None = None
+    ) -> LearningEngine:
+        """An engine for inspection (CLI read commands, reports, service readers): it takes no
+        lock, writes nothing (no audit, no job changes), starts nothing (no workers, no
+        schedules) and runs beside a live engine. Use ``async with`` as usual."""
+        return cls(config, clock, read_only=True)
+
+    @property
+    def read_only(self) -> bool:
+        return self._ownership.read_only
+
+    @property
+    def role(self) -> str:
+        """``owner`` (SQLite), ``leader`` or ``follower`` (PostgreSQL), or ``read-only``."""
+        return self._ownership.role.value
 
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
-        """Open the store, restore state (breakers, jobs, registry, baselines), start tasks."""
+        """Claim the store (lock or leader election), open it, restore state (breakers, jobs,
+        registry, baselines), and on the engine that leads start training and schedules."""
         if self._running:
             return
         self._loop = asyncio.get_running_loop()
-        self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
+        self._started_at = self.clock.now()
+        if not self.read_only:  # an inspector serves no metrics: the live engine has the port
+            await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
         try:
-            self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
-            context = EngineContext(
-                config=self.config,
-                clock=self.clock,
-                metrics=self.metrics,
-                scheduler=self.scheduler,
-                spawn=self.spawn,
-                is_running=lambda: self._running,
-            )
-            self._parts = await build_parts(context, self._store)
+            await self._open()
         except BaseException:
+            await self._abandon()
             await self.telemetry.stop()
             raise
         self._running = True
-        self._started_at = self.clock.now()
         if not self.clock.simulated:
             self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
-        self.audit("engine", "engine.start", "engine", "allow", "initialize", {})
+        if not self.read_only:
+            self.audit("engine", "engine.start", "engine", "allow", "initialize",
+                       {"role": self.role})
+
+    def _context(self) -> EngineContext:
+        return EngineContext(
+            config=self.config,
+            clock=self.clock,
+            metrics=self.metrics,
+            scheduler=self.scheduler,
+            spawn=self.spawn,
+            is_running=lambda: self._running,
+            registry_guard=self._guard_registry_write,
+        )
+
+    async def _open(self) -> None:
+        cfg = self.config
+        if self.read_only:
+            self._store = await asyncio.to_thread(
+                open_store, cfg.resolved_store_url, read_only=True
+            )
+            self.identity = await asyncio.to_thread(read_identity, self._store)
+            self._parts = await build_parts(self._context(), self._store, read_only=True)
+            return
+        assert self._started_at is not None
+        holder = this_holder(self._started_at)
+        self._ownership.claim(holder)
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self._store = await asyncio.to_thread(
+            open_store, cfg.resolved_store_url, init=cfg.init_store
+        )
+        store, now = self._store, self.clock.now()
+        self.identity = await asyncio.to_thread(
+            ensure_identity, store, now, int(getattr(store, "schema_version", 0))
+        )
+        _, previous = await asyncio.to_thread(
+            ensure_policy, store, cfg.event_retention_days, cfg.retention_policy_change, now
+        )
+        self._parts = await build_parts(self._context(), store)
+        if previous is not None:
+            self.audit("engine", "retention.policy", "events", "allow",
+                       "retention_policy_change=true",
+                       {"from_days": previous.retention_days,
+                        "to_days": cfg.event_retention_days})
+        await self.check_leadership()
+
+    async def _abandon(self) -> None:
+        """Undo a failed start: close what was opened, release the claim."""
+        parts, self._parts = self._parts, None
+        if parts is not None:
+            parts.stop_duties()
+            with contextlib.suppress(Exception):
+                await parts.close()
+        store, self._store = self._store, None
+        if store is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(store.close)
+        self._ownership.release()
+
+    async def check_leadership(self) -> bool:
+        """On a shared store: take over when the leader is gone, step down when this engine
+        lost its session. Runs on every tick (and ``update()``); True when this engine leads."""
+        parts, own = self._parts, self._ownership
+        if parts is None or self.read_only:
+            return False
+        leader = own.leader
+        if leader is None:  # sole owner of a SQLite store
+            if not parts.executor.started:
+                await start_duties(self._context(), parts, self.store)
+            return True
+        was = leader.is_leader
+        now_leads = (
+            await asyncio.to_thread(leader.still_leader) if was
+            else await asyncio.to_thread(leader.try_acquire)
+        )
+        if now_leads and not was:
+            await parts.registry.close()  # rebuild the caches: the old leader wrote to MLflow
+            await parts.registry.open()
+            await asyncio.to_thread(parts.executor.load_recorded_jobs)
+            await start_duties(self._context(), parts, self.store)
+            self.audit("engine", "engine.lead", "engine", "allow", "leader elected",
+                       {"holder": leader.holder.describe()})
+        elif was and not now_leads:
+            log.warning("lost leadership of %s; stepping down", self.config.resolved_store_url)
+            parts.stop_duties()
+            await parts.executor.stop()
+        return now_leads
+
+    def _guard_registry_write(self) -> None:
+        """The registry's write guard: refuses on a read-only opener or a follower."""
+        self._ownership.require_leader("model registry write")
 
     async def shutdown(self) -> None:
-        """Flush every buffered event, stop jobs and tasks, close the store."""
+        """Flush every buffered event, stop jobs and tasks, close the store, release the lock."""
         if not self._running:
             return
         self._running = False
@@ -139,11 +261,13 @@ class LearningEngine:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         parts = self._require()
-        self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
+        if not self.read_only:
+            self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
         await parts.close()
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
         self._parts = None
+        self._ownership.release()
         await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
@@ -161,7 +285,13 @@ class LearningEngine:
     async def _tick_forever(self) -> None:
         # Wall-clock pacing of the scheduler for the SystemClock; decisions use the Clock.
         while True:
-            self.scheduler.run_due()
+            if self._ownership.leader is not None:
+                try:
+                    await self.check_leadership()
+                except Exception as exc:  # the store may be down: try again next tick
+                    log.warning("leadership check failed: %r", exc)
+            if self._ownership.leads:
+                self.scheduler.run_due()
             await asyncio.sleep(0.5)
 
     def _require(self) -> Parts:
@@ -247,15 +377,21 @@ class LearningEngine:
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
         """Buffer an event (validated here, non-blocking); returns its id. Durable after flush."""
-        return self._require().pipeline.record(event)
+        parts = self._require()
+        self._ownership.require_writer("record_event")
+        return parts.pipeline.record(event)
 
     async def record_event_async(self, event: LearningEvent) -> str:
         """Like record_event, but waits for buffer space instead of raising BufferFullError."""
-        return await self._require().pipeline.record_async(event)
+        parts = self._require()
+        self._ownership.require_writer("record_event_async")
+        return await parts.pipeline.record_async(event)
 
     async def record_event_durable(self, event: LearningEvent) -> str:
         """Record an event and return only once the store has committed it."""
-        return await self._require().pipeline.record_durable(event)
+        parts = self._require()
+        self._ownership.require_writer("record_event_durable")
+        return await parts.pipeline.record_durable(event)
 
     async def record_events(
         self, events: Sequence[LearningEvent], durable: bool = True
@@ -320,7 +456,9 @@ class LearningEngine:
     @property
     def feedback(self) -> Any:
         """The FeedbackCollector the trading engines call (`record_trade_outcome`, ...)."""
-        return self._require().collector
+        parts = self._require()
+        self._ownership.require_writer("feedback")
+        return parts.collector
 
     @property
     def breakers(self) -> Any:
@@ -356,7 +494,10 @@ class LearningEngine:
         actor: str = "engine",
     ) -> TrainingJob:
         """Queue a training job (governance preflight first); it runs on the executor."""
-        return await self._require().training.submit(model_name, model_type, config or {}, actor)
+        parts = self._require()
+        self._ownership.require_leader("submit_training_job")
+        parts.executor.check_config(model_type, {} if config is None else config)
+        return await parts.training.submit(model_name, model_type, config or {}, actor)
 
     def get_training_job(self, job_id: str) -> TrainingJob | None:
         """The job with this id, or None when there is none (the review's protocol)."""
@@ -368,9 +509,13 @@ class LearningEngine:
     def list_training_jobs(
         self, model_name: str | None = None, status: Any = None
     ) -> list[TrainingJob]:
-        return self._require().executor.list_jobs(model_name=model_name, status=status)
+        parts = self._require()
+        if not self._ownership.leads:  # another engine runs the jobs: read them fresh
+            parts.executor.load_recorded_jobs()
+        return parts.executor.list_jobs(model_name=model_name, status=status)
 
     async def cancel_training_job(self, job_id: str) -> TrainingJob:
+        self._ownership.require_leader("cancel_training_job")
         job = await self._require().executor.cancel(job_id)
         self.audit("engine", "training.cancel", job_id, "allow", "cancelled", {})
         return job
@@ -420,6 +565,12 @@ class LearningEngine:
             lineage=lineage,
             actor=actor,
         )
+
+    def allocate_model_version(self, model_name: str) -> str:
+        """The next free ``v<n>`` of a model, claimed in the shared store: engines registering
+        at once never get the same number (pass it to ``register_model_version``)."""
+        self._ownership.require_leader("allocate_model_version")
+        return self._require().registry.allocate_version(model_name)
 
     async def promote_model(
         self,
@@ -642,6 +793,7 @@ class LearningEngine:
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
         """
+        self._ownership.require_leader("evaluate_model")
         return await self._require().evaluation.evaluate(
             version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set
         )
@@ -754,6 +906,7 @@ class LearningEngine:
 
     async def trigger_retraining(self, model_name: str, reason: str) -> RetrainingTrigger:
         """A MANUAL retraining trigger through the same safeguards as automatic ones."""
+        self._ownership.require_leader("trigger_retraining")
         return await self._require().loop.request_retrain(model_name, reason)
 
     def list_retraining_triggers(
@@ -789,6 +942,7 @@ class LearningEngine:
         its index and field, and nothing of the list is recorded.
         """
         parts = self._require()
+        self._ownership.require_writer("update")
         cycles = 0
         if isinstance(results, Mapping):
             await parts.observations.on_live_metrics(results)
@@ -806,7 +960,8 @@ class LearningEngine:
                 ],
             )
         await asyncio.to_thread(parts.rollouts.run_shadows)
-        fired = self.scheduler.run_due()
+        leads = await self.check_leadership()
+        fired = self.scheduler.run_due() if leads else 0
         flushed = await parts.pipeline.flush()
         return {
             "cycles": cycles,
@@ -817,43 +972,61 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ health and stats
     async def health_check(self) -> HealthStatus:
-        """HEALTHY / DEGRADED / UNHEALTHY with the reasons, and how long the check took."""
+        """HEALTHY / DEGRADED / UNHEALTHY from real signals: store reachability (with a grace
+        period), consecutive flush failures, flush lag, breakers and failing schedules."""
         t0 = time.perf_counter()
         if self._parts is None:
             return HealthStatus(HealthLevel.UNHEALTHY, "engine not running", {}, 0.0)
         parts = self._parts
-        problems: list[str] = []
-        details: dict[str, Any] = {}
-        try:
-            count = await asyncio.to_thread(self.store.count_events, EventQuery(limit=None))
-            details["events_stored"] = count
-        except Exception as exc:
-            return HealthStatus(
-                HealthLevel.UNHEALTHY,
-                f"event store unreachable: {exc}",
-                details,
-                (time.perf_counter() - t0) * 1000,
-            )
+        store_error = await asyncio.to_thread(self._probe_store)
+        down = self._reach.observe(store_error is None, self.clock.now())
         stats = parts.pipeline.stats()
-        details["buffered"] = stats.buffered
-        details["flush_failures"] = stats.flush_failures
-        if stats.buffered >= self.config.max_events_memory * 0.9:
-            problems.append("event buffer above 90% full")
-        allowed, reason = parts.breakers.should_allow_signals(consume_probe=False)
-        details["signals_allowed"] = allowed
-        if not allowed:
-            problems.append(f"signals blocked: {reason}")
-        failing = dict(self.scheduler.failing)
-        if failing:
-            details["scheduler_failing"] = sorted(failing)
-            problems.append(
-                "scheduled task(s) failing: "
-                + ", ".join(f"{name} ({err})" for name, err in sorted(failing.items()))
-            )
-        level = HealthLevel.DEGRADED if problems else HealthLevel.HEALTHY
-        return HealthStatus(
-            level, "; ".join(problems) or "ok", details, (time.perf_counter() - t0) * 1000
+        try:
+            allowed, reason = parts.breakers.should_allow_signals(consume_probe=False)
+        except Exception as exc:  # e.g. a read-only opener cannot persist a transition
+            allowed, reason = True, f"breaker state unknown: {exc}"
+        failing = {
+            name: f"{type(err).__name__}: {err}" for name, err in self.scheduler.failing.items()
+        }
+        if parts.retention is not None and parts.retention.last_error is not None:
+            failing["event-retention"] = parts.retention.last_error
+        signals = HealthSignals(
+            store_error=store_error,
+            store_down_seconds=down,
+            consecutive_flush_failures=stats.consecutive_flush_failures,
+            flush_error=stats.last_error,
+            flush_lag_seconds=stats.oldest_buffered_age_seconds,
+            buffered=stats.buffered,
+            capacity=stats.capacity,
+            signals_allowed=allowed,
+            signals_reason=reason,
+            failing_tasks=failing,
         )
+        level, causes = assess(signals)
+        details: dict[str, Any] = {
+            "role": self.role,
+            "buffered": stats.buffered,
+            "flush_failures": stats.flush_failures,
+            "consecutive_flush_failures": stats.consecutive_flush_failures,
+            "flush_lag_seconds": stats.oldest_buffered_age_seconds,
+            "store_down_seconds": down,
+            "signals_allowed": allowed,
+            "failing_tasks": sorted(failing),
+        }
+        return HealthStatus(
+            level, "; ".join(causes) or "ok", details, (time.perf_counter() - t0) * 1000
+        )
+
+    def _probe_store(self) -> str | None:
+        """One cheap read (the identity record); a dropped connection gets one reconnect."""
+        error: str | None = None
+        for _ in range(2):
+            try:
+                self.store.get_record(IDENTITY_KIND, IDENTITY_KEY)
+                return None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}".strip()
+        return error
 
     def get_stats(self) -> dict[str, Any]:
         """A summary of the engine's state for dashboards and the CLI."""

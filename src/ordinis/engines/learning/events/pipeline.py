@@ -69,6 +69,7 @@ class PipelineStats:
     disabled_skipped: int  # events of a disabled type: counted, not stored
     waits: int  # record_async/record_durable calls that had to wait for space
     flush_failures: int  # failed store writes
+    consecutive_flush_failures: int  # failed writes since the last commit (0 when healthy)
     retries: int  # write attempts that retried a failed batch
     batches: int  # committed transactions
     last_flush_seconds: float  # wall time of the last committed batch
@@ -122,6 +123,7 @@ class EventPipeline:
         self._last_flush_seconds = 0.0
         self._last_error: str | None = None
         self._failing = False
+        self._consecutive_failures = 0  # failed writes since the last commit (health signal)
         # asyncio machinery, bound to the loop that runs the pipeline
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -285,6 +287,7 @@ class EventPipeline:
             disabled_skipped=self._disabled,
             waits=self._waits,
             flush_failures=self._flush_failures,
+            consecutive_flush_failures=self._consecutive_failures,
             retries=self._retries,
             batches=self._batches,
             last_flush_seconds=self._last_flush_seconds,
@@ -439,6 +442,7 @@ class EventPipeline:
                     sp.set_attribute(ATTR_INSERTED, inserted)
             except Exception as exc:  # kept and retried; reported in stats
                 self._flush_failures += 1
+                self._consecutive_failures += 1
                 self._failing = True
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 self.metrics.event_store_errors_total.labels("append_events").inc()
@@ -448,6 +452,7 @@ class EventPipeline:
             self._inflight = []
             self._inflight_since = None
             self._failing = False
+            self._consecutive_failures = 0
             self._committed += len(batch)
             self._stored_new += inserted
             self._batches += 1

@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from ordinis.engines.learning.core.errors import ReadOnlyError, StoreIdentityError
 from ordinis.engines.learning.core.models import (
     AuditRecord,
     EventType,
@@ -112,7 +113,13 @@ _MOVE_STAGE = (
 class PostgresEventStore:
     """Event store in PostgreSQL; one connection behind a lock, reconnected after a failure."""
 
-    def __init__(self, url: str, schema: str | None = None, connect_timeout: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str | None = None,
+        connect_timeout: int = 10,
+        read_only: bool = False,
+    ) -> None:
         if not url.startswith(("postgresql://", "postgres://")):
             raise ValueError(f"store_url={url!r}: PostgresEventStore needs postgresql://...")
         self.url = url
@@ -129,6 +136,7 @@ class PostgresEventStore:
         self._conn: psycopg.Connection[Any] | None = None
         self._open = False
         self._lock = threading.RLock()
+        self.read_only = read_only  # inspection: no migrations, every transaction read-only
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -137,7 +145,10 @@ class PostgresEventStore:
             if self._open:
                 return
             self._connection()
-            self._migrate()
+            if self.read_only:
+                self._check_schema_readable()
+            else:
+                self._migrate()
             self._open = True
 
     def close(self) -> None:
@@ -158,6 +169,12 @@ class PostgresEventStore:
         conn = psycopg.connect(
             self._conninfo, autocommit=True, connect_timeout=self.connect_timeout
         )
+        if self.read_only:
+            if self.schema is not None:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            conn.execute("SET default_transaction_read_only = on")
+            self._conn = conn
+            return conn
         if self.schema is not None:
             name = sql.Identifier(self.schema)
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
@@ -200,22 +217,49 @@ class PostgresEventStore:
                 conn.execute(MIGRATIONS[version])
                 conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version + 1,))
 
+    def _check_schema_readable(self) -> None:
+        conn = self._connection()
+        row = conn.execute(
+            "SELECT to_regclass('schema_version') IS NOT NULL"
+        ).fetchone()
+        current = 0
+        if row and row[0]:
+            got = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+            current = int(got[0]) if got else 0
+        if current != len(MIGRATIONS):
+            raise StoreIdentityError(
+                f"store {self.url} has schema version {current}, this code reads "
+                f"{len(MIGRATIONS)}: open it once with a writing engine of this version, or "
+                f"check store_url"
+            )
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"store {self.url} is open read-only (inspection); no writes")
+
     def _run(self, fn: Any) -> Any:
-        """Run ``fn(conn)`` under the lock; a broken connection is dropped for the next call."""
+        """Run ``fn(conn)`` under the lock. A connection found broken (terminated session,
+        restarted server) is replaced and ``fn`` runs once more: every operation here is
+        idempotent (event ids, upserts, audit sequence numbers checked by hash)."""
         with self._lock:
-            conn = self._c
-            try:
-                return fn(conn)
-            except psycopg.OperationalError:
-                if conn.broken or conn.closed:
+            for attempt in (0, 1):
+                conn = self._c
+                try:
+                    return fn(conn)
+                except psycopg.OperationalError:
+                    if not (conn.broken or conn.closed):
+                        raise
                     self._conn = None
-                raise
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ events
     def append_events(self, rows: Sequence[EventRow]) -> int:
         """COPY ``rows`` to the staging table and move them over in one transaction."""
         if not rows:
             return 0
+        self._writable()
 
         def write(conn: psycopg.Connection[Any]) -> int:
             with conn.transaction(), conn.cursor() as cur:
@@ -271,12 +315,29 @@ class PostgresEventStore:
 
     def purge_events_before(self, cutoff: datetime) -> int:
         """Delete events with timestamp < ``cutoff``; returns how many."""
+        self._writable()
         cutoff_us = to_us(cutoff)
         cur = self._run(lambda c: c.execute("DELETE FROM events WHERE ts_us < %s", (cutoff_us,)))
         return int(cur.rowcount)
 
     # ------------------------------------------------------------------ records
+    def insert_record(self, record: StoredRecord) -> bool:
+        """Insert (kind, key) only if absent, atomically; True when this call inserted it."""
+        self._writable()
+        cur = self._run(
+            lambda c: c.execute(
+                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (kind, key) DO NOTHING",
+                (
+                    record.kind, record.key, record.tag, to_us(record.created_at),
+                    to_us(record.updated_at), Jsonb(record.body, dumps=dump_json),
+                ),
+            )
+        )
+        return bool(cur.rowcount > 0)
+
     def put_record(self, record: StoredRecord) -> None:
+        self._writable()
         self._run(
             lambda c: c.execute(
                 f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s) "
@@ -324,6 +385,7 @@ class PostgresEventStore:
         return [_record(r) for r in rows]
 
     def delete_record(self, kind: str, key: str) -> bool:
+        self._writable()
         cur = self._run(
             lambda c: c.execute("DELETE FROM records WHERE kind=%s AND key=%s", (kind, key))
         )
@@ -331,20 +393,36 @@ class PostgresEventStore:
 
     # ------------------------------------------------------------------ audit
     def append_audit(self, record: AuditRecord) -> None:
-        """Append; AuditConflictError when the sequence exists. Details kept as exact JSON text."""
-        try:
-            self._run(
-                lambda c: c.execute(
-                    f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    (
-                        record.sequence, to_us(record.timestamp), record.actor, record.action,
-                        record.target, record.decision, record.reason,
-                        dump_json(record.details), record.prev_hash, record.record_hash,
-                    ),
-                )
+        """Append; AuditConflictError when the sequence exists. Details kept as exact JSON text.
+
+        When the first try met a broken session and the retry finds the sequence taken by
+        this very record (same hash), the first try had committed: that is success.
+        """
+        self._writable()
+        attempts = 0
+
+        def insert(c: psycopg.Connection[Any]) -> None:
+            nonlocal attempts
+            attempts += 1
+            c.execute(
+                f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                (
+                    record.sequence, to_us(record.timestamp), record.actor, record.action,
+                    record.target, record.decision, record.reason,
+                    dump_json(record.details), record.prev_hash, record.record_hash,
+                ),
             )
+
+        try:
+            self._run(insert)
         except psycopg.errors.UniqueViolation as exc:
+            if attempts > 1:
+                stored = self._run(lambda c: c.execute(
+                    "SELECT record_hash FROM audit_log WHERE seq=%s", (record.sequence,)
+                ).fetchone())
+                if stored is not None and stored[0] == record.record_hash:
+                    return
             raise AuditConflictError(
                 f"audit sequence {record.sequence} already exists (append-only)"
             ) from exc

@@ -105,6 +105,10 @@ class EventStore(Protocol):
         """Insert or replace (kind, key); committed on return."""
         ...
 
+    def insert_record(self, record: StoredRecord) -> bool:
+        """Insert (kind, key) only if absent, atomically; True when this call inserted it."""
+        ...
+
     def get_record(self, kind: str, key: str) -> StoredRecord | None: ...
 
     def list_records(
