@@ -31,12 +31,17 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.events.store import (
     EVENT_ROW_FIELDS,
+    MAX_TS_US,
+    MIN_TS_US,
     AuditConflictError,
+    BadEventRowError,
     EventQuery,
     EventRow,
     EventStats,
+    decode_rows,
     dump_json,
     from_us,
+    safe_from_us,
     to_us,
 )
 
@@ -129,6 +134,7 @@ class PostgresEventStore:
         self._conn: psycopg.Connection[Any] | None = None
         self._open = False
         self._lock = threading.RLock()
+        self.bad_rows: dict[str, str] = {}  # event id -> why it cannot be read (skipped)
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -240,7 +246,7 @@ class PostgresEventStore:
             text += " LIMIT %s"
             params.append(int(query.limit))
         rows = self._run(lambda c: c.execute(text, params).fetchall())
-        return [_event(r) for r in rows]
+        return decode_rows(rows, self.bad_rows, _event)
 
     def count_events(self, query: EventQuery | None = None) -> int:
         where, params = _where(query or EventQuery(limit=None))
@@ -256,7 +262,10 @@ class PostgresEventStore:
             by_source = conn.execute(
                 "SELECT source_engine, COUNT(*) FROM events GROUP BY source_engine"
             ).fetchall()
-            bounds = conn.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+            bounds = conn.execute(
+                "SELECT MIN(ts_us), MAX(ts_us) FROM events WHERE ts_us BETWEEN %s AND %s",
+                (MIN_TS_US, MAX_TS_US),
+            ).fetchone()
             return by_type, by_source, bounds
 
         by_type, by_source, (lo, hi) = self._run(read)
@@ -265,8 +274,8 @@ class PostgresEventStore:
             total=sum(types.values()),
             by_type=types,
             by_source={str(k): int(v) for k, v in by_source},
-            first_timestamp=None if lo is None else from_us(lo),
-            last_timestamp=None if hi is None else from_us(hi),
+            first_timestamp=safe_from_us(lo),
+            last_timestamp=safe_from_us(hi),
         )
 
     def purge_events_before(self, cutoff: datetime) -> int:
@@ -408,8 +417,18 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _event(row: Sequence[Any]) -> LearningEvent:
-    event_id, event_type, source, symbol, ts_us, payload, labels, outcome = row
+def _event(*row: Any) -> LearningEvent:
+    """A LearningEvent of a stored row; BadEventRowError (naming the id) when unreadable."""
+    try:
+        return _decode_event(*row)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise BadEventRowError(row[0] if row else None, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _decode_event(
+    event_id: Any, event_type: Any, source: Any, symbol: Any, ts_us: Any, payload: Any,
+    labels: Any, outcome: Any,
+) -> LearningEvent:
     return LearningEvent(
         event_id=event_id,
         event_type=EventType(event_type),
