@@ -60,24 +60,23 @@ async def test_full_buffer_blocks_at_most_max_block_seconds_then_refuses(tmp_pat
                           max_block_seconds=0.3)
     pipeline = EventPipeline(store, config, SystemClock(), LearningMetrics())
     await pipeline.start()
-    for i in range(100):
-        pipeline.record(event(i))
-    for _ in range(500):  # the writer takes them as its (failing) in-flight batch
-        if pipeline.stats().in_flight == 100:
+    pipeline.record(event(0))
+    for _ in range(500):  # the writer takes it as its (failing) in-flight batch
+        if pipeline.stats().in_flight == 1:
             break
         await asyncio.sleep(0.01)
-    for i in range(100, 200):  # buffer full again behind the in-flight batch
+    for i in range(1, 101):  # then the buffer fills to capacity behind it
         pipeline.record(event(i))
     started = time.monotonic()
     with pytest.raises(BufferFullError, match=r"max_block_seconds=0\.3") as err:
-        pipeline.record(event(200))
+        pipeline.record(event(101))
     waited = time.monotonic() - started
     assert 0.3 <= waited < 5.0  # blocked for the bound, then refused (not forever)
     assert "database or disk is full" in str(err.value)
     assert pipeline.stats().refused_full == 1
     store.down = False  # the store recovers: what was accepted is kept and committed
     await pipeline.stop()
-    assert inner.count_events() == 200  # the refused event is not there, the rest are
+    assert inner.count_events() == 101  # the refused event is not there, the rest are
     inner.close()
 
 

@@ -643,7 +643,8 @@ class FeedbackCollector:
             raise self._timeout(common, "feeding the circuit breakers")
         call = asyncio.to_thread(fn, *args, key=common["record_id"], timeout=remaining)
         try:
-            return await asyncio.wait_for(call, remaining)
+            async with asyncio.timeout(remaining):
+                return await call
         except StoreError as exc:
             log.error("breaker state not saved (kept, retried on the next change): %s", exc)
             self.breaker_errors.append(exc)

@@ -415,7 +415,8 @@ class EventPipeline:
                 self._wake.set()
                 remaining = deadline - time.monotonic()
                 try:
-                    await asyncio.wait_for(fut, max(remaining, 0.0))
+                    async with asyncio.timeout(max(remaining, 0.0)):
+                        await fut
                 except TimeoutError:
                     self._refused_full += 1
                     self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], REFUSED_FULL)
@@ -446,7 +447,8 @@ class EventPipeline:
                 return
             self._wake.set()
             try:
-                await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0.0))
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+                    await fut
             except TimeoutError:
                 raise CallTimeoutError(
                     f"events were not committed to {self.store.url} within the call's timeout; "
