@@ -169,7 +169,7 @@ async def engine_path(
     The engine's training worker processes import their libraries for a few seconds after
     ``initialize()``; on 2 cores that warm-up would halve the figure, so it is let settle.
     """
-    from ordinis.engines.learning.core.engine import LearningEngine
+    from ordinis.engines.learning.engine.facade import LearningEngine
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     store_url = None if pg_url is None else f"{pg_url}?schema={schema}"

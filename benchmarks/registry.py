@@ -36,7 +36,6 @@ import pandas as pd
 
 from ordinis.engines.learning.core.clock import SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.engine import LearningEngine
 from ordinis.engines.learning.core.models import (
     EventType,
     LearningEvent,
@@ -45,6 +44,7 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
+from ordinis.engines.learning.engine.facade import LearningEngine
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
 from ordinis.engines.learning.features.bar_features import (
     FEATURE_NAMES,
@@ -55,7 +55,6 @@ from ordinis.engines.learning.governance import AuditLog, PolicyEngine, default_
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.registry import ModelRegistry
 from ordinis.engines.learning.training.execution import TrainingPayload, run_payload
-from ordinis.engines.learning.training.local_backend import LocalProcessBackend
 from ordinis.engines.learning.training.trainers import (
     TrainingContext,
     TrainingLineage,
@@ -218,15 +217,12 @@ async def job_overhead(data_dir: Path, jobs: int) -> list[JobTiming]:
         seen.setdefault(job.job_id, {}).setdefault(job.status, time.time())
 
     async with LearningEngine(config) as engine:  # SystemClock: real time is measured
-        parts = engine._require()
-        parts.trainers.register(NOOP_TYPE, NOOP_SPEC)
-        parts.executor.add_progress_listener(on_progress)
+        engine.register_trainer(NOOP_TYPE, NOOP_SPEC)
+        engine.add_training_progress_listener(on_progress)
         for ev in bar_signal_events(40):
             engine.record_event(ev)
         await engine.flush_events()
-        backend = parts.executor.backend
-        if isinstance(backend, LocalProcessBackend):
-            await asyncio.to_thread(backend.wait_ready)  # warm-up is paid once, at start
+        await engine.wait_for_training_workers()  # warm-up is paid once, at start
         # warm-up: both workers import this module, MLflow creates the registered models.
         # Distinct names: two jobs of one model finishing together race for the same version.
         warm = [await engine.submit_training_job(f"warm{i}", NOOP_TYPE) for i in range(2)]

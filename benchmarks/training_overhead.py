@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -34,11 +35,15 @@ from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.training.execution import TrainingPayload, run_payload
 from ordinis.engines.learning.training.executor import TrainingExecutor
 from ordinis.engines.learning.training.local_backend import DEFAULT_PRELOAD, LocalProcessBackend
-from ordinis.engines.learning.training.testing_trainers import (
-    TEST_TRAINER_SPECS,
-    make_testing_registry,
-)
 from ordinis.engines.learning.training.trainers import TrainingOutcome
+
+# The test trainers live in tests/training (never shipped with the package).
+_TRAINERS = Path(__file__).resolve().parents[1] / "tests" / "training"
+sys.path.insert(0, str(_TRAINERS))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(_TRAINERS), os.environ.get("PYTHONPATH", "")) if p
+)
+from testing_trainers import TEST_TRAINER_SPECS, make_testing_registry  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

@@ -26,7 +26,7 @@ from ordinis.engines.learning import (
     TrainingStatus,
 )
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
-from ordinis.engines.learning.feedback.pipeline_config import write_pipeline_variant
+from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 
 SYMBOLS = ["AAPL", "JPM", "XOM", "BAC"]
 MODEL = "crash-test"
@@ -112,14 +112,13 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
         await engine.promote_model(MODEL, v1, ModelStage.PRODUCTION)
         model = engine.load_model(v1)
         # promotion made the training window the data/prediction drift reference
-        reference = engine._require().drift.reference(MODEL)
+        reference = engine.drift_reference(MODEL)
         assert set(FEATURE_NAMES) <= set(reference.features) and reference.predictions is not None
 
         # live: the production model trades; outcomes come back through the collector
         positions: dict[str, float] = {}
         baseline_set = False
         refused = None
-        parts = engine._require()
         for day in [d for d in days if d >= go_live]:
             clock.set(day)
             batch = by_day[day]
@@ -147,15 +146,14 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
                     )
                 )
                 positions[sym] = float(sig) * target
-            if not baseline_set and parts.tracker.metrics(MODEL).n >= 300:
-                live = parts.tracker.metrics(MODEL).as_dict()
+            if not baseline_set and engine.live_metrics(MODEL).n >= 300:
+                live = engine.live_metrics(MODEL).as_dict()
                 base = {k: live[k] for k in ("sharpe", "win_rate", "hit_rate")}
                 engine.set_baseline(MODEL, base)
-                parts.loop.set_baseline(MODEL, base)
                 baseline_set = True
-            if engine._background:
+            if engine.has_background_work:
                 await engine.drain()
-            if refused is None and any(t.job_id for t in parts.retraining.list_triggers(MODEL)):
+            if refused is None and any(t.job_id for t in engine.list_retraining_triggers(MODEL)):
                 # a safeguard: right after a retrain, a further trigger is inside the cooldown
                 refused = await engine.trigger_retraining(MODEL, "operator asks again")
         await engine.flush_events()
@@ -168,7 +166,7 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
         kinds = {a.drift_type for a in alerts}
         assert kinds & {DriftType.PERFORMANCE, DriftType.CONCEPT}
         assert DriftType.DATA in kinds  # crash-level volatility against the calm reference
-        triggers = parts.retraining.list_triggers(MODEL)
+        triggers = engine.list_retraining_triggers(MODEL)
         retrains = [t for t in triggers if t.job_id]
         assert retrains, "a retrain must have started by itself"
         first = retrains[0]
@@ -185,12 +183,11 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
         # the trigger inside the cooldown was refused, with the reason stored
         assert refused is not None and refused.status.value == "refused"
         assert refused.safeguard == "cooldown"
-        stored = parts.retraining.get(refused.trigger_id)
+        stored = engine.get_retraining_trigger(refused.trigger_id)
         assert stored is not None and stored.refusal_reason
 
         # the whole chain is in the audit log and the metrics
-        audit = parts.audit
-        actions = [r.action for r in audit.records()]
+        actions = [r.action for r in engine.audit_records()]
         for needed in (
             "loop.drift_alert",
             "loop.trigger",
@@ -202,7 +199,7 @@ async def test_crash_drift_retrains_gates_and_cooldown_refuses(
             "loop.policy",
         ):
             assert needed in actions, needed
-        assert audit.verify().ok
+        assert engine.verify_audit().ok
         m = engine.metrics
         assert sum(
             m.sample(

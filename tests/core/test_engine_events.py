@@ -94,6 +94,6 @@ async def test_health_reports_blocked_signals_and_breakers_survive_restart(data_
     # a process that comes back after a trip does not come back trading
     async with LearningEngine(_config(data_dir), clock=clock) as engine:
         assert engine.should_allow_signals()[0] is False
-        records = engine._require().audit.records()
+        records = engine.audit_records()
         assert any(r.action == "breaker.open" for r in records)
-        assert engine._require().audit.verify().ok
+        assert engine.verify_audit().ok

@@ -93,11 +93,10 @@ async def test_train_register_promote_and_everything_survives_restart(
         ][-2:] == ["staging", "production"]
         assert engine.get_training_job(job.job_id).status is TrainingStatus.COMPLETED
         assert len(engine.get_evaluations("alpha:v1")) == 1
-        audit = engine._require().audit
-        actions = [r.action for r in audit.records()]
+        actions = [r.action for r in engine.audit_records()]
         assert "training.submit" in actions and "model.register" in actions
         assert "model.evaluate" in actions and "model.promote" in actions
-        assert audit.verify().ok
+        assert engine.verify_audit().ok
         metrics = engine.metrics
         assert (
             metrics.sample("model_versions_total", {"model_name": "alpha", "stage": "production"})

@@ -141,7 +141,8 @@ async def test_gates_decide_passed_and_are_counted(
         logit_model, "logit:2", "pack_01_bull", gates=load_gate_set("production")
     )
     assert not res.passed  # no parity run yet: parity_ratio is missing
-    failed = [r["metric"] for r in res.details["gates"]["results"] if r["verdict"] == "FAIL"]
+    assert res.gate_report is not None
+    failed = [r.metric for r in res.gate_report.results if r.verdict.value == "FAIL"]
     assert "parity_ratio" in failed
     assert res.thresholds["sharpe"] == 1.5
     assert (

@@ -31,7 +31,7 @@ _CHILD = textwrap.dedent(
     from ordinis.engines.learning.core.config import LearningEngineConfig
     from ordinis.engines.learning.core.models import EventType, LearningEvent
     from ordinis.engines.learning.events.pipeline import EventPipeline
-    from ordinis.engines.learning.events.store import open_store
+    from ordinis.engines.learning.events.factory import open_store
     from ordinis.engines.learning.observability.metrics import LearningMetrics
 
     async def main() -> None:

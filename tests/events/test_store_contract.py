@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.models import AuditRecord, EventType, StoredRecord
 from ordinis.engines.learning.events.encoding import encode_event
+from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.store import (
     ROW_EVENT_ID,
     AuditConflictError,
     EventQuery,
     EventStore,
-    open_store,
 )
 
 

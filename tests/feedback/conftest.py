@@ -14,9 +14,10 @@ from feedback_loop_helpers import START, Loop, SklearnLoopActions, pipeline_mapp
 
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.events.store import EventStore, open_store
+from ordinis.engines.learning.events.factory import open_store
+from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.features.bar_features import compute_bar_features
-from ordinis.engines.learning.feedback import PipelineConfig, pipeline_config_from_mapping
+from ordinis.engines.learning.feedback import PipelineSpec, pipeline_spec_from_mapping
 
 
 @pytest.fixture(scope="session")
@@ -48,17 +49,17 @@ def store(store_url: str) -> Iterator[EventStore]:
 
 
 @pytest.fixture
-def make_pipeline_config() -> Callable[..., PipelineConfig]:
+def make_pipeline_config() -> Callable[..., PipelineSpec]:
     """The packaged pipeline with a 10-year window, 500 samples minimum and a small model."""
 
-    def make(**stage_overrides: dict[str, Any]) -> PipelineConfig:
+    def make(**stage_overrides: dict[str, Any]) -> PipelineSpec:
         base: dict[str, dict[str, Any]] = {
             "data_collection": {"window": "3650d", "min_samples": 500},
             "training": {"algorithm": "logistic_regression", "params": {"C": 1.0}},
         }
         for name, fields in stage_overrides.items():
             base.setdefault(name, {}).update(fields)
-        return pipeline_config_from_mapping(pipeline_mapping(**base), source="test")
+        return pipeline_spec_from_mapping(pipeline_mapping(**base), source="test")
 
     return make
 
@@ -77,12 +78,12 @@ def make_actions(
 def make_loop(
     store: EventStore,
     clock: SimulatedClock,
-    make_pipeline_config: Callable[..., PipelineConfig],
+    make_pipeline_config: Callable[..., PipelineSpec],
     make_actions: Callable[..., SklearnLoopActions],
 ) -> Callable[..., Loop]:
     def make(
         config: LearningEngineConfig | None = None,
-        pipeline_config: PipelineConfig | None = None,
+        pipeline_config: PipelineSpec | None = None,
         actions: SklearnLoopActions | None = None,
         store_override: EventStore | None = None,
     ) -> Loop:

@@ -19,10 +19,10 @@ from ordinis.engines.learning.core.models import ModelStage, TrainingJob, Traini
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 from ordinis.engines.learning.feedback import (
-    ContinuousImprovementPipeline,
     GateOutcome,
+    ImprovementLoop,
     LoopEvent,
-    PipelineConfig,
+    PipelineSpec,
     RetrainingPolicy,
     RetrainingTrigger,
     default_pipeline_path,
@@ -147,7 +147,7 @@ class Loop:
         config: LearningEngineConfig,
         store: EventStore,
         clock: SimulatedClock,
-        pipeline_config: PipelineConfig,
+        pipeline_config: PipelineSpec,
         actions: SklearnLoopActions,
     ) -> None:
         self.config = config
@@ -157,7 +157,7 @@ class Loop:
         self.actions = actions
         self.events: list[LoopEvent] = []
         self.policy = RetrainingPolicy(config, store, clock, self.metrics, pipeline_config)
-        self.pipeline = ContinuousImprovementPipeline(
+        self.pipeline = ImprovementLoop(
             self.policy, actions, store, clock, self.metrics, pipeline_config,
             on_event=self.events.append,
         )

@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.errors import ConfigError
-from ordinis.engines.learning.core.models import EventType, ModelStage, RolloutStrategy
+from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 from ordinis.engines.learning.feedback import (
-    load_pipeline_config,
+    load_pipeline_spec,
     parse_duration,
-    pipeline_config_from_mapping,
+    pipeline_spec_from_mapping,
 )
 
 
@@ -28,12 +28,12 @@ def _write(tmp_path: Path, data: Any) -> Path:
 
 
 def test_packaged_pipeline_loads_with_the_review_stages() -> None:
-    cfg = load_pipeline_config()
+    cfg = load_pipeline_spec()
     assert cfg.source.endswith("resources/mlops/pipeline.yaml")
     assert cfg.data_validation.max_null_rate == 0.01
     assert cfg.data_validation.max_feature_drift == 0.1
     assert cfg.data_validation.required_features == list(FEATURE_NAMES)
-    assert EventType.TRADE_OUTCOME in cfg.data_collection.event_types
+    assert "event_types" not in type(cfg.data_collection).model_fields
     assert cfg.data_collection.window_seconds == 90 * 86400
     assert cfg.training.timeout_seconds == 3600
     assert cfg.evaluation.benchmarks == ["pack_01_bull", "pack_04_bear", "pack_05_crypto"]
@@ -47,7 +47,7 @@ def test_packaged_pipeline_loads_with_the_review_stages() -> None:
 
 def test_configs_symlink_serves_the_same_file() -> None:
     repo_file = Path(__file__).resolve().parents[2] / "configs" / "mlops" / "pipeline.yaml"
-    assert load_pipeline_config(repo_file) == load_pipeline_config().model_copy(
+    assert load_pipeline_spec(repo_file) == load_pipeline_spec().model_copy(
         update={"source": str(repo_file)}
     )
 
@@ -57,7 +57,7 @@ def test_bad_stage_name_names_file_index_and_known_stages(tmp_path: Path) -> Non
     data["stages"][2]["name"] = "trainig"
     path = _write(tmp_path, data)
     with pytest.raises(ConfigError) as err:
-        load_pipeline_config(path)
+        load_pipeline_spec(path)
     msg = str(err.value)
     assert str(path) in msg
     assert "stages[2].name='trainig'" in msg
@@ -70,7 +70,7 @@ def test_bad_thresholds_name_stage_and_field(tmp_path: Path) -> None:
         data_validation={"max_null_rate": -0.1},
     )
     with pytest.raises(ConfigError) as err:
-        load_pipeline_config(_write(tmp_path, data))
+        load_pipeline_spec(_write(tmp_path, data))
     msg = str(err.value)
     assert "2 problem(s)" in msg  # both reported at once
     assert "stages[3] (evaluation).thresholds" in msg and "win_rate=1.5" in msg
@@ -80,7 +80,7 @@ def test_bad_thresholds_name_stage_and_field(tmp_path: Path) -> None:
 def test_unknown_benchmark_name_format_is_refused_with_the_expected_pattern() -> None:
     data = pipeline_mapping(evaluation={"benchmarks": ["pack_01_bull", "bull_market", "pack_7_x"]})
     with pytest.raises(ConfigError) as err:
-        pipeline_config_from_mapping(data, source="p.yaml")
+        pipeline_spec_from_mapping(data, source="p.yaml")
     msg = str(err.value)
     assert "stages[3] (evaluation).benchmarks" in msg
     assert "'bull_market'" in msg and "'pack_7_x'" in msg and "pack_NN_name" in msg
@@ -101,34 +101,34 @@ def test_unknown_benchmark_name_format_is_refused_with_the_expected_pattern() ->
          "not a valid cron expression"),
         (lambda d: d["triggers"]["degradation"].update(degradation_pct=150), "degradation_pct"),
         (lambda d: d.update(stagess=[]), "unknown top-level key"),
-        (lambda d: d["stages"][0].update(event_types=["trade_outcome", "coffee_break"]),
-         "(data_collection).event_types.1"),
+        (lambda d: d["stages"][0].update(event_types=["trade_outcome"]),
+         "(data_collection).event_types=['trade_outcome']: not a setting: training reads"),
     ],
 )
 def test_each_mistake_is_reported_clearly(mutate: Any, expected: str) -> None:
     data = pipeline_mapping()
     mutate(data)
     with pytest.raises(ConfigError) as err:
-        pipeline_config_from_mapping(data, source="pipeline.yaml")
+        pipeline_spec_from_mapping(data, source="pipeline.yaml")
     assert expected in str(err.value)
     assert "pipeline config pipeline.yaml" in str(err.value)
 
 
 def test_missing_file_and_invalid_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file does not exist"):
-        load_pipeline_config(tmp_path / "nope.yaml")
+        load_pipeline_spec(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("stages: [name: training\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        load_pipeline_config(bad)
+        load_pipeline_spec(bad)
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     with pytest.raises(ConfigError, match="must be a mapping"):
-        load_pipeline_config(empty)
+        load_pipeline_spec(empty)
 
 
 def test_omitted_stages_take_defaults() -> None:
-    cfg = pipeline_config_from_mapping({"stages": [{"name": "training", "algorithm": "ridge"}]})
+    cfg = pipeline_spec_from_mapping({"stages": [{"name": "training", "algorithm": "ridge"}]})
     assert cfg.training.algorithm == "ridge"
     assert cfg.data_validation.max_null_rate == 0.01
     assert cfg.training.job_config()["algorithm"] == "ridge"

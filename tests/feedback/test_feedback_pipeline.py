@@ -16,7 +16,7 @@ from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.feedback import (
     TRIGGER_RECORD_KIND,
     LoopEvent,
-    PipelineConfig,
+    PipelineSpec,
     RetrainingTrigger,
     TriggerStatus,
     TriggerType,
@@ -118,7 +118,7 @@ async def test_failed_training_and_failed_promotion_are_recorded(
 
 
 async def test_without_auto_promote_a_passing_candidate_waits(
-    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineConfig]
+    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineSpec]
 ) -> None:
     loop = make_loop(pipeline_config=make_pipeline_config(staging={"auto_promote": False}))
     t = await loop.pipeline.request_retrain("m")
@@ -142,7 +142,7 @@ async def test_warning_alerts_count_until_more_than_k_in_the_window(
 
 
 async def test_live_metrics_losses_and_schedule_feed_the_loop(
-    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineConfig],
+    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineSpec],
     clock: SimulatedClock,
 ) -> None:
     cfg = make_pipeline_config(
@@ -174,7 +174,7 @@ async def test_live_metrics_losses_and_schedule_feed_the_loop(
 
 
 async def test_schedule_resumes_from_stored_triggers_after_restart(
-    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineConfig],
+    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineSpec],
     clock: SimulatedClock,
 ) -> None:
     cfg = make_pipeline_config(triggers={"schedule": {"enabled": True, "models": ["s"]}})

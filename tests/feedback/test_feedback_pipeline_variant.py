@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ordinis.engines.learning.core.errors import ConfigError
-from ordinis.engines.learning.feedback.pipeline_config import (
-    load_pipeline_config,
+from ordinis.engines.learning.feedback.pipeline_spec import (
+    load_pipeline_spec,
     write_pipeline_variant,
 )
 
@@ -19,7 +19,7 @@ def test_overrides_are_applied_and_the_file_validates(tmp_path: Path) -> None:
         stages={"data_collection": {"window": "30d"}, "evaluation": {"gate_set": "demo"}},
         triggers={"consecutive_losses": {"count": 12}},
     )
-    cfg = load_pipeline_config(path)
+    cfg = load_pipeline_spec(path)
     assert cfg.data_collection.window_seconds == 30 * 86400
     assert cfg.evaluation.gate_set == "demo"
     assert cfg.triggers.consecutive_losses.count == 12

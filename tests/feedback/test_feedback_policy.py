@@ -13,10 +13,11 @@ from feedback_loop_helpers import Loop, SklearnLoopActions
 
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.events.store import EventStore, open_store
+from ordinis.engines.learning.events.factory import open_store
+from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.feedback import (
     TRIGGER_RECORD_KIND,
-    PipelineConfig,
+    PipelineSpec,
     RetrainingPolicy,
     RetrainingTrigger,
     Safeguard,
@@ -112,7 +113,7 @@ async def test_one_pending_retrain_per_model_and_stale_release(
     assert stale.status is TriggerStatus.FAILED and "abandoned" in str(stale.error)
 
 
-async def test_min_samples(make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineConfig],
+async def test_min_samples(make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineSpec],
                            clock: SimulatedClock, store: EventStore) -> None:
     loop = make_loop(pipeline_config=make_pipeline_config(data_collection={"min_samples": 10_000}))
     t = await loop.pipeline.handle_trigger(_trigger(clock))
@@ -128,7 +129,7 @@ async def test_min_samples(make_loop: MakeLoop, make_pipeline_config: Callable[.
 
 
 async def test_min_samples_defaults_to_engine_config_and_count_errors_refuse(
-    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineConfig],
+    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineSpec],
     clock: SimulatedClock,
 ) -> None:
     cfg = make_pipeline_config(data_collection={"min_samples": None, "window": "30d"})
@@ -199,7 +200,7 @@ async def test_data_validation_refuses_before_training(
 
 async def test_restart_keeps_cooldown_and_pending_state(
     make_loop: MakeLoop, clock: SimulatedClock, store_url: str,
-    make_pipeline_config: Callable[..., PipelineConfig],
+    make_pipeline_config: Callable[..., PipelineSpec],
 ) -> None:
     store1 = open_store(store_url)
     loop = make_loop(store_override=store1)
@@ -237,7 +238,7 @@ def test_only_pending_triggers_are_considered(
 
 
 def test_policy_without_actions_says_how_to_fix(
-    store: EventStore, clock: SimulatedClock, make_pipeline_config: Callable[..., PipelineConfig]
+    store: EventStore, clock: SimulatedClock, make_pipeline_config: Callable[..., PipelineSpec]
 ) -> None:
     policy = RetrainingPolicy(
         LearningEngineConfig.create(), store, clock, LearningMetrics(), make_pipeline_config()

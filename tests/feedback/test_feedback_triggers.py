@@ -18,7 +18,7 @@ from ordinis.engines.learning.feedback import (
     TriggerType,
     drift_alert_to_trigger,
 )
-from ordinis.engines.learning.feedback.pipeline_config import (
+from ordinis.engines.learning.feedback.pipeline_spec import (
     ConsecutiveLossRuleConfig,
     DegradationRuleConfig,
     DriftAlertRuleConfig,

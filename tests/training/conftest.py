@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -24,8 +26,18 @@ from ordinis.engines.learning.features.bar_features import (
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.training.backends import ExecutionBackend, LocalProcessBackend
 from ordinis.engines.learning.training.executor import DatasetBuilder, OnComplete, TrainingExecutor
-from ordinis.engines.learning.training.testing_trainers import make_testing_registry
 from ordinis.engines.learning.training.trainers import TrainerRegistry
+
+# The misbehaving test trainers live beside this file; worker processes and Ray tasks import
+# them by spec, so this folder goes on their path (local workers inherit sys.path, Ray the env).
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (_HERE, os.environ.get("PYTHONPATH", "")) if p
+)
+
+from testing_trainers import make_testing_registry  # noqa: E402
 
 SYMBOLS = ("AAPL", "JPM", "XOM")
 DAYS = 420  # the last DAYS trading days per symbol; the first 60 have incomplete features

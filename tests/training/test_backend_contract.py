@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testing_trainers import TEST_TRAINER_SPECS
 
 from ordinis.engines.learning.core.errors import InsufficientDataError, TrainingError
 from ordinis.engines.learning.core.ids import new_id
@@ -26,7 +27,6 @@ from ordinis.engines.learning.training.backends import (
 from ordinis.engines.learning.training.dataset import build_signal_dataset
 from ordinis.engines.learning.training.resources import ResourceAssignment
 from ordinis.engines.learning.training.signal_trainer import SignalModel
-from ordinis.engines.learning.training.testing_trainers import TEST_TRAINER_SPECS
 from ordinis.engines.learning.training.trainers import (
     SIGNAL_TRAINER_SPEC,
     TransientTrainingError,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testing_trainers import make_testing_registry
 
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -22,7 +23,6 @@ from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.training.executor import TrainingExecutor
 from ordinis.engines.learning.training.local_backend import LocalProcessBackend
-from ordinis.engines.learning.training.testing_trainers import make_testing_registry
 
 KINDS = {
     "short": ("test_sleep", {"seconds": 0.02, "steps": 1}, TrainingStatus.COMPLETED),

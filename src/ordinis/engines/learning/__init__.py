@@ -2,7 +2,6 @@
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.engine import LearningEngine
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
@@ -32,6 +31,7 @@ from ordinis.engines.learning.core.models import (
     TrainingStatus,
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+from ordinis.engines.learning.engine.facade import LearningEngine
 
 __all__ = [
     "ArtifactIntegrityError",

@@ -14,10 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.engine import LearningEngine
-from ordinis.engines.learning.core.errors import LearningEngineError, NotFoundError
-from ordinis.engines.learning.core.models import EventType, ModelStage, TrainingStatus
+from ordinis.engines.learning import (
+    EventType,
+    LearningEngine,
+    LearningEngineConfig,
+    LearningEngineError,
+    ModelStage,
+    NotFoundError,
+    TrainingJob,
+    TrainingStatus,
+)
 
 app = typer.Typer(
     help="ordinis-learning: the closed-loop LearningEngine of ordinis.", no_args_is_help=True
@@ -89,13 +95,24 @@ def demo(
         raise typer.Exit(2) from None
 
 
+def _job(engine: LearningEngine, job_id: str) -> TrainingJob:
+    """The job, or a NotFoundError that says how to list the known ones."""
+    job = engine.get_training_job(job_id)
+    if job is None:
+        raise NotFoundError(
+            f"no training job {job_id!r} in {engine.config.data_dir}; "
+            "`ordinis-learning jobs list` shows the known jobs"
+        )
+    return job
+
+
 # ---------------------------------------------------------------------------- events
 @events_app.command("stats")
 def events_stats(config: Path | None = ConfigOpt, data_dir: Path | None = DataDirOpt) -> None:
     """Counts of stored events by type and source, and the time span."""
 
     async def body(engine: LearningEngine) -> None:
-        stats = await asyncio.to_thread(engine.store.event_stats)
+        stats = await asyncio.to_thread(engine.event_stats)
         table = Table(title=f"events in {engine.config.resolved_store_url}")
         table.add_column("event_type")
         table.add_column("count", justify="right")
@@ -133,10 +150,9 @@ def events_tail(
             raise typer.Exit(2) from None
 
     async def body(engine: LearningEngine) -> None:
-        from ordinis.engines.learning.events.store import EventQuery
-
-        q = EventQuery(event_type=etype, symbol=symbol, limit=n, descending=True)
-        events = await asyncio.to_thread(engine.store.query_events, q)
+        events = await asyncio.to_thread(
+            engine.get_events, event_type=etype, symbol=symbol, limit=n, newest_first=True
+        )
         table = Table()
         for col in ("timestamp", "type", "source", "symbol", "outcome", "payload"):
             table.add_column(col)
@@ -334,7 +350,7 @@ def jobs_submit(
         ) as progress:
             task = progress.add_task(f"training {model}", total=1.0)
             while True:
-                current = engine.get_training_job(job.job_id)
+                current = _job(engine, job.job_id)
                 progress.update(
                     task,
                     completed=current.progress,
@@ -349,7 +365,7 @@ def jobs_submit(
                     current = await engine.wait_for_training_job(job.job_id, timeout=0.2)
                 except TimeoutError:
                     continue
-        final = engine.get_training_job(job.job_id)
+        final = _job(engine, job.job_id)
         colour = "green" if final.status is TrainingStatus.COMPLETED else "red"
         console.print(
             f"[{colour}]{final.status.value}[/{colour}] version={final.model_version_id or '-'} "
@@ -370,13 +386,7 @@ def jobs_cancel(
     """Cancel a queued or running job."""
 
     async def body(engine: LearningEngine) -> None:
-        try:
-            before = engine.get_training_job(job_id)
-        except NotFoundError:
-            raise NotFoundError(
-                f"no training job {job_id!r} in {engine.config.data_dir}; "
-                "`ordinis-learning jobs list` shows the known jobs"
-            ) from None
+        before = _job(engine, job_id)
         if before.status.is_terminal:
             console.print(f"{job_id}: already {before.status.value}; nothing to cancel")
             return
@@ -392,7 +402,7 @@ def audit_verify(config: Path | None = ConfigOpt, data_dir: Path | None = DataDi
     """Recompute the audit hash chain; exit 1 if any record was edited."""
 
     async def body(engine: LearningEngine) -> bool:
-        result = engine._require().audit.verify()
+        result = engine.verify_audit()
         if result.ok:
             console.print(f"[green]audit chain intact[/green]: {result.checked} records")
         else:
@@ -415,7 +425,7 @@ def audit_tail(
     """The newest audit records."""
 
     async def body(engine: LearningEngine) -> None:
-        records = engine._require().audit.records()
+        records = engine.audit_records()
         table = Table()
         for col in ("seq", "at", "actor", "action", "target", "decision", "reason"):
             table.add_column(col)

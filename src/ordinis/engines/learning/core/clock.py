@@ -146,6 +146,8 @@ class Scheduler:
         self._lock = threading.RLock()
         self._running = False
         self.errors: list[tuple[str, BaseException]] = []
+        # Tasks whose last run failed (name -> error); a later success clears the entry.
+        self.failing: dict[str, BaseException] = {}
         if isinstance(clock, SimulatedClock):
             clock.on_advance(self._on_advance)
 
@@ -223,12 +225,25 @@ class Scheduler:
                 try:
                     timer.callback()
                 except Exception as exc:
-                    self.errors.append((timer.name, exc))
+                    self.record_failure(timer.name, exc)
+                else:
+                    self.record_success(timer.name)
                 fired += 1
         finally:
             with self._lock:
                 self._running = False
         return fired
+
+    def record_failure(self, name: str, error: BaseException) -> None:
+        """A task failed (inline or in a worker): kept in ``errors`` and in ``failing``."""
+        with self._lock:
+            self.errors.append((name, error))
+            self.failing[name] = error
+
+    def record_success(self, name: str) -> None:
+        """A task ran cleanly: it no longer counts as failing."""
+        with self._lock:
+            self.failing.pop(name, None)
 
     def __len__(self) -> int:
         with self._lock:

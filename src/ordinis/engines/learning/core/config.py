@@ -82,7 +82,11 @@ class LearningEngineConfig(BaseModel):
 
     # --- training
     min_samples_for_training: int = Field(default=1000, ge=1)
-    training_batch_size: int = Field(default=256, ge=1)
+    training_batch_size: int = Field(
+        default=256,
+        ge=1,
+        description="kept because ordinis hosts set it; the built-in trainers do not batch",
+    )
     max_concurrent_jobs: int = Field(default=2, ge=1)
     training_backend: Literal["local", "ray"] = "local"
     training_job_timeout_seconds: float = Field(default=3600.0, gt=0)
@@ -112,7 +116,7 @@ class LearningEngineConfig(BaseModel):
     max_retrains_per_day: int = Field(default=3, ge=1)
     pipeline_config_path: Path | None = None
 
-    # --- rollout
+    # --- rollout (ordinis host fields; the rollout controller reads them)
     default_rollout_strategy: RolloutStrategy = RolloutStrategy.CANARY
     canary_percentage: float = Field(default=0.10, gt=0, le=1)
     shadow_mode_duration_seconds: float = Field(default=86400.0, ge=0)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ordinis.engines.learning.core.gate_report import GateReport
 from ordinis.engines.learning.core.ids import new_id
 
 
@@ -181,6 +182,12 @@ class EvaluationResult:
     evaluation_id: str = field(default_factory=new_id)
     intervals: dict[str, MetricEstimate] = field(default_factory=dict)
     data_hash: str = ""
+    gate_report: GateReport | None = None
+
+    @property
+    def gate_set(self) -> str | None:
+        """The name of the gate set that gave the verdict (None before gating)."""
+        return None if self.gate_report is None else self.gate_report.gate_set
 
 
 class DriftType(StrEnum):

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from ordinis.engines.learning import LearningEngine
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.engine import LearningEngine
 from ordinis.engines.learning.core.models import (
     EventType,
     LearningEvent,
@@ -33,7 +33,7 @@ from ordinis.engines.learning.core.models import (
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_panel
 from ordinis.engines.learning.demo.report import print_evaluation
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
-from ordinis.engines.learning.feedback.pipeline_config import write_pipeline_variant
+from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 
 MODEL = "spx-signal"
 BASELINE_MODEL = "momentum-rule"
@@ -219,7 +219,7 @@ class _Replay:
             return
         self.model = self.engine.load_model(prod.version_id)
         self.model_version = prod.version_id
-        self.engine._require().tracker.reset(MODEL)  # live metrics of the new model only
+        self.engine.reset_live_metrics(MODEL)  # live metrics of the new model only
         self.baseline_pending = True
         self.summary.production_versions.append(prod.version_id)
         self.console.print(
@@ -308,8 +308,7 @@ class _Replay:
 
     def maybe_set_baseline(self) -> bool:
         """Once the production model has traded enough, its live metrics become the baseline."""
-        parts = self.engine._require()
-        live = parts.tracker.metrics(MODEL)
+        live = self.engine.live_metrics(MODEL)
         needed = min(self.opts.baseline_trades, self.engine.config.live_metrics_window)
         if live.n < needed:
             return False
@@ -319,7 +318,6 @@ class _Replay:
             if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown")
         }
         self.engine.set_baseline(MODEL, metrics)
-        parts.loop.set_baseline(MODEL, metrics)
         self.console.print(
             f"{self.engine.clock.now():%Y-%m-%d} drift baseline of {MODEL}: "
             + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
@@ -346,7 +344,6 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
     config = demo_config(opts)
     async with LearningEngine(config, clock=clock) as engine:
         replay = _Replay(engine, panel, console, opts)
-        parts = engine._require()
 
         def on_loop_event(event: Any) -> None:
             line = str(event)
@@ -362,7 +359,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
                 )
             console.print(f"[{colour}]{line}[/{colour}]")
 
-        parts.loop_bridge.listeners.append(on_loop_event)
+        engine.subscribe_loop_events(on_loop_event)
         first_day = panel.days[0] + timedelta(days=int(365 * opts.initial_train_years))
         trained = False
         t0 = time.perf_counter()
@@ -379,7 +376,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSum
             await replay.step(d)
             if replay.baseline_pending and replay.model is not None:
                 replay.baseline_pending = not replay.maybe_set_baseline()
-            if engine._background:
+            if engine.has_background_work:
                 await engine.drain()  # a retrain in flight takes no simulated time
             if replay.candidates:
                 await replay.review_candidates()
@@ -400,7 +397,7 @@ def _version_in(message: str) -> str:
 def _print_ingest(
     console: Console, engine: LearningEngine, summary: DemoSummary, flushed: int
 ) -> None:
-    stats = engine.store.event_stats()
+    stats = engine.event_stats()
     by_type = ", ".join(f"{k}={v:,}" for k, v in sorted(stats.by_type.items()))
     rate = summary.events_recorded / summary.ingest_seconds if summary.ingest_seconds else 0.0
     console.rule("[bold]events replayed and stored")
@@ -413,16 +410,15 @@ def _print_ingest(
 def _print_summary(
     console: Console, engine: LearningEngine, summary: DemoSummary, start: datetime
 ) -> None:
-    parts = engine._require()
-    stats = engine.store.event_stats()
+    stats = engine.event_stats()
     summary.events_stored = stats.total
-    alerts = parts.drift.alerts()
+    alerts = engine.get_drift_alerts()
     summary.drift_alerts = len(alerts)
-    verification = parts.audit.verify()
+    verification = engine.verify_audit()
     summary.audit_ok = bool(verification.ok)
     summary.audit_records = int(verification.checked)
     console.rule("[bold]closed loop: summary")
-    report = parts.loop.report(start, engine.clock.now() + timedelta(seconds=1))
+    report = engine.loop_report(start, engine.clock.now() + timedelta(seconds=1))
     console.print(report.render())
     console.print(
         f"events stored: {stats.total:,}; trades reported: {summary.trades:,}; drift alerts: "

@@ -52,8 +52,7 @@ def print_evaluation(console: Console, result: EvaluationResult) -> None:
         )
         table.add_row(name, _fmt(float(result.metrics[name])), interval)
     console.print(table)
-    text = result.details.get("gate_report_text")
-    if text:
-        console.print(str(text))
+    if result.gate_report is not None:
+        console.print(result.gate_report.render())
     verdict = "[green]PASSED[/green]" if result.passed else "[red]REFUSED[/red]"
-    console.print(f"gate set {result.details.get('gate_set', '?')}: {verdict}")
+    console.print(f"gate set {result.gate_set or '?'}: {verdict}")

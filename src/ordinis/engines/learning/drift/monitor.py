@@ -371,7 +371,7 @@ class DriftMonitor:
     # ------------------------------------------------------------------ schedule
     def schedule(self, scheduler: Scheduler, tracker: LivePerformanceTracker) -> ScheduledTask:
         """Check every model with a baseline against the tracker every drift_check_interval."""
-        self._tracker = tracker
+        self.attach_tracker(tracker)
 
         def tick() -> None:
             self.run_scheduled_checks()

@@ -312,8 +312,6 @@ class ModelEvaluator:
             "the packs' annualised Sharpes (statistics.aggregate_deflated_sharpe)",
             "duration_seconds": elapsed,
         }
-        if report is not None:
-            details["gates"] = report.to_dict()
         return EvaluationResult(
             model_version_id=model_version_id,
             benchmark_name=",".join(p.dataset.name for p in packs),
@@ -324,6 +322,7 @@ class ModelEvaluator:
             details=details,
             intervals=intervals,
             data_hash=_combined_hash(p.dataset for p in packs),
+            gate_report=report,
         )
 
     def compare_models_sync(

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,35 +27,15 @@ from typing import Any
 import yaml
 
 from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
+from ordinis.engines.learning.core.gate_report import (
+    Comparison,
+    GateReport,
+    GateResult,
+    GateType,
+    Verdict,
+)
 
 _RESOURCE_PACKAGE = "ordinis.engines.learning"
-
-
-class GateType(StrEnum):
-    """What a gate protects."""
-
-    PERFORMANCE = "performance"
-    STATISTICAL = "statistical"
-    SAFETY = "safety"
-    PARITY = "parity"
-
-
-class Comparison(StrEnum):
-    """How a metric is compared with the threshold (``eq`` uses the gate's tolerance)."""
-
-    GTE = "gte"
-    LTE = "lte"
-    EQ = "eq"
-
-    @property
-    def symbol(self) -> str:
-        return {"gte": ">=", "lte": "<=", "eq": "=="}[self.value]
-
-
-class Verdict(StrEnum):
-    PASS = "PASS"
-    FAIL = "FAIL"
-    WARN = "WARN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,82 +87,6 @@ class EvaluationGate:
             msg,
             self.gate_type,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class GateResult:
-    """Outcome of one gate."""
-
-    name: str
-    metric: str
-    value: float
-    threshold: float
-    comparison: Comparison
-    required: bool
-    verdict: Verdict
-    message: str
-    gate_type: GateType = GateType.PERFORMANCE
-
-
-@dataclass(slots=True)
-class GateReport:
-    """All gate outcomes; ``passed`` is False as soon as one required gate fails."""
-
-    gate_set: str
-    passed: bool
-    results: list[GateResult]
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def failures(self) -> list[GateResult]:
-        return [r for r in self.results if r.verdict is Verdict.FAIL]
-
-    def render(self) -> str:
-        """A plain-text table, one gate per line, then the overall verdict."""
-        header = ("gate", "metric", "value", "", "threshold", "required", "verdict")
-        rows = [header] + [
-            (
-                r.name,
-                r.metric,
-                "missing" if math.isnan(r.value) else f"{r.value:.4g}",
-                r.comparison.symbol,
-                f"{r.threshold:g}",
-                "yes" if r.required else "no",
-                r.verdict.value,
-            )
-            for r in self.results
-        ]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = [
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-        ]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        lines.append(f"gate set {self.gate_set!r}: {'PASSED' if self.passed else 'BLOCKED'}")
-        lines += [f"warning: {w}" for w in self.warnings]
-        lines += [f"failed: {r.message}" for r in self.failures]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form (NaN values become None)."""
-        return {
-            "gate_set": self.gate_set,
-            "passed": self.passed,
-            "warnings": list(self.warnings),
-            "results": [
-                {
-                    "name": r.name,
-                    "metric": r.metric,
-                    "value": None if math.isnan(r.value) else r.value,
-                    "threshold": r.threshold,
-                    "comparison": r.comparison.value,
-                    "required": r.required,
-                    "verdict": r.verdict.value,
-                    "message": r.message,
-                    "gate_type": r.gate_type.value,
-                }
-                for r in self.results
-            ],
-        }
 
 
 @dataclass(frozen=True, slots=True)

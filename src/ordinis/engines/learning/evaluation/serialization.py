@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ordinis.engines.learning.core.gate_report import GateReport
 from ordinis.engines.learning.core.models import EvaluationResult, MetricEstimate
 
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -80,6 +81,7 @@ def evaluation_to_dict(result: EvaluationResult) -> dict[str, Any]:
         "details": json_safe(result.details),
         "intervals": {k: estimate_to_dict(v) for k, v in result.intervals.items()},
         "data_hash": result.data_hash,
+        "gate_report": None if result.gate_report is None else result.gate_report.to_dict(),
     }
 
 
@@ -106,7 +108,14 @@ def evaluation_from_dict(data: dict[str, Any]) -> EvaluationResult:
         evaluation_id=str(data["evaluation_id"]),
         intervals={k: estimate_from_dict(v) for k, v in data.get("intervals", {}).items()},
         data_hash=str(data.get("data_hash", "")),
+        gate_report=_gate_report(data),
     )
+
+
+def _gate_report(data: dict[str, Any]) -> GateReport | None:
+    """The stored gate report (records written before it was a field kept it in details)."""
+    stored = data.get("gate_report") or data.get("details", {}).get("gate_report")
+    return GateReport.from_dict(stored) if isinstance(stored, dict) else None
 
 
 def mlflow_metrics(result: EvaluationResult, prefix: str = "eval_") -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from ordinis.engines.learning.events.buffer import EventBuffer
 from ordinis.engines.learning.events.encoding import encode_event
+from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.pipeline import EventPipeline, PipelineStats
 from ordinis.engines.learning.events.retention import (
     RetentionJob,
@@ -17,7 +18,6 @@ from ordinis.engines.learning.events.store import (
     EventRow,
     EventStats,
     EventStore,
-    open_store,
 )
 
 __all__ = [

@@ -258,21 +258,3 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-def open_store(url: str) -> EventStore:
-    """Open the store named by ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
-    if url.startswith("sqlite:///"):
-        from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
-
-        store: EventStore = SQLiteEventStore(url)
-    elif url.startswith(("postgresql://", "postgres://")):
-        from ordinis.engines.learning.events.postgres_store import PostgresEventStore
-
-        store = PostgresEventStore(url)
-    else:
-        raise ValueError(
-            f"store_url={url!r}: unsupported scheme; use sqlite:///path or postgresql://..."
-        )
-    store.open()
-    return store

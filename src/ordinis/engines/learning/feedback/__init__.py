@@ -12,27 +12,27 @@ from ordinis.engines.learning.feedback.data_validation import (
     population_stability_index,
     validate_training_data,
 )
-from ordinis.engines.learning.feedback.pipeline import (
-    ContinuousImprovementPipeline,
+from ordinis.engines.learning.feedback.improvement_loop import (
+    ImprovementLoop,
     LoopEvent,
     LoopStep,
 )
-from ordinis.engines.learning.feedback.pipeline_config import (
+from ordinis.engines.learning.feedback.pipeline_spec import (
     BENCHMARK_NAME_PATTERN,
     STAGE_NAMES,
     DataCollectionStage,
     DataValidationStage,
     EvaluationStage,
-    PipelineConfig,
+    PipelineSpec,
     ProductionStage,
     RampStep,
     StagingStage,
     TrainingStage,
     TriggerRulesConfig,
     default_pipeline_path,
-    load_pipeline_config,
+    load_pipeline_spec,
     parse_duration,
-    pipeline_config_from_mapping,
+    pipeline_spec_from_mapping,
 )
 from ordinis.engines.learning.feedback.policy import (
     TRIGGER_RECORD_KIND,
@@ -58,7 +58,6 @@ __all__ = [
     "STAGE_NAMES",
     "TRIGGER_RECORD_KIND",
     "ConsecutiveLossRule",
-    "ContinuousImprovementPipeline",
     "DataCollectionStage",
     "DataValidationReport",
     "DataValidationStage",
@@ -67,12 +66,13 @@ __all__ = [
     "EvaluationStage",
     "FeatureDriftReport",
     "GateOutcome",
+    "ImprovementLoop",
     "ImprovementReport",
     "LoopActions",
     "LoopEvent",
     "LoopStep",
     "NullRateReport",
-    "PipelineConfig",
+    "PipelineSpec",
     "ProductionStage",
     "RampStep",
     "RetrainDecision",
@@ -92,9 +92,9 @@ __all__ = [
     "check_schema",
     "default_pipeline_path",
     "drift_alert_to_trigger",
-    "load_pipeline_config",
+    "load_pipeline_spec",
     "parse_duration",
-    "pipeline_config_from_mapping",
+    "pipeline_spec_from_mapping",
     "population_stability_index",
     "validate_training_data",
 ]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pandas as pd
 
+from ordinis.engines.learning.core.gate_report import GateReport
 from ordinis.engines.learning.core.models import ModelStage, TrainingJob
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class GateOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
     evaluation_id: str | None = None
     report_text: str = ""
+    report: GateReport | None = None
 
 
 @runtime_checkable

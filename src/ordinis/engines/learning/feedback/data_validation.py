@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ordinis.engines.learning.drift import psi as psi_of_proportions
-from ordinis.engines.learning.feedback.pipeline_config import DataValidationStage
+from ordinis.engines.learning.feedback.pipeline_spec import DataValidationStage
 
 
 def population_stability_index(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:

@@ -22,7 +22,7 @@ from ordinis.engines.learning.feedback.data_validation import (
     DataValidationReport,
     validate_training_data,
 )
-from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig
+from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.feedback.triggers import (
     RetrainingTrigger,
     TriggerStatus,
@@ -65,7 +65,7 @@ class RetrainingPolicy:
         store: EventStore,
         clock: Clock,
         metrics: LearningMetrics,
-        pipeline: PipelineConfig,
+        pipeline: PipelineSpec,
         actions: LoopActions | None = None,
     ) -> None:
         self.config = config
@@ -317,6 +317,6 @@ class RetrainingPolicy:
         if self.actions is None:
             raise RuntimeError(
                 "RetrainingPolicy has no LoopActions: pass actions= or call attach() "
-                "(ContinuousImprovementPipeline does this)"
+                "(ImprovementLoop does this)"
             )
         return self.actions

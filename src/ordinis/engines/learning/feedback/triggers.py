@@ -19,7 +19,7 @@ from croniter import croniter
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.ids import new_id
 from ordinis.engines.learning.core.models import DriftAlert, DriftSeverity
-from ordinis.engines.learning.feedback.pipeline_config import (
+from ordinis.engines.learning.feedback.pipeline_spec import (
     ConsecutiveLossRuleConfig,
     DegradationRuleConfig,
     DriftAlertRuleConfig,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import inspect
 import logging
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 
 from mlflow.exceptions import MlflowException
 
+import ordinis.engines.learning.registry.artifacts as art
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
@@ -35,7 +37,6 @@ from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import GovernanceAction, PolicyEngine
 from ordinis.engines.learning.observability.metrics import LearningMetrics
-from ordinis.engines.learning.registry import artifacts as art
 from ordinis.engines.learning.registry.history import (
     STAGE_CHANGE_KIND,
     StageChange,
@@ -78,7 +79,8 @@ from ordinis.engines.learning.registry.validation import (
 
 log = logging.getLogger(__name__)
 
-StageListener = Callable[[StageChange], None]
+# A listener may be a coroutine function: the change waits for it (run heavy work off-loop).
+StageListener = Callable[[StageChange], Awaitable[None] | None]
 
 # Order used to tell a promotion from a demotion.
 _RANK: dict[ModelStage, int] = {
@@ -313,7 +315,7 @@ class ModelRegistry:
                 dict(parameters or {}), training_job_id, description, model, lineage, actor,
                 model_type, run_id,
             )
-        self._notify([change])
+        await self._notify([change])
         return mv
 
     def _register_sync(
@@ -506,7 +508,7 @@ class ModelRegistry:
             mv, changes = await self._run_change(
                 model_name, self._promote_sync, model_name, version, stage, strategy, actor, reason
             )
-        self._notify(changes)
+        await self._notify(changes)
         return mv
 
     async def demote_model(
@@ -531,7 +533,7 @@ class ModelRegistry:
             mv, changes = await self._run_change(
                 model_name, self._rollback_sync, model_name, reason, actor
             )
-        self._notify(changes)
+        await self._notify(changes)
         return mv
 
     async def apply_retention(
@@ -564,7 +566,7 @@ class ModelRegistry:
                     continue
                 archived.append(mv)
                 all_changes.extend(changes)
-        self._notify(all_changes)
+        await self._notify(all_changes)
         return archived
 
     async def _run_change(
@@ -874,11 +876,13 @@ class ModelRegistry:
                 model_name=model_name, stage=stage.value
             ).set(n)
 
-    def _notify(self, changes: list[StageChange]) -> None:
+    async def _notify(self, changes: list[StageChange]) -> None:
         for change in changes:
             for callback in list(self._listeners):
                 try:
-                    callback(change)
+                    result = callback(change)
+                    if inspect.isawaitable(result):
+                        await result
                 except Exception:
                     log.exception("stage listener %r failed on %s", callback, change.version_id)
 

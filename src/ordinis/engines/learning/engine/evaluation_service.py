@@ -119,7 +119,7 @@ class EvaluationService:
         t0 = time.perf_counter()
         mv = self.registry.get_model_version(version_id)
         if mv.artifact_path:
-            model = self.registry.load_model(mv.version_id)
+            model = await asyncio.to_thread(self.registry.load_model, mv.version_id)
             packs = benchmark if benchmark is not None else self.default_benchmarks
             result = await self.evaluator.evaluate(
                 model, mv.version_id, packs, trials=max(1, self.registry.trial_count(mv.model_name))
@@ -141,11 +141,7 @@ class EvaluationService:
             combined.setdefault(k, float(v))
         gates = self._gates(mv.artifact_path is not None, gate_set, thresholds, threshold_overrides)
         report = gates.evaluate(combined)
-        self._attach(
-            result,
-            report,
-            gate_set or ("thresholds" if gates.name == "thresholds" else "production"),
-        )
+        self._attach(result, report)
         await self._record(mv.model_name, mv.run_id, result, report)
         self.metrics.evaluation_duration.labels(mv.model_name).observe(time.perf_counter() - t0)
         return result
@@ -172,20 +168,18 @@ class EvaluationService:
             )
         return gates
 
-    def _attach(self, result: EvaluationResult, report: GateReport, gate_set: str) -> None:
+    def _attach(self, result: EvaluationResult, report: GateReport) -> None:
         result.passed = bool(report.passed)
         result.thresholds = {g.name: float(g.threshold) for g in report.results}
         result.evaluated_at = self.clock.now()
-        result.details["gate_set"] = gate_set
-        result.details["gate_report"] = report.to_dict()
-        result.details["gate_report_text"] = report.render()
-        result.details["failed_gates"] = [r.name for r in report.failures]
+        result.gate_report = report
 
     async def _record(
         self, model_name: str, run_id: str | None, result: EvaluationResult, report: GateReport
     ) -> None:
         now = self.clock.now()
-        self.store.put_record(
+        await asyncio.to_thread(
+            self.store.put_record,
             StoredRecord(
                 EVALUATION_KIND,
                 result.evaluation_id,
@@ -193,7 +187,7 @@ class EvaluationService:
                 now,
                 now,
                 result.model_version_id,
-            )
+            ),
         )
         summary = {k: v for k, v in result.metrics.items() if math.isfinite(v)}
         await self.registry.record_evaluation(
@@ -211,7 +205,7 @@ class EvaluationService:
             {
                 "evaluation_id": result.evaluation_id,
                 "benchmark": result.benchmark_name,
-                "gate_set": str(result.details.get("gate_set")),
+                "gate_set": report.gate_set,
             },
         )
         self.metrics.evaluations_total.labels(model_name, str(result.passed).lower()).inc()
@@ -235,7 +229,7 @@ class EvaluationService:
         self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None
     ) -> ComparisonResult:
         """Challenger ``version_a`` against champion ``version_b`` on the same packs."""
-        model_a = self.registry.load_model(version_a)
-        model_b = self.registry.load_model(version_b)
+        model_a = await asyncio.to_thread(self.registry.load_model, version_a)
+        model_b = await asyncio.to_thread(self.registry.load_model, version_b)
         packs = benchmark if benchmark is not None else self.default_benchmarks
         return await self.evaluator.compare_models(model_a, version_a, model_b, version_b, packs)

@@ -1,7 +1,7 @@
 """Trainers that misbehave on purpose, for tests, benchmarks and drills of the executor.
 
-They live in the package (not under tests/) so every worker process and Ray task can import
-them by spec. ``time.sleep`` here simulates work; it is not decision logic.
+They live under tests/ (never shipped); tests/training/conftest.py puts this folder on the
+PYTHONPATH of worker processes and Ray tasks. ``time.sleep`` here simulates work.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ordinis.engines.learning.training.trainers import (
     TransientTrainingError,
 )
 
-_MODULE = "ordinis.engines.learning.training.testing_trainers"
+_MODULE = "testing_trainers"
 
 
 def _outcome(ctx: TrainingContext, model: Any, **metrics: float) -> TrainingOutcome:

@@ -1,4 +1,4 @@
-"""PipelineConfig: the MLOps pipeline (stages and trigger rules) read from ``pipeline.yaml``.
+"""PipelineSpec: the MLOps pipeline (stages and trigger rules) read from ``pipeline.yaml``.
 
 Validated at load: every problem is reported at once, each naming the file, the stage and the
 field, so a typo in a stage name or a threshold never reaches the loop.
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
-from ordinis.engines.learning.core.models import EventType, ModelStage, RolloutStrategy
+from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 
 STAGE_NAMES: tuple[str, ...] = (
@@ -54,16 +54,26 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+# Keys that earlier versions accepted and ignored: refused, with why and what to do instead.
+_REFUSED_KEYS: dict[str, dict[str, str]] = {
+    "data_collection": {
+        "event_types": "not a setting: training reads SIGNAL_GENERATED events (features in "
+        "payload['features'], the realised return as outcome); remove the key",
+    },
+}
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataCollectionStage(_Section):
-    """Which events feed training, how far back, and how many samples are the minimum."""
+    """How far back training reads, and how many samples are the minimum.
 
-    event_types: list[EventType] = Field(
-        default_factory=lambda: [EventType.SIGNAL_ACCURACY, EventType.TRADE_OUTCOME]
-    )
+    Training reads ``SIGNAL_GENERATED`` events (features in ``payload["features"]``, the
+    realised return as outcome); there is no ``event_types`` setting (it is refused).
+    """
+
     min_samples: int | None = Field(
         default=None, ge=1, description="None: LearningEngineConfig.min_samples_for_training"
     )
@@ -335,7 +345,7 @@ _STAGE_MODELS: dict[str, type[_Section]] = {
 _DESCRIPTIVE_KEYS = frozenset({"trigger", "input", "output", "description"})
 
 
-class PipelineConfig(BaseModel):
+class PipelineSpec(BaseModel):
     """The whole pipeline: one section per stage plus the trigger rules."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -358,7 +368,7 @@ def default_pipeline_path() -> Path:
     return Path(str(ref))
 
 
-def load_pipeline_config(path: str | Path | None = None) -> PipelineConfig:
+def load_pipeline_spec(path: str | Path | None = None) -> PipelineSpec:
     """Load and validate ``pipeline.yaml`` (default: the packaged one); raise one ConfigError."""
     file = Path(path) if path is not None else default_pipeline_path()
     what = f"pipeline config {file}"
@@ -368,7 +378,7 @@ def load_pipeline_config(path: str | Path | None = None) -> PipelineConfig:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(what, [FieldProblem("<yaml>", None, f"not valid YAML: {exc}")]) from None
-    return pipeline_config_from_mapping(data, source=str(file))
+    return pipeline_spec_from_mapping(data, source=str(file))
 
 
 def write_pipeline_variant(
@@ -393,13 +403,13 @@ def write_pipeline_variant(
     for name, updates in (triggers or {}).items():
         data["triggers"].setdefault(name, {}).update(updates)
     out = Path(path)
-    pipeline_config_from_mapping(data, source=str(out))
+    pipeline_spec_from_mapping(data, source=str(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return out
 
 
-def pipeline_config_from_mapping(data: Any, source: str = "<mapping>") -> PipelineConfig:
+def pipeline_spec_from_mapping(data: Any, source: str = "<mapping>") -> PipelineSpec:
     """Validate an already-parsed pipeline mapping (``version``, ``stages`` list, ``triggers``)."""
     what = f"pipeline config {source}"
     if not isinstance(data, dict):
@@ -447,6 +457,9 @@ def pipeline_config_from_mapping(data: Any, source: str = "<mapping>") -> Pipeli
             continue
         seen.add(name)
         fields = {k: v for k, v in raw.items() if k != "name" and k not in _DESCRIPTIVE_KEYS}
+        for key, why in _REFUSED_KEYS.get(name, {}).items():
+            if key in fields:
+                problems.append(FieldProblem(f"{where} ({name}).{key}", fields.pop(key), why))
         notes[name] = {k: str(v) for k, v in raw.items() if k in _DESCRIPTIVE_KEYS}
         model = _STAGE_MODELS[name]
         try:
@@ -461,7 +474,7 @@ def pipeline_config_from_mapping(data: Any, source: str = "<mapping>") -> Pipeli
     if problems:
         raise ConfigError(what, problems)
     values["stage_notes"] = notes
-    return PipelineConfig(**values)
+    return PipelineSpec(**values)
 
 
 def _problems(exc: PydanticValidationError, prefix: str) -> list[FieldProblem]:

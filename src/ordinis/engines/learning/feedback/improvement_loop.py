@@ -1,4 +1,4 @@
-"""ContinuousImprovementPipeline: the acting side of the closed loop.
+"""ImprovementLoop: the acting side of the closed loop.
 
 trigger -> policy safeguards -> data validation -> training -> evaluation and gates ->
 promotion to the staging stage. Every step is persisted on the trigger and announced as a
@@ -19,7 +19,7 @@ from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.models import DriftAlert, TrainingStatus
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.feedback.actions import LoopActions
-from ordinis.engines.learning.feedback.pipeline_config import PipelineConfig
+from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.feedback.policy import RetrainingPolicy, Safeguard
 from ordinis.engines.learning.feedback.report import ImprovementReport
 from ordinis.engines.learning.feedback.triggers import (
@@ -67,7 +67,7 @@ class LoopEvent:
         )
 
 
-class ContinuousImprovementPipeline:
+class ImprovementLoop:
     """Turns observations into triggers and runs each approved trigger through the chain."""
 
     def __init__(
@@ -77,7 +77,7 @@ class ContinuousImprovementPipeline:
         store: EventStore,
         clock: Clock,
         metrics: LearningMetrics,
-        pipeline: PipelineConfig,
+        pipeline: PipelineSpec,
         on_event: Callable[[LoopEvent], None] | None = None,
     ) -> None:
         self.policy = policy
@@ -190,7 +190,7 @@ class ContinuousImprovementPipeline:
         self._emit_t(trigger, LoopStep.POLICY, "approved", decision.reason)
 
         try:
-            report = self.policy.validate_data(trigger)
+            report = await asyncio.to_thread(self.policy.validate_data, trigger)
         except Exception as exc:
             reason = f"data validation could not run: {exc}"
             self.policy.refuse(trigger, Safeguard.DATA_VALIDATION, reason)

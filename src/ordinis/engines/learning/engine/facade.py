@@ -10,14 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.errors import EngineNotRunningError, NotFoundError
+from ordinis.engines.learning.core.errors import (
+    EngineNotRunningError,
+    FieldProblem,
+    NotFoundError,
+    ValidationError,
+)
 from ordinis.engines.learning.core.models import (
     DriftAlert,
     EvaluationResult,
@@ -30,60 +35,21 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
     TrainingJob,
 )
-from ordinis.engines.learning.events.store import EventQuery, EventStore, open_store
+from ordinis.engines.learning.engine.context import EngineContext
+from ordinis.engines.learning.engine.wiring import Parts, build_parts
+from ordinis.engines.learning.events.factory import open_store
+from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 if TYPE_CHECKING:
-    from ordinis.engines.learning.core.wiring import Parts
+    from ordinis.engines.learning.drift.data_drift import ReferenceProfile
+    from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.feedback.improvement_loop import LoopEvent
+    from ordinis.engines.learning.feedback.report import ImprovementReport
+    from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
+    from ordinis.engines.learning.governance.audit import AuditVerification
 
 log = logging.getLogger(__name__)
-
-# Which collect_* switch governs which event types.
-_SWITCHES: dict[str, tuple[EventType, ...]] = {
-    "collect_signals": (
-        EventType.SIGNAL_GENERATED,
-        EventType.SIGNAL_ACCURACY,
-        EventType.SIGNAL_BATCH,
-    ),
-    "collect_executions": (
-        EventType.ORDER_SUBMITTED,
-        EventType.ORDER_FILLED,
-        EventType.ORDER_REJECTED,
-        EventType.EXECUTION_FAILURE,
-        EventType.INSUFFICIENT_CAPITAL,
-        EventType.BROKER_SYNC_FAILURE,
-    ),
-    "collect_portfolio_events": (
-        EventType.REBALANCE_EXECUTED,
-        EventType.POSITION_OPENED,
-        EventType.POSITION_CLOSED,
-        EventType.PNL_SNAPSHOT,
-        EventType.TRADE_OUTCOME,
-        EventType.POSITION_MISMATCH,
-    ),
-    "collect_risk_events": (
-        EventType.RISK_BREACH,
-        EventType.DRAWDOWN_EVENT,
-        EventType.REGIME_CHANGE,
-    ),
-    "collect_predictions": (EventType.MODEL_PREDICTION,),
-    "collect_metrics": (
-        EventType.METRIC_RECORDED,
-        EventType.DRIFT_DETECTED,
-        EventType.TRADING_CYCLE,
-        EventType.ERROR_RATE_SPIKE,
-    ),
-}
-
-
-def disabled_event_types(config: LearningEngineConfig) -> frozenset[EventType]:
-    """Event types switched off by the config's collect_* switches."""
-    off: set[EventType] = set()
-    for switch, types in _SWITCHES.items():
-        if not getattr(config, switch):
-            off.update(types)
-    return frozenset(off)
-
 
 class LearningEngine:
     """The LearningEngine of ordinis: collect, train, register, evaluate, detect drift, retrain.
@@ -108,17 +74,25 @@ class LearningEngine:
         self._store: EventStore | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._parts: Parts | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
         """Open the store, restore state (breakers, jobs, registry, baselines), start tasks."""
         if self._running:
             return
-        from ordinis.engines.learning.core.wiring import build_parts
-
+        self._loop = asyncio.get_running_loop()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
-        self._parts = await build_parts(self, self._store)
+        context = EngineContext(
+            config=self.config,
+            clock=self.clock,
+            metrics=self.metrics,
+            scheduler=self.scheduler,
+            spawn=self.spawn,
+            is_running=lambda: self._running,
+        )
+        self._parts = await build_parts(context, self._store)
         self._running = True
         self._started_at = self.clock.now()
         if not self.clock.simulated:
@@ -178,8 +152,23 @@ class LearningEngine:
     def is_running(self) -> bool:
         return self._running
 
-    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
-        """Run a background coroutine tied to the engine's lifetime (errors are logged)."""
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any] | None:
+        """Run a background coroutine tied to the engine's lifetime (errors are logged).
+
+        Safe from any thread: from a worker thread (an off-loop check that raised an alert) the
+        task is created on the engine's loop, and ``drain()`` still waits for it.
+        """
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop:
+            loop.call_soon_threadsafe(self._start_task, coro, name)
+            return None
+        return self._start_task(coro, name)
+
+    def _start_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         task.set_name(name)
         self._background.add(task)
@@ -192,10 +181,16 @@ class LearningEngine:
         task.add_done_callback(_done)
         return task
 
+    @property
+    def has_background_work(self) -> bool:
+        """True while a background task (a retrain, an off-loop check) is still running."""
+        return bool(self._background)
+
     async def drain(self) -> None:
         """Wait until every background task (retrains started by drift, ...) has finished."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+            await asyncio.sleep(0)  # tasks handed over from worker threads start here
 
     # ------------------------------------------------------------------ audit
     def audit(
@@ -209,6 +204,15 @@ class LearningEngine:
     ) -> None:
         """Append one record to the tamper-evident audit log."""
         self._require().audit.append(actor, action, target, decision, reason, details)
+
+    def verify_audit(self) -> AuditVerification:
+        """Check the audit log's hash chain end to end (an edit behind its back shows here)."""
+        return self._require().audit.verify()
+
+    def audit_records(self, limit: int | None = None) -> list[Any]:
+        """Audit records, oldest first; with ``limit``, the newest ``limit`` of them."""
+        records = self._require().audit.records()
+        return records[-limit:] if limit else records
 
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
@@ -235,8 +239,9 @@ class LearningEngine:
         symbol: str | None = None,
         source_engine: str | None = None,
         limit: int | None = 1000,
+        newest_first: bool = False,
     ) -> list[LearningEvent]:
-        """Events from the store, oldest first, filtered."""
+        """Events from the store, filtered; oldest first (``newest_first``: the newest first)."""
         q = EventQuery(
             event_type=event_type,
             start=start,
@@ -244,8 +249,13 @@ class LearningEngine:
             symbol=symbol,
             source_engine=source_engine,
             limit=limit,
+            descending=newest_first,
         )
         return self._require().pipeline.query(q)
+
+    def event_stats(self) -> EventStats:
+        """Counts of stored events, by type, with the first and last timestamps."""
+        return self.store.event_stats()
 
     @property
     def feedback(self) -> Any:
@@ -276,8 +286,12 @@ class LearningEngine:
         """Queue a training job (governance preflight first); it runs on the executor."""
         return await self._require().training.submit(model_name, model_type, config or {}, actor)
 
-    def get_training_job(self, job_id: str) -> TrainingJob:
-        return self._require().executor.get_job(job_id)
+    def get_training_job(self, job_id: str) -> TrainingJob | None:
+        """The job with this id, or None when there is none (the review's protocol)."""
+        try:
+            return self._require().executor.get_job(job_id)
+        except NotFoundError:
+            return None
 
     def list_training_jobs(
         self, model_name: str | None = None, status: Any = None
@@ -291,6 +305,21 @@ class LearningEngine:
 
     async def wait_for_training_job(self, job_id: str, timeout: float | None = None) -> TrainingJob:
         return await self._require().executor.wait(job_id, timeout=timeout)
+
+    def register_trainer(self, model_type: str, spec: str) -> None:
+        """Make a trainer (``"module:attribute"``) available for jobs of ``model_type``."""
+        self._require().trainers.register(model_type, spec)
+
+    def add_training_progress_listener(self, listener: Callable[[TrainingJob], None]) -> None:
+        """Called on every status change and progress report of every training job."""
+        self._require().executor.add_progress_listener(listener)
+
+    async def wait_for_training_workers(self) -> None:
+        """Wait until the training backend's workers are warm (start-up cost paid once)."""
+        backend = self._require().executor.backend
+        ready = getattr(backend, "wait_ready", None)
+        if ready is not None:
+            await asyncio.to_thread(ready)
 
     # ------------------------------------------------------------------ registry
     async def register_model_version(
@@ -399,8 +428,22 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ drift
     def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:
-        """Set the performance baseline that drift checks compare against."""
-        self._require().drift.set_baseline(model_name, metrics)
+        """Set the performance baseline: drift checks and the loop's degradation rule use it."""
+        parts = self._require()
+        parts.drift.set_baseline(model_name, metrics)
+        parts.loop.set_baseline(model_name, metrics)
+
+    def live_metrics(self, model_name: str) -> LiveMetrics:
+        """The production model's live metrics over the tracker's window."""
+        return self._require().tracker.metrics(model_name)
+
+    def reset_live_metrics(self, model_name: str) -> None:
+        """Forget the live window of ``model_name`` (a new version starts trading)."""
+        self._require().tracker.reset(model_name)
+
+    def drift_reference(self, model_name: str) -> ReferenceProfile:
+        """The data/prediction drift reference of the production version of ``model_name``."""
+        return self._require().drift.reference(model_name)
 
     def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]:
         """Compare metrics with the baseline; alerts go to the closed loop as well."""
@@ -414,24 +457,67 @@ class LearningEngine:
     ) -> list[DriftAlert]:
         return self._require().drift.alerts(model_name=model_name, start=start, end=end)
 
-    @property
-    def improvement(self) -> Any:
-        """The ContinuousImprovementPipeline (triggers, safeguards, report)."""
-        return self._require().loop
-
-    async def trigger_retraining(self, model_name: str, reason: str) -> Any:
+    async def trigger_retraining(self, model_name: str, reason: str) -> RetrainingTrigger:
         """A MANUAL retraining trigger through the same safeguards as automatic ones."""
-        return await self._require().loop_bridge.manual_trigger(model_name, reason)
+        return await self._require().loop.request_retrain(model_name, reason)
+
+    def list_retraining_triggers(
+        self,
+        model_name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[RetrainingTrigger]:
+        """Retraining triggers with their status and every step they went through."""
+        return self._require().retraining.list_triggers(model_name, start, end)
+
+    def get_retraining_trigger(self, trigger_id: str) -> RetrainingTrigger | None:
+        """One retraining trigger by id (None when unknown)."""
+        return self._require().retraining.get(trigger_id)
+
+    def loop_report(
+        self, start: datetime, end: datetime, model_name: str | None = None
+    ) -> ImprovementReport:
+        """The continuous-improvement report of ``[start, end)``."""
+        return self._require().loop.report(start, end, model_name)
+
+    def subscribe_loop_events(self, listener: Callable[[LoopEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` with every step the closed loop takes; returns the unsubscribe call."""
+        return self._require().loop_events.subscribe(listener)
 
     # ------------------------------------------------------------------ orchestration
     async def update(self, results: Any = None) -> dict[str, Any]:
-        """The host's periodic call: run due schedules, flush events, report what changed."""
+        """The host's call every cycle: record its results, run due schedules, flush events.
+
+        ``results`` is the ordinis orchestration's list, one entry per cycle with its signals,
+        fills and outcomes (see ``core.cycle_results``); a ``{model_name: {metric: value}}``
+        mapping reports live metrics instead. A malformed entry raises a ValidationError naming
+        its index and field, and nothing of the list is recorded.
+        """
         parts = self._require()
+        cycles = 0
+        if isinstance(results, Mapping):
+            await parts.observations.on_live_metrics(results)
+        elif isinstance(results, Sequence) and not isinstance(results, str | bytes):
+            cycles = await parts.cycles.ingest(results)
+        elif results is not None:
+            raise ValidationError(
+                "update(results)",
+                [
+                    FieldProblem(
+                        "results",
+                        type(results).__name__,
+                        "must be a list of cycle results or a {model_name: metrics} mapping",
+                    )
+                ],
+            )
         fired = self.scheduler.run_due()
         flushed = await parts.pipeline.flush()
-        if results is not None:
-            await parts.loop_bridge.ingest_results(results)
-        return {"scheduled_run": fired, "events_flushed": flushed, "time": self.clock.now()}
+        return {
+            "cycles": cycles,
+            "scheduled_run": fired,
+            "events_flushed": flushed,
+            "time": self.clock.now(),
+        }
 
     # ------------------------------------------------------------------ health and stats
     async def health_check(self) -> HealthStatus:
@@ -461,9 +547,13 @@ class LearningEngine:
         details["signals_allowed"] = allowed
         if not allowed:
             problems.append(f"signals blocked: {reason}")
-        if self.scheduler.errors:
-            details["scheduler_errors"] = len(self.scheduler.errors)
-            problems.append(f"{len(self.scheduler.errors)} scheduled task error(s)")
+        failing = dict(self.scheduler.failing)
+        if failing:
+            details["scheduler_failing"] = sorted(failing)
+            problems.append(
+                "scheduled task(s) failing: "
+                + ", ".join(f"{name} ({err})" for name, err in sorted(failing.items()))
+            )
         level = HealthLevel.DEGRADED if problems else HealthLevel.HEALTHY
         return HealthStatus(
             level, "; ".join(problems) or "ok", details, (time.perf_counter() - t0) * 1000

@@ -1,0 +1,27 @@
+"""EngineContext: the small set of shared things every part is built from (not the engine)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ordinis.engines.learning.core.clock import Clock, Scheduler
+from ordinis.engines.learning.core.config import LearningEngineConfig
+from ordinis.engines.learning.observability.metrics import LearningMetrics
+
+# Starts a coroutine as a background task of the engine (None when handed over from a thread).
+Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineContext:
+    """Config, clock, metrics, scheduler, and how to run background work tied to the engine."""
+
+    config: LearningEngineConfig
+    clock: Clock
+    metrics: LearningMetrics
+    scheduler: Scheduler
+    spawn: Spawn
+    is_running: Callable[[], bool]

@@ -1,0 +1,117 @@
+"""EngineLoopActions: the closed loop's verbs (train, wait, evaluate and gate, promote, data)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ordinis.engines.learning.core.clock import Clock
+from ordinis.engines.learning.core.models import ModelStage, TrainingJob
+from ordinis.engines.learning.engine.feature_rows import lineage_time, window_features
+from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.feedback.actions import GateOutcome
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+    from ordinis.engines.learning.engine.training_data import TrainingData
+    from ordinis.engines.learning.engine.training_service import TrainingService
+    from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
+    from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
+    from ordinis.engines.learning.registry import ModelRegistry
+
+
+class EngineLoopActions:
+    """Implements ``feedback.LoopActions`` over training, evaluation and the registry."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        spec: PipelineSpec,
+        training: TrainingService,
+        data: TrainingData,
+        evaluation: EvaluationService,
+        registry: ModelRegistry,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.spec = spec
+        self.training = training
+        self.data = data
+        self.evaluation = evaluation
+        self.registry = registry
+
+    def _window(self) -> tuple[datetime, datetime]:
+        end = self.clock.now()
+        return end - timedelta(seconds=self.spec.data_collection.window_seconds), end
+
+    async def start_training(self, model_name: str, trigger: RetrainingTrigger) -> TrainingJob:
+        stage = self.spec.training
+        start, end = self._window()
+        config: dict[str, Any] = {
+            "algorithm": stage.algorithm,
+            "params": dict(stage.params),
+            "timeout_seconds": stage.timeout_seconds,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "trigger_id": trigger.trigger_id,
+        }
+        return await self.training.submit(
+            model_name, stage.model_type, config, actor=f"loop:{trigger.trigger_type.value}"
+        )
+
+    async def wait_for_training(self, job_id: str) -> TrainingJob:
+        return await self.training.executor.wait(job_id)
+
+    async def evaluate_and_gate(self, model_name: str, version_id: str) -> GateOutcome:
+        stage = self.spec.evaluation
+        result = await self.evaluation.evaluate(
+            version_id,
+            stage.benchmarks or None,
+            gate_set=stage.gate_set,
+            threshold_overrides=stage.thresholds or None,
+        )
+        report = result.gate_report
+        return GateOutcome(
+            passed=result.passed,
+            report_summary=report.summary() if report is not None else "no gate report",
+            metrics=dict(result.metrics),
+            evaluation_id=result.evaluation_id,
+            report_text=report.render() if report is not None else "",
+            report=report,
+        )
+
+    async def promote(
+        self, model_name: str, version_id: str, stage: ModelStage, reason: str
+    ) -> None:
+        await self.registry.promote_model(
+            model_name, version_id, stage, actor="loop", reason=reason
+        )
+
+    def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:
+        return self.data.count_samples(start, end)
+
+    def training_window_features(self, model_name: str) -> pd.DataFrame | None:
+        start, end = self._window()
+        return window_features(self.store, start, end)
+
+    def reference_features(self, model_name: str) -> pd.DataFrame | None:
+        """The training reference: features of the latest version's own training window.
+
+        Each new window is compared with the one the last candidate was trained on, so a broken
+        feed or an abrupt jump in the data is refused before training (PSI above the pipeline's
+        max_feature_drift), while the gradual change of overlapping windows passes.
+        """
+        versions = [
+            v for v in self.registry.list_versions(model_name) if v.lineage.get("window_end")
+        ]
+        if not versions:
+            return None
+        latest = max(versions, key=lambda v: v.created_at)
+        start = lineage_time(latest.lineage.get("window_start"))
+        end = lineage_time(latest.lineage.get("window_end"))
+        if end is None:
+            return None
+        return window_features(self.store, start, end + timedelta(microseconds=1))

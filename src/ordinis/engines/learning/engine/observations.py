@@ -1,0 +1,83 @@
+"""LoopObservations: what the closed loop listens to (drift alerts, trade outcomes, metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ordinis.engines.learning.core.models import DriftAlert, FeedbackRecord
+from ordinis.engines.learning.engine.context import Spawn
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.drift.monitor import DriftMonitor
+    from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
+    from ordinis.engines.learning.feedback.improvement_loop import ImprovementLoop
+    from ordinis.engines.learning.registry import ModelRegistry
+
+
+class LoopObservations:
+    """Routes observations to the tracker, the streaming detectors and the improvement loop."""
+
+    def __init__(
+        self,
+        loop: ImprovementLoop,
+        registry: ModelRegistry,
+        drift: DriftMonitor,
+        tracker: LivePerformanceTracker,
+        spawn: Spawn,
+    ) -> None:
+        self.loop = loop
+        self.registry = registry
+        self.drift = drift
+        self.tracker = tracker
+        self.spawn = spawn
+        self._periods: dict[str, tuple[datetime, float]] = {}
+
+    def on_drift_alert(self, alert: DriftAlert) -> None:
+        """Drift alert → the loop (in the background: detection must not wait on training)."""
+        self.spawn(self.loop.handle_drift_alert(alert), f"drift-alert-{alert.alert_id}")
+
+    def on_feedback(self, record: FeedbackRecord) -> None:
+        """Trade outcomes feed the live tracker, the streaming detectors and the loss rule."""
+        if record.feedback_type != "trade_outcome":
+            return
+        model_name = record.data.get("model_name")
+        if not model_name or self.registry.get_production_model(str(model_name)) is None:
+            return  # only production models are watched
+        pnl = record.data.get("pnl")
+        ret = record.outcome if record.outcome is not None else record.data.get("return_pct")
+        if ret is None:
+            return
+        metadata = record.data.get("metadata")
+        signal = metadata.get("signal") if isinstance(metadata, dict) else None
+        self.tracker.record_outcome(
+            str(model_name),
+            None if signal is None else float(signal),
+            float(ret),
+            pnl=None if pnl is None else float(pnl),
+            at=record.timestamp,
+        )
+        if pnl is not None:
+            self._pnl_period(str(model_name), record.timestamp, float(pnl))
+            self.spawn(self.loop.on_trade_outcome(str(model_name), float(pnl)), "loss-rule")
+
+    def _pnl_period(self, model_name: str, at: datetime, pnl: float) -> None:
+        """Sum trade PnL per clock timestamp; each closed period feeds the streaming detector.
+
+        Many symbols close at the same bar: one value per period keeps the stream's noise and
+        its cross-sectional clustering out of the detector, which then sees the book's PnL.
+        """
+        current = self._periods.get(model_name)
+        if current is not None and current[0] != at:
+            self.drift.update_stream(model_name, "pnl", current[1])
+            current = None
+        self._periods[model_name] = (at, (current[1] if current else 0.0) + pnl)
+
+    async def on_live_metrics(self, metrics_by_model: Mapping[str, Any]) -> None:
+        """``update({model_name: {metric: value}})``: drift check, then the degradation rule."""
+        for model_name, metrics in metrics_by_model.items():
+            if isinstance(metrics, Mapping):
+                values = {str(k): float(v) for k, v in metrics.items()}
+                self.drift.check_drift(str(model_name), values)
+                await self.loop.on_live_metrics(str(model_name), values)
