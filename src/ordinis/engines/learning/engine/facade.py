@@ -75,46 +75,105 @@ class LearningEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._parts: Parts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_audited = False
 
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
-        """Open the store, restore state (breakers, jobs, registry, baselines), start tasks."""
+        """Open the store, restore state (breakers, jobs, registry, baselines), start tasks.
+
+        A failed start closes whatever it had opened (store, writer thread, worker processes,
+        MLflow connections) before the error propagates: a retry starts from scratch.
+        """
         if self._running:
             return
+        if self._parts is not None or self._store is not None:
+            raise EngineNotRunningError(
+                "LearningEngine: the last shutdown() did not complete (events may still be "
+                "buffered); call `await engine.shutdown()` again until it succeeds, then "
+                "initialize()"
+            )
         self._loop = asyncio.get_running_loop()
-        self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
-        context = EngineContext(
-            config=self.config,
-            clock=self.clock,
-            metrics=self.metrics,
-            scheduler=self.scheduler,
-            spawn=self.spawn,
-            is_running=lambda: self._running,
-        )
-        self._parts = await build_parts(context, self._store)
-        self._running = True
-        self._started_at = self.clock.now()
-        if not self.clock.simulated:
-            self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
-        self.audit("engine", "engine.start", "engine", "allow", "initialize", {})
+        try:
+            self.config.data_dir.mkdir(parents=True, exist_ok=True)
+            self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
+            context = EngineContext(
+                config=self.config,
+                clock=self.clock,
+                metrics=self.metrics,
+                scheduler=self.scheduler,
+                spawn=self.spawn,
+                is_running=lambda: self._running,
+            )
+            self._parts = await build_parts(context, self._store)
+            self._running = True
+            self._started_at = self.clock.now()
+            if not self.clock.simulated:
+                self._ticker = asyncio.create_task(
+                    self._tick_forever(), name="learning-scheduler"
+                )
+            self.audit("engine", "engine.start", "engine", "allow", "initialize", {})
+        except BaseException:
+            await self._abandon_start()
+            raise
 
-    async def shutdown(self) -> None:
-        """Flush every buffered event, stop jobs and tasks, close the store."""
-        if not self._running:
-            return
+    async def _abandon_start(self) -> None:
+        """Undo a failed initialize(): stop what started, close what opened (best effort)."""
         self._running = False
+        await self._stop_tasks()
+        parts, store = self._parts, self._store
+        self._parts = None
+        self._store = None
+        if parts is not None:
+            try:
+                await parts.close()
+            except Exception:  # the start already failed; report that error, not this one
+                log.exception("cleanup after a failed initialize() failed")
+        if store is not None:
+            try:
+                await asyncio.to_thread(store.close)
+            except Exception:
+                log.exception("closing the store after a failed initialize() failed")
+
+    async def _stop_tasks(self) -> None:
+        """Cancel the scheduler ticker; wait (bounded) for background work, then cancel it."""
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
         if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        parts = self._require()
-        self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
-        await parts.close()
+            _, pending = await asyncio.wait(
+                list(self._background), timeout=self.config.shutdown_timeout_seconds
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+
+    async def shutdown(self) -> None:
+        """Flush every buffered event, stop jobs and tasks, close the store.
+
+        Can be retried until it succeeds: if the store cannot take the buffered events,
+        StoreError is raised, the events stay buffered and the store stays open, and the
+        next ``shutdown()`` tries again.
+        """
+        if self._parts is None and self._store is None:
+            return
+        self._running = False
+        await self._stop_tasks()
+        parts = self._parts
+        if parts is not None:
+            if not self._stop_audited:
+                try:
+                    self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
+                    self._stop_audited = True
+                except Exception:  # the store may be down: flushing the events comes first
+                    log.exception("could not audit engine.stop; retried by the next shutdown()")
+            await parts.close()
+            self._parts = None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
-        self._parts = None
+            self._store = None
+        self._stop_audited = False
 
     async def __aenter__(self) -> LearningEngine:
         await self.initialize()
@@ -216,20 +275,29 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
-        """Buffer an event (validated here, non-blocking); returns its id. Durable after flush."""
+        """Buffer an event (validated here); returns its id. Durable after flush.
+
+        Never does I/O. A full buffer blocks for at most ``max_block_seconds`` while the
+        writer thread drains, then raises BufferFullError (the event is not recorded).
+        """
         return self._require().pipeline.record(event)
 
-    async def record_event_async(self, event: LearningEvent) -> str:
-        """Like record_event, but waits for buffer space instead of raising BufferFullError."""
-        return await self._require().pipeline.record_async(event)
+    async def record_event_async(self, event: LearningEvent, timeout: float | None = None) -> str:
+        """Like record_event, but awaits buffer space (at most ``timeout`` s, default
+        ``call_timeout_seconds``; then CallTimeoutError, the event not recorded)."""
+        return await self._require().pipeline.record_async(event, timeout=timeout)
 
-    async def record_event_durable(self, event: LearningEvent) -> str:
-        """Record an event and return only once the store has committed it."""
-        return await self._require().pipeline.record_durable(event)
+    async def record_event_durable(
+        self, event: LearningEvent, timeout: float | None = None
+    ) -> str:
+        """Record an event and return once the store has committed it, or raise
+        CallTimeoutError after ``timeout`` s (the event stays buffered; retry with its id)."""
+        return await self._require().pipeline.record_durable(event, timeout=timeout)
 
-    async def flush_events(self) -> int:
-        """Commit every buffered event; returns how many were committed."""
-        return await self._require().pipeline.flush()
+    async def flush_events(self, timeout: float | None = None) -> int:
+        """Commit every buffered event; returns how many. CallTimeoutError after ``timeout`` s
+        (default ``call_timeout_seconds``); the events stay buffered and keep being written."""
+        return await self._require().pipeline.flush(timeout=timeout)
 
     def get_events(
         self,
@@ -267,13 +335,13 @@ class LearningEngine:
         """The circuit breakers (`record_error`, `reset`, `states`)."""
         return self._require().breakers
 
-    def should_allow_signals(self) -> tuple[bool, str]:
+    def should_allow_signals(self, timeout: float | None = None) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards signals is open."""
-        return self._require().breakers.should_allow_signals()
+        return self._require().breakers.should_allow_signals(timeout=timeout)
 
-    def should_allow_execution(self) -> tuple[bool, str]:
+    def should_allow_execution(self, timeout: float | None = None) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards execution is open."""
-        return self._require().breakers.should_allow_execution()
+        return self._require().breakers.should_allow_execution(timeout=timeout)
 
     # ------------------------------------------------------------------ training
     async def submit_training_job(
@@ -511,7 +579,7 @@ class LearningEngine:
                 ],
             )
         fired = self.scheduler.run_due()
-        flushed = await parts.pipeline.flush()
+        flushed = await parts.pipeline.flush(timeout=self.config.shutdown_timeout_seconds)
         return {
             "cycles": cycles,
             "scheduled_run": fired,

@@ -10,6 +10,7 @@ construction; nothing is patched in afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,7 +76,11 @@ class Parts:
     retention: RetentionJob | None = None
 
     async def close(self) -> None:
-        """Stop in reverse order: schedules, jobs, then flush the pipeline last."""
+        """Stop in reverse order: schedules, jobs, then flush the pipeline last.
+
+        Each step is idempotent, so a close that failed (the store refused the last events:
+        StoreError, events kept) can be called again and picks up where it failed.
+        """
         for task in self.scheduled:
             task.cancel()
         if self.retention is not None:
@@ -125,13 +130,27 @@ def off_loop(ctx: EngineContext, fn: Callable[[], object], name: str) -> Callabl
 
 
 async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
-    """Create, restore and connect every part over an open ``store``."""
+    """Create, restore and connect every part over an open ``store``.
+
+    If any step fails, what the earlier steps started (the writer thread, MLflow connections,
+    training worker processes, schedules) is stopped before the error propagates.
+    """
+    async with contextlib.AsyncExitStack() as undo:
+        parts = await _build_parts(ctx, store, undo)
+        undo.pop_all()  # built: the engine owns them now (Parts.close)
+        return parts
+
+
+async def _build_parts(
+    ctx: EngineContext, store: EventStore, undo: contextlib.AsyncExitStack
+) -> Parts:
     cfg, clock, metrics, sched = ctx.config, ctx.clock, ctx.metrics, ctx.scheduler
     audit = AuditLog(store, clock, metrics)
     policies = PolicyEngine(default_policies(cfg), enabled=cfg.enable_governance, metrics=metrics)
 
     pipeline = EventPipeline(store, cfg, clock, metrics, disabled_event_types(cfg))
     await pipeline.start()
+    undo.push_async_callback(pipeline.stop)
 
     def on_breaker_change(change: BreakerChange) -> None:
         audit.append(
@@ -145,9 +164,12 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
 
     breakers = CircuitBreakerManager(store, clock, metrics, cfg, on_change=on_breaker_change)
     breakers.load()
-    collector = FeedbackCollector(pipeline, breakers, clock, metrics)
+    collector = FeedbackCollector(
+        pipeline, breakers, clock, metrics, call_timeout=cfg.call_timeout_seconds
+    )
 
     registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
+    undo.push_async_callback(registry.close)
     await registry.open()
 
     trainers = TrainerRegistry.default()
@@ -163,6 +185,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         on_complete=registrar.on_complete,
         dataset_builder=data.build_dataset,
     )
+    undo.push_async_callback(executor.stop)
     await executor.start()
     training = TrainingService(cfg, data, policies, audit, executor)
 
@@ -217,6 +240,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
     )
+    undo.callback(_cancel_schedules, parts)
     parts.retention = schedule_retention(
         sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds, metrics
     )
@@ -243,3 +267,11 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
 
     parts.scheduled.append(sched.every(3600.0, tick, name="retraining-schedule"))
     return parts
+
+
+def _cancel_schedules(parts: Parts) -> None:
+    """Cancel the schedules of a build that failed after adding them."""
+    for task in parts.scheduled:
+        task.cancel()
+    if parts.retention is not None:
+        parts.retention.cancel()

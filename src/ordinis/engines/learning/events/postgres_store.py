@@ -128,7 +128,7 @@ def copy_text(rows: Sequence[EventRow]) -> bytes:
     Payload and labels are orjson text: no raw tab, newline or CR, so only backslashes
     need doubling; the short text columns are escaped only when they hold a special char.
     """
-    out = []
+    out: list[str] = []
     append = out.append
     for event_id, event_type, source, symbol, ts_us, payload, labels, outcome in rows:
         head = f"{event_id} {event_type} {source} {'' if symbol is None else symbol}"
