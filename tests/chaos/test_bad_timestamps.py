@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.errors import InvalidEventError
 from ordinis.engines.learning.events.encoding import encode_event
+from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
 from ordinis.engines.learning.events.store import (
     MAX_TS_US,
@@ -20,7 +21,6 @@ from ordinis.engines.learning.events.store import (
     EventQuery,
     EventStore,
     from_us,
-    open_store,
     to_us,
 )
 

@@ -12,9 +12,10 @@ from chaos_events import SwitchableStore, event, pg_schema_url, quick_config, ru
 from ordinis.engines.learning.core.clock import SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import BufferFullError
+from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.pipeline import EventPipeline
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
-from ordinis.engines.learning.events.store import EventStore, open_store
+from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 

@@ -5,6 +5,7 @@ from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
+    CallTimeoutError,
     ConfigError,
     InsufficientDataError,
     InvalidEventError,
@@ -36,6 +37,7 @@ from ordinis.engines.learning.engine.facade import LearningEngine
 __all__ = [
     "ArtifactIntegrityError",
     "BufferFullError",
+    "CallTimeoutError",
     "Clock",
     "ConfigError",
     "DriftAlert",

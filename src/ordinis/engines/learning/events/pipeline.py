@@ -19,6 +19,7 @@ import atexit
 import logging
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -146,7 +147,6 @@ class EventPipeline:
         self._space = threading.Condition(threading.Lock())  # sync producers blocked on full
         self._commit_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._space_waiters: list[asyncio.Future[None]] = []
-        self._exit_hook_registered = False
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -163,9 +163,7 @@ class EventPipeline:
             target=self._writer_loop, name="learning-event-writer", daemon=True
         )
         self._writer.start()
-        if not self._exit_hook_registered:
-            atexit.register(self._at_exit)
-            self._exit_hook_registered = True
+        _LIVE.add(self)
 
     async def stop(self, timeout: float | None = None) -> None:
         """Stop the writer and commit everything buffered, waiting at most ``timeout`` seconds.
@@ -210,7 +208,7 @@ class EventPipeline:
             )
             self._fail_waiters(error)
             raise error
-        self._unregister_exit_hook()
+        self._forget_at_exit()
 
     @property
     def running(self) -> bool:
@@ -218,10 +216,8 @@ class EventPipeline:
         writer = self._writer
         return writer is not None and writer.is_alive() and not self._stopping
 
-    def _unregister_exit_hook(self) -> None:
-        if self._exit_hook_registered:
-            atexit.unregister(self._at_exit)
-            self._exit_hook_registered = False
+    def _forget_at_exit(self) -> None:
+        _LIVE.discard(self)
 
     def _at_exit(self) -> None:
         """Interpreter exit without a clean stop: commit what is buffered, in bounded time."""
@@ -624,6 +620,20 @@ class EventPipeline:
             f"event store {self.store.url} failed ({self._last_error}); the events stay "
             "buffered and will be retried by the next flush"
         )
+
+
+_LIVE: weakref.WeakSet[EventPipeline] = weakref.WeakSet()
+"""Pipelines started and not cleanly stopped: the exit hook commits their buffers."""
+
+
+@atexit.register
+def _commit_all_at_exit() -> None:
+    """Interpreter exit: each pipeline never stopped commits what it holds (bounded)."""
+    for pipeline in list(_LIVE):
+        try:
+            pipeline._at_exit()
+        except Exception:  # one failing store must not keep the others from committing
+            _log.exception("exit hook of the event pipeline failed")
 
 
 def _settle(fut: asyncio.Future[None], error: BaseException | None) -> None:
