@@ -39,10 +39,13 @@ def _children() -> int:
     return count
 
 
-def _census() -> tuple[int, int, int, int]:
+def _census() -> tuple[int, list[str], int, int]:
+    """Open fds, threads (but the loop's default executor, a bounded pool that grows on
+    demand), other tasks, live child processes."""
     gc.collect()
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    return _fds(), threading.active_count(), len(tasks), _children()
+    threads = sorted(t.name for t in threading.enumerate() if not t.name.startswith("asyncio_"))
+    return _fds(), threads, len(tasks), _children()
 
 
 async def test_a_failed_shutdown_keeps_the_events_and_a_retry_commits_them(
