@@ -194,7 +194,9 @@ async def engine_path(
     if pg_url is not None:
         from ordinis.engines.learning.events.postgres_store import PostgresEventStore
 
-        _close_store(PostgresEventStore(pg_url, schema=schema))
+        cleanup = PostgresEventStore(pg_url, schema=schema)
+        cleanup.open()
+        _close_store(cleanup)
     if stored < len(events):
         raise SystemExit(f"engine path stored {stored} of {len(events)} events")
     return elapsed
