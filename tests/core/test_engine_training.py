@@ -80,6 +80,14 @@ async def test_train_register_promote_and_everything_survives_restart(
         result = await engine.evaluate_model("alpha:v1", ["pack_01_bull"], gate_set=str(gates))
         assert result.passed and "sharpe" in result.intervals
         assert engine.get_evaluations("alpha:v1")[0].evaluation_id == result.evaluation_id
+        # one evaluation is counted once: one verdict, one duration, one verdict per gate
+        m = engine.metrics
+        assert m.sample("model_evaluations_total", {"model_name": "alpha", "passed": "true"}) == 1
+        assert m.sample("model_evaluations_total", {"model_name": "alpha", "passed": "false"}) == 0
+        assert m.sample("model_evaluation_duration_seconds_count", {"model_name": "alpha"}) == 1
+        assert m.sample(
+            "evaluation_gate_results_total", {"gate": "max_drawdown", "verdict": "PASS"}
+        ) == 1
         await engine.promote_model("alpha", "alpha:v1", "production", reason="gates passed")
         assert engine.get_production_model("alpha").version_id == "alpha:v1"  # type: ignore[union-attr]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import time
 from collections.abc import Mapping, Sequence
 
 from ordinis.engines.learning.core.clock import Clock
@@ -34,6 +33,7 @@ from ordinis.engines.learning.evaluation.serialization import (
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
 EVALUATION_KIND = "evaluation"
@@ -116,13 +116,16 @@ class EvaluationService:
         ``thresholds`` (the ordinis call) adds a gate per metric at threshold x
         eval_benchmark_threshold; ``gate_set`` names the YAML gate set (default production).
         """
-        t0 = time.perf_counter()
         mv = self.registry.get_model_version(version_id)
         if mv.artifact_path:
             model = await asyncio.to_thread(self.registry.load_model, mv.version_id)
             packs = benchmark if benchmark is not None else self.default_benchmarks
             result = await self.evaluator.evaluate(
-                model, mv.version_id, packs, trials=max(1, self.registry.trial_count(mv.model_name))
+                model,
+                mv.version_id,
+                packs,
+                trials=max(1, self.registry.trial_count(mv.model_name)),
+                count_verdict=False,  # the gates below decide; _record counts the verdict once
             )
         elif metrics:
             result = EvaluationResult(
@@ -143,7 +146,6 @@ class EvaluationService:
         report = gates.evaluate(combined)
         self._attach(result, report)
         await self._record(mv.model_name, mv.run_id, result, report)
-        self.metrics.evaluation_duration.labels(mv.model_name).observe(time.perf_counter() - t0)
         return result
 
     def _gates(
@@ -208,9 +210,7 @@ class EvaluationService:
                 "gate_set": report.gate_set,
             },
         )
-        self.metrics.evaluations_total.labels(model_name, str(result.passed).lower()).inc()
-        for r in report.results:
-            self.metrics.gate_results_total.labels(r.name, r.verdict.value).inc()
+        record_verdict(self.metrics, model_name, result.passed, report)
 
     def _log_to_mlflow(self, run_id: str, result: EvaluationResult) -> None:
         from mlflow.entities import Metric

@@ -40,6 +40,7 @@ from ordinis.engines.learning.engine.wiring import Parts, build_parts
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
@@ -67,6 +68,7 @@ class LearningEngine:
         self.config = config or LearningEngineConfig()
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or LearningMetrics()
+        self.telemetry = EngineTelemetry(self.config, self.metrics)
         self.scheduler = Scheduler(self.clock)
         self._running = False
         self._started_at: datetime | None = None
@@ -93,8 +95,9 @@ class LearningEngine:
                 "initialize()"
             )
         self._loop = asyncio.get_running_loop()
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
         try:
-            self.config.data_dir.mkdir(parents=True, exist_ok=True)
             self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
             context = EngineContext(
                 config=self.config,
@@ -114,6 +117,7 @@ class LearningEngine:
             self.audit("engine", "engine.start", "engine", "allow", "initialize", {})
         except BaseException:
             await self._abandon_start()
+            await self.telemetry.stop()
             raise
 
     async def _abandon_start(self) -> None:
@@ -174,6 +178,7 @@ class LearningEngine:
             await asyncio.to_thread(self._store.close)
             self._store = None
         self._stop_audited = False
+        await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
         await self.initialize()
