@@ -10,6 +10,7 @@ from ordinis.engines.learning.core.errors import (
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
+    MissingExtraError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
@@ -33,6 +34,14 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
 from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.features import (
+    FeatureFunction,
+    FeatureSet,
+    FeatureSource,
+    FeatureSpec,
+    FeatureStore,
+    SimilarSituation,
+)
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -45,6 +54,11 @@ __all__ = [
     "DriftType",
     "EvaluationResult",
     "EventType",
+    "FeatureFunction",
+    "FeatureSet",
+    "FeatureSource",
+    "FeatureSpec",
+    "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
     "HealthLevel",
@@ -56,6 +70,7 @@ __all__ = [
     "LearningEngineError",
     "LearningEngineProtocol",
     "LearningEvent",
+    "MissingExtraError",
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
@@ -64,6 +79,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SimilarSituation",
     "SimulatedClock",
     "SystemClock",
     "TrainingJob",
