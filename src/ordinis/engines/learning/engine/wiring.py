@@ -177,6 +177,7 @@ async def _build_parts(
 
     evaluator = ModelEvaluator(cfg, clock, metrics)
     features = FeatureService(cfg.data_dir, clock, evaluator.benchmarks)
+    undo.callback(features.close)
     collector.enable_similarity(chroma_situations(collector.query_feedback))
 
     trainers = TrainerRegistry.default()
