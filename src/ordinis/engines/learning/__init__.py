@@ -12,6 +12,7 @@ from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
+    CallTimeoutError,
     ConfigError,
     EngineNotRunningError,
     EvaluationError,
@@ -88,6 +89,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ArtifactIntegrityError",
     "BufferFullError",
+    "CallTimeoutError",
     "Clock",
     "ConfigError",
     "Decision",

@@ -60,6 +60,34 @@ class LearningEngineConfig(BaseModel):
         description="Create fresh stores in place of EMPTY (0-byte) files; never a non-empty one",
     )
     retention_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    max_block_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a synchronous record_event waits for buffer space while the "
+        "writer thread drains, before BufferFullError (like Kafka's max.block.ms)",
+    )
+    call_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Default bound of every awaited trading-path call (record_*, "
+        "flush_events, record_event_durable) before CallTimeoutError",
+    )
+    gate_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Default bound of should_allow_signals/should_allow_execution",
+    )
+    exit_flush_timeout_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="At interpreter exit without shutdown(), how long the exit hook may "
+        "spend committing buffered events",
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long shutdown() waits for the writer to commit what is buffered",
+    )
 
     # --- which events are collected
     collect_signals: bool = True

@@ -43,6 +43,15 @@ class BufferFullError(LearningEngineError):
     """The event buffer is full; the synchronous path refuses instead of dropping."""
 
 
+class CallTimeoutError(LearningEngineError, TimeoutError):
+    """A trading-path call hit its bounded wait (``timeout=``); says what is kept and the fix.
+
+    ``record_id`` (when set) is the id to pass back on a retry, which is then idempotent.
+    """
+
+    record_id: str | None = None
+
+
 class EngineNotRunningError(LearningEngineError):
     """A call that needs ``await engine.initialize()`` first, or came after shutdown."""
 

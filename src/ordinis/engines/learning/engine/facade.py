@@ -8,7 +8,6 @@ keeps the signatures the ordinis code already calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -120,6 +119,7 @@ class LearningEngine:
         self._ownership = Ownership(self.config, read_only)
         self._reach = StoreReachability()
         self.identity: StoreIdentity | None = None
+        self._stop_audited = False
 
     @classmethod
     def open_read_only(
@@ -142,9 +142,19 @@ class LearningEngine:
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
         """Claim the store (lock or leader election), open it, restore state (breakers, jobs,
-        registry, baselines), and on the engine that leads start training and schedules."""
+        registry, baselines), and on the engine that leads start training and schedules.
+
+        A failed start closes whatever it had opened (store, writer thread, worker processes,
+        MLflow connections) and releases the claim before the error propagates.
+        """
         if self._running:
             return
+        if self._parts is not None or self._store is not None:
+            raise EngineNotRunningError(
+                "LearningEngine: the last shutdown() did not complete (events may still be "
+                "buffered); call `await engine.shutdown()` again until it succeeds, then "
+                "initialize()"
+            )
         self._loop = asyncio.get_running_loop()
         self._started_at = self.clock.now()
         if not self.read_only:  # an inspector serves no metrics: the live engine has the port
@@ -205,16 +215,24 @@ class LearningEngine:
         await self.check_leadership()
 
     async def _abandon(self) -> None:
-        """Undo a failed start: close what was opened, release the claim."""
-        parts, self._parts = self._parts, None
+        """Undo a failed start: stop what started, close what opened (best effort), release
+        the claim."""
+        self._running = False
+        await self._stop_tasks()
+        parts, store = self._parts, self._store
+        self._parts = None
+        self._store = None
         if parts is not None:
-            parts.stop_duties()
-            with contextlib.suppress(Exception):
+            try:
+                parts.stop_duties()
                 await parts.close()
-        store, self._store = self._store, None
+            except Exception:  # the start already failed; report that error, not this one
+                log.exception("cleanup after a failed initialize() failed")
         if store is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.to_thread(store.close)
+            except Exception:
+                log.exception("closing the store after a failed initialize() failed")
         self._ownership.release()
 
     async def check_leadership(self) -> bool:
@@ -250,23 +268,46 @@ class LearningEngine:
         """The registry's write guard: refuses on a read-only opener or a follower."""
         self._ownership.require_leader("model registry write")
 
-    async def shutdown(self) -> None:
-        """Flush every buffered event, stop jobs and tasks, close the store, release the lock."""
-        if not self._running:
-            return
-        self._running = False
+    async def _stop_tasks(self) -> None:
+        """Cancel the scheduler ticker; wait (bounded) for background work, then cancel it."""
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
         if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        parts = self._require()
-        if not self.read_only:
-            self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
-        await parts.close()
+            _, pending = await asyncio.wait(
+                list(self._background), timeout=self.config.shutdown_timeout_seconds
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+
+    async def shutdown(self) -> None:
+        """Flush every buffered event, stop jobs and tasks, close the store, release the lock.
+
+        Can be retried until it succeeds: if the store cannot take the buffered events,
+        StoreError is raised, the events stay buffered and the store stays open, and the
+        next ``shutdown()`` tries again.
+        """
+        if self._parts is None and self._store is None:
+            return
+        self._running = False
+        await self._stop_tasks()
+        parts = self._parts
+        if parts is not None:
+            if not self._stop_audited and not self.read_only:
+                try:
+                    self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
+                    self._stop_audited = True
+                except Exception:  # the store may be down: flushing the events comes first
+                    log.exception("could not audit engine.stop; retried by the next shutdown()")
+            await parts.close()
+            self._parts = None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
-        self._parts = None
+            self._store = None
+        self._stop_audited = False
         self._ownership.release()
         await self.telemetry.stop()
 
@@ -376,22 +417,30 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
-        """Buffer an event (validated here, non-blocking); returns its id. Durable after flush."""
+        """Buffer an event (validated here); returns its id. Durable after flush.
+
+        Never does I/O. A full buffer blocks for at most ``max_block_seconds`` while the
+        writer thread drains, then raises BufferFullError (the event is not recorded).
+        """
         parts = self._require()
         self._ownership.require_writer("record_event")
         return parts.pipeline.record(event)
 
-    async def record_event_async(self, event: LearningEvent) -> str:
-        """Like record_event, but waits for buffer space instead of raising BufferFullError."""
+    async def record_event_async(self, event: LearningEvent, timeout: float | None = None) -> str:
+        """Like record_event, but awaits buffer space (at most ``timeout`` s, default
+        ``call_timeout_seconds``; then CallTimeoutError, the event not recorded)."""
         parts = self._require()
         self._ownership.require_writer("record_event_async")
-        return await parts.pipeline.record_async(event)
+        return await parts.pipeline.record_async(event, timeout=timeout)
 
-    async def record_event_durable(self, event: LearningEvent) -> str:
-        """Record an event and return only once the store has committed it."""
+    async def record_event_durable(
+        self, event: LearningEvent, timeout: float | None = None
+    ) -> str:
+        """Record an event and return once the store has committed it, or raise
+        CallTimeoutError after ``timeout`` s (the event stays buffered; retry with its id)."""
         parts = self._require()
         self._ownership.require_writer("record_event_durable")
-        return await parts.pipeline.record_durable(event)
+        return await parts.pipeline.record_durable(event, timeout=timeout)
 
     async def record_events(
         self, events: Sequence[LearningEvent], durable: bool = True
@@ -423,9 +472,10 @@ class LearningEngine:
             await pipeline.flush()
         return ids
 
-    async def flush_events(self) -> int:
-        """Commit every buffered event; returns how many were committed."""
-        return await self._require().pipeline.flush()
+    async def flush_events(self, timeout: float | None = None) -> int:
+        """Commit every buffered event; returns how many. CallTimeoutError after ``timeout`` s
+        (default ``call_timeout_seconds``); the events stay buffered and keep being written."""
+        return await self._require().pipeline.flush(timeout=timeout)
 
     def get_events(
         self,
@@ -477,13 +527,13 @@ class LearningEngine:
             )
         return self._require().breakers.reset(engine, by, reason)
 
-    def should_allow_signals(self) -> tuple[bool, str]:
+    def should_allow_signals(self, timeout: float | None = None) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards signals is open."""
-        return self._require().breakers.should_allow_signals()
+        return self._require().breakers.should_allow_signals(timeout=timeout)
 
-    def should_allow_execution(self) -> tuple[bool, str]:
+    def should_allow_execution(self, timeout: float | None = None) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards execution is open."""
-        return self._require().breakers.should_allow_execution()
+        return self._require().breakers.should_allow_execution(timeout=timeout)
 
     # ------------------------------------------------------------------ training
     async def submit_training_job(
@@ -962,7 +1012,7 @@ class LearningEngine:
         await asyncio.to_thread(parts.rollouts.run_shadows)
         leads = await self.check_leadership()
         fired = self.scheduler.run_due() if leads else 0
-        flushed = await parts.pipeline.flush()
+        flushed = await parts.pipeline.flush(timeout=self.config.shutdown_timeout_seconds)
         return {
             "cycles": cycles,
             "scheduled_run": fired,

@@ -10,6 +10,7 @@ construction; nothing is patched in afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,7 +103,11 @@ class Parts:
             self.retention = None
 
     async def close(self) -> None:
-        """Stop in reverse order: schedules, jobs, then flush the pipeline last."""
+        """Stop in reverse order: schedules, jobs, then flush the pipeline last.
+
+        Each step is idempotent, so a close that failed (the store refused the last events:
+        StoreError, events kept) can be called again and picks up where it failed.
+        """
         self.stop_duties()
         await self.executor.stop()
         await self.registry.close()
@@ -155,8 +160,19 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
 
     Nothing here starts leader work: the pipeline starts (unless ``read_only``), state is
     restored, and ``start_duties`` later starts training and schedules on the engine that
-    leads (the sole owner of a SQLite store, or the elected leader on PostgreSQL).
+    leads (the sole owner of a SQLite store, or the elected leader on PostgreSQL). If any step
+    fails, what the earlier steps started (the writer thread, MLflow connections) is stopped
+    before the error propagates.
     """
+    async with contextlib.AsyncExitStack() as undo:
+        parts = await _build_parts(ctx, store, read_only, undo)
+        undo.pop_all()  # built: the engine owns them now (Parts.close)
+        return parts
+
+
+async def _build_parts(
+    ctx: EngineContext, store: EventStore, read_only: bool, undo: contextlib.AsyncExitStack
+) -> Parts:
     cfg, clock, metrics = ctx.config, ctx.clock, ctx.metrics
     audit = AuditLog(store, clock, metrics)
 
@@ -174,6 +190,7 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
     pipeline = EventPipeline(store, cfg, clock, metrics, disabled_event_types(cfg))
     if not read_only:
         await pipeline.start()
+        undo.push_async_callback(pipeline.stop)
 
     def on_breaker_change(change: BreakerChange) -> None:
         audit.append(
@@ -187,14 +204,18 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
 
     breakers = CircuitBreakerManager(store, clock, metrics, cfg, on_change=on_breaker_change)
     breakers.load()
-    collector = FeedbackCollector(pipeline, breakers, clock, metrics)
+    collector = FeedbackCollector(
+        pipeline, breakers, clock, metrics, call_timeout=cfg.call_timeout_seconds
+    )
 
     registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
     registry.write_guard = ctx.registry_guard
+    undo.push_async_callback(registry.close)
     await registry.open()
 
     evaluator = ModelEvaluator(cfg, clock, metrics)
     features = FeatureService(cfg.data_dir, clock, evaluator.benchmarks)
+    undo.callback(features.close)
     collector.enable_similarity(chroma_situations(collector.query_feedback))
 
     trainers = TrainerRegistry.default()
@@ -211,6 +232,7 @@ async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = F
         dataset_builder=data.build_dataset,
     )
     executor.add_progress_listener(FailedJobAudit(audit))
+    undo.push_async_callback(executor.stop)
     await asyncio.to_thread(executor.load_recorded_jobs)
     training = TrainingService(cfg, data, policies, audit, executor)
 

@@ -32,12 +32,17 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.events.store import (
     EVENT_ROW_FIELDS,
+    MAX_TS_US,
+    MIN_TS_US,
     AuditConflictError,
+    BadEventRowError,
     EventQuery,
     EventRow,
     EventStats,
+    decode_rows,
     dump_json,
     from_us,
+    safe_from_us,
     to_us,
 )
 
@@ -110,6 +115,47 @@ _MOVE_STAGE = (
 )
 
 
+_COPY_EVENTS = f"COPY events ({_EVENT_COLUMNS}) FROM STDIN"
+_COPY_STAGE = f"COPY _ordinis_event_stage ({_EVENT_COLUMNS}) FROM STDIN"
+_NULL = "\\N"
+_COPY_CHUNK_ROWS = 1000
+
+
+def copy_text(rows: Sequence[EventRow]) -> bytes:
+    """The rows as COPY text format (tab-separated, ``\\N`` for NULL, backslash escapes).
+
+    Built in one pass with f-strings: about twice as fast as ``copy.write_row`` per row,
+    which matters because the writer thread shares the GIL with the host's producers.
+    Payload and labels are orjson text: no raw tab, newline or CR, so only backslashes
+    need doubling; the short text columns are escaped only when they hold a special char.
+    """
+    out: list[str] = []
+    append = out.append
+    for event_id, event_type, source, symbol, ts_us, payload, labels, outcome in rows:
+        head = f"{event_id} {event_type} {source} {'' if symbol is None else symbol}"
+        if head.isprintable() and "\\" not in head:  # the common case: nothing to escape
+            head = f"{event_id}\t{event_type}\t{source}\t{_NULL if symbol is None else symbol}"
+        else:
+            head = "\t".join(
+                _NULL if v is None else _escape(v) for v in (event_id, event_type, source, symbol)
+            )
+        if "\\" in payload:
+            payload = payload.replace("\\", "\\\\")
+        if "\\" in labels:
+            labels = labels.replace("\\", "\\\\")
+        append(
+            f"{head}\t{ts_us}\t{payload}\t{labels}\t{_NULL if outcome is None else repr(outcome)}\n"
+        )
+    return "".join(out).encode()
+
+
+def _escape(text: str) -> str:
+    """COPY text-format escaping of one value."""
+    return (
+        text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
 class PostgresEventStore:
     """Event store in PostgreSQL; one connection behind a lock, reconnected after a failure."""
 
@@ -137,6 +183,7 @@ class PostgresEventStore:
         self._open = False
         self._lock = threading.RLock()
         self.read_only = read_only  # inspection: no migrations, every transaction read-only
+        self.bad_rows: dict[str, str] = {}  # event id -> why it cannot be read (skipped)
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -256,18 +303,36 @@ class PostgresEventStore:
 
     # ------------------------------------------------------------------ events
     def append_events(self, rows: Sequence[EventRow]) -> int:
-        """COPY ``rows`` to the staging table and move them over in one transaction."""
+        """Insert ``rows`` in one transaction; ids already stored are skipped.
+
+        The common case is one COPY straight into ``events`` (in a savepoint). When it meets
+        an id that is already stored (a retried batch whose acknowledgement was lost, or an id
+        recorded twice), the savepoint is rolled back and the batch goes the idempotent way:
+        COPY into the staging table, then ``INSERT ... ON CONFLICT (event_id) DO NOTHING``.
+        """
         if not rows:
             return 0
         self._writable()
+        step = _COPY_CHUNK_ROWS
+        chunks: list[bytes] = []
+
+        def send(copy: psycopg.Copy) -> None:
+            # Streamed in chunks: the server inserts one chunk while the next is formatted.
+            for start in range(0, len(rows), step):
+                if len(chunks) * step <= start:
+                    chunks.append(copy_text(rows[start : start + step]))
+                copy.write(chunks[start // step])
 
         def write(conn: psycopg.Connection[Any]) -> int:
             with conn.transaction(), conn.cursor() as cur:
-                with cur.copy(
-                    f"COPY _ordinis_event_stage ({_EVENT_COLUMNS}) FROM STDIN"
-                ) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                try:
+                    with conn.transaction(), cur.copy(_COPY_EVENTS) as copy:
+                        send(copy)
+                    return len(rows)
+                except psycopg.errors.UniqueViolation:
+                    pass  # some ids are stored already: take the idempotent path below
+                with cur.copy(_COPY_STAGE) as copy:
+                    send(copy)
                 cur.execute(_MOVE_STAGE)
                 return max(cur.rowcount, 0)
 
@@ -284,7 +349,7 @@ class PostgresEventStore:
             text += " LIMIT %s"
             params.append(int(query.limit))
         rows = self._run(lambda c: c.execute(text, params).fetchall())
-        return [_event(r) for r in rows]
+        return decode_rows(rows, self.bad_rows, _event)
 
     def count_events(self, query: EventQuery | None = None) -> int:
         where, params = _where(query or EventQuery(limit=None))
@@ -300,7 +365,10 @@ class PostgresEventStore:
             by_source = conn.execute(
                 "SELECT source_engine, COUNT(*) FROM events GROUP BY source_engine"
             ).fetchall()
-            bounds = conn.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+            bounds = conn.execute(
+                "SELECT MIN(ts_us), MAX(ts_us) FROM events WHERE ts_us BETWEEN %s AND %s",
+                (MIN_TS_US, MAX_TS_US),
+            ).fetchone()
             return by_type, by_source, bounds
 
         by_type, by_source, (lo, hi) = self._run(read)
@@ -309,8 +377,8 @@ class PostgresEventStore:
             total=sum(types.values()),
             by_type=types,
             by_source={str(k): int(v) for k, v in by_source},
-            first_timestamp=None if lo is None else from_us(lo),
-            last_timestamp=None if hi is None else from_us(hi),
+            first_timestamp=safe_from_us(lo),
+            last_timestamp=safe_from_us(hi),
         )
 
     def purge_events_before(self, cutoff: datetime) -> int:
@@ -486,8 +554,18 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _event(row: Sequence[Any]) -> LearningEvent:
-    event_id, event_type, source, symbol, ts_us, payload, labels, outcome = row
+def _event(*row: Any) -> LearningEvent:
+    """A LearningEvent of a stored row; BadEventRowError (naming the id) when unreadable."""
+    try:
+        return _decode_event(*row)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise BadEventRowError(row[0] if row else None, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _decode_event(
+    event_id: Any, event_type: Any, source: Any, symbol: Any, ts_us: Any, payload: Any,
+    labels: Any, outcome: Any,
+) -> LearningEvent:
     return LearningEvent(
         event_id=event_id,
         event_type=EventType(event_type),

@@ -18,13 +18,16 @@ from ordinis.engines.learning.core.models import AuditRecord, LearningEvent, Sto
 from ordinis.engines.learning.events import identity
 from ordinis.engines.learning.events.store import (
     EVENT_ROW_FIELDS,
+    MAX_TS_US,
+    MIN_TS_US,
     AuditConflictError,
     EventQuery,
     EventRow,
     EventStats,
+    decode_rows,
     dump_json,
     from_us,
-    row_to_event,
+    safe_from_us,
     to_us,
 )
 
@@ -144,6 +147,7 @@ class SQLiteEventStore:
         self._rlock = self._lock
         self.init = init  # an empty file may be initialised as a fresh store
         self.read_only = read_only  # open for inspection: no migrations, no writes
+        self.bad_rows: dict[str, str] = {}  # event id -> why it cannot be read (skipped)
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -321,7 +325,7 @@ class SQLiteEventStore:
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(int(query.limit))
-        return [row_to_event(*r) for r in self._read(sql, params)]
+        return decode_rows(self._read(sql, params), self.bad_rows)
 
     def count_events(self, query: EventQuery | None = None) -> int:
         where, params = _where(query or EventQuery(limit=None))
@@ -334,13 +338,16 @@ class SQLiteEventStore:
             by_source = dict(
                 c.execute("SELECT source_engine, COUNT(*) FROM events GROUP BY source_engine")
             )
-            lo, hi = c.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+            lo, hi = c.execute(
+                "SELECT MIN(ts_us), MAX(ts_us) FROM events WHERE ts_us BETWEEN ? AND ?",
+                (MIN_TS_US, MAX_TS_US),
+            ).fetchone()
         return EventStats(
             total=sum(by_type.values()),
             by_type={str(k): int(v) for k, v in by_type.items()},
             by_source={str(k): int(v) for k, v in by_source.items()},
-            first_timestamp=None if lo is None else from_us(lo),
-            last_timestamp=None if hi is None else from_us(hi),
+            first_timestamp=safe_from_us(lo),
+            last_timestamp=safe_from_us(hi),
         )
 
     def purge_events_before(self, cutoff: datetime) -> int:

@@ -182,8 +182,11 @@ class ModelRegistry:
             self._update_gauges(name)
 
     async def close(self) -> None:
-        """Drop the caches and the MLflow client (MLflow holds everything durable)."""
-        self._backend = None
+        """Drop the caches and the MLflow client, releasing its pooled database connections
+        (MLflow holds everything durable)."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await asyncio.to_thread(backend.close)
         with self._cache_lock:
             self._versions.clear()
             self._integrity.clear()
