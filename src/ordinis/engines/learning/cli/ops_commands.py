@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -201,7 +202,9 @@ def demo(
     start: str = typer.Option("1990-01-01", help="First day of the replay"),
     end: str = typer.Option("2022-12-31", help="Last day of the replay"),
     symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
-    fresh: bool = typer.Option(True, help="Start from an empty data directory"),
+    fresh: bool = typer.Option(
+        False, help="Replace a previous demo run in --data-dir (only a directory the demo made)"
+    ),
 ) -> None:
     """Replay real S&P 500 bars through the closed loop: events, training, gates, drift."""
     import asyncio
@@ -212,6 +215,34 @@ def demo(
     opts = DemoOptions(data_dir=data_dir, start=start, end=end, n_symbols=symbols, fresh=fresh)
     try:
         asyncio.run(run_demo(opts, r.out))
+    except LearningEngineError as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
+
+
+@app.command("init")
+def init(config: Path | None = ConfigOpt, data_dir: Path | None = DataDirOpt) -> None:
+    """Create the stores in a data dir; an EMPTY (0-byte) store file becomes a fresh store.
+
+    A non-empty file is never overwritten: restore it from a backup or move it away.
+    """
+    import asyncio
+
+    from ordinis.engines.learning import LearningEngine, LearningEngineConfig, LearningEngineError
+
+    async def body() -> None:
+        overrides: dict[str, Any] = {"init_store": True}
+        if data_dir is not None:
+            overrides["data_dir"] = data_dir
+        cfg = LearningEngineConfig.load(config, **overrides)
+        async with LearningEngine(cfg) as engine:
+            ident = engine.identity
+            r.out.print(
+                f"stores ready in {cfg.data_dir} (store id {ident.store_id if ident else '?'})"
+            )
+
+    try:
+        asyncio.run(body())
     except LearningEngineError as exc:
         r.fail(str(exc))
         raise typer.Exit(2) from None

@@ -111,8 +111,7 @@ class Parts:
         self.stop_duties()
         await self.executor.stop()
         await self.registry.close()
-        if self.pipeline.running:
-            await self.pipeline.stop()
+        await self.pipeline.stop()  # idempotent; commits what a failed close left buffered
         self.features.close()
 
 
