@@ -156,8 +156,9 @@ def null_ar_t(
 ) -> list[np.ndarray]:
     """No-change series: AR(1) with coefficient ``phi`` and Student-t(``dof``) innovations.
 
-    ``dof = inf`` gives Gaussian innovations; ``phi = 1`` a random walk. With ``NULL_PHIS`` x ``NULL_DOFS`` they span the
-    autocorrelation (white noise to a random walk) and tails (Gaussian to t3) of level series.
+    ``dof = inf`` gives Gaussian innovations; ``phi = 1`` a random walk. With ``NULL_PHIS`` x
+    ``NULL_DOFS`` they span the autocorrelation (white noise to a random walk) and tails
+    (Gaussian to t3) of level series.
     """
     rng = np.random.default_rng(seed)
     out: list[np.ndarray] = []

@@ -4,7 +4,8 @@ Produced by ``python benchmarks/calibrate_drift.py`` (see docs/drift.md, "Calibr
 value makes the detector's average run length under no change (ARL0) at least ``TARGET_ARL0``
 updates on null series: block-bootstrapped real daily returns (skfolio's S&P 500 stocks), which
 keep their autocorrelation, volatility clustering and fat tails, and simulated AR(1) streams
-(phi 0 to 1, Gaussian to t3 innovations). No benchmark series was used. Re-run the script and paste its output here when a detector changes.
+(phi 0 to 1, Gaussian to t3 innovations). No benchmark series was used. Re-run the script and
+paste its output here when a detector changes.
 """
 
 from __future__ import annotations

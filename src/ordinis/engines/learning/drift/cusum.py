@@ -18,6 +18,7 @@ alarm the detector re-learns the new regime (``warmup`` points with no alarm).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
@@ -44,8 +45,8 @@ class AutocorrelatedCUSUM:
     name = "cusum"
 
     __slots__ = (
-        "_clip", "_diff", "_difference_above", "_drift", "_h", "_level", "_h_down", "_h_fast", "_h_var", "_k", "_k_fast", "_last_ref",
-        "_learn", "_max_rho", "_mu", "_n_detections", "_n_ref", "_pivot", "_prev", "_rho",
+        "_clip", "_diff", "_difference_above", "_drift", "_h", "_h_down", "_h_fast", "_h_var",
+        "_k", "_k_fast", "_last_ref", "_learn", "_level", "_max_rho", "_mu", "_n_detections", "_n_ref", "_pivot", "_prev", "_rho",
         "_s_fast_neg", "_s_fast_pos", "_s_neg", "_s_pos", "_sabs", "_sd", "_sd_abs", "_sd_x",
         "_sx", "_sxx", "_sxy", "_t", "_v_down", "_v_up", "_warm", "_warmup", "_z",
         "adjust_autocorrelation", "change_point", "last_alarm_statistic",
@@ -302,7 +303,7 @@ class AutocorrelatedCUSUM:
             # where a change of slope is a change of mean.
             self._diff = True
             self._level = warm[-1]
-            self._fit_reference([b - a for a, b in zip(warm, warm[1:], strict=False)])
+            self._fit_reference([b - a for a, b in itertools.pairwise(warm)])
 
     def _fit_reference(self, warm: list[float]) -> None:
         # Moments are summed around a pivot (the warm-up mean) so that a level far from zero
