@@ -46,7 +46,8 @@ class AutocorrelatedCUSUM:
 
     __slots__ = (
         "_clip", "_diff", "_difference_above", "_drift", "_h", "_h_down", "_h_fast", "_h_var",
-        "_k", "_k_fast", "_last_ref", "_learn", "_level", "_max_rho", "_mu", "_n_detections", "_n_ref", "_pivot", "_prev", "_rho",
+        "_k", "_k_fast", "_last_ref", "_learn", "_level", "_max_rho", "_mu", "_n_detections",
+        "_n_ref", "_pivot", "_prev", "_rho",
         "_s_fast_neg", "_s_fast_pos", "_s_neg", "_s_pos", "_sabs", "_sd", "_sd_abs", "_sd_x",
         "_sx", "_sxx", "_sxy", "_t", "_v_down", "_v_up", "_warm", "_warmup", "_z",
         "adjust_autocorrelation", "change_point", "last_alarm_statistic",
