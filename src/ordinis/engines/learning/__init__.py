@@ -9,6 +9,7 @@ from ordinis.engines.learning.core.errors import (
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
+    MissingExtraError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
@@ -32,6 +33,14 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
 from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.features import (
+    FeatureFunction,
+    FeatureSet,
+    FeatureSource,
+    FeatureSpec,
+    FeatureStore,
+    SimilarSituation,
+)
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -43,6 +52,11 @@ __all__ = [
     "DriftType",
     "EvaluationResult",
     "EventType",
+    "FeatureFunction",
+    "FeatureSet",
+    "FeatureSource",
+    "FeatureSpec",
+    "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
     "HealthLevel",
@@ -54,6 +68,7 @@ __all__ = [
     "LearningEngineError",
     "LearningEngineProtocol",
     "LearningEvent",
+    "MissingExtraError",
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
@@ -62,6 +77,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SimilarSituation",
     "SimulatedClock",
     "SystemClock",
     "TrainingJob",
