@@ -18,6 +18,7 @@ from ordinis.engines.learning.core.models import (
     DriftSeverity,
     DriftType,
     EvaluationResult,
+    EvaluationScope,
     EventType,
     FeedbackPriority,
     FeedbackRecord,
@@ -26,11 +27,14 @@ from ordinis.engines.learning.core.models import (
     LearningEvent,
     ModelStage,
     ModelVersion,
+    PackCoverage,
+    ProductionVerdict,
     RolloutStrategy,
     TrainingJob,
     TrainingStatus,
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
 from ordinis.engines.learning.engine.facade import LearningEngine
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "DriftSeverity",
     "DriftType",
     "EvaluationResult",
+    "EvaluationScope",
     "EventType",
     "FeedbackPriority",
     "FeedbackRecord",
@@ -57,8 +62,12 @@ __all__ = [
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
+    "PackCoverage",
     "PolicyDeniedError",
+    "PositionMapping",
+    "PositionPolicy",
     "PredictiveModel",
+    "ProductionVerdict",
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",

@@ -178,22 +178,28 @@ def models_list(config: Path | None = ConfigOpt, data_dir: Path | None = DataDir
 
     async def body(engine: LearningEngine) -> None:
         table = Table()
-        for col in ("model", "version", "stage", "created", "evaluation", "job"):
+        for col in ("model", "version", "stage", "created", "evaluation", "production", "job"):
             # fold, never elide: names and ids are what users copy into the next command
             table.add_column(col, overflow="fold")
         for name in engine.list_models():
             for mv in engine.list_model_versions(name):
-                ev = (
-                    "-"
-                    if mv.evaluation_passed is None
-                    else ("passed" if mv.evaluation_passed else "failed")
+                # the latest evaluation's own summary (required and advisory apart), never a
+                # bare "passed"; production shows the production-gate verdict promotion reads
+                ev = mv.evaluation_label or ("-" if mv.evaluation_passed is None else "evaluated")
+                blocker = engine.production_blocker(mv.version_id)
+                prod = "may open production" if blocker is None else (
+                    mv.production_verdict.label() if mv.production_verdict is not None
+                    else "no production evaluation"
                 )
+                if mv.production_verdict is not None and blocker and "re-evaluate" in blocker:
+                    prod = "stale: more candidates registered since; re-evaluate"
                 table.add_row(
                     name,
                     mv.version,
                     mv.stage.value,
                     _ts(mv.created_at),
                     ev,
+                    prod,
                     mv.training_job_id or "-",
                 )
         console.print(table)

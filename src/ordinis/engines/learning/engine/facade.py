@@ -44,6 +44,7 @@ from ordinis.engines.learning.observability.metrics import LearningMetrics
 if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.evaluation.parity import ParityEvidence, ParityResult
     from ordinis.engines.learning.feedback.improvement_loop import LoopEvent
     from ordinis.engines.learning.feedback.report import ImprovementReport
     from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
@@ -358,7 +359,9 @@ class LearningEngine:
         actor: str = "engine",
         reason: str = "",
     ) -> ModelVersion:
-        """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation)."""
+        """Move a version to a stage (preflight first). PRODUCTION needs a passed verdict of the
+        production gate set of its model type, computed with the current trials, parity
+        included (``production_blocker`` says what is missing)."""
         stage = _parse_stage(target_stage)
         return await self._require().registry.promote_model(
             model_name,
@@ -409,6 +412,10 @@ class LearningEngine:
     ) -> EvaluationResult:
         """Evaluate a version on benchmark packs and pass it through the gates.
 
+        As of the clock's now, outside the version's training window (widened by purge and
+        embargo), plus its forward holdout when the engine trained it; ``gate_set`` defaults to
+        production, the only set whose verdict can open production.
+
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
         """
@@ -417,10 +424,29 @@ class LearningEngine:
         )
 
     async def compare_models(
-        self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None = None
+        self,
+        version_a: str,
+        version_b: str,
+        benchmark: str | Sequence[str] | None = None,
+        alpha: float = 0.05,
     ) -> Any:
-        """Challenger against champion on the same packs (paired block-bootstrap test)."""
-        return await self._require().evaluation.compare(version_a, version_b, benchmark)
+        """Challenger against champion on the same packs: a ONE-SIDED paired block-bootstrap
+        test (H1: challenger's Sharpe > champion's) at ``alpha``; ``.a_better`` follows it and
+        ``.describe()`` states it. Point-in-time and outside both training windows."""
+        return await self._require().evaluation.compare(version_a, version_b, benchmark, alpha)
+
+    async def record_parity(self, version_id: str, result: ParityResult) -> ParityEvidence:
+        """Record live parity evidence (a shadow/canary run's ParityResult) for a version.
+
+        Stored as a typed record and audited; the version's production verdict is judged again
+        with this ``parity_ratio`` (until a version has one, its parity gate is "waiting for
+        live evidence"). Promotion to production then follows the new verdict.
+        """
+        return await self._require().evaluation.record_parity(version_id, result)
+
+    def production_blocker(self, version_id: str) -> str | None:
+        """Why the version cannot be promoted to production now (None: it can)."""
+        return self._require().registry.production_blocker(version_id)
 
     def get_evaluations(self, version_id: str | None = None) -> list[EvaluationResult]:
         """Stored evaluation results, oldest first."""

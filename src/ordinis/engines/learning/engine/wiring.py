@@ -181,7 +181,9 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
 
     drift = DriftMonitor(store, clock, metrics, cfg)
     drift.load()
-    tracker = LivePerformanceTracker(clock, window=cfg.live_metrics_window)
+    tracker = LivePerformanceTracker(
+        clock, window=cfg.live_metrics_window, policy=registry.default_policy
+    )
 
     actions = EngineLoopActions(store, clock, spec, training, data, evaluation, registry)
     retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
