@@ -448,6 +448,24 @@ class LearningEngine:
         """Why the version cannot be promoted to production now (None: it can)."""
         return self._require().registry.production_blocker(version_id)
 
+    def register_benchmark(
+        self,
+        name: str,
+        prices: Any,
+        description: str = "",
+        periods_per_year: float = 252.0,
+        replace: bool = False,
+    ) -> None:
+        """Register a table of close prices as a benchmark pack (evaluations cut it at the
+        clock's now and outside each version's training window, like the built-in packs)."""
+        self._require().evaluator.benchmarks.register_dataframe(
+            name,
+            prices,
+            description=description,
+            periods_per_year=periods_per_year,
+            replace=replace,
+        )
+
     def get_evaluations(self, version_id: str | None = None) -> list[EvaluationResult]:
         """Stored evaluation results, oldest first."""
         return self._require().evaluation.stored(version_id)
