@@ -14,11 +14,16 @@ Run: ``python benchmarks/event_throughput.py [--events N] [--repeats R] [--no-en
 (c) naive: one INSERT + COMMIT per event (smaller N, reported as events/s).
 (d) ``record()`` latency: perf_counter_ns around each call, buffer large enough to never
     fill; the best of 3 rounds (by p50, p99, p99.9 in that order).
+(e) metrics exposition on vs off (``--no-exposition`` skips it): the EventPipeline path again
+    while its registry is served on a loopback ``/metrics`` endpoint (MetricsServer) and a
+    scraper thread fetches it every ``--scrape-interval`` seconds, as Prometheus would;
+    interleaved with (a)'s pipeline runs, best of ``--repeats`` each, reported as a ratio.
 
 Each throughput figure is the best of ``--repeats`` runs on fresh files (the machine is a
 shared 2-core VM; best-of applies to every path alike, and the CPU pressure during the run
 is printed). The last line is
-``RESULT events_per_s=... ratio_to_raw=... ratio_to_naive=... record_p99_us=...``.
+``RESULT events_per_s=... ratio_to_raw=... ratio_to_naive=... record_p99_us=...`` followed by
+the pipeline figures and ``exposition_events_per_s=... exposition_ratio=... scrapes=...``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -45,6 +52,7 @@ from ordinis.engines.learning.events.encoding import encode_event
 from ordinis.engines.learning.events.pipeline import EventPipeline
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
 from ordinis.engines.learning.events.store import EventRow
+from ordinis.engines.learning.observability.exposition import MetricsServer
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 SYMBOLS = ("AAPL", "MSFT", "AMZN", "GOOGL", "NVDA", "JPM", "XOM", "JNJ", "PG", "KO", "BAC", "WMT")
@@ -85,13 +93,57 @@ def _settle_disk() -> None:
         os.sync()
 
 
-async def public_path(events: list[LearningEvent], path: Path) -> float:
-    """Seconds to record every event and have the store commit them all."""
+class Scraper:
+    """Serves ``metrics`` on loopback and fetches ``/metrics`` every ``interval`` seconds."""
+
+    last_render_ms: float = 0.0  # median time to render the last run's registry
+
+    def __init__(self, metrics: LearningMetrics, interval: float) -> None:
+        self.metrics = metrics
+        self.server = MetricsServer(metrics.registry, "127.0.0.1", 0)
+        self.interval = interval
+        self.scrapes = 0
+        self.bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-scraper", daemon=True)
+
+    def start(self) -> None:
+        self.server.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.stop()
+        times = []
+        for _ in range(51):  # what one scrape costs the process, on the filled registry
+            t0 = time.perf_counter()
+            self.metrics.render()
+            times.append(time.perf_counter() - t0)
+        Scraper.last_render_ms = statistics.median(times) * 1000
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with urllib.request.urlopen(self.server.url, timeout=5) as resp:
+                self.bytes = len(resp.read())
+            self.scrapes += 1
+            self._stop.wait(self.interval)  # wall pacing of the harness's scraper
+
+
+async def public_path(
+    events: list[LearningEvent], path: Path, scrape_interval: float | None = None
+) -> tuple[float, int]:
+    """Seconds to record every event and have the store commit them all, and the scrapes
+    served meanwhile (``scrape_interval`` None: no endpoint, exposition off)."""
     store = SQLiteEventStore(f"sqlite:///{path}")
     store.open()
+    metrics = LearningMetrics()
     pipeline = EventPipeline(store, LearningEngineConfig(data_dir=path.parent), SystemClock(),
-                             LearningMetrics())
+                             metrics)
+    scraper = Scraper(metrics, scrape_interval) if scrape_interval is not None else None
     await pipeline.start()
+    if scraper is not None:
+        scraper.start()
     record, record_async = pipeline.record, pipeline.record_async
     _settle_disk()
     t0 = time.perf_counter()
@@ -102,12 +154,16 @@ async def public_path(events: list[LearningEvent], path: Path) -> float:
             await record_async(ev)
     await pipeline.flush()
     elapsed = time.perf_counter() - t0
+    scrapes = 0
+    if scraper is not None:
+        scraper.stop()
+        scrapes = scraper.scrapes
     await pipeline.stop()
     stored = store.count_events()
     store.close()
     if stored != len(events):
         raise SystemExit(f"public path stored {stored} of {len(events)} events")
-    return elapsed
+    return elapsed, scrapes
 
 
 async def engine_path(events: list[LearningEvent], data_dir: Path, settle_seconds: float) -> float:
@@ -242,6 +298,10 @@ def main() -> None:
     parser.add_argument("--no-engine", action="store_true", help="skip the LearningEngine path")
     parser.add_argument("--engine-settle-seconds", type=float, default=8.0,
                         help="wait after engine.initialize() for its worker processes to warm up")
+    parser.add_argument("--no-exposition", action="store_true",
+                        help="skip (e): the pipeline path with /metrics served and scraped")
+    parser.add_argument("--scrape-interval", type=float, default=1.0,
+                        help="seconds between scrapes of /metrics in (e)")
     args = parser.parse_args()
     n = args.events
 
@@ -251,6 +311,9 @@ def main() -> None:
         make_events(n, seed=100 + r) for r in range(args.repeats)
     ]
     pipeline_runs = [make_events(n, seed=200 + r) for r in range(args.repeats)]
+    exposed_runs = [] if args.no_exposition else [
+        make_events(n, seed=300 + r) for r in range(args.repeats)
+    ]
     rows = [encode_event(ev, 64 * 1024) for ev in pipeline_runs[0]]
     latency_events = make_events(args.latency_calls, seed=3)
     # The pre-built events stand in for objects a producer would create and drop at once;
@@ -261,6 +324,8 @@ def main() -> None:
     pipeline_t: list[float] = []
     raw_t: list[float] = []
     multi_t: list[float] = []
+    exposed_t: list[float] = []
+    scrapes = 0
     with tempfile.TemporaryDirectory(prefix="ordinis-bench-") as tmp:
         d = Path(tmp)
         for r in range(args.repeats):
@@ -268,11 +333,18 @@ def main() -> None:
                 engine_t.append(asyncio.run(
                     engine_path(engine_runs[r], d / f"engine{r}", args.engine_settle_seconds)
                 ))
-            pipeline_t.append(asyncio.run(public_path(pipeline_runs[r], d / f"pipe{r}.db")))
+            pipeline_t.append(asyncio.run(public_path(pipeline_runs[r], d / f"pipe{r}.db"))[0])
+            if exposed_runs:
+                seconds, served = asyncio.run(
+                    public_path(exposed_runs[r], d / f"exposed{r}.db", args.scrape_interval)
+                )
+                exposed_t.append(seconds)
+                scrapes += served
             raw_t.append(raw_path(rows, d / f"raw{r}.db"))
             multi_t.append(raw_multirow_path(rows, d / f"multi{r}.db"))
             engine_note = f"engine {n / engine_t[-1]:,.0f}, " if engine_t else ""
-            print(f"  run {r}: {engine_note}pipeline {n / pipeline_t[-1]:,.0f}, "
+            exposed_note = f"exposed {n / exposed_t[-1]:,.0f}, " if exposed_t else ""
+            print(f"  run {r}: {engine_note}pipeline {n / pipeline_t[-1]:,.0f}, {exposed_note}"
                   f"raw {n / raw_t[-1]:,.0f} events/s (cpu pressure {cpu_pressure()})",
                   flush=True)
         naive = naive_path(rows[: args.naive_events], d / "naive.db")
@@ -298,13 +370,25 @@ def main() -> None:
     print(f"naive INSERT + COMMIT per event:                        {naive_per_s:>10,.0f} "
           "events/s")
     print(f"record() latency: p50 {p50:.2f} µs, p99 {p99:.2f} µs, p99.9 {p999:.2f} µs")
+    exposition = ""
+    if exposed_t:
+        exposed_per_s = n / min(exposed_t)
+        render_ms = Scraper.last_render_ms
+        print(f"EventPipeline with /metrics served, scraped every {args.scrape_interval:g} s: "
+              f"{exposed_per_s:>10,.0f} events/s ({scrapes} scrapes); ratio to exposition off "
+              f"{exposed_per_s / pipeline_per_s:.3f}")
+        print(f"one scrape renders in {render_ms:.2f} ms: at most "
+              f"{render_ms / 10 / args.scrape_interval:.2f} % of one core at this interval")
+        exposition = (f" exposition_events_per_s={exposed_per_s:.0f} "
+                      f"exposition_ratio={exposed_per_s / pipeline_per_s:.3f} scrapes={scrapes} "
+                      f"scrape_render_ms={render_ms:.2f}")
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
           f"cpu pressure now {cpu_pressure()}")
     print(
         f"RESULT events_per_s={public_per_s:.0f} ratio_to_raw={public_per_s / raw_per_s:.2f} "
         f"ratio_to_naive={public_per_s / naive_per_s:.1f} record_p99_us={p99:.2f} "
         f"pipeline_events_per_s={pipeline_per_s:.0f} "
-        f"pipeline_ratio_to_raw={pipeline_per_s / raw_per_s:.2f}"
+        f"pipeline_ratio_to_raw={pipeline_per_s / raw_per_s:.2f}{exposition}"
     )
 
 

@@ -85,6 +85,14 @@ async def test_train_register_promote_and_everything_survives_restart(
         assert result.passed and "sharpe" in result.intervals
         assert result.scope is not None and result.scope.packs[0].rows_used > 200
         assert engine.get_evaluations("alpha:v1")[0].evaluation_id == result.evaluation_id
+        # one evaluation is counted once: one verdict, one duration, one verdict per gate
+        m = engine.metrics
+        assert m.sample("model_evaluations_total", {"model_name": "alpha", "passed": "true"}) == 1
+        assert m.sample("model_evaluations_total", {"model_name": "alpha", "passed": "false"}) == 0
+        assert m.sample("model_evaluation_duration_seconds_count", {"model_name": "alpha"}) == 1
+        assert m.sample(
+            "evaluation_gate_results_total", {"gate": "max_drawdown", "verdict": "PASS"}
+        ) == 1
         # a passed evaluation of a user gate file never opens production
         with pytest.raises(PolicyDeniedError, match="no evaluation with the production gate set"):
             await engine.promote_model("alpha", "alpha:v1", ModelStage.PRODUCTION)

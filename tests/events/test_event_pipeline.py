@@ -48,8 +48,10 @@ async def test_group_commit_one_transaction_serves_all_waiters(
         "learning_events_total",
         {"event_type": "signal_generated", "source_engine": "signal_engine", "status": "stored"},
     ) == 200
-    assert metrics.sample("learning_event_processing_duration_seconds_count") == 1
-    assert metrics.sample("learning_event_buffer_size") == 0
+    assert metrics.sample(
+        "learning_event_processing_duration_seconds_count", {"event_type": "signal_generated"}
+    ) == 1  # one batch carrying one event type: one observation
+    assert metrics.sample("learning_event_buffer_size", {"engine": "learning"}) == 0
 
 
 async def test_durable_record_is_committed_when_it_returns(

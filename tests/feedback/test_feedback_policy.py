@@ -40,10 +40,14 @@ def _stored(store: EventStore, trigger: RetrainingTrigger) -> RetrainingTrigger:
 
 
 def _refused(loop: Loop, safeguard: str) -> float:
-    return loop.metrics.sample(
-        "retrain_triggers_total",
-        {"model_name": "m", "trigger_type": "drift", "outcome": f"refused_{safeguard}"},
+    """Refusals by ``safeguard``; each is also one ``refused`` outcome of its trigger type."""
+    by_safeguard = loop.metrics.sample(
+        "retrain_refusals_total", {"model_name": "m", "safeguard": safeguard}
     )
+    assert by_safeguard <= loop.metrics.sample(
+        "retrain_triggers_total", {"model_name": "m", "trigger_type": "drift", "outcome": "refused"}
+    )
+    return by_safeguard
 
 
 async def test_cooldown_refuses_with_next_allowed_time_then_allows(

@@ -97,7 +97,7 @@ def test_restart_with_an_open_breaker_comes_back_open_and_blocks(
     assert not second.manager.should_allow_execution()[0]
     with pytest.raises(SignalBlockedError, match="execution_failure"):
         second.manager.require_signals_allowed()
-    assert second.gauge("execution") == 2
+    assert second.gauge("execution") == 1  # open
     first.store.close()
     second.store.close()
 
@@ -142,11 +142,15 @@ def test_recovery_probe_and_metrics(h: Harness, sim_clock: SimulatedClock) -> No
     assert h.gauge("execution") == 0
     for _ in range(2):
         h.manager.record_error("execution", "broker_sync_failure")
-    assert h.gauge("execution") == 2
+    assert h.gauge("execution") == 1  # open (the review: 0 closed, 1 open, 2 half-open)
     assert h.trips("execution", "broker_sync_failure") == 1
     sim_clock.advance(TIMEOUT)
     assert h.manager.should_allow_signals()[0]  # half-open execution does not hold signals
-    assert h.gauge("execution") == 1
+    assert h.gauge("execution") == 2  # half-open
+    # it left the open state after exactly the recovery timeout (clock time), observed once
+    opened = {"engine": "execution"}
+    assert h.metrics.sample("circuit_breaker_open_duration_seconds_count", opened) == 1
+    assert h.metrics.sample("circuit_breaker_open_duration_seconds_sum", opened) == TIMEOUT
     assert h.manager.should_allow_execution()[0]  # the probe
     assert not h.manager.should_allow_execution()[0]
     assert h.manager.record_success("execution") is True
@@ -163,9 +167,9 @@ def test_failed_probe_reopens_and_counts_a_trip(h: Harness, sim_clock: Simulated
     h.manager.record_error("portfolio", "position_mismatch")
     sim_clock.advance(TIMEOUT)
     h.manager.poll()
-    assert h.gauge("portfolio") == 1
+    assert h.gauge("portfolio") == 2  # half-open
     assert h.manager.record_error("portfolio", "position_mismatch") is True
-    assert h.gauge("portfolio") == 2
+    assert h.gauge("portfolio") == 1  # open again
     assert h.trips("portfolio", "position_mismatch") == 2
 
 

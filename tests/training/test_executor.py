@@ -332,3 +332,28 @@ def test_job_record_round_trip() -> None:
     assert (back.status, back.attempts, back.model_version_id) == (
         TrainingStatus.COMPLETED, 2, "m:v1")
     assert back.config == {"a": [1, 2]} and back.completed_at == t
+
+
+async def test_running_job_metrics_start_time_gpu_and_queue(make_executor: MakeExecutor) -> None:
+    """training_job_start_time and training_gpu_utilization while a job runs, then cleared."""
+    h = await make_executor(max_concurrent_jobs=1,
+                            executor_kwargs={"cpu_slots": 1, "gpu_devices": [0]})
+    m = h.metrics
+    running = await h.executor.submit(
+        "m", "test_sleep", {"seconds": 60, "steps": 600, "resources": {"cpu": 1, "gpu": 1}}
+    )
+    queued = await h.executor.submit("m", "test_sleep", {})
+    await _until_running(h, running.job_id)
+    started = h.executor.get_job(running.job_id).started_at
+    assert started is not None
+    assert m.sample("training_job_start_time", {"model_name": "m"}) == started.timestamp()
+    assert m.sample("training_gpu_utilization", {"device": "0"}) == 1.0
+    assert m.sample("training_jobs_active", {"model_name": "m"}) == 1
+    assert m.sample("training_jobs_queued", {"model_name": "m"}) == 1
+    await h.executor.cancel(queued.job_id)
+    assert m.sample("training_jobs_queued", {"model_name": "m"}) == 0
+    await h.executor.cancel(running.job_id)
+    assert m.sample("training_gpu_utilization", {"device": "0"}) == 0.0
+    assert m.sample("training_jobs_active", {"model_name": "m"}) == 0
+    # no running job: the series is gone, so TrainingJobStuck cannot match a stale start
+    assert m.registry.get_sample_value("training_job_start_time", {"model_name": "m"}) is None

@@ -111,6 +111,22 @@ class LearningEngineConfig(BaseModel):
     breaker_max_consecutive_losses: int = Field(default=5, ge=1)
     breaker_max_drawdown_pct: float = Field(default=0.10, gt=0, le=1)
 
+    # --- observability (docs/observability.md)
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve Prometheus /metrics on this port (0: any free port); None: no endpoint",
+    )
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces URL; None: the exporter's default"
+    )
+    loop_lag_probe_seconds: float | None = Field(
+        default=1.0, gt=0, description="Measure the host loop's lag this often; None: off"
+    )
+
     @field_validator("store_url")
     @classmethod
     def _check_store_url(cls, v: str | None) -> str | None:

@@ -57,6 +57,7 @@ from ordinis.engines.learning.drift.records import (
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import traced_check
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class DriftMonitor:
         with self._lock:
             return model_name in self._baselines
 
+    @traced_check("learning.drift.check")
     def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]:
         """Compare current metrics with the baseline; returns the alerts raised by this check.
 
@@ -264,6 +266,7 @@ class DriftMonitor:
             for name, fr in ref.features.items()
         ]
 
+    @traced_check("learning.drift.check_data")
     def check_data_drift(self, model_name: str, features: pd.DataFrame) -> list[DriftAlert]:
         """Alerts for the features whose distribution moved away from the training reference."""
         results = self.data_drift_report(model_name, features)
@@ -278,6 +281,7 @@ class DriftMonitor:
             )
         return compare_feature(ref.predictions, predictions, self.data_thresholds)
 
+    @traced_check("learning.drift.check_prediction")
     def check_prediction_drift(self, model_name: str, predictions: Any) -> list[DriftAlert]:
         """Alert when the distribution of the model's outputs moved away from training."""
         result = self.prediction_drift_report(model_name, predictions)
@@ -423,6 +427,10 @@ class DriftMonitor:
         self.metrics.drift_alerts_total.labels(
             model_name=model_name, severity=alert.severity.value, drift_type=drift_type.value
         ).inc()
+        if event is EpisodeEvent.OPENED:
+            self.metrics.drift_episodes_total.labels(
+                model_name=model_name, drift_type=drift_type.value
+            ).inc()
         return alert
 
     def _notify(self, alerts: list[DriftAlert]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import time
 from collections.abc import Mapping, Sequence
 
 from ordinis.engines.learning.core.clock import Clock
@@ -43,6 +42,7 @@ from ordinis.engines.learning.evaluation.serialization import (
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
 EVALUATION_KIND = "evaluation"
@@ -133,7 +133,6 @@ class EvaluationService:
         eval_benchmark_threshold; ``gate_set`` names the YAML gate set (default production).
         Reported metrics never open production: only the engine's own evaluation does.
         """
-        t0 = time.perf_counter()
         mv = self.registry.get_model_version(version_id)
         model_type = self.registry.model_type_of(mv.version_id)
         trials = self.registry.trial_count_of(mv.version_id)
@@ -148,6 +147,7 @@ class EvaluationService:
                 packs,
                 holdout=holdout,
                 trials=trials,
+                count_verdict=False,  # the gates below decide; _record counts the verdict once
                 oos=oos,
                 policy=self.registry.position_policy_of(mv.version_id),
             )
@@ -176,7 +176,6 @@ class EvaluationService:
         report = gates.evaluate(combined)
         self._attach(result, report, gates, opens, trials)
         await self._record(mv.model_name, mv.run_id, result, report)
-        self.metrics.evaluation_duration.labels(mv.model_name).observe(time.perf_counter() - t0)
         return result
 
     def _forward_holdout(
@@ -285,9 +284,7 @@ class EvaluationService:
                 "verdict": result.verdict.to_dict() if result.verdict else None,
             },
         )
-        self.metrics.evaluations_total.labels(model_name, str(result.passed).lower()).inc()
-        for r in report.results:
-            self.metrics.gate_results_total.labels(r.name, r.verdict.value).inc()
+        record_verdict(self.metrics, model_name, result.passed, report)
 
     def _log_to_mlflow(self, run_id: str, result: EvaluationResult) -> None:
         from mlflow.entities import Metric

@@ -40,6 +40,7 @@ from ordinis.engines.learning.engine.wiring import Parts, build_parts
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
@@ -68,6 +69,7 @@ class LearningEngine:
         self.config = config or LearningEngineConfig()
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or LearningMetrics()
+        self.telemetry = EngineTelemetry(self.config, self.metrics)
         self.scheduler = Scheduler(self.clock)
         self._running = False
         self._started_at: datetime | None = None
@@ -84,16 +86,21 @@ class LearningEngine:
             return
         self._loop = asyncio.get_running_loop()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
-        context = EngineContext(
-            config=self.config,
-            clock=self.clock,
-            metrics=self.metrics,
-            scheduler=self.scheduler,
-            spawn=self.spawn,
-            is_running=lambda: self._running,
-        )
-        self._parts = await build_parts(context, self._store)
+        await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
+        try:
+            self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
+            context = EngineContext(
+                config=self.config,
+                clock=self.clock,
+                metrics=self.metrics,
+                scheduler=self.scheduler,
+                spawn=self.spawn,
+                is_running=lambda: self._running,
+            )
+            self._parts = await build_parts(context, self._store)
+        except BaseException:
+            await self.telemetry.stop()
+            raise
         self._running = True
         self._started_at = self.clock.now()
         if not self.clock.simulated:
@@ -116,6 +123,7 @@ class LearningEngine:
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
         self._parts = None
+        await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
         await self.initialize()

@@ -10,6 +10,7 @@ in a worker thread (packs in parallel on a small thread pool); the event loop st
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import math
 import zlib
@@ -72,6 +73,8 @@ from ordinis.engines.learning.evaluation.statistics import (
     spa_test,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import ATTR_OUTCOME, span
+from ordinis.engines.learning.observability.verdicts import record_verdict
 
 # Aggregation over packs: mean of these, max of drawdown, sum of counts.
 _MEAN_METRICS = (
@@ -215,26 +218,21 @@ class ModelEvaluator:
         holdout: HoldoutLike | None = None,
         trials: int = 1,
         gates: GateSet | None = None,
+        count_verdict: bool = True,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
     ) -> EvaluationResult:
         """Evaluate ``model`` on the named packs (None: every built-in pack) plus ``holdout``.
 
         ``trials`` is the number of candidates ever evaluated for this model name (the engine
-        counts them in the registry); the Deflated Sharpe deflates by it. ``oos`` says as of
-        when (default: the clock's now) and which training window to exclude; ``policy`` is the
-        version's strategy definition (default: the config's costs, clipped signals).
+        counts them in the registry); the Deflated Sharpe deflates by it. ``count_verdict=False``
+        when the caller applies its own gates and counts the final verdict itself. ``oos`` says
+        as of when (default: the clock's now) and which training window to exclude; ``policy``
+        is the version's strategy definition (default: the config's costs, clipped signals).
         """
         return await asyncio.to_thread(
-            self.evaluate_sync,
-            model,
-            model_version_id,
-            benchmark,
-            holdout,
-            trials,
-            gates,
-            oos,
-            policy,
+            self.evaluate_sync, model, model_version_id, benchmark, holdout, trials, gates,
+            count_verdict, oos, policy,
         )
 
     async def compare_models(
@@ -302,10 +300,33 @@ class ModelEvaluator:
         holdout: HoldoutLike | None = None,
         trials: int = 1,
         gates: GateSet | None = None,
+        count_verdict: bool = True,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
     ) -> EvaluationResult:
         """The synchronous evaluation (what :meth:`evaluate` runs in a thread)."""
+        model_name = model_version_id.split(":", 1)[0]
+        with span(self.metrics.tracer, "learning.evaluation", model=model_name,
+                  version=model_version_id) as sp:
+            result = self._evaluate_sync(
+                model, model_version_id, benchmark, holdout, trials, gates, count_verdict,
+                oos, policy,
+            )
+            sp.set_attribute(ATTR_OUTCOME, "passed" if result.passed else "failed")
+            return result
+
+    def _evaluate_sync(
+        self,
+        model: PredictiveModel,
+        model_version_id: str,
+        benchmark: str | Sequence[str] | BenchmarkDataset | None,
+        holdout: HoldoutLike | None,
+        trials: int,
+        gates: GateSet | None,
+        count_verdict: bool,
+        oos: OutOfSample | None = None,
+        policy: PositionPolicy | None = None,
+    ) -> EvaluationResult:
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
             raise ValidationError(
                 "evaluate",
@@ -327,15 +348,12 @@ class ModelEvaluator:
         report: GateReport | None = gate_set.evaluate(metrics) if gate_set else None
         if report is not None:
             passed = report.passed
-            for r in report.results:
-                self.metrics.gate_results_total.labels(gate=r.name, verdict=r.verdict.value).inc()
         else:
             passed = metrics.get("dsr", math.nan) >= self.config.eval_benchmark_threshold
         elapsed = max(self.clock.monotonic() - started, 0.0)
         model_name = model_version_id.split(":", 1)[0]
-        self.metrics.evaluations_total.labels(
-            model_name=model_name, passed=str(passed).lower()
-        ).inc()
+        if count_verdict:
+            record_verdict(self.metrics, model_name, passed, report)
         self.metrics.evaluation_duration.labels(model_name=model_name).observe(elapsed)
         details: dict[str, Any] = {
             "packs": {p.dataset.name: p.to_details() for p in packs},
@@ -641,17 +659,36 @@ class ModelEvaluator:
         policy: PositionPolicy | None = None,
     ) -> list[PackEvaluation]:
         if len(datasets) == 1 or self.max_workers == 1:
-            return [self.evaluate_pack(model, d, trials, policy) for d in datasets]
+            return [self._traced_pack(model, d, trials, policy) for d in datasets]
         # Largest packs first so the two workers finish together.
         order = sorted(range(len(datasets)), key=lambda i: -datasets[i].n_rows)
         with ThreadPoolExecutor(
             max_workers=min(self.max_workers, len(datasets)), thread_name_prefix="evaluation"
         ) as pool:
+            # each pack runs in a copy of this context, so its span is a child of ours
             futures = {
-                i: pool.submit(self.evaluate_pack, model, datasets[i], trials, policy)
+                i: pool.submit(
+                    contextvars.copy_context().run,
+                    self._traced_pack,
+                    model,
+                    datasets[i],
+                    trials,
+                    policy,
+                )
                 for i in order
             }
             return [futures[i].result() for i in range(len(datasets))]
+
+    def _traced_pack(
+        self,
+        model: PredictiveModel,
+        dataset: BenchmarkDataset,
+        trials: int,
+        policy: PositionPolicy | None = None,
+    ) -> PackEvaluation:
+        with span(self.metrics.tracer, "learning.evaluation.pack", pack=dataset.name,
+                  rows=dataset.n_rows):
+            return self.evaluate_pack(model, dataset, trials, policy)
 
     def _aggregate(
         self, packs: list[PackEvaluation], trials: int

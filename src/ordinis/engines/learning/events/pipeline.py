@@ -48,6 +48,7 @@ from ordinis.engines.learning.events.store import (
     to_us,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import ATTR_INSERTED, span
 
 _TYPE_AND_SOURCE = itemgetter(ROW_EVENT_TYPE, ROW_SOURCE_ENGINE)
 _log = logging.getLogger(__name__)
@@ -433,7 +434,9 @@ class EventPipeline:
             batch = self._inflight
             started = time.perf_counter()  # measures I/O duration for the histogram only
             try:
-                inserted, by_key = await asyncio.to_thread(_write_batch, self.store, batch)
+                with span(self.metrics.tracer, "learning.events.flush", events=len(batch)) as sp:
+                    inserted, by_key = await asyncio.to_thread(_write_batch, self.store, batch)
+                    sp.set_attribute(ATTR_INSERTED, inserted)
             except Exception as exc:  # kept and retried; reported in stats
                 self._flush_failures += 1
                 self._failing = True
@@ -449,10 +452,14 @@ class EventPipeline:
             self._stored_new += inserted
             self._batches += 1
             self._last_flush_seconds = elapsed
-            self.metrics.event_processing_duration.observe(elapsed)
             events_total = self.metrics.events_total
+            types: set[str] = set()
             for (event_type, source), n in by_key.items():
                 events_total.labels(event_type, source, STORED).inc(n)
+                types.add(event_type)
+            duration = self.metrics.event_processing_duration
+            for event_type in types:
+                duration.labels(event_type).observe(elapsed)
             self._resolve_waiters()
             self._publish()
             return True
@@ -485,7 +492,7 @@ class EventPipeline:
         m = self.metrics
         for (event_type, source, status), n in self._tally.drain().items():
             m.events_total.labels(event_type, source, status).inc(n)
-        m.event_buffer_size.set(len(self._buffer) + len(self._inflight))
+        m.event_buffer_size_child.set(len(self._buffer) + len(self._inflight))
         m.event_flush_lag.set(self._oldest_age())
 
     def _oldest_age(self) -> float:

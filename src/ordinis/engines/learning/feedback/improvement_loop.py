@@ -29,6 +29,12 @@ from ordinis.engines.learning.feedback.triggers import (
     TriggerType,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import (
+    ATTR_JOB,
+    ATTR_OUTCOME,
+    ATTR_VERSION,
+    span,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +187,18 @@ class ImprovementLoop:
     # ------------------------------------------------------------------ the chain
     async def handle_trigger(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
         """Run one trigger through the chain; returns it with its final status (all persisted)."""
+        with span(self.metrics.tracer, "learning.retrain", model=trigger.model_name,
+                  trigger_id=trigger.trigger_id,
+                  trigger_type=trigger.trigger_type.value) as sp:
+            done = await self._run_chain(trigger)
+            sp.set_attribute(ATTR_OUTCOME, done.status.value)
+            if done.version_id:
+                sp.set_attribute(ATTR_VERSION, done.version_id)
+            if done.job_id:
+                sp.set_attribute(ATTR_JOB, done.job_id)
+            return done
+
+    async def _run_chain(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
         model = trigger.model_name
         self._emit_t(trigger, LoopStep.TRIGGER, trigger.trigger_type.value, trigger.reason)
         decision = self.policy.consider(trigger)

@@ -173,7 +173,10 @@ class RetrainingPolicy:
         """Record a refusal by ``safeguard`` with its reason; returns the decision."""
         trigger.decided_at = trigger.decided_at or self.clock.now()
         self.mark(trigger, TriggerStatus.REFUSED, safeguard=safeguard, refusal_reason=reason)
-        self._count(trigger, f"refused_{safeguard}")
+        self._count(trigger, "refused")
+        self.metrics.retrain_refusals_total.labels(
+            model_name=trigger.model_name, safeguard=str(safeguard)
+        ).inc()
         log.info("retrain of %s refused by %s: %s", trigger.model_name, safeguard, reason)
         return RetrainDecision(False, reason, safeguard)
 

@@ -44,6 +44,7 @@ from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import GovernanceAction, PolicyEngine
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import ATTR_VERSION, span
 from ordinis.engines.learning.registry.history import (
     STAGE_CHANGE_KIND,
     StageChange,
@@ -591,10 +592,13 @@ class ModelRegistry:
         strategy = parse_strategy(rollout_strategy)
         version = own_version(model_name, version_id)
         self._get(model_name, version)
-        async with self._lock:
-            mv, changes = await self._run_change(
-                model_name, self._promote_sync, model_name, version, stage, strategy, actor, reason
-            )
+        with span(self.metrics.tracer, "learning.promotion", model=model_name, version=version,
+                  to_stage=stage.value, actor=actor):
+            async with self._lock:
+                mv, changes = await self._run_change(
+                    model_name, self._promote_sync, model_name, version, stage, strategy, actor,
+                    reason,
+                )
         await self._notify(changes)
         return mv
 
@@ -616,10 +620,13 @@ class ModelRegistry:
         production version is ARCHIVED."""
         self._require_backend()
         self._model_versions(model_name)
-        async with self._lock:
-            mv, changes = await self._run_change(
-                model_name, self._rollback_sync, model_name, reason, actor
-            )
+        with span(self.metrics.tracer, "learning.rollback", model=model_name, actor=actor,
+                  reason=reason[:200]) as sp:
+            async with self._lock:
+                mv, changes = await self._run_change(
+                    model_name, self._rollback_sync, model_name, reason, actor
+                )
+            sp.set_attribute(ATTR_VERSION, mv.version)
         await self._notify(changes)
         return mv
 

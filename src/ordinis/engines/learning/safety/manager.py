@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -94,6 +95,7 @@ class CircuitBreakerManager:
         self._dirty: set[str] = set()
         self._unreported: dict[str, list[BreakerChange]] = {e: [] for e in engines}
         self._loss_dirty = False
+        self._opened_at: dict[str, datetime] = {}  # engine -> clock time its breaker opened
         for engine in engines:
             metrics.circuit_breaker_state.labels(engine=engine).set(0)
 
@@ -114,6 +116,8 @@ class CircuitBreakerManager:
                         snapshot = BreakerSnapshot.from_body(record.body)
                         breaker.restore(replace(snapshot, engine=engine))
                         self._persisted[engine] = snapshot
+                        if snapshot.is_open and snapshot.opened_at is not None:
+                            self._opened_at[engine] = snapshot.opened_at
                     except (KeyError, ValueError, TypeError) as exc:
                         # Fail safe: unreadable state means we do not know it is safe to trade.
                         log.error("breaker %s: stored state unreadable (%s); opening", engine, exc)
@@ -399,6 +403,13 @@ class CircuitBreakerManager:
             self.metrics.circuit_breaker_trips_total.labels(
                 engine=change.engine, error_type=change.error_type or "unknown"
             ).inc()
+            self._opened_at[change.engine] = change.at
+        elif change.from_state is BreakerState.OPEN and change.to_state is not BreakerState.OPEN:
+            opened = self._opened_at.pop(change.engine, None)
+            if opened is not None:
+                self.metrics.circuit_breaker_open_duration.labels(engine=change.engine).observe(
+                    max(0.0, (change.at - opened).total_seconds())
+                )
         log.warning(
             "circuit breaker %s: %s -> %s by %s: %s",
             change.engine, change.from_state.value, change.to_state.value, change.by, change.reason,

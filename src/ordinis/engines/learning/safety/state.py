@@ -21,16 +21,18 @@ class BreakerState(StrEnum):
 
     @property
     def gauge_value(self) -> int:
-        """Value of the ``circuit_breaker_state`` gauge: 0 closed, 1 half-open, 2 open."""
+        """Value of the ``circuit_breaker_state`` gauge (the review's): 0 closed, 1 open,
+        2 half-open."""
         return _GAUGE[self]
 
     @property
     def safety_rank(self) -> int:
-        """How much this state restrains trading (higher is safer)."""
-        return _GAUGE[self]
+        """How much this state restrains trading (higher is safer): closed, half-open, open."""
+        return _RANK[self]
 
 
-_GAUGE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+_GAUGE = {BreakerState.CLOSED: 0, BreakerState.OPEN: 1, BreakerState.HALF_OPEN: 2}
+_RANK = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 @dataclass(slots=True)

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
@@ -37,6 +40,7 @@ from ordinis.engines.learning.core.ids import new_id
 from ordinis.engines.learning.core.models import TrainingJob, TrainingStatus
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.observability.tracing import ATTR_JOB, ATTR_VERSION, span
 from ordinis.engines.learning.training.backends import ExecutionBackend
 from ordinis.engines.learning.training.dataset import Dataset
 from ordinis.engines.learning.training.execution import (
@@ -87,6 +91,7 @@ class _Entry:
     cancel_requested: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     last_persist: float = 0.0
+    trace_parent: Context | None = None  # the submitter's span: queue/run/register hang off it
 
 
 class TrainingExecutor:
@@ -132,6 +137,8 @@ class TrainingExecutor:
         self._started = False
         self._stopping = False
         self._owns_backend = False
+        self._running_since: dict[str, tuple[str, float]] = {}  # job -> (model, unix start)
+        self._gpu_holders: dict[int, int] = {}  # device -> running jobs holding it
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -274,6 +281,15 @@ class TrainingExecutor:
         stores nothing."""
         if not self._started or self._stopping:
             raise EngineNotRunningError("TrainingExecutor is not started; await start() first")
+        parent = otel_context.get_current()
+        with span(self.metrics.tracer, "learning.training.submit", model=str(model_name)) as sp:
+            job = await self._submit(model_name, model_type, config, parent)
+            sp.set_attribute(ATTR_JOB, job.job_id)
+            return job
+
+    async def _submit(
+        self, model_name: str, model_type: str, config: dict[str, Any], parent: Context
+    ) -> TrainingJob:
         request, problems = self._validate(model_name, model_type, config)
         if problems:
             raise ValidationError("training job", problems)
@@ -288,7 +304,7 @@ class TrainingExecutor:
         trigger = config.get("trigger_id")
         if isinstance(trigger, str):
             job.trigger_id = trigger
-        entry = _Entry(job=job, request=request)
+        entry = _Entry(job=job, request=request, trace_parent=parent)
         try:
             await self._call_store(self.store.put_record, job_to_record(job, self.clock.now()))
         except Exception as exc:
@@ -372,15 +388,22 @@ class TrainingExecutor:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry.admit = fut
         entry.phase = "queued"
-        self._queue.append(entry)
-        self._pump()
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if entry in self._queue:
-                self._queue.remove(entry)
-            self._release(entry)
-            raise
+        job = entry.job
+        queued = self.metrics.training_jobs_queued.labels(job.model_name)
+        queued.inc()
+        with span(self.metrics.tracer, "learning.training.queue", model=job.model_name,
+                  job=job.job_id, parent=entry.trace_parent):
+            self._queue.append(entry)
+            self._pump()
+            try:
+                await fut
+            except asyncio.CancelledError:
+                if entry in self._queue:
+                    self._queue.remove(entry)
+                self._release(entry)
+                raise
+            finally:
+                queued.dec()
 
     def _pump(self) -> None:
         while self._queue and self._active < self.config.max_concurrent_jobs:
@@ -433,7 +456,9 @@ class TrainingExecutor:
         while True:
             await self._admit(entry)
             try:
-                outcome = await self._attempt(entry, timeout)
+                with span(self.metrics.tracer, "learning.training.run", model=job.model_name,
+                          job=job.job_id, parent=entry.trace_parent, attempt=job.attempts + 1):
+                    outcome = await self._attempt(entry, timeout)
             except TransientTrainingError as exc:
                 self._release(entry)
                 if job.attempts > max_retries:
@@ -480,6 +505,7 @@ class TrainingExecutor:
         await self._save(entry, force=True)
         gauge = self.metrics.training_jobs_active.labels(job.model_name)
         gauge.inc()
+        self._mark_running(entry, True)
         try:
             if entry.dataset is None and self.dataset_builder is not None:
                 self._on_progress(entry, 0.0, "building the dataset")
@@ -500,6 +526,28 @@ class TrainingExecutor:
         finally:
             entry.phase = "completing"
             gauge.dec()
+            self._mark_running(entry, False)
+
+    def _mark_running(self, entry: _Entry, running: bool) -> None:
+        """Publish the review's training_job_start_time{model_name} (the model's oldest running
+        job) and training_gpu_utilization{device} (devices held by running jobs)."""
+        job = entry.job
+        gpus = entry.assignment.gpus if entry.assignment is not None else ()
+        if running:
+            started = job.started_at.timestamp() if job.started_at else self.clock.time()
+            self._running_since[job.job_id] = (job.model_name, started)
+        else:
+            self._running_since.pop(job.job_id, None)
+        for device in gpus:
+            held = max(0, self._gpu_holders.get(device, 0) + (1 if running else -1))
+            self._gpu_holders[device] = held
+            self.metrics.training_gpu_utilization.labels(str(device)).set(1.0 if held else 0.0)
+        starts = [t for m, t in self._running_since.values() if m == job.model_name]
+        if starts:
+            self.metrics.training_job_start_time.labels(job.model_name).set(min(starts))
+        else:
+            with contextlib.suppress(KeyError):
+                self.metrics.training_job_start_time.remove(job.model_name)
 
     async def _complete(self, entry: _Entry, outcome: TrainingOutcome) -> None:
         job = entry.job
@@ -509,7 +557,11 @@ class TrainingExecutor:
         if self.on_complete is not None:
             self._on_progress(entry, 1.0, "registering the model")
             try:
-                job.model_version_id = await self.on_complete(copy_job(job), outcome)
+                with span(self.metrics.tracer, "learning.training.register", model=job.model_name,
+                          job=job.job_id, parent=entry.trace_parent) as sp:
+                    job.model_version_id = await self.on_complete(copy_job(job), outcome)
+                    if job.model_version_id:
+                        sp.set_attribute(ATTR_VERSION, job.model_version_id)
             except Exception as exc:
                 log.exception("on_complete hook failed for training job %s", job.job_id)
                 await self._finish(entry, TrainingStatus.FAILED,
