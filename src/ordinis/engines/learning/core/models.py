@@ -349,6 +349,13 @@ class DriftAlert:
     details: dict[str, Any] = field(default_factory=dict)
     alert_id: str = field(default_factory=new_id)
 
+    def describe(self) -> str:
+        """What drifted, never "vs baseline nan": a detector without a baseline value says so."""
+        head = f"{self.severity.value} {self.drift_type.value} drift on {self.metric}: "
+        if math.isfinite(self.baseline_value):
+            return head + f"{self.current_value:.4g} vs baseline {self.baseline_value:.4g}"
+        return head + f"{self.current_value:.4g} (a change in the stream; no baseline value)"
+
     @property
     def drift_ratio(self) -> float:
         if self.baseline_value == 0:

@@ -377,8 +377,8 @@ class EvaluationService:
     ) -> ComparisonResult:
         """One-sided paired test of challenger ``version_a`` against champion ``version_b``.
 
-        Both are judged as of now and outside both training windows, with the challenger's
-        position policy.
+        Both are judged as of now and outside both training windows (plus the events after both,
+        when the engine trained one of them), with the challenger's position policy.
         """
         mva = self.registry.get_model_version(version_a)
         mvb = self.registry.get_model_version(version_b)
@@ -391,7 +391,15 @@ class EvaluationService:
         starts = [t for t in (oa.excluded_start, ob.excluded_start) if t is not None]
         ends = [t for t in (oa.excluded_end, ob.excluded_end) if t is not None]
         oos = OutOfSample(now, min(starts) if starts else None, max(ends) if ends else None)
+        holdout = None
+        if oos.excluded_end is not None and (mva.training_job_id or mvb.training_job_id):
+            names = sorted(
+                {str(n) for m in (model_a, model_b) for n in getattr(m, "feature_names", [])}
+            )
+            holdout = await asyncio.to_thread(
+                forward_holdout, self.store, oos.excluded_end, now, names
+            )
         return await self.evaluator.compare_models(
             model_a, version_a, model_b, version_b, packs, alpha=alpha, oos=oos,
-            policy=self.registry.position_policy_of(version_a),
+            policy=self.registry.position_policy_of(version_a), holdout=holdout,
         )

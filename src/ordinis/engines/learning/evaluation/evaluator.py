@@ -245,10 +245,12 @@ class ModelEvaluator:
         alpha: float = 0.05,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
+        holdout: HoldoutLike | None = None,
     ) -> ComparisonResult:
         """One-sided paired test of challenger ``model_a`` against champion ``model_b``."""
         return await asyncio.to_thread(
-            self.compare_models_sync, model_a, id_a, model_b, id_b, benchmark, alpha, oos, policy
+            self.compare_models_sync, model_a, id_a, model_b, id_b, benchmark, alpha, oos, policy,
+            holdout,
         )
 
     async def compare_many(
@@ -394,9 +396,10 @@ class ModelEvaluator:
         alpha: float = 0.05,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
+        holdout: HoldoutLike | None = None,
     ) -> ComparisonResult:
         """The synchronous form of :meth:`compare_models`."""
-        datasets, _ = self._scoped(self._datasets(benchmark, None), oos)
+        datasets, _ = self._scoped(self._datasets(benchmark, holdout), oos)
         pol = policy or self.default_policy
         per_pack: dict[str, PairedTestResult] = {}
         diffs: list[np.ndarray] = []
