@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
+from ordinis.engines.learning.drift.calibrated import CUSUM_THRESHOLD_SCALE
 
 _LN2 = math.log(2.0)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
@@ -32,7 +33,9 @@ class AutocorrelatedCUSUM:
     Parameters follow the ``DriftDetector`` protocol's style (all in ``__init__``):
     ``warmup`` points learn the reference before detection starts; the reference keeps being
     refined (winsorised running moments) until ``learn`` points while no evidence builds up;
-    ``adjust_autocorrelation=False`` gives the classical iid CUSUM (for comparison).
+    ``adjust_autocorrelation=False`` gives the classical iid CUSUM (for comparison);
+    ``threshold_scale`` multiplies ``h``, ``h_fast`` and ``h_var`` (its default is calibrated to
+    a false-alarm target, see ``calibrated.py``).
     """
 
     name = "cusum"
@@ -95,6 +98,7 @@ class AutocorrelatedCUSUM:
         clip: float = 4.0,
         adjust_autocorrelation: bool = True,
         max_rho: float = 0.95,
+        threshold_scale: float = CUSUM_THRESHOLD_SCALE,
     ) -> None:
         problems: list[FieldProblem] = []
         if warmup < 5:
@@ -102,7 +106,8 @@ class AutocorrelatedCUSUM:
         if learn < warmup:
             problems.append(FieldProblem("learn", learn, f"must be >= warmup ({warmup})"))
         for fname, value in (("k", k), ("h", h), ("k_fast", k_fast), ("h_fast", h_fast),
-                             ("h_var", h_var), ("clip", clip)):
+                             ("h_var", h_var), ("clip", clip),
+                             ("threshold_scale", threshold_scale)):
             if not (value > 0 and math.isfinite(value)):
                 problems.append(FieldProblem(fname, value, "must be a finite number > 0"))
         if not 0 <= max_rho < 1:
@@ -112,10 +117,12 @@ class AutocorrelatedCUSUM:
         self._warmup = int(warmup)
         self._learn = int(learn)
         self._k = float(k)
-        self._h = float(h)
+        # The thresholds are scaled by one factor calibrated to a false-alarm target
+        # (calibrated.py, benchmarks/calibrate_drift.py).
+        self._h = float(h) * threshold_scale
         self._k_fast = float(k_fast)
-        self._h_fast = float(h_fast)
-        self._h_var = float(h_var)
+        self._h_fast = float(h_fast) * threshold_scale
+        self._h_var = float(h_var) * threshold_scale
         self._clip = float(clip)
         self._max_rho = float(max_rho)
         self.adjust_autocorrelation = bool(adjust_autocorrelation)

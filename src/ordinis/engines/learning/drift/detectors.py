@@ -104,11 +104,14 @@ class KSWINDetector(RiverDetector):
 
 
 def make_detector(name: str, **params: Any) -> DriftDetector:
-    """Build a detector by name: ``cusum`` (ours), ``adwin``, ``page_hinkley``, ``kswin``."""
+    """Build a detector by name: ``cusum``, ``bocpd`` (ours), ``adwin``, ``page_hinkley``,
+    ``kswin``."""
+    from ordinis.engines.learning.drift.bocpd import BOCPD
     from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
 
     factories: dict[str, Any] = {
         "cusum": AutocorrelatedCUSUM,
+        "bocpd": BOCPD,
         "adwin": ADWINDetector,
         "page_hinkley": PageHinkleyDetector,
         "kswin": KSWINDetector,

@@ -59,6 +59,10 @@ from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import traced_check
 
+DEFAULT_STREAM_DETECTOR: Callable[[], DriftDetector] = AutocorrelatedCUSUM
+"""The streaming detector a monitor builds per stream unless given one: the detector that
+won the held-out evaluation of ``benchmarks/drift_detection.py`` (docs/drift.md)."""
+
 log = logging.getLogger(__name__)
 
 AlertListener = Callable[[DriftAlert], None]
@@ -103,7 +107,7 @@ class DriftMonitor:
         self.metrics = metrics
         self.config = config
         self.detector_factory: Callable[[], DriftDetector] = (
-            detector_factory or AutocorrelatedCUSUM
+            detector_factory or DEFAULT_STREAM_DETECTOR
         )
         self.recovery_fraction = recovery_fraction
         self.min_live_samples = min_live_samples
