@@ -101,6 +101,7 @@ async def test_in_window_memoriser_shows_chance_level_sharpe(data_dir: Path) -> 
         assert "min_sharpe" in result.verdict.blocked_by
 
 
+@pytest.mark.slow  # 100 registrations in MLflow: about 30-50 s on the shared 2-core machine
 async def test_best_of_100_random_rules_never_reaches_production(
     data_dir: Path, tmp_path: Path
 ) -> None:
