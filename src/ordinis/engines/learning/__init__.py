@@ -9,6 +9,7 @@ from ordinis.engines.learning.core.errors import (
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
+    MissingExtraError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
@@ -36,6 +37,14 @@ from ordinis.engines.learning.core.models import (
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
 from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
 from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.features import (
+    FeatureFunction,
+    FeatureSet,
+    FeatureSource,
+    FeatureSpec,
+    FeatureStore,
+    SimilarSituation,
+)
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -48,6 +57,11 @@ __all__ = [
     "EvaluationResult",
     "EvaluationScope",
     "EventType",
+    "FeatureFunction",
+    "FeatureSet",
+    "FeatureSource",
+    "FeatureSpec",
+    "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
     "HealthLevel",
@@ -59,6 +73,7 @@ __all__ = [
     "LearningEngineError",
     "LearningEngineProtocol",
     "LearningEvent",
+    "MissingExtraError",
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
@@ -71,6 +86,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SimilarSituation",
     "SimulatedClock",
     "SystemClock",
     "TrainingJob",

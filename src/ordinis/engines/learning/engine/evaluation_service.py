@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -40,6 +40,7 @@ from ordinis.engines.learning.evaluation.serialization import (
     mlflow_metrics,
 )
 from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.features import FeatureFunction
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.verdicts import record_verdict
@@ -108,7 +109,9 @@ class EvaluationService:
         evaluator: ModelEvaluator,
         audit: AuditLog,
         default_benchmarks: Sequence[str] | None = None,
+        feature_function_of: Callable[[Mapping[str, str]], FeatureFunction | None] | None = None,
     ) -> None:
+        self.feature_function_of = feature_function_of  # lineage -> the version's function
         self.config = config
         self.store = store
         self.clock = clock
@@ -141,6 +144,7 @@ class EvaluationService:
             packs = benchmark if benchmark is not None else self.default_benchmarks
             oos = OutOfSample.for_version(self.clock.now(), mv.lineage, mv.parameters)
             holdout = await asyncio.to_thread(self._forward_holdout, mv, model, oos)
+            fn = self.feature_function_of(mv.lineage) if self.feature_function_of else None
             result = await self.evaluator.evaluate(
                 model,
                 mv.version_id,
@@ -150,6 +154,7 @@ class EvaluationService:
                 count_verdict=False,  # the gates below decide; _record counts the verdict once
                 oos=oos,
                 policy=self.registry.position_policy_of(mv.version_id),
+                feature_function=fn,
             )
         elif metrics:
             result = EvaluationResult(

@@ -72,6 +72,7 @@ from ordinis.engines.learning.evaluation.statistics import (
     percentile_interval,
     spa_test,
 )
+from ordinis.engines.learning.features import FeatureFunction
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import ATTR_OUTCOME, span
 from ordinis.engines.learning.observability.verdicts import record_verdict
@@ -90,6 +91,15 @@ _MEAN_METRICS = (
     "annual_return",
 )
 HoldoutLike = BenchmarkDataset | pd.Series | pd.DataFrame
+
+
+class MissingPackFeaturesError(EvaluationError):
+    """A pack does not provide every feature of the model's set: the pack is skipped."""
+
+    def __init__(self, pack: str, reason: str) -> None:
+        self.pack = pack
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(slots=True)
@@ -221,6 +231,7 @@ class ModelEvaluator:
         count_verdict: bool = True,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """Evaluate ``model`` on the named packs (None: every built-in pack) plus ``holdout``.
 
@@ -229,10 +240,11 @@ class ModelEvaluator:
         when the caller applies its own gates and counts the final verdict itself. ``oos`` says
         as of when (default: the clock's now) and which training window to exclude; ``policy``
         is the version's strategy definition (default: the config's costs, clipped signals).
+        ``feature_function``: the version's own feature function; packs compute it.
         """
         return await asyncio.to_thread(
             self.evaluate_sync, model, model_version_id, benchmark, holdout, trials, gates,
-            count_verdict, oos, policy,
+            count_verdict, oos, policy, feature_function,
         )
 
     async def compare_models(
@@ -305,6 +317,7 @@ class ModelEvaluator:
         count_verdict: bool = True,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """The synchronous evaluation (what :meth:`evaluate` runs in a thread)."""
         model_name = model_version_id.split(":", 1)[0]
@@ -312,7 +325,7 @@ class ModelEvaluator:
                   version=model_version_id) as sp:
             result = self._evaluate_sync(
                 model, model_version_id, benchmark, holdout, trials, gates, count_verdict,
-                oos, policy,
+                oos, policy, feature_function,
             )
             sp.set_attribute(ATTR_OUTCOME, "passed" if result.passed else "failed")
             return result
@@ -328,6 +341,7 @@ class ModelEvaluator:
         count_verdict: bool,
         oos: OutOfSample | None = None,
         policy: PositionPolicy | None = None,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
             raise ValidationError(
@@ -342,9 +356,17 @@ class ModelEvaluator:
             )
         started = self.clock.monotonic()
         pol = policy or self.default_policy
-        datasets, scope = self._scoped(self._datasets(benchmark, holdout), oos)
+        datasets = self._datasets(benchmark, holdout)
+        if feature_function is not None:
+            datasets = [self.benchmarks.computed_with(d, feature_function) or d for d in datasets]
+        datasets, scope = self._scoped(datasets, oos)
         with single_threaded_blas():
-            packs = self._run_packs(model, datasets, trials, pol)
+            packs, skipped = self._run_packs(model, datasets, trials, pol)
+        if not packs:
+            raise EvaluationError(
+                f"no benchmark pack provides the features of {model_version_id}: "
+                + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            )
         metrics, intervals = self._aggregate(packs, trials)
         gate_set = gates or self.gates
         report: GateReport | None = gate_set.evaluate(metrics) if gate_set else None
@@ -371,7 +393,10 @@ class ModelEvaluator:
             "aggregation": "mean over packs; max_drawdown = worst pack; psr/dsr of the mean of "
             "the packs' annualised Sharpes (statistics.aggregate_deflated_sharpe)",
             "duration_seconds": elapsed,
+            "feature_names": list(getattr(model, "feature_names", ())),
         }
+        if skipped:
+            details["skipped_packs"] = skipped
         return EvaluationResult(
             model_version_id=model_version_id,
             benchmark_name=",".join(p.dataset.name for p in packs),
@@ -504,10 +529,13 @@ class ModelEvaluator:
         cols = list(model.feature_names)
         missing = [c for c in cols if c not in dataset.features.columns]
         if missing:
-            raise EvaluationError(
-                f"model needs feature(s) {missing} that benchmark {dataset.name!r} does not have "
-                f"(it has {list(dataset.features.columns)}); train on features.bar_features or "
-                "register a benchmark that provides them"
+            raise MissingPackFeaturesError(
+                dataset.name,
+                f"model needs feature(s) {missing} that benchmark {dataset.name!r} does not "
+                f"provide (its feature function {dataset.feature_function!r} computes "
+                f"{list(map(str, dataset.features.columns))}); register a pack with the feature "
+                "function that computes them (BenchmarkRegistry.register_dataframe(..., "
+                "feature_function=...))",
             )
         X = dataset.features[cols]
         try:
@@ -660,13 +688,16 @@ class ModelEvaluator:
         datasets: list[BenchmarkDataset],
         trials: int,
         policy: PositionPolicy | None = None,
-    ) -> list[PackEvaluation]:
-        if len(datasets) == 1 or self.max_workers == 1:
-            return [self._traced_pack(model, d, trials, policy) for d in datasets]
+    ) -> tuple[list[PackEvaluation], dict[str, str]]:
+        """Evaluations of the packs that provide the model's features; the others' reasons."""
+        usable = [d for d in datasets if not _missing_features(model, d)]
+        skipped = {d.name: _skip_reason(model, d) for d in datasets if d not in usable}
+        if len(usable) <= 1 or self.max_workers == 1:
+            return [self._traced_pack(model, d, trials, policy) for d in usable], skipped
         # Largest packs first so the two workers finish together.
-        order = sorted(range(len(datasets)), key=lambda i: -datasets[i].n_rows)
+        order = sorted(range(len(usable)), key=lambda i: -usable[i].n_rows)
         with ThreadPoolExecutor(
-            max_workers=min(self.max_workers, len(datasets)), thread_name_prefix="evaluation"
+            max_workers=min(self.max_workers, len(usable)), thread_name_prefix="evaluation"
         ) as pool:
             # each pack runs in a copy of this context, so its span is a child of ours
             futures = {
@@ -674,13 +705,13 @@ class ModelEvaluator:
                     contextvars.copy_context().run,
                     self._traced_pack,
                     model,
-                    datasets[i],
+                    usable[i],
                     trials,
                     policy,
                 )
                 for i in order
             }
-            return [futures[i].result() for i in range(len(datasets))]
+            return [futures[i].result() for i in range(len(usable))], skipped
 
     def _traced_pack(
         self,
@@ -726,6 +757,17 @@ class ModelEvaluator:
         metrics["dsr"] = deflated.dsr
         metrics["trials"] = float(trials)
         return metrics, intervals
+
+
+def _missing_features(model: PredictiveModel, dataset: BenchmarkDataset) -> list[str]:
+    return [c for c in model.feature_names if c not in dataset.features.columns]
+
+
+def _skip_reason(model: PredictiveModel, dataset: BenchmarkDataset) -> str:
+    missing = _missing_features(model, dataset)
+    return (f"skipped: the model needs {missing}, which the pack's feature function "
+            f"{dataset.feature_function!r} does not compute; register the pack with the feature "
+            "function of the model's feature set")
 
 
 def _concat_results(parts: list[BacktestResult]) -> BacktestResult:
