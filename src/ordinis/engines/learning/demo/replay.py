@@ -2,9 +2,15 @@
 
 A simulated clock follows the bars. Until the first model exists a momentum rule trades;
 then the engine trains a model on the stored events, registers it, evaluates it on the
-benchmark packs and gates it. From there each day the production model predicts, trades are
+benchmark packs and gates it. From there each day the serving model predicts, trades are
 reported through the FeedbackCollector, drift is checked on the clock, and the loop retrains,
 evaluates and gates by itself. Everything it does is printed as it happens.
+
+Honest rules apply: evaluations are as of the simulated clock and out of each version's training
+window (the newest 20 % of a training window is held out and judged as its forward holdout).
+Production needs the production gates, parity included, which only live shadow/canary evidence
+can satisfy; when no model passes them the demo says so and trades its STAGING version (the
+staging path), and a challenger replaces it only when a one-sided paired test says it is better.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from ordinis.engines.learning import LearningEngine
+from ordinis.engines.learning import (
+    LearningEngine,
+    LearningEngineError,
+    PositionMapping,
+    PositionPolicy,
+)
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.models import (
@@ -36,6 +47,8 @@ from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 
 MODEL = "spx-signal"
+# What the demo trades: the sign of the signal, the full slice long or short, 1 + 1 bps costs.
+DEMO_POLICY = PositionPolicy(mapping=PositionMapping.SIGN, cost_bps=1.0, slippage_bps=1.0)
 BASELINE_MODEL = "momentum-rule"
 
 
@@ -49,8 +62,9 @@ class DemoOptions:
     n_symbols: int = 20
     fresh: bool = False  # replace a previous demo run (only a directory marked by the demo)
     initial_train_years: float = 6.0
-    baseline_trades: int = 2500
+    baseline_periods: int = 125
     gate_set: str = "demo"
+    holdout_fraction: float = 0.2
 
 
 @dataclass(slots=True)
@@ -72,8 +86,8 @@ class DemoSummary:
 
 
 def demo_config(opts: DemoOptions) -> LearningEngineConfig:
-    """Settings for daily bars of 20 stocks: weekly drift checks on a 2,500-trade live window
-    (about six months), drift at 50 % degradation, a 180-day cooldown, 5-year windows."""
+    """Settings for daily bars of 20 stocks: weekly drift checks on a 125-day live window of the
+    book (about six months), drift at 50 % degradation, a 180-day cooldown, 5-year windows."""
     return LearningEngineConfig.create(
         data_dir=opts.data_dir,
         max_events_memory=100_000,
@@ -84,7 +98,7 @@ def demo_config(opts: DemoOptions) -> LearningEngineConfig:
         retrain_cooldown_seconds=180 * 86400.0,
         drift_threshold_pct=0.5,
         max_retrains_per_day=1,
-        live_metrics_window=2500,
+        live_metrics_window=125,
         breaker_max_consecutive_losses=60,
         breaker_max_drawdown_pct=0.5,
         breaker_recovery_timeout_seconds=3 * 86400.0,
@@ -127,6 +141,7 @@ class _Replay:
         self.opts = opts
         self.summary = DemoSummary()
         self.positions = np.zeros(len(panel.symbols))
+        self.previous = np.zeros(len(panel.symbols))
         self.position_model: str = BASELINE_MODEL
         self.position_version: str | None = None
         self.equity = 1.0
@@ -135,6 +150,8 @@ class _Replay:
         self.blocked = False
         self.candidates: list[str] = []
         self.baseline_pending = True
+        self.serving: str | None = None  # the staging version traded when none is in production
+        self.policy = DEMO_POLICY
 
     # ------------------------------------------------------------------ one day
     async def step(self, d: int) -> None:
@@ -185,7 +202,8 @@ class _Replay:
                 )
             )
             self.summary.events_recorded += 1
-        self.positions = np.sign(signal)
+        self.previous = self.positions.copy()
+        self.positions = self.policy.positions(signal)
         self.position_model, self.position_version = model_name, version
 
     async def _settle_trades(self, d: int) -> None:
@@ -200,7 +218,8 @@ class _Replay:
             ret = panel.target[d - 1, s]
             if pos == 0 or not np.isfinite(ret):
                 continue
-            trade_ret = float(pos * ret)
+            # the version's position policy defines the trade's return (costs included)
+            trade_ret = self.policy.trade_return(float(pos), float(self.previous[s]), float(ret))
             self.equity *= 1.0 + trade_ret / n_open
             await collector.record_trade_outcome(
                 sym,
@@ -213,10 +232,18 @@ class _Replay:
             )
             self.summary.trades += 1
 
-    def _refresh_model(self, d: int) -> None:
+    def _serving(self) -> Any:
+        """Production if a version passed the production gates, else the staged version."""
         prod = self.engine.get_production_model(MODEL)
+        if prod is not None:
+            return prod
+        return self.engine.get_model_version(self.serving) if self.serving else None
+
+    def _refresh_model(self, d: int) -> None:
+        prod = self._serving()
         if prod is None or prod.version_id == self.model_version:
             return
+        self.policy = PositionPolicy.of_lineage(prod.lineage, DEMO_POLICY)
         self.model = self.engine.load_model(prod.version_id)
         self.model_version = prod.version_id
         self.engine.reset_live_metrics(MODEL)  # live metrics of the new model only
@@ -234,14 +261,17 @@ class _Replay:
         await engine.flush_events()
         console.rule(f"[bold]{now:%Y-%m-%d}: train the first model on the stored events")
         start = now - timedelta(days=int(365 * self.opts.initial_train_years))
+        # the newest part of the window is held out: the model is judged there (forward holdout)
+        end = now - (now - start) * self.opts.holdout_fraction
         job = await engine.submit_training_job(
             MODEL,
             "signal",
             {
                 "algorithm": "lightgbm",
                 "start": start.isoformat(),
-                "end": now.isoformat(),
+                "end": end.isoformat(),
                 "params": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15},
+                "position_policy": DEMO_POLICY.to_json(),
             },
             actor="demo",
         )
@@ -256,7 +286,7 @@ class _Replay:
             + ", ".join(f"{k}={v:.3f}" for k, v in sorted(job.metrics.items()))
         )
         version_id = job.model_version_id
-        console.rule("evaluation on the benchmark packs: production gates")
+        console.rule("evaluation as of now, out of sample: production gates")
         strict = await engine.evaluate_model(version_id, gate_set="production")
         print_evaluation(console, strict)
         console.rule(f"evaluation: the demo's gate set ({self.opts.gate_set}: safety required)")
@@ -268,48 +298,63 @@ class _Replay:
             )
             return
         await engine.promote_model(
-            MODEL, version_id, ModelStage.STAGING, actor="demo", reason="gates passed"
+            MODEL, version_id, ModelStage.STAGING, actor="demo", reason="demo gates passed"
         )
-        await engine.promote_model(
-            MODEL,
-            version_id,
-            ModelStage.PRODUCTION,
-            actor="demo",
-            reason=f"passed the {self.opts.gate_set} gates (demo)",
+        blocker = engine.production_blocker(version_id)
+        if blocker is None:
+            await engine.promote_model(
+                MODEL, version_id, ModelStage.PRODUCTION, actor="demo",
+                reason="passed the production gates",
+            )
+            self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> production")
+            console.print(f"[green]{version_id} promoted: staging -> production[/green]")
+            return
+        self.serving = version_id
+        self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> staging (serving)")
+        console.print(
+            f"[yellow]no honest model passes production ({blocker}); the demo trades "
+            f"{version_id} from STAGING (the staging path) and its loop runs on it[/yellow]"
         )
-        self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> production")
-        console.print(f"[green]{version_id} promoted: staging -> production[/green]")
 
     async def review_candidates(self) -> None:
         """The demo's operator: a staged challenger that beats the champion goes to production."""
         while self.candidates:
             version_id = self.candidates.pop(0)
-            champion = self.engine.get_production_model(MODEL)
-            if champion is None:
+            champion = self._serving()
+            if champion is None or champion.version_id == version_id:
                 continue
-            cmp = await self.engine.compare_models(version_id, champion.version_id)
-            verdict = "promote" if cmp.sharpe_diff > 0 else "keep the champion"
+            try:
+                cmp = await self.engine.compare_models(version_id, champion.version_id)
+            except LearningEngineError as exc:
+                self.console.print(
+                    f"{self.engine.clock.now():%Y-%m-%d} operator: cannot compare {version_id} "
+                    f"with {champion.version_id}: {exc}"
+                )
+                continue
             self.console.print(
-                f"{self.engine.clock.now():%Y-%m-%d} operator: challenger {version_id} vs champion "
-                f"{champion.version_id}: Sharpe difference {cmp.sharpe_diff:+.3f} "
-                f"[{cmp.lower:+.3f}, {cmp.upper:+.3f}], p={cmp.p_value:.3f} -> {verdict}"
+                f"{self.engine.clock.now():%Y-%m-%d} operator: challenger {version_id} vs "
+                f"champion {champion.version_id}: {cmp.describe()}"
             )
-            if cmp.sharpe_diff <= 0:
+            if not cmp.a_better:  # promotion follows the one-sided test at its alpha
                 continue
-            await self.engine.promote_model(
-                MODEL,
-                version_id,
-                ModelStage.PRODUCTION,
-                actor="demo-operator",
-                reason=f"challenger beat {champion.version_id} by {cmp.sharpe_diff:+.3f} Sharpe",
-            )
-            self.summary.promotions.append(f"{self.engine.clock.now():%Y-%m-%d} {version_id}")
+            reason = f"challenger beat {champion.version_id}: one-sided p={cmp.p_value:.3f}"
+            if self.engine.production_blocker(version_id) is None:
+                await self.engine.promote_model(
+                    MODEL, version_id, ModelStage.PRODUCTION, actor="demo-operator",
+                    reason=reason,
+                )
+                self.summary.promotions.append(f"{self.engine.clock.now():%Y-%m-%d} {version_id}")
+            else:
+                self.serving = version_id
+                self.summary.promotions.append(
+                    f"{self.engine.clock.now():%Y-%m-%d} {version_id} (staging path)"
+                )
             self.baseline_pending = True
 
     def maybe_set_baseline(self) -> bool:
-        """Once the production model has traded enough, its live metrics become the baseline."""
+        """Once the serving model has traded enough periods, its live metrics are the baseline."""
         live = self.engine.live_metrics(MODEL)
-        needed = min(self.opts.baseline_trades, self.engine.config.live_metrics_window)
+        needed = min(self.opts.baseline_periods, self.engine.config.live_metrics_window)
         if live.n < needed:
             return False
         metrics = {
@@ -423,9 +468,8 @@ def _print_summary(
         f"{len(alerts)}; days with signals blocked: {summary.blocked_days}"
     )
     for mv in engine.list_model_versions(MODEL):
-        console.print(
-            f"  {mv.version_id:<16} {mv.stage.value:<12} evaluation={mv.evaluation_passed}"
-        )
+        label = mv.evaluation_label or "not evaluated"
+        console.print(f"  {mv.version_id:<16} {mv.stage.value:<12} {label}")
     console.print(
         f"audit log: {verification.checked} records, chain "
         + (
