@@ -43,8 +43,23 @@ def job(j: TrainingJob) -> s.JobOut:
     )
 
 
-def version(mv: ModelVersion) -> s.VersionOut:
+def production_label(mv: ModelVersion, blocker: str | None) -> str:
+    """What the production gates say of a version, as promotion reads them."""
+    if blocker is None:
+        return "may open production"
+    if mv.production_verdict is None:
+        return "no production evaluation"
+    if "re-evaluate" in blocker:
+        return "stale: more candidates registered since; re-evaluate"
+    return mv.production_verdict.label()
+
+
+def version(mv: ModelVersion, blocker: str | None = "") -> s.VersionOut:
+    """A version as the API shows it; ``blocker`` is ``engine.production_blocker`` of it."""
     return s.VersionOut(
+        evaluation_label=mv.evaluation_label
+        or ("-" if mv.evaluation_passed is None else "evaluated"),
+        production=production_label(mv, blocker),
         version_id=mv.version_id, model_name=mv.model_name, version=mv.version,
         stage=mv.stage.value, created_at=mv.created_at, metrics=s.nums(mv.metrics),
         parameters=s.strs(mv.parameters), lineage=s.strs(mv.lineage),
@@ -80,6 +95,8 @@ def evaluation(r: EvaluationResult) -> s.EvaluationOut:
         metrics=s.nums(r.metrics), thresholds=s.nums(r.thresholds), evaluated_at=r.evaluated_at,
         data_hash=r.data_hash,
         gate_report=r.gate_report.render() if r.gate_report is not None else None,
+        opens_production=r.verdict is not None and r.verdict.opens_production,
+        verdict=r.verdict.label() if r.verdict is not None else None,
     )
 
 

@@ -139,6 +139,8 @@ class VersionOut(BaseModel):
     artifact_sha256: str | None
     training_job_id: str | None
     evaluation_passed: bool | None
+    evaluation_label: str  # the latest evaluation's summary: gate set, required and advisory apart
+    production: str  # what the production gates say (the verdict promotion reads)
     description: str
 
 
@@ -218,6 +220,10 @@ class EvaluationOut(BaseModel):
     evaluated_at: datetime
     data_hash: str = ""
     gate_report: str | None = Field(default=None, description="the gate table, as text")
+    opens_production: bool = Field(
+        default=False, description="whether this gate set's verdict can open production"
+    )
+    verdict: str | None = Field(default=None, description="what the verdict means")
 
 
 class CompareIn(BaseModel):

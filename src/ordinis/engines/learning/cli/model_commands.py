@@ -34,11 +34,11 @@ def models_list(url: str | None = UrlOpt, token: str | None = TokenOpt,
                     for v in _all(c, f"/v1/models/{m['name']}/versions")]
         if js:
             return r.as_json(versions)
-        r.table(("model", "version", "stage", "created", "evaluation", "job"), [
+        # the latest evaluation's own summary (required and advisory apart), never a bare
+        # "passed"; production shows the production-gate verdict promotion reads
+        r.table(("model", "version", "stage", "created", "evaluation", "production", "job"), [
             (v["model_name"], v["version"], v["stage"], r.ts(v["created_at"]),
-             "-" if v["evaluation_passed"] is None
-             else ("passed" if v["evaluation_passed"] else "failed"),
-             v["training_job_id"] or "-")
+             v["evaluation_label"], v["production"], v["training_job_id"] or "-")
             for v in versions
         ], ids=("model", "version", "job"))
 
@@ -229,7 +229,10 @@ def models_evaluate(
         if res["gate_report"]:
             r.out.print(res["gate_report"], soft_wrap=True, markup=False, highlight=False)
         verdict = "[green]PASSED[/green]" if res["passed"] else "[red]REFUSED[/red]"
-        r.out.print(f"gate set {res['gate_set'] or '?'!r}: {verdict}")
+        r.out.print(
+            f"gate set {res['gate_set'] or '?'!r}: {verdict}"
+            + ("" if res.get("opens_production") else " (this gate set never opens production)")
+        )
     if not res["passed"]:
         raise typer.Exit(1)
 

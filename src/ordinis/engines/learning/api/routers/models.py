@@ -45,7 +45,11 @@ async def list_versions(
 ) -> dict[str, object]:
     """The versions of one model, oldest first."""
     _known(engine, name)
-    return s.page([convert.version(v) for v in engine.list_model_versions(name)], limit, offset)
+    return s.page(
+        [convert.version(v, engine.production_blocker(v.version_id))
+         for v in engine.list_model_versions(name)],
+        limit, offset,
+    )
 
 
 @router.get("/models/{name}/history", response_model=s.Page[s.StageChangeOut])
@@ -85,7 +89,8 @@ async def rollback(name: str, body: s.RollbackIn, engine: Engine, who: Operator)
 @router.get("/versions/{version_id}", response_model=s.VersionOut)
 async def show_version(version_id: str, engine: Engine, who: Reader) -> s.VersionOut:
     """One version (``name:version``): stage, metrics, parameters, lineage, artifact hash."""
-    return convert.version(engine.get_model_version(version_id))
+    mv = engine.get_model_version(version_id)
+    return convert.version(mv, engine.production_blocker(mv.version_id))
 
 
 @router.get("/versions/{version_id}/lineage", response_model=dict[str, str])
