@@ -32,8 +32,15 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
 from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.features.bar_features import (
+    FEATURE_NAMES,
+    compute_bar_features,
+    next_return,
+)
+from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 
 __all__ = [
+    "FEATURE_NAMES",
     "ArtifactIntegrityError",
     "BufferFullError",
     "Clock",
@@ -66,4 +73,7 @@ __all__ = [
     "SystemClock",
     "TrainingJob",
     "TrainingStatus",
+    "compute_bar_features",
+    "next_return",
+    "write_pipeline_variant",
 ]

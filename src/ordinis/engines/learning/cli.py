@@ -78,19 +78,36 @@ def _ts(value: datetime | None) -> str:
 # ---------------------------------------------------------------------------- demo
 @app.command()
 def demo(
+    data: str = typer.Option("sp500", help="sp500 (20 stocks, 1990-2022) or bitcoin (river)"),
+    start: str | None = typer.Option(None, help="First day of the replay (default: the data's)"),
+    end: str | None = typer.Option(None, help="Last day of the replay (default: the data's)"),
+    config: Path | None = typer.Option(
+        None, "--config", help="A pipeline.yaml to run instead of the demo's variant"
+    ),
+    report: Path | None = typer.Option(
+        None, help="Where to write the HTML report (default: DATA_DIR/report.html)"
+    ),
+    quick: bool = typer.Option(False, help="A short span (nine years) for a first look"),
     data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo keeps its stores"),
-    start: str = typer.Option("1990-01-01", help="First day of the replay"),
-    end: str = typer.Option("2022-12-31", help="Last day of the replay"),
     symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
     fresh: bool = typer.Option(True, help="Start from an empty data directory"),
 ) -> None:
-    """Replay real S&P 500 bars through the closed loop: events, training, gates, drift."""
+    """Replay real bars through the closed loop as a host would; write the HTML report."""
     from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
 
-    opts = DemoOptions(data_dir=data_dir, start=start, end=end, n_symbols=symbols, fresh=fresh)
+    if data not in ("sp500", "bitcoin"):
+        console.print(f"[red]error:[/red] --data {data!r}: use sp500 or bitcoin")
+        raise typer.Exit(2)
+    if config is not None and not config.is_file():
+        console.print(f"[red]error:[/red] --config {config}: no such file (give a pipeline.yaml)")
+        raise typer.Exit(2)
+    opts = DemoOptions(
+        data_dir=data_dir, data=data, start=start, end=end, n_symbols=symbols, fresh=fresh,
+        quick=quick, pipeline=config, report=report,
+    )
     try:
         asyncio.run(run_demo(opts, console))
-    except LearningEngineError as exc:
+    except (LearningEngineError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
 
