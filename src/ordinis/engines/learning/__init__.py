@@ -1,5 +1,6 @@
 """ordinis-learning: the closed-loop LearningEngine of the ordinis trading system."""
 
+from ordinis.engines.learning.collectors.feedback_types import TradeOutcome
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
@@ -71,6 +72,7 @@ __all__ = [
     "SignalBlockedError",
     "SimulatedClock",
     "SystemClock",
+    "TradeOutcome",
     "TrainingJob",
     "TrainingStatus",
     "compute_bar_features",

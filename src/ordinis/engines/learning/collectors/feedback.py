@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from ordinis.engines.learning.collectors.feedback_types import (
     DEFAULT_PRIORITY,
     FEEDBACK_EVENT_TYPES,
     FeedbackType,
+    TradeOutcome,
     is_account_level,
 )
 from ordinis.engines.learning.collectors.sink import EventSink
@@ -135,6 +136,64 @@ class FeedbackCollector:
         record = await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome)
         _raise(error)
         return record
+
+    async def record_trade_outcomes(self, trades: Sequence[TradeOutcome]) -> list[FeedbackRecord]:
+        """Many closed trades at once (a host's book at the close of a bar), in order.
+
+        Each is validated as ``record_trade_outcome`` does (one bad entry refuses the batch,
+        naming its index, and nothing is stored); the breakers see every trade in turn with a
+        single store commit, so a book of many positions costs one round trip, not one each.
+        """
+        checked: list[tuple[TradeOutcome, dict[str, Any], dict[str, Any], float]] = []
+        problems: list[FieldProblem] = []
+        for i, t in enumerate(trades):
+            c = Checker(f"trade outcome [{i}]")
+            pnl_value = c.number("pnl", t.pnl)
+            ret = c.number("return_pct", t.return_pct, optional=True)
+            equity_value = c.number("equity", t.equity, optional=True)
+            data = {
+                "pnl": pnl_value,
+                "return_pct": ret,
+                "signal_id": c.text("signal_id", t.signal_id, optional=True),
+                "model_name": c.text("model_name", t.model_name, optional=True),
+                "model_version": c.text("model_version", t.model_version, optional=True),
+                "equity": equity_value,
+            }
+            common = self._common(c, t.symbol, t.source_engine, t.metadata, None,
+                                  symbol_required=True)
+            try:
+                c.done()
+            except ValidationError as exc:
+                problems.extend(
+                    FieldProblem(f"trades[{i}].{p.field}", p.value, p.problem)
+                    for p in exc.problems
+                )
+                continue
+            assert pnl_value is not None
+            checked.append((t, common, data, ret if ret is not None else pnl_value))
+        if problems:
+            raise ValidationError("trade outcomes", problems)
+        if not checked:
+            return []
+        try:
+            tripped = await asyncio.to_thread(
+                self.breakers.record_trade_results, [(t.pnl, t.equity) for t, *_ in checked]
+            )
+            error: StoreError | None = None
+        except StoreError as exc:
+            log.error("breaker state not saved: %s", exc)
+            tripped, error = [False] * len(checked), exc
+        execution = self.breakers.engine_for("execution_failure")
+        if execution is not None and error is None:
+            _, error = await self._call_breakers(self.breakers.record_success, execution)
+        records: list[FeedbackRecord] = []
+        for (_, common, data, outcome), trip in zip(checked, tripped, strict=True):
+            body: dict[str, Any] = dict(data)
+            body["outcome_kind"] = "return_pct" if data["return_pct"] is not None else "pnl"
+            body["breaker_tripped"] = trip
+            records.append(await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome))
+        _raise(error)
+        return records
 
     async def record_signal_accuracy(
         self,

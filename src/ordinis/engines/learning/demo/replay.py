@@ -37,6 +37,7 @@ from ordinis.engines.learning import (
     LearningEvent,
     ModelStage,
     SimulatedClock,
+    TradeOutcome,
     TrainingStatus,
     write_pipeline_variant,
 )
@@ -162,7 +163,7 @@ class _Host:
         self.static_book = SimulatedExecution(list(panel.symbols))
         n = len(panel.days)
         self.books = _Books(np.zeros(n), np.zeros(n))
-        self.static_model: Any = None
+        self.static_signals: np.ndarray | None = None
         self.serving: str | None = None
         self.blocked = False
         self.blocked_days = 0
@@ -235,36 +236,49 @@ class _Host:
         returns = self.panel.target[d - 1]
         fills, book_return = self.book.settle(returns, POLICY)
         self.books.loop[d] = book_return
-        collector = self.engine.feedback
         versions, ids = self.versions, self.prediction_ids
         index = {s: i for i, s in enumerate(self.panel.symbols)}
+        trades = []
         for fill in fills:
             i = index[fill.symbol]
             version = versions[i]
-            await collector.record_trade_outcome(
-                fill.symbol,
-                pnl=fill.trade_return,
-                return_pct=fill.trade_return,
-                signal_id=ids[i],
-                model_name=MODEL if version != "rule" else RULE,
-                model_version=None if version == "rule" else version,
-                metadata={"position": fill.position},
-                equity=self.book.equity,
+            trades.append(
+                TradeOutcome(
+                    fill.symbol,
+                    pnl=fill.trade_return,
+                    return_pct=fill.trade_return,
+                    signal_id=ids[i],
+                    model_name=MODEL if version != "rule" else RULE,
+                    model_version=None if version == "rule" else version,
+                    metadata={"position": fill.position},
+                    equity=self.book.equity,
+                )
             )
-            self.trades += 1
+        # the book closes at the bar: every position reported, the breakers see each in turn
+        await self.engine.feedback.record_trade_outcomes(trades)
+        self.trades += len(trades)
 
     def _paper_static(self, d: int) -> None:
         """The first model, never retrained, on the same execution (a paper book)."""
         panel = self.panel
         if d > 0:
             _, r = self.static_book.settle(panel.target[d - 1], POLICY)
-            self.books.static[d] = r if self.static_model is not None else self.books.loop[d]
-        if self.static_model is None:
+            self.books.static[d] = r if self.static_signals is not None else self.books.loop[d]
+        if self.static_signals is None:
             self.static_book.rebalance(self.book.positions)
             return
-        frame = pd.DataFrame(np.nan_to_num(panel.features[d]), columns=list(FEATURE_NAMES))
-        values = np.where(panel.valid[d], self.static_model.predict(frame), 0.0)
-        self.static_book.rebalance(POLICY.positions(values))
+        self.static_book.rebalance(POLICY.positions(self.static_signals[d]))
+
+    def pin_static(self, d: int, model: Any) -> None:
+        """Fix the first model's signals for day ``d`` on: each uses that day's features only,
+        so one batch prediction equals one prediction per bar (and costs far less)."""
+        panel = self.panel
+        rows = panel.features[d:].reshape(-1, len(FEATURE_NAMES))
+        frame = pd.DataFrame(np.nan_to_num(rows), columns=list(FEATURE_NAMES))
+        values = np.asarray(model.predict(frame), dtype=float).reshape(-1, len(panel.symbols))
+        signals = np.zeros(panel.valid.shape)
+        signals[d:] = np.where(panel.valid[d:], values, 0.0)
+        self.static_signals = signals
 
     def _now_serving(self, d: int, version: str) -> None:
         self.serving = version
@@ -311,7 +325,7 @@ class _Host:
             f"registered {version_id}; holdout "
             + ", ".join(f"{k}={v:.3f}" for k, v in sorted(job.metrics.items()))
         )
-        self.static_model = engine.load_model(version_id)
+        self.pin_static(d, engine.load_model(version_id))
         await self.judge(version_id, first=True)
 
     async def judge(self, version_id: str, first: bool = False) -> None:

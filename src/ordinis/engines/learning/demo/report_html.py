@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib import dates as mdates
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from ordinis.engines.learning.demo.record import (
     DemoRecord,
@@ -42,7 +43,9 @@ _STAGE_COLOURS = {
     "shadow": "#c7c7c7",
     "canary": "#fdae6b",
     "production": "#31a354",
-    "archived": "#eeeeee",
+    "archived": "#bbbbbb",
+    "development": "#dadaeb",
+    "serving": "#08306b",
 }
 _BOOK_COLOURS = ("#1f77b4", "#ff7f0e", "#7f7f7f", "#9467bd")
 
@@ -64,7 +67,12 @@ def _svg(fig: Figure, name: str) -> str:
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 width="100%"', svg, 1)
 
 
-def _thin(n: int, target: int = 1500) -> np.ndarray:
+def _naive(days: list[datetime]) -> np.ndarray:
+    """Days as numpy datetimes (UTC, the zone dropped: matplotlib plots them as given)."""
+    return np.array([d.replace(tzinfo=None) for d in days], dtype="datetime64[s]")
+
+
+def _thin(n: int, target: int = 900) -> np.ndarray:
     """Indices that keep at most ``target`` points of a long daily series (and the last one)."""
     step = max(1, n // target)
     idx = np.arange(0, n, step)
@@ -77,7 +85,7 @@ def _equity_figure(rec: DemoRecord) -> str:
     with _style("equity"):
         fig = Figure(figsize=(11, 4.6))
         ax = fig.add_subplot()
-        days = np.array(rec.days, dtype="datetime64[s]")
+        days = _naive(rec.days)
         idx = _thin(len(days))
         for i, book in enumerate(rec.books):
             colour = _BOOK_COLOURS[i % len(_BOOK_COLOURS)]
@@ -134,13 +142,14 @@ def _stages_figure(rec: DemoRecord) -> str:
             row = versions.index(span.version_id)
             start = mdates.date2num(span.start)
             end = mdates.date2num(span.end or end_of_record)
+            serving = span.stage == "serving"  # the host's own line, under the registry's
             ax.barh(
-                row, max(end - start, 1.0), left=start, height=0.6,
+                row + (0.3 if serving else -0.08), max(end - start, 1.0), left=start,
+                height=0.16 if serving else 0.55,
                 color=_STAGE_COLOURS.get(span.stage, "#cccccc"), edgecolor="white", lw=0.3,
             )
         seen = sorted({s.stage for s in rec.stages})
-        for stage in seen:
-            ax.barh([], [], color=_STAGE_COLOURS.get(stage, "#cccccc"), label=stage)
+        handles = [Patch(color=_STAGE_COLOURS.get(st, "#cccccc"), label=st) for st in seen]
         if rec.traffic:
             tx = ax.twinx()
             tx.step(
@@ -157,8 +166,8 @@ def _stages_figure(rec: DemoRecord) -> str:
         title = "Each version's stages over time"
         title += " with canary traffic" if rec.traffic else " (no rollout traffic recorded)"
         ax.set_title(title)
-        if seen:
-            ax.legend(loc="lower left", fontsize=7, ncol=len(seen))
+        if handles:
+            ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=len(handles))
         ax.grid(axis="x", alpha=0.3)
         return _svg(fig, "stages")
 
@@ -167,7 +176,7 @@ def _breakers_figure(rec: DemoRecord) -> str:
     with _style("breakers"):
         fig = Figure(figsize=(11, 2.6))
         ax = fig.add_subplot()
-        days = np.array(rec.days, dtype="datetime64[s]")
+        days = _naive(rec.days)
         idx = _thin(len(days))
         if rec.books:
             eq = rec.books[0].equity
