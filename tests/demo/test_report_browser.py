@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from matplotlib.image import imread
+from sample_record import sample_record
 
 from ordinis.engines.learning.demo.report_html import FIGURES, write_report
 
-from sample_record import sample_record
-
-# The page's console, as chromium logs it: `...:INFO:CONSOLE:line] "message", source: ...` (older: CONSOLE(line))
+# The page's console as chromium logs it: `...:INFO:CONSOLE:12] "message", source: ...`
+# (older builds: `CONSOLE(12)]`).
 _CONSOLE = re.compile(r":CONSOLE[(:]\d+\)?\]")
 
 

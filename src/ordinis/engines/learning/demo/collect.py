@@ -204,6 +204,5 @@ def _rollout(engine: LearningEngine, model_name: str, rec: DemoRecord) -> None:
         at = getattr(decision, "at", None)
         traffic = getattr(decision, "traffic", None)
         if at is not None and traffic is not None:
-            rec.traffic.append(
-                TrafficStep(at, report.candidate, float(traffic), str(getattr(decision, "phase", "")))
-            )
+            phase = str(getattr(decision, "phase", ""))
+            rec.traffic.append(TrafficStep(at, report.candidate, float(traffic), phase))

@@ -81,7 +81,8 @@ def load_data(
     hi = pd.Timestamp(end) if end else last
     if quick:
         hi = min(hi, lo + pd.Timedelta(days=int(365.25 * quick_years)))
-    gaps = np.median(np.diff(prices.index.asi8)) / 86400e9
+    seconds = prices.index.values.astype("datetime64[s]").astype(np.int64)
+    gaps = float(np.median(np.diff(seconds))) / 86400.0
     panel = _panel(prices, lo, hi, n_symbols, data)
     panel.periods_per_year = 252.0 if gaps < 2 else 365.0 / float(gaps)
     panel.source = (

@@ -167,8 +167,13 @@ class PairedVerdict:
 
 @dataclass(slots=True)
 class PhaseTimes:
-    """Wall-clock seconds of each phase of the run (benchmarks/demo.py prints them)."""
+    """Wall-clock seconds of each phase of the run (benchmarks/demo.py prints them).
 
+    ``ingest`` is the bar loop itself (signals, predictions, events, trades, breakers, drift
+    checks) without the training, evaluation and rollout calls it waited on.
+    """
+
+    load: float = 0.0
     ingest: float = 0.0
     train: float = 0.0
     evaluate: float = 0.0

@@ -69,7 +69,7 @@ class DemoOptions:
     quick: bool = False
     pipeline: Path | None = None  # --config: a pipeline.yaml of the user's instead of the demo's
     report: Path | None = None  # --report: where the HTML goes (default: data dir/report.html)
-    initial_train_years: float = 6.0
+    initial_train_years: float | None = None  # default: 6 (sp500), 3 (bitcoin)
     holdout_fraction: float = 0.2
     baseline_trades: int = 2500
     staging_gate_set: str = "demo"
@@ -106,6 +106,7 @@ def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineCon
         data_dir=opts.data_dir,
         max_events_memory=100_000,
         event_retention_days=36500,
+        retention_check_interval_seconds=30 * 86400.0,  # nothing is old enough to purge
         flush_batch_size=20_000,
         min_samples_for_training=1000 if periods_per_year > 200 else 200,
         drift_check_interval_seconds=7 * 86400.0 * max(1.0, bar / 1.45),
@@ -300,7 +301,7 @@ class _Host:
         now = self.panel.days[d]
         await engine.flush_events()
         console.rule(f"[bold]{now:%Y-%m-%d}: train the first model on the stored events")
-        start = now - timedelta(days=int(365 * self.opts.initial_train_years))
+        start = now - timedelta(days=int(365 * _train_years(self.opts)))
         end = now - (now - start) * self.opts.holdout_fraction  # the forward holdout is kept out
         t0 = time.perf_counter()
         job = await engine.submit_training_job(
@@ -354,7 +355,9 @@ class _Host:
         self.signals.stage(version_id)
 
     async def _promote(self, version_id: str, stage: ModelStage, reason: str) -> None:
+        t0 = time.perf_counter()
         await self.engine.promote_model(MODEL, version_id, stage, actor="demo", reason=reason)
+        self.times.rollout += time.perf_counter() - t0
         self.switches += 1
 
     async def review_candidates(self) -> None:
@@ -403,6 +406,13 @@ class _Host:
         return True
 
 
+def _train_years(opts: DemoOptions) -> float:
+    """Years of bars before the first model: six of daily stocks, three of bitcoin."""
+    if opts.initial_train_years is not None:
+        return opts.initial_train_years
+    return 6.0 if opts.data == "sp500" else 3.0
+
+
 def _why(result: EvaluationResult) -> str:
     report = result.gate_report
     if report is None:
@@ -447,10 +457,12 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
         f"({panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d}) in "
         f"{time.perf_counter() - t0:.1f} s"
     )
+    load_seconds = time.perf_counter() - t0
     clock = SimulatedClock(panel.days[0] - timedelta(hours=1))
     config = demo_config(opts, panel.periods_per_year)
     async with LearningEngine(config, clock=clock) as engine:
         host = _Host(engine, panel, console, opts)
+        host.times.load = load_seconds
         retrains = 0
 
         def on_loop_event(event: Any) -> None:
@@ -464,7 +476,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
             console.print(f"[{colour}]{event}[/{colour}]", highlight=False)
 
         engine.subscribe_loop_events(on_loop_event)
-        first_day = panel.days[0] + timedelta(days=int(365 * opts.initial_train_years))
+        first_day = panel.days[0] + timedelta(days=int(365 * _train_years(opts)))
         trained = False
         years = sorted({day.year for day in panel.days})
         t_loop = time.perf_counter()
@@ -477,7 +489,6 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
                     progress.update(task, advance=1, year=year)
                 if not trained and panel.days[d] >= first_day:
                     await engine.flush_events()
-                    host.times.ingest = time.perf_counter() - t_loop
                     await host.first_model(d)
                     host.books.first_model_day = d
                     trained = True
@@ -494,6 +505,8 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
         await engine.flush_events()
         await engine.drain()
         t_report = time.perf_counter()
+        times = host.times
+        times.ingest = t_report - t_loop - times.train - times.evaluate - times.rollout
         record = collect_record(
             engine,
             panel,

@@ -64,7 +64,13 @@ def _svg(fig: Figure, name: str) -> str:
     start = text.find("<svg")
     svg = text[start:]
     # width/height in pt; let the page scale it
-    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 width="100%"', svg, 1)
+    size = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*"')
+    return size.sub(r'<svg\1 width="100%"', svg, count=1)
+
+
+def _x(at: datetime) -> float:
+    """A time as matplotlib's date number (days since its epoch)."""
+    return float(mdates.date2num(at))
 
 
 def _naive(days: list[datetime]) -> np.ndarray:
@@ -100,7 +106,7 @@ def _equity_figure(rec: DemoRecord) -> str:
                     )
         for mark in rec.marks:
             if mark.kind in (MarkKind.RETRAIN, MarkKind.PROMOTION, MarkKind.ROLLBACK):
-                ax.axvline(mark.at, color=_COLOURS[mark.kind], lw=0.6, alpha=0.5, ls=":")
+                ax.axvline(_x(mark.at), color=_COLOURS[mark.kind], lw=0.6, alpha=0.5, ls=":")
         ax.set_yscale("log")
         ax.set_ylabel("growth of 1 (log scale)")
         level = f"{rec.bands[0].level:.0%}" if rec.bands else ""
@@ -119,13 +125,13 @@ def _timeline_figure(rec: DemoRecord) -> str:
         ax = fig.add_subplot()
         kinds = list(MarkKind)
         for row, kind in enumerate(kinds):
-            at = [m.at for m in rec.marks if m.kind is kind]
+            at = [_x(m.at) for m in rec.marks if m.kind is kind]
             ax.scatter(at, [row] * len(at), color=_COLOURS[kind], s=18, marker="|" if
                        kind is MarkKind.DRIFT else "o", label=f"{kind.value} ({len(at)})")
         ax.set_yticks(range(len(kinds)), [k.value for k in kinds])
         ax.set_ylim(-0.7, len(kinds) - 0.3)
         if rec.days:
-            ax.set_xlim(rec.days[0], rec.days[-1])
+            ax.set_xlim(_x(rec.days[0]), _x(rec.days[-1]))
         ax.set_title("Drift alerts, retrains (and refusals), promotions and rollbacks")
         ax.grid(axis="x", alpha=0.3)
         return _svg(fig, "timeline")
@@ -153,7 +159,7 @@ def _stages_figure(rec: DemoRecord) -> str:
         if rec.traffic:
             tx = ax.twinx()
             tx.step(
-                [t.at for t in rec.traffic], [100 * t.traffic for t in rec.traffic],
+                [_x(t.at) for t in rec.traffic], [100 * t.traffic for t in rec.traffic],
                 where="post", color="#e6550d", lw=1.0, label="candidate traffic %",
             )
             tx.set_ylim(0, 105)
@@ -161,7 +167,7 @@ def _stages_figure(rec: DemoRecord) -> str:
         ax.set_yticks(range(len(versions)), versions)
         ax.xaxis_date()
         if rec.days:
-            ax.set_xlim(rec.days[0], rec.days[-1])
+            ax.set_xlim(_x(rec.days[0]), _x(rec.days[-1]))
         ax.invert_yaxis()
         title = "Each version's stages over time"
         title += " with canary traffic" if rec.traffic else " (no rollout traffic recorded)"
@@ -185,7 +191,7 @@ def _breakers_figure(rec: DemoRecord) -> str:
                             label=f"drawdown of the {rec.books[0].name}")
         end_of_record = rec.days[-1] if rec.days else datetime.now()
         for i, trip in enumerate(rec.trips):
-            ax.axvspan(trip.opened_at, trip.closed_at or end_of_record, color="#d62728",
+            ax.axvspan(_x(trip.opened_at), _x(trip.closed_at or end_of_record), color="#d62728",
                        alpha=0.25, lw=0, label="breaker open" if i == 0 else None)
         ax.set_ylabel("drawdown")
         ax.set_title(f"Circuit-breaker trips ({len(rec.trips)}) over the closed loop's drawdown")

@@ -1,4 +1,4 @@
-"""The host's SignalEngine: every bar it asks the LearningEngine which model serves and what it says.
+"""The host's SignalEngine: every bar it asks the engine which model serves and what it says.
 
 With the engine's serving path (``engine.predict(model, key, features)``, the rollout part) each
 symbol is a routing key: the router picks champion or candidate, shadows run off the path and

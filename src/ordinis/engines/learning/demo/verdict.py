@@ -24,10 +24,11 @@ def _block_length(x: np.ndarray) -> float:
 
 def _indices(n: int, block: float, resamples: int, seed: int) -> np.ndarray:
     """(resamples, n) stationary-bootstrap indices from arch (one generator, a fixed seed)."""
-    bs = StationaryBootstrap(block, np.zeros(n), seed=np.random.default_rng(seed))
+    # arch takes the expected block length as a float, though its stubs say int
+    bs = StationaryBootstrap(block, np.zeros(n), seed=np.random.default_rng(seed))  # type: ignore[arg-type]
     out = np.empty((resamples, n), dtype=np.int64)
     for i, _ in enumerate(bs.bootstrap(resamples)):
-        out[i] = bs.index
+        out[i] = np.asarray(bs.index, dtype=np.int64)
     return out
 
 

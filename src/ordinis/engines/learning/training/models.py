@@ -78,7 +78,8 @@ class SignalModel:
         values = self._matrix(X)
         if len(values) == 0:
             return np.empty((0, 2))
-        booster = getattr(self.estimator, "booster_", None) if self.algorithm == "lightgbm" else None
+        lgbm = self.algorithm == "lightgbm"
+        booster = getattr(self.estimator, "booster_", None) if lgbm else None
         if booster is not None:
             # The serving path: the fitted booster on the validated matrix, one thread (OpenMP
             # start-up costs more than a bar's rows; a busy host's cores are not ours to take).
