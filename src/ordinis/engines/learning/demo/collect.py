@@ -77,6 +77,12 @@ def collect_record(
     _drift_and_retrains(engine, model_name, rec)
     _trips(engine, rec)
     _rollout(engine, model_name, rec)
+    if not any(m.kind is MarkKind.DRIFT for m in rec.marks) and not rec.production_reached:
+        rec.notes.append(
+            "No drift alert and no retrain: this engine watches the live performance of "
+            "production versions only, and none reached production, so the loop had nothing "
+            "to watch."
+        )
     verification = engine.verify_audit()
     rec.audit_ok = bool(verification.ok)
     rec.audit_records = int(verification.checked)

@@ -192,7 +192,10 @@ def _breakers_figure(rec: DemoRecord) -> str:
         end_of_record = rec.days[-1] if rec.days else datetime.now()
         for i, trip in enumerate(rec.trips):
             ax.axvspan(_x(trip.opened_at), _x(trip.closed_at or end_of_record), color="#d62728",
-                       alpha=0.25, lw=0, label="breaker open" if i == 0 else None)
+                       alpha=0.25, lw=0)
+            # a trip lasts days: a line keeps it visible on a 30-year axis
+            ax.axvline(_x(trip.opened_at), color="#d62728", lw=1.0,
+                       label="breaker tripped" if i == 0 else None)
         ax.set_ylabel("drawdown")
         ax.set_title(f"Circuit-breaker trips ({len(rec.trips)}) over the closed loop's drawdown")
         ax.legend(loc="lower left", fontsize=8)
