@@ -367,3 +367,32 @@ async def test_a_bad_trade_in_a_batch_refuses_the_batch_naming_its_index(env: En
     assert {"trades[1].pnl", "trades[1].symbol"} <= fields
     assert env.stored() == 0
     assert env.breakers.should_allow_signals()[0]
+
+
+async def test_search_similar_finds_stored_and_new_situations_with_outcomes(
+    env: Env, sim_clock: SimulatedClock
+) -> None:
+    from ordinis.engines.learning.features import BruteForceIndex, SituationIndex
+
+    c = env.collector
+    with pytest.raises(ValidationError, match=r"ordinis-learning\[vectors\]"):
+        await c.search_similar({"x": 1.0})
+    stored = await c.record_trade_outcome(
+        "NDX", pnl=5.0, return_pct=0.02, metadata={"features": {"x": 1.0, "y": 0.0},
+                                                     "regime": "bull"})
+    c.enable_similarity(SituationIndex(
+        BruteForceIndex, lambda: c.query_feedback(limit=1000, descending=True)))
+    sim_clock.advance(timedelta(hours=1))
+    pending = await c.record_trade_outcome(  # recorded before the first search builds it
+        "NDX", pnl=-3.0, return_pct=-0.01, metadata={"features": {"x": -1.0, "y": 0.0},
+                                                       "regime": "bear"})
+    found = await c.search_similar({"x": 0.9, "y": 0.1}, k=2)
+    assert [f.record_id for f in found] == [stored.record_id, pending.record_id]
+    assert (found[0].outcome, found[0].regime) == (0.02, "bull")
+    sim_clock.advance(timedelta(hours=1))
+    live = await c.record_trade_outcome(
+        "NDX", pnl=1.0, return_pct=0.005, metadata={"features": {"x": 0.95, "y": 0.1}})
+    near = await c.search_similar({"x": 0.95, "y": 0.1}, k=1)
+    assert near[0].record_id == live.record_id
+    losers = await c.search_similar({"x": 1.0, "y": 0.0}, where={"outcome": {"$lt": 0}})
+    assert [f.record_id for f in losers] == [pending.record_id]

@@ -120,7 +120,9 @@ def test_block_size_rule_grows_with_dependence() -> None:
     assert optimal_block_size(iid * vol) <= math.sqrt(1000)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     annual_sharpe=hs.floats(-0.5, 2.0),
     phi=hs.floats(0.0, 0.3),

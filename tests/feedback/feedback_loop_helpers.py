@@ -138,6 +138,9 @@ class SklearnLoopActions:
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
         return self.reference
 
+    def model_feature_names(self, model_name: str) -> tuple[str, ...] | None:
+        return FEATURE_NAMES
+
 
 class Loop:
     """A pipeline with everything it needs, for the tests."""

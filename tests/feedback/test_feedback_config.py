@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.errors import ConfigError
 from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 from ordinis.engines.learning.feedback import (
     load_pipeline_spec,
     parse_duration,
@@ -32,7 +31,7 @@ def test_packaged_pipeline_loads_with_the_review_stages() -> None:
     assert cfg.source.endswith("resources/mlops/pipeline.yaml")
     assert cfg.data_validation.max_null_rate == 0.01
     assert cfg.data_validation.max_feature_drift == 0.1
-    assert cfg.data_validation.required_features == list(FEATURE_NAMES)
+    assert cfg.data_validation.required_features == []  # the model's own set
     assert "event_types" not in type(cfg.data_collection).model_fields
     assert cfg.data_collection.window_seconds == 90 * 86400
     assert cfg.training.timeout_seconds == 3600

@@ -16,7 +16,7 @@ from ordinis.engines.learning.feedback import (
     validate_training_data,
 )
 
-STAGE = DataValidationStage()
+STAGE = DataValidationStage(required_features=list(FEATURE_NAMES))
 
 
 def test_psi_is_small_for_one_distribution_and_large_for_a_shift() -> None:
@@ -89,3 +89,13 @@ def test_skips_are_explicit() -> None:
     assert off.passed and "disabled" in off.summary()
     drift = check_feature_drift(pd.DataFrame({"a": [1.0]}), None, ["a"], 0.1)
     assert drift.passed and drift.skipped_reason == "no reference features"
+
+
+def test_without_a_pipeline_list_the_models_own_features_are_required() -> None:
+    window = pd.DataFrame({"ret_0": np.linspace(0, 1, 50), "vol_20": np.nan})
+    report = validate_training_data(window, None, DataValidationStage())
+    assert report.schema is not None and report.schema.required == ["ret_0", "vol_20"]
+    assert report.failed_check == "null_rate" and "vol_20=100.00%" in report.summary()
+    named = validate_training_data(window[["ret_0"]], None, DataValidationStage(),
+                                   required=["ret_0", "skew"])
+    assert named.schema is not None and named.schema.missing == ["skew"]

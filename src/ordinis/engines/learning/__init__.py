@@ -10,6 +10,7 @@ from ordinis.engines.learning.core.errors import (
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
+    MissingExtraError,
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
@@ -33,6 +34,14 @@ from ordinis.engines.learning.core.models import (
 )
 from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
 from ordinis.engines.learning.engine.facade import LearningEngine
+from ordinis.engines.learning.features import (
+    FeatureFunction,
+    FeatureSet,
+    FeatureSource,
+    FeatureSpec,
+    FeatureStore,
+    SimilarSituation,
+)
 from ordinis.engines.learning.features.bar_features import (
     FEATURE_NAMES,
     compute_bar_features,
@@ -51,6 +60,11 @@ __all__ = [
     "DriftType",
     "EvaluationResult",
     "EventType",
+    "FeatureFunction",
+    "FeatureSet",
+    "FeatureSource",
+    "FeatureSpec",
+    "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
     "HealthLevel",
@@ -62,6 +76,7 @@ __all__ = [
     "LearningEngineError",
     "LearningEngineProtocol",
     "LearningEvent",
+    "MissingExtraError",
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
@@ -70,6 +85,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SimilarSituation",
     "SimulatedClock",
     "SystemClock",
     "TradeOutcome",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.errors import FieldProblem, StoreError, ValidationError
 from ordinis.engines.learning.core.models import FeedbackPriority, FeedbackRecord
 from ordinis.engines.learning.events.store import EventQuery
+from ordinis.engines.learning.features.similarity import SimilarSituation, SituationIndex
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.safety.manager import CircuitBreakerManager
 
@@ -63,6 +64,7 @@ class FeedbackCollector:
         self.metrics = metrics
         self.source_engine_default = source_engine_default
         self._listeners: list[FeedbackListener] = []
+        self.situations: SituationIndex | None = None
         self.listener_errors: deque[tuple[FeedbackRecord, BaseException]] = deque(maxlen=100)
 
     def add_listener(self, callback: FeedbackListener) -> None:
@@ -512,6 +514,36 @@ class FeedbackCollector:
         common = self._common(c, None, source_engine or name, metadata, priority)
         c.done()
         return await self._emit(FeedbackType.ERROR_RATE_SPIKE, common, data, None)
+
+    # ------------------------------------------------------------------ similar situations
+    def enable_similarity(self, situations: SituationIndex) -> None:
+        """Index every record with features for :meth:`search_similar` (built on first use)."""
+        self.situations = situations
+        self.add_listener(situations.on_record)
+
+    async def search_similar(
+        self,
+        record_or_features: FeedbackRecord | Mapping[str, Any],
+        *,
+        where: Mapping[str, Any] | None = None,
+        k: int = 10,
+        regime: str | None = None,
+        before: datetime | None = None,
+    ) -> list[SimilarSituation]:
+        """Past situations most like this one (a record, or feature name -> value), nearest
+        first, each with its outcome. ``where`` filters on outcome, regime, symbol,
+        feedback_type, model_name (Chroma's where language); ``before`` keeps earlier ones.
+
+        Runs in a worker thread; the first call builds the index from the stored feedback.
+        """
+        if self.situations is None:
+            raise ValidationError("search_similar", [FieldProblem(
+                "similarity", None, "similarity search is not enabled on this collector; the "
+                "engine enables it (it needs the 'vectors' extra: pip install "
+                "'ordinis-learning[vectors]')")])
+        return await asyncio.to_thread(
+            self.situations.search, record_or_features, regime=regime, where=where, k=k,
+            before=before)
 
     # ------------------------------------------------------------------ reading back
     def query_feedback(

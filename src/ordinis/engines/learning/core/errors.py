@@ -90,3 +90,14 @@ class InsufficientDataError(TrainingError):
 
 class EvaluationError(LearningEngineError):
     """An evaluation could not be run (bad benchmark, missing predictions, ...)."""
+
+
+class MissingExtraError(LearningEngineError, ImportError):
+    """An optional part needs a package extra that is not installed; says which to install."""
+
+    def __init__(self, feature: str, extra: str, package: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the {package!r} package of the {extra!r} extra, which is not "
+            f"installed: pip install 'ordinis-learning[{extra}]'"
+        )

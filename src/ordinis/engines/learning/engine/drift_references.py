@@ -14,6 +14,7 @@ from ordinis.engines.learning.core.errors import NotFoundError
 from ordinis.engines.learning.core.models import DriftAlert, ModelStage
 from ordinis.engines.learning.engine.feature_rows import (
     feature_frame,
+    lineage_features,
     lineage_time,
     signal_events,
     window_features,
@@ -77,11 +78,13 @@ class DriftReferences:
         end = lineage_time(mv.lineage.get("window_end"))
         if end is None:
             return False
-        features = window_features(self.store, start, end + timedelta(microseconds=1))
+        model = self.registry.load_model(version_id)
+        names = lineage_features(mv.lineage) or tuple(getattr(model, "feature_names", ()) or ())
+        features = window_features(self.store, start, end + timedelta(microseconds=1),
+                                   names or None)
         if features is None or features.empty:
             return False
         features = features.dropna()
-        model = self.registry.load_model(version_id)
         predictions = np.asarray(model.predict(features), dtype=float)
         self.drift.set_reference(model_name, features, predictions)
         self._reference_of[model_name] = version_id
@@ -103,10 +106,12 @@ class DriftReferences:
             return alerts
         end = self.clock.now()
         events = signal_events(self.store, end - timedelta(days=_LIVE_DATA_DAYS), end)
-        features = feature_frame(events)  # the same recent rows serve every model
-        if features is not None:
-            features = features.dropna()
+        frame = feature_frame(events)  # the same recent rows serve every model
         for model_name in live:
+            names = lineage_features(
+                self.registry.get_model_version(self._reference_of[model_name]).lineage)
+            features = None if frame is None else (
+                frame.reindex(columns=list(names)) if names else frame).dropna()
             if features is not None and len(features) >= _MIN_LIVE_ROWS:
                 alerts += self.drift.check_data_drift(model_name, features)
             predictions = [

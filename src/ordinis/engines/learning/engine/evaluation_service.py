@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -31,6 +31,7 @@ from ordinis.engines.learning.evaluation.serialization import (
     mlflow_metrics,
 )
 from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.features import FeatureFunction
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.verdicts import record_verdict
@@ -92,7 +93,9 @@ class EvaluationService:
         evaluator: ModelEvaluator,
         audit: AuditLog,
         default_benchmarks: Sequence[str] | None = None,
+        feature_function_of: Callable[[Mapping[str, str]], FeatureFunction | None] | None = None,
     ) -> None:
+        self.feature_function_of = feature_function_of  # lineage -> the version's function
         self.config = config
         self.store = store
         self.clock = clock
@@ -120,12 +123,14 @@ class EvaluationService:
         if mv.artifact_path:
             model = await asyncio.to_thread(self.registry.load_model, mv.version_id)
             packs = benchmark if benchmark is not None else self.default_benchmarks
+            fn = self.feature_function_of(mv.lineage) if self.feature_function_of else None
             result = await self.evaluator.evaluate(
                 model,
                 mv.version_id,
                 packs,
                 trials=max(1, self.registry.trial_count(mv.model_name)),
                 count_verdict=False,  # the gates below decide; _record counts the verdict once
+                feature_function=fn,
             )
         elif metrics:
             result = EvaluationResult(

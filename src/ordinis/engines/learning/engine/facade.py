@@ -43,8 +43,17 @@ from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
+    from ordinis.engines.learning.features import (
+        FeatureFunction,
+        FeatureSet,
+        FeatureSpec,
+        FeatureStore,
+    )
     from ordinis.engines.learning.feedback.improvement_loop import LoopEvent
     from ordinis.engines.learning.feedback.report import ImprovementReport
     from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
@@ -433,6 +442,51 @@ class LearningEngine:
     def get_evaluations(self, version_id: str | None = None) -> list[EvaluationResult]:
         """Stored evaluation results, oldest first."""
         return self._require().evaluation.stored(version_id)
+
+    # ------------------------------------------------------------------ features
+    def register_feature_set(
+        self,
+        name: str,
+        features: Sequence[str | FeatureSpec],
+        *,
+        version: int = 1,
+        source: str = "payload",
+        function: str | None = None,
+        ttl_seconds: float | None = None,
+        description: str = "",
+    ) -> FeatureSet:
+        """Register a version of a feature set; a job names it in ``config.feature_set``."""
+        return self._require().features.register_set(
+            name, features, version=version, source=source, function=function,
+            ttl_seconds=ttl_seconds, description=description)
+
+    def register_feature_function(
+        self, function: FeatureFunction, description: str = ""
+    ) -> FeatureSet:
+        """Register a function over bars (and its set of the same name) for packs and jobs."""
+        return self._require().features.register_function(function, description)
+
+    def get_feature_set(self, name: str, version: int | None = None) -> FeatureSet:
+        """A registered set (``version`` None: the latest), store-sourced ones included."""
+        return self._require().features.synced_sets().get(name, version)
+
+    @property
+    def feature_store(self) -> FeatureStore:
+        """The point-in-time FeatureStore (``<data_dir>/features.duckdb``, opened on first use)."""
+        return self._require().features.store()
+
+    def register_benchmark(
+        self,
+        name: str,
+        prices: pd.DataFrame | pd.Series,
+        *,
+        feature_function: FeatureFunction | str | None = None,
+        **kwargs: Any,
+    ) -> BenchmarkDataset:
+        """Register a user pack of close prices whose features ``feature_function`` computes
+        (default: ``bar_features``); evaluations name it like a built-in pack."""
+        return self._require().features.register_benchmark(
+            name, prices, feature_function=feature_function, **kwargs)
 
     # ------------------------------------------------------------------ drift
     def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:

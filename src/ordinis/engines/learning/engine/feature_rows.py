@@ -1,7 +1,11 @@
-"""Feature frames read back from stored signal events (for data validation and drift)."""
+"""Feature frames read back from stored signal events (for data validation and drift).
+
+Each frame is in the columns of one version's own feature set (its lineage ``feature_names``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +13,12 @@ import pandas as pd
 
 from ordinis.engines.learning.core.models import EventType, LearningEvent
 from ordinis.engines.learning.events.store import EventQuery, EventStore
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+from ordinis.engines.learning.features import (
+    DISCOVERED_SET,
+    LISTED_SET,
+    feature_frame,
+    lineage_feature_names,
+)
 
 # At most this many rows of features are read back for one check.
 MAX_FEATURE_ROWS = 50_000
@@ -30,20 +39,27 @@ def signal_events(
     )
 
 
-def feature_frame(events: list[LearningEvent]) -> pd.DataFrame | None:
-    """The bar features carried by signal events, as a frame with FEATURE_NAMES columns."""
-    rows = [e.payload["features"] for e in events if isinstance(e.payload.get("features"), dict)]
-    if not rows:
-        return None
-    frame = pd.DataFrame(rows)
-    return frame.reindex(columns=[c for c in FEATURE_NAMES if c in frame.columns])
-
-
 def window_features(
-    store: EventStore, start: datetime | None, end: datetime | None
+    store: EventStore, start: datetime | None, end: datetime | None,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame | None:
-    """Features of the signal events of ``[start, end)``."""
-    return feature_frame(signal_events(store, start, end))
+    """Features of the signal events of ``[start, end)`` (in ``names``' columns when given)."""
+    return feature_frame(signal_events(store, start, end), names)
+
+
+def lineage_features(lineage: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The feature names a version was trained on (None for versions from before sets)."""
+    return lineage_feature_names(lineage)
+
+
+def retrain_feature_config(lineage: Mapping[str, Any]) -> dict[str, Any]:
+    """Job config keys that keep a model's feature set on retrain (named version or its list)."""
+    name = lineage.get("feature_set")
+    version = lineage.get("feature_set_version")
+    if name and version and name not in (DISCOVERED_SET, LISTED_SET):
+        return {"feature_set": f"{name}@v{version}"}
+    names = lineage_feature_names(lineage)
+    return {"features": list(names)} if names else {}
 
 
 def lineage_time(value: Any) -> datetime | None:

@@ -9,7 +9,12 @@ import pandas as pd
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.models import ModelStage, TrainingJob
-from ordinis.engines.learning.engine.feature_rows import lineage_time, window_features
+from ordinis.engines.learning.engine.feature_rows import (
+    lineage_features,
+    lineage_time,
+    retrain_feature_config,
+    window_features,
+)
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.feedback.actions import GateOutcome
 
@@ -57,6 +62,7 @@ class EngineLoopActions:
             "start": start.isoformat(),
             "end": end.isoformat(),
             "trigger_id": trigger.trigger_id,
+            **retrain_feature_config(self._latest_lineage(model_name)),
         }
         return await self.training.submit(
             model_name, stage.model_type, config, actor=f"loop:{trigger.trigger_type.value}"
@@ -93,9 +99,19 @@ class EngineLoopActions:
     def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:
         return self.data.count_samples(start, end)
 
+    def _latest_lineage(self, model_name: str) -> dict[str, str]:
+        versions = self.registry.list_versions(model_name)
+        if not versions:
+            return {}
+        return dict(max(versions, key=lambda v: v.created_at).lineage)
+
+    def model_feature_names(self, model_name: str) -> tuple[str, ...] | None:
+        return lineage_features(self._latest_lineage(model_name))
+
     def training_window_features(self, model_name: str) -> pd.DataFrame | None:
+        """The window's features in the columns of the model's own set (NaN where absent)."""
         start, end = self._window()
-        return window_features(self.store, start, end)
+        return window_features(self.store, start, end, self.model_feature_names(model_name))
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
         """The training reference: features of the latest version's own training window.
@@ -114,4 +130,5 @@ class EngineLoopActions:
         end = lineage_time(latest.lineage.get("window_end"))
         if end is None:
             return None
-        return window_features(self.store, start, end + timedelta(microseconds=1))
+        return window_features(self.store, start, end + timedelta(microseconds=1),
+                               lineage_features(latest.lineage))

@@ -12,6 +12,7 @@ from ordinis.engines.learning.core.models import EventType, TrainingJob
 from ordinis.engines.learning.events.store import EventQuery, EventStore
 
 if TYPE_CHECKING:
+    from ordinis.engines.learning.engine.feature_service import FeatureService
     from ordinis.engines.learning.training.dataset import Dataset
 
 
@@ -37,10 +38,14 @@ def _parse_time(field: str, value: Any) -> datetime | None:
 class TrainingData:
     """Reads a job's training window from the event store (never past the clock's now)."""
 
-    def __init__(self, config: LearningEngineConfig, store: EventStore, clock: Clock) -> None:
+    def __init__(
+        self, config: LearningEngineConfig, store: EventStore, clock: Clock,
+        features: FeatureService | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.features = features
 
     def window(self, job_config: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
         """A job's data window: config ``start``/``end``; ``end`` defaults to the clock's now."""
@@ -63,8 +68,10 @@ class TrainingData:
         )
 
     def build_dataset(self, job: TrainingJob) -> Dataset:
-        """Signal events of the job's window, as features and next-return targets."""
-        from ordinis.engines.learning.training.dataset import build_signal_dataset
+        """Signal events of the job's window, with the job's feature set (named, listed or
+        discovered; a store-sourced set is joined point-in-time) and next-return targets."""
+        from ordinis.engines.learning.features import default_feature_sets
+        from ordinis.engines.learning.training.dataset import dataset_for_job
 
         start, end = self.window(job.config)
         events = self.store.query_events(
@@ -76,4 +83,7 @@ class TrainingData:
                 limit=None,
             )
         )
-        return build_signal_dataset(events, min_samples=self.config.min_samples_for_training)
+        sets = self.features.synced_sets() if self.features else default_feature_sets()
+        store = self.features.open_store() if self.features else None
+        return dataset_for_job(
+            job.config, events, self.config.min_samples_for_training, sets, store)

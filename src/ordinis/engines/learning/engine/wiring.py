@@ -23,6 +23,7 @@ from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.cycle_ingest import CycleIngest
 from ordinis.engines.learning.engine.drift_references import DriftReferences
 from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+from ordinis.engines.learning.engine.feature_service import FeatureService, chroma_situations
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
@@ -71,6 +72,7 @@ class Parts:
     observations: LoopObservations
     references: DriftReferences
     cycles: CycleIngest
+    features: FeatureService
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
@@ -83,6 +85,7 @@ class Parts:
         await self.executor.stop()
         await self.registry.close()
         await self.pipeline.stop()
+        self.features.close()
 
 
 def _make_backend(ctx: EngineContext) -> Any:
@@ -150,8 +153,12 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
     await registry.open()
 
+    evaluator = ModelEvaluator(cfg, clock, metrics)
+    features = FeatureService(cfg.data_dir, clock, evaluator.benchmarks)
+    collector.enable_similarity(chroma_situations(collector.query_feedback))
+
     trainers = TrainerRegistry.default()
-    data = TrainingData(cfg, store, clock)
+    data = TrainingData(cfg, store, clock, features)
     registrar = TrainingRegistrar(registry)
     executor = TrainingExecutor(
         cfg,
@@ -167,7 +174,6 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     training = TrainingService(cfg, data, policies, audit, executor)
 
     spec = load_pipeline_spec(cfg.pipeline_config_path)
-    evaluator = ModelEvaluator(cfg, clock, metrics)
     evaluation = EvaluationService(
         cfg,
         store,
@@ -177,6 +183,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         evaluator,
         audit,
         default_benchmarks=spec.evaluation.benchmarks,
+        feature_function_of=features.function_of,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)
@@ -216,6 +223,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         observations=observations,
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
+        features=features,
     )
     parts.retention = schedule_retention(
         sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds, metrics

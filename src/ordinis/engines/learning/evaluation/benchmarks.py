@@ -3,8 +3,9 @@
 Built-in packs come from data shipped inside installed packages (skfolio, arch, river), loaded
 once per process; ``docs/benchmarks.md`` records which dates form each pack and why. Users add
 their own with :meth:`BenchmarkRegistry.register_dataframe` / :meth:`register_file`, validated
-at the edge. Features come from ``features.bar_features`` so evaluation sees what training saw;
-a pack's features use history before its window as warm-up (point-in-time, no lookahead).
+at the edge. A pack's features come from its feature function (``features.bar_features`` for the
+built-in packs; a user pack registers its own), so evaluation sees what training saw; they use
+history before the window as warm-up (point-in-time, no lookahead).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from ordinis.engines.learning.core.errors import FieldProblem, NotFoundError, ValidationError
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES, compute_bar_features
+from ordinis.engines.learning.features import BAR_FEATURES, FEATURE_NAMES, FeatureFunction
 
-FEATURE_WARMUP_ROWS = 60  # rows before compute_bar_features has every feature (mom_60, vol_ratio)
+FEATURE_WARMUP_ROWS = BAR_FEATURES.warmup_rows  # rows before bar_features has every feature
 MIN_EVALUATION_ROWS = 100  # rows a benchmark needs after the warm-up
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
@@ -51,6 +52,7 @@ class BenchmarkDataset:
     asset_class: str = "equity_index"
     periods_per_year: float = 252.0
     source: str = ""
+    feature_function: str = BAR_FEATURES.name
 
     @property
     def start(self) -> pd.Timestamp:
@@ -101,19 +103,22 @@ def build_dataset(
     asset_class: str = "equity_index",
     periods_per_year: float = 252.0,
     source: str = "",
+    feature_function: FeatureFunction = BAR_FEATURES,
 ) -> BenchmarkDataset:
-    """Cut evaluation windows out of a full price history (already validated) and compute features.
+    """Cut evaluation windows out of a full price history (already validated) and compute
+    features with ``feature_function``.
 
     Without ``windows`` the whole history after the feature warm-up is the one window.
     """
     history = history.astype(float)
+    warmup = feature_function.warmup_rows
     if windows is None:
-        cuts = [(history.index[FEATURE_WARMUP_ROWS], history.index[-1])]
+        cuts = [(history.index[warmup], history.index[-1])]
     else:
         cuts = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in windows]
     mask = np.zeros(history.shape[0], dtype=bool)
     segments: list[tuple[pd.Timestamp, pd.Timestamp]] = []
-    warm = np.arange(history.shape[0]) >= FEATURE_WARMUP_ROWS  # rows with every feature
+    warm = np.arange(history.shape[0]) >= warmup  # rows with every feature
     for a, b in cuts:
         m = (history.index >= a) & (history.index <= b) & warm
         idx = np.flatnonzero(m)
@@ -125,11 +130,11 @@ def build_dataset(
         segments.append((pd.Timestamp(history.index[idx[0]]), pd.Timestamp(history.index[idx[-1]])))
     rets = history.pct_change(fill_method=None)
     if isinstance(history, pd.DataFrame):
-        parts = {str(col): compute_bar_features(history[col])[mask] for col in history.columns}
+        parts = {str(col): feature_function(history[col])[mask] for col in history.columns}
         features = pd.concat(parts, names=["asset"]).swaplevel(0, 1).sort_index()
         features.index = features.index.set_names(["timestamp", "asset"])
     else:
-        features = compute_bar_features(history)[mask]
+        features = feature_function(history)[mask]
     close = history[mask]
     return BenchmarkDataset(
         name=name,
@@ -142,6 +147,7 @@ def build_dataset(
         asset_class=asset_class,
         periods_per_year=periods_per_year,
         source=source,
+        feature_function=feature_function.name,
     )
 
 
@@ -283,6 +289,9 @@ class BenchmarkRegistry:
             {p.name: p for p in BUILTIN_PACKS} if include_builtin else {}
         )
         self._datasets: dict[str, BenchmarkDataset] = {}
+        self._histories: dict[str, tuple[pd.Series | pd.DataFrame, list[Window] | None,
+                                         dict[str, object]]] = {}
+        self._recomputed: dict[tuple[str, str, str], BenchmarkDataset] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lookup
@@ -331,6 +340,34 @@ class BenchmarkRegistry:
             )
         return [self.get(n) for n in items]
 
+    def computed_with(
+        self, dataset: BenchmarkDataset, fn: FeatureFunction
+    ) -> BenchmarkDataset | None:
+        """The pack with its features computed by ``fn`` (a version's own feature function),
+        from the pack's full price history; None when that history is not at hand."""
+        if dataset.feature_function == fn.name:
+            return dataset
+        key = (dataset.name, dataset.version, f"{fn.name}:{','.join(fn.names)}")
+        with self._lock:
+            done = self._recomputed.get(key)
+        if done is not None:
+            return done
+        spec = self._specs.get(dataset.name)
+        if spec is not None:
+            out = build_dataset(
+                spec.name, spec.loader(), spec.windows, description=spec.description,
+                asset_class=spec.asset_class, periods_per_year=spec.periods_per_year,
+                source=spec.source, feature_function=fn)
+        elif dataset.name in self._histories:
+            prices, windows, kwargs = self._histories[dataset.name]
+            out = build_dataset(dataset.name, prices, windows, feature_function=fn,
+                                **kwargs)  # type: ignore[arg-type]
+        else:
+            return None
+        with self._lock:
+            self._recomputed[key] = out
+        return out
+
     # ------------------------------------------------------------------ user data
     def register(self, dataset: BenchmarkDataset, replace: bool = False) -> BenchmarkDataset:
         """Add a ready data set under its name."""
@@ -364,13 +401,17 @@ class BenchmarkRegistry:
         start: str | pd.Timestamp | None = None,
         end: str | pd.Timestamp | None = None,
         replace: bool = False,
+        feature_function: FeatureFunction | None = None,
     ) -> BenchmarkDataset:
         """Validate a table of close prices and register it as a benchmark.
 
         ``df`` is a Series of closes, a DataFrame with a ``close`` column (or ``price_column``),
         or a DataFrame of closes with one column per asset. ``start``/``end`` restrict the
         evaluation window; history before ``start`` serves as feature warm-up.
+        ``feature_function`` computes the pack's features (default: ``bar_features``), so a
+        model trained on the host's own features is evaluated on the same features here.
         """
+        fn = feature_function or BAR_FEATURES
         prices = validate_prices(
             name,
             df,
@@ -378,6 +419,7 @@ class BenchmarkRegistry:
             start=start,
             end=end,
             periods_per_year=periods_per_year,
+            warmup_rows=fn.warmup_rows,
         )
         if not replace and name in self:
             raise ValidationError(
@@ -386,7 +428,7 @@ class BenchmarkRegistry:
             )
         windows = None
         if start is not None or end is not None:
-            first = pd.Timestamp(start) if start is not None else prices.index[FEATURE_WARMUP_ROWS]
+            first = pd.Timestamp(start) if start is not None else prices.index[fn.warmup_rows]
             last = pd.Timestamp(end) if end is not None else prices.index[-1]
             windows = [(str(first), str(last))]
         ds = build_dataset(
@@ -397,8 +439,14 @@ class BenchmarkRegistry:
             asset_class=asset_class,
             periods_per_year=periods_per_year,
             source="user",
+            feature_function=fn,
         )
-        return self.register(ds, replace=replace)
+        registered = self.register(ds, replace=replace)
+        with self._lock:
+            self._histories[name] = (prices, windows, {
+                "description": description, "asset_class": asset_class,
+                "periods_per_year": periods_per_year, "source": "user"})
+        return registered
 
     def register_file(
         self, path: str | Path, name: str | None = None, **kwargs: object
@@ -456,6 +504,7 @@ def validate_prices(
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
     periods_per_year: float = 252.0,
+    warmup_rows: int = FEATURE_WARMUP_ROWS,
 ) -> pd.Series | pd.DataFrame:
     """Check a user price table; returns closes (Series or one column per asset) or raises.
 
@@ -546,9 +595,9 @@ def validate_prices(
     window = prices
     if not problems:
         window = prices.loc[lo:hi] if (lo is not None or hi is not None) else prices
-    # The window's features read FEATURE_WARMUP_ROWS rows back, so those must be clean too.
+    # The window's features read warmup_rows rows back, so those must be clean too.
     first_pos = 0 if problems or lo is None else int(prices.index.searchsorted(lo))
-    checked = prices.iloc[max(first_pos - FEATURE_WARMUP_ROWS - 1, 0) :] if not problems else prices
+    checked = prices.iloc[max(first_pos - warmup_rows - 1, 0) :] if not problems else prices
     if hi is not None and not problems:
         checked = checked.loc[:hi]
     values = checked.to_numpy(dtype=float)
@@ -562,21 +611,21 @@ def validate_prices(
                 "prices",
                 first,
                 f"{int(bad_rows.sum())} row(s) with missing or non-positive prices in the "
-                f"evaluation window or the {FEATURE_WARMUP_ROWS} rows of warm-up before it; "
+                f"evaluation window or the {warmup_rows} rows of warm-up before it; "
                 "fill them (df.ffill()) or drop them before registering",
             )
         )
     # Rows before the window count as warm-up; the window itself needs MIN_EVALUATION_ROWS.
     before = 0 if lo is None or problems else int((prices.index < lo).sum())
     in_window = int(window.shape[0])
-    warm = max(FEATURE_WARMUP_ROWS - before, 0)
+    warm = max(warmup_rows - before, 0)
     if in_window - warm < MIN_EVALUATION_ROWS:
         problems.append(
             FieldProblem(
                 "rows",
                 in_window,
                 f"too few: need >= {MIN_EVALUATION_ROWS} evaluation rows plus "
-                f"{FEATURE_WARMUP_ROWS} rows of feature warm-up (got {in_window} in the "
+                f"{warmup_rows} rows of feature warm-up (got {in_window} in the "
                 f"window, {before} before it); provide a longer history",
             )
         )

@@ -65,6 +65,7 @@ from ordinis.engines.learning.evaluation.statistics import (
     percentile_interval,
     spa_test,
 )
+from ordinis.engines.learning.features import FeatureFunction
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import ATTR_OUTCOME, span
 from ordinis.engines.learning.observability.verdicts import record_verdict
@@ -83,6 +84,15 @@ _MEAN_METRICS = (
     "annual_return",
 )
 HoldoutLike = BenchmarkDataset | pd.Series | pd.DataFrame
+
+
+class MissingPackFeaturesError(EvaluationError):
+    """A pack does not provide every feature of the model's set: the pack is skipped."""
+
+    def __init__(self, pack: str, reason: str) -> None:
+        self.pack = pack
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(slots=True)
@@ -198,16 +208,18 @@ class ModelEvaluator:
         trials: int = 1,
         gates: GateSet | None = None,
         count_verdict: bool = True,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """Evaluate ``model`` on the named packs (None: every built-in pack) plus ``holdout``.
 
         ``trials`` is the number of candidates ever evaluated for this model name (the engine
         counts them in the registry); the Deflated Sharpe deflates by it. ``count_verdict=False``
         when the caller applies its own gates and counts the final verdict itself.
+        ``feature_function``: the version's own feature function; packs compute it.
         """
         return await asyncio.to_thread(
             self.evaluate_sync, model, model_version_id, benchmark, holdout, trials, gates,
-            count_verdict,
+            count_verdict, feature_function,
         )
 
     async def compare_models(
@@ -274,13 +286,15 @@ class ModelEvaluator:
         trials: int = 1,
         gates: GateSet | None = None,
         count_verdict: bool = True,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """The synchronous evaluation (what :meth:`evaluate` runs in a thread)."""
         model_name = model_version_id.split(":", 1)[0]
         with span(self.metrics.tracer, "learning.evaluation", model=model_name,
                   version=model_version_id) as sp:
             result = self._evaluate_sync(
-                model, model_version_id, benchmark, holdout, trials, gates, count_verdict
+                model, model_version_id, benchmark, holdout, trials, gates, count_verdict,
+                feature_function,
             )
             sp.set_attribute(ATTR_OUTCOME, "passed" if result.passed else "failed")
             return result
@@ -294,6 +308,7 @@ class ModelEvaluator:
         trials: int,
         gates: GateSet | None,
         count_verdict: bool,
+        feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
             raise ValidationError(
@@ -308,8 +323,15 @@ class ModelEvaluator:
             )
         started = self.clock.monotonic()
         datasets = self._datasets(benchmark, holdout)
+        if feature_function is not None:
+            datasets = [self.benchmarks.computed_with(d, feature_function) or d for d in datasets]
         with single_threaded_blas():
-            packs = self._run_packs(model, datasets, trials)
+            packs, skipped = self._run_packs(model, datasets, trials)
+        if not packs:
+            raise EvaluationError(
+                f"no benchmark pack provides the features of {model_version_id}: "
+                + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            )
         metrics, intervals = self._aggregate(packs, trials)
         gate_set = gates or self.gates
         report: GateReport | None = gate_set.evaluate(metrics) if gate_set else None
@@ -334,7 +356,10 @@ class ModelEvaluator:
             "aggregation": "mean over packs; max_drawdown = worst pack; psr/dsr of the mean of "
             "the packs' annualised Sharpes (statistics.aggregate_deflated_sharpe)",
             "duration_seconds": elapsed,
+            "feature_names": list(getattr(model, "feature_names", ())),
         }
+        if skipped:
+            details["skipped_packs"] = skipped
         return EvaluationResult(
             model_version_id=model_version_id,
             benchmark_name=",".join(p.dataset.name for p in packs),
@@ -460,10 +485,13 @@ class ModelEvaluator:
         cols = list(model.feature_names)
         missing = [c for c in cols if c not in dataset.features.columns]
         if missing:
-            raise EvaluationError(
-                f"model needs feature(s) {missing} that benchmark {dataset.name!r} does not have "
-                f"(it has {list(dataset.features.columns)}); train on features.bar_features or "
-                "register a benchmark that provides them"
+            raise MissingPackFeaturesError(
+                dataset.name,
+                f"model needs feature(s) {missing} that benchmark {dataset.name!r} does not "
+                f"provide (its feature function {dataset.feature_function!r} computes "
+                f"{list(map(str, dataset.features.columns))}); register a pack with the feature "
+                "function that computes them (BenchmarkRegistry.register_dataframe(..., "
+                "feature_function=...))",
             )
         X = dataset.features[cols]
         try:
@@ -569,22 +597,25 @@ class ModelEvaluator:
 
     def _run_packs(
         self, model: PredictiveModel, datasets: list[BenchmarkDataset], trials: int
-    ) -> list[PackEvaluation]:
-        if len(datasets) == 1 or self.max_workers == 1:
-            return [self._traced_pack(model, d, trials) for d in datasets]
+    ) -> tuple[list[PackEvaluation], dict[str, str]]:
+        """Evaluations of the packs that provide the model's features; the others' reasons."""
+        usable = [d for d in datasets if not _missing_features(model, d)]
+        skipped = {d.name: _skip_reason(model, d) for d in datasets if d not in usable}
+        if len(usable) <= 1 or self.max_workers == 1:
+            return [self._traced_pack(model, d, trials) for d in usable], skipped
         # Largest packs first so the two workers finish together.
-        order = sorted(range(len(datasets)), key=lambda i: -datasets[i].n_rows)
+        order = sorted(range(len(usable)), key=lambda i: -usable[i].n_rows)
         with ThreadPoolExecutor(
-            max_workers=min(self.max_workers, len(datasets)), thread_name_prefix="evaluation"
+            max_workers=min(self.max_workers, len(usable)), thread_name_prefix="evaluation"
         ) as pool:
             # each pack runs in a copy of this context, so its span is a child of ours
             futures = {
                 i: pool.submit(
-                    contextvars.copy_context().run, self._traced_pack, model, datasets[i], trials
+                    contextvars.copy_context().run, self._traced_pack, model, usable[i], trials
                 )
                 for i in order
             }
-            return [futures[i].result() for i in range(len(datasets))]
+            return [futures[i].result() for i in range(len(usable))], skipped
 
     def _traced_pack(
         self, model: PredictiveModel, dataset: BenchmarkDataset, trials: int
@@ -626,6 +657,17 @@ class ModelEvaluator:
         metrics["dsr"] = deflated.dsr
         metrics["trials"] = float(trials)
         return metrics, intervals
+
+
+def _missing_features(model: PredictiveModel, dataset: BenchmarkDataset) -> list[str]:
+    return [c for c in model.feature_names if c not in dataset.features.columns]
+
+
+def _skip_reason(model: PredictiveModel, dataset: BenchmarkDataset) -> str:
+    missing = _missing_features(model, dataset)
+    return (f"skipped: the model needs {missing}, which the pack's feature function "
+            f"{dataset.feature_function!r} does not compute; register the pack with the feature "
+            "function of the model's feature set")
 
 
 def _concat_results(parts: list[BacktestResult]) -> BacktestResult:

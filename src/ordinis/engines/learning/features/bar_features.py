@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ordinis.engines.learning.features.feature_set import FeatureFunction, FeatureSetRegistry
+
 FEATURE_NAMES: tuple[str, ...] = (
     "ret_1",
     "ret_5",
@@ -51,3 +53,14 @@ def next_return(close: pd.Series) -> pd.Series:
     """The return from t to t+1, aligned on t (the supervised target); last row is NaN."""
     c = close.astype(float)
     return c.shift(-1) / c - 1.0
+
+
+WARMUP_ROWS = 60  # bars before every feature is defined (mom_60 and vol_ratio read 60 back)
+BAR_FEATURES = FeatureFunction("bar_features", compute_bar_features, FEATURE_NAMES, WARMUP_ROWS)
+
+
+def default_feature_sets() -> FeatureSetRegistry:
+    """A registry holding the built-in ``bar_features`` function and its set."""
+    reg = FeatureSetRegistry()
+    reg.register_function(BAR_FEATURES, description="the demo's bar features")
+    return reg

@@ -6,6 +6,7 @@ this protocol over them, and tests implement it over a small real scikit-learn m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -59,6 +60,10 @@ class LoopActions(Protocol):
 
     def training_window_features(self, model_name: str) -> pd.DataFrame | None:
         """Features of the training window (None: the model has no feature table to validate)."""
+        ...
+
+    def model_feature_names(self, model_name: str) -> Sequence[str] | None:
+        """The features of the model's own set (its latest version); None when not known yet."""
         ...
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:

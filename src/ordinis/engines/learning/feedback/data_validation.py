@@ -215,15 +215,21 @@ def validate_training_data(
     features: pd.DataFrame | None,
     reference: pd.DataFrame | None,
     stage: DataValidationStage,
+    required: Sequence[str] | None = None,
 ) -> DataValidationReport:
-    """Run the schema, null-rate and drift checks of ``stage`` on the training window."""
+    """Run the schema, null-rate and drift checks of ``stage`` on the training window.
+
+    Required features: the pipeline's list, else ``required`` (the model's own set), else the
+    window's columns (the engine frames the window in the model's set).
+    """
     if not stage.enabled:
         return DataValidationReport(passed=True, rows=0, skipped_reason="disabled in pipeline.yaml")
     if features is None:
         return DataValidationReport(
             passed=True, rows=0, skipped_reason="no training-window features for this model"
         )
-    required = list(stage.required_features)
+    names = list(stage.required_features) or list(required or [])
+    required = names or [str(c) for c in features.columns]
     schema = check_schema(features, required)
     nulls = check_null_rate(features, required, stage.max_null_rate)
     drift = check_feature_drift(

@@ -20,7 +20,6 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
 from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 
 STAGE_NAMES: tuple[str, ...] = (
     "data_collection",
@@ -91,7 +90,10 @@ class DataValidationStage(_Section):
     """Checks on the training window before any training: schema, null rate, feature drift."""
 
     enabled: bool = True
-    required_features: list[str] = Field(default_factory=lambda: list(FEATURE_NAMES))
+    required_features: list[str] = Field(
+        default_factory=list,
+        description="features every window must carry; empty: the model's own feature set",
+    )
     max_null_rate: float = Field(default=0.01, ge=0, le=1)
     max_feature_drift: float = Field(default=0.1, gt=0, description="maximum PSI per feature")
     drift_bins: int = Field(default=10, ge=2, le=100)

@@ -298,7 +298,8 @@ class RetrainingPolicy:
         actions = self._require_actions()
         features = actions.training_window_features(trigger.model_name)
         reference = actions.reference_features(trigger.model_name)
-        return validate_training_data(features, reference, self.pipeline.data_validation)
+        return validate_training_data(features, reference, self.pipeline.data_validation,
+                                      actions.model_feature_names(trigger.model_name))
 
     def _release_if_stale(self, trigger_id: str) -> bool:
         stored = self.get(trigger_id)

@@ -1,8 +1,10 @@
 """Training datasets built from stored events: features in, realised next return as target.
 
-A SIGNAL_GENERATED event whose payload carries ``features`` (feature name -> float, as
-``features/bar_features.py`` computes them) and whose ``outcome`` is the realised next return
-is one training row. Everything else is counted and reported, never silently used.
+A SIGNAL_GENERATED event whose ``outcome`` is the realised next return is one training row.
+Its features are those of the job's feature set (see ``features.selection``): the event's
+``payload["features"]`` (any names), or, for a store-sourced set, the FeatureStore's values
+as of the event's time (an ASOF join on symbol and time). Everything else is counted and
+reported, never silently used.
 """
 
 from __future__ import annotations
@@ -17,10 +19,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ordinis.engines.learning.core.errors import FieldProblem, InsufficientDataError
+from ordinis.engines.learning.core.errors import (
+    FieldProblem,
+    InsufficientDataError,
+    ValidationError,
+)
 from ordinis.engines.learning.core.models import EventType, LearningEvent, TrainingJob
 from ordinis.engines.learning.events.store import EventQuery, EventStore
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
+from ordinis.engines.learning.features import (
+    FEATURE_NAMES,
+    FeatureSelection,
+    FeatureSetRegistry,
+    FeatureSource,
+    FeatureStore,
+    default_feature_sets,
+    select_features,
+    validate_feature_config,
+)
 
 DEFAULT_FEATURE_SET = "bar_features"
 
@@ -43,6 +58,8 @@ class Dataset:
     feature_set: str = DEFAULT_FEATURE_SET
     n_dropped: int = 0
     drop_reasons: dict[str, int] = field(default_factory=dict)
+    feature_set_version: int = 1
+    feature_report: str = ""
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -73,8 +90,10 @@ def build_signal_dataset(
     min_samples: int,
     feature_names: Sequence[str] = FEATURE_NAMES,
     feature_set: str = DEFAULT_FEATURE_SET,
+    feature_set_version: int = 1,
+    feature_report: str = "",
 ) -> Dataset:
-    """Turn SIGNAL_GENERATED events into a time-ordered Dataset.
+    """Turn SIGNAL_GENERATED events into a time-ordered Dataset (features from the payload).
 
     Raises InsufficientDataError (saying how many rows are usable, how many are needed and
     which events count) when fewer than ``min_samples`` rows survive.
@@ -114,19 +133,34 @@ def build_signal_dataset(
         syms.append(ev.symbol or "")
         ids.append(ev.event_id)
 
-    n_dropped = sum(reasons.values())
-    if len(rows) < min_samples:
-        detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) or "none dropped"
-        raise InsufficientDataError(
-            f"insufficient training data: {len(rows)} usable samples, at least {min_samples} "
-            f"needed (min_samples). Usable samples are {USABLE_EVENTS}. Of {len(events)} events "
-            f"given, {n_dropped} were dropped ({detail}). Record more signal events with "
-            "features and outcomes, widen the data window, or lower min_samples."
-        )
+    _require_rows(len(rows), min_samples, len(events), reasons, names)
+    return _assemble(rows, targets, stamps, syms, ids, names, reasons,
+                     feature_set, feature_set_version, feature_report)
 
+
+def _require_rows(n: int, min_samples: int, n_events: int, reasons: dict[str, int],
+                  names: Sequence[str]) -> None:
+    if n >= min_samples:
+        return
+    n_dropped = sum(reasons.values())
+    detail = ", ".join(f"{k} {r}" for r, k in sorted(reasons.items())) or "none dropped"
+    raise InsufficientDataError(
+        f"insufficient training data: {n} usable samples, at least {min_samples} "
+        f"needed (min_samples). Usable samples are {USABLE_EVENTS} (features: "
+        f"{', '.join(names)}). Of {n_events} events given, {n_dropped} were dropped ({detail}). "
+        "Record more signal events with features and outcomes, widen the data window, or "
+        "lower min_samples."
+    )
+
+
+def _assemble(
+    rows: list[list[float]], targets: list[float], stamps: list[datetime], syms: list[str],
+    ids: list[str], names: Sequence[str], reasons: dict[str, int], feature_set: str,
+    feature_set_version: int, feature_report: str,
+) -> Dataset:
     # Time order (ties by symbol, then event id) so holdouts and CV splits never look ahead.
     order = sorted(range(len(rows)), key=lambda i: (stamps[i], syms[i], ids[i]))
-    X = pd.DataFrame([rows[i] for i in order], columns=names, dtype=float)
+    X = pd.DataFrame([rows[i] for i in order], columns=list(names), dtype=float)
     y = pd.Series([targets[i] for i in order], name="next_return", dtype=float)
     ts = pd.Series(pd.to_datetime([stamps[i] for i in order], utc=True), name="timestamp")
     symbols = pd.Series([syms[i] for i in order], name="symbol", dtype=object)
@@ -138,14 +172,90 @@ def build_signal_dataset(
         window_start=stamps[order[0]] if order else None,
         window_end=stamps[order[-1]] if order else None,
         feature_set=feature_set,
-        n_dropped=n_dropped,
+        n_dropped=sum(reasons.values()),
         drop_reasons=reasons,
+        feature_set_version=feature_set_version,
+        feature_report=feature_report,
     )
 
 
+def build_store_dataset(
+    events: Sequence[LearningEvent],
+    min_samples: int,
+    selection: FeatureSelection,
+    store: FeatureStore,
+) -> Dataset:
+    """Labelled signal events joined point-in-time to a store-sourced set's stored values.
+
+    Each row takes, per feature, the latest value of its symbol stamped at or before the
+    event (within the set's TTL); rows left without every feature are dropped and counted.
+    """
+    fs = selection.feature_set
+    reasons: dict[str, int] = {}
+
+    def drop(reason: str) -> None:
+        reasons[reason] = reasons.get(reason, 0) + 1
+
+    labelled: list[LearningEvent] = []
+    for ev in events:
+        if ev.event_type is not EventType.SIGNAL_GENERATED:
+            drop("not a SIGNAL_GENERATED event")
+        elif _finite(ev.outcome) is None:
+            drop("no finite outcome (realised next return)")
+        elif not ev.symbol:
+            drop("no symbol (the feature store's entity)")
+        else:
+            labelled.append(ev)
+    rows: list[list[float]] = []
+    targets: list[float] = []
+    stamps: list[datetime] = []
+    syms: list[str] = []
+    ids: list[str] = []
+    if labelled:
+        keys = pd.DataFrame({"entity": [e.symbol for e in labelled],
+                             "timestamp": [e.timestamp for e in labelled]})
+        values = store.get_historical_features(fs.name, keys, version=fs.version)
+        matrix = values[list(fs.names)].to_numpy(dtype=float)
+        complete = np.isfinite(matrix).all(axis=1)
+        for ev, ok, row in zip(labelled, complete, matrix, strict=True):
+            if not ok:
+                drop("no stored value at or before the event (within the TTL) for every feature")
+                continue
+            rows.append([float(v) for v in row])
+            targets.append(float(ev.outcome))  # type: ignore[arg-type]
+            stamps.append(ev.timestamp)
+            syms.append(ev.symbol or "")
+            ids.append(ev.event_id)
+    _require_rows(len(rows), min_samples, len(events), reasons, fs.names)
+    return _assemble(rows, targets, stamps, syms, ids, fs.names, reasons, fs.name, fs.version,
+                     selection.report)
+
+
+def dataset_for_job(
+    config: Mapping[str, Any],
+    events: Sequence[LearningEvent],
+    min_samples: int,
+    feature_sets: FeatureSetRegistry,
+    feature_store: FeatureStore | None = None,
+) -> Dataset:
+    """The job's dataset: its features chosen (named, listed or discovered), then built."""
+    selection = select_features(config, feature_sets, events)
+    fs = selection.feature_set
+    if fs.source is FeatureSource.STORE:
+        if feature_store is None:
+            raise ValidationError("training job config", [FieldProblem(
+                "config.feature_set", fs.ref,
+                "is read from the feature store, but this engine has none; enable it "
+                "(LearningEngine feature store) or use a payload feature set")])
+        return build_store_dataset(events, min_samples, selection, feature_store)
+    return build_signal_dataset(events, min_samples, fs.names, fs.name, fs.version,
+                                selection.report)
+
+
 def validate_dataset_config(config: Mapping[str, Any]) -> list[FieldProblem]:
-    """Problems of a job config's dataset keys (min_samples, start, end, symbols, source_engine)."""
-    problems: list[FieldProblem] = []
+    """Problems of a job config's dataset keys (min_samples, start, end, symbols, source_engine,
+    feature_set / features / min_feature_coverage)."""
+    problems: list[FieldProblem] = validate_feature_config(config)
     if "min_samples" in config:
         v = config["min_samples"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -189,13 +299,16 @@ def _parse_time(value: Any) -> datetime:
 def events_dataset_builder(
     store: EventStore,
     min_samples: int,
-    feature_names: Sequence[str] = FEATURE_NAMES,
+    feature_sets: FeatureSetRegistry | None = None,
+    feature_store: FeatureStore | None = None,
 ) -> Callable[[TrainingJob], Dataset]:
     """A ``dataset_builder`` for TrainingExecutor: reads SIGNAL_GENERATED events from the store.
 
     Job config keys: ``min_samples`` (default ``min_samples``), ``start``/``end`` (ISO times),
-    ``symbol`` or ``symbols`` (list), ``source_engine``.
+    ``symbol`` or ``symbols`` (list), ``source_engine``, and the feature keys
+    (``feature_set`` or ``features``; neither: discovered from the events).
     """
+    registry = feature_sets or default_feature_sets()
 
     def build(job: TrainingJob) -> Dataset:
         cfg = job.config
@@ -217,6 +330,6 @@ def events_dataset_builder(
                 )
             )
         need = int(cfg.get("min_samples", min_samples))
-        return build_signal_dataset(events, min_samples=need, feature_names=feature_names)
+        return dataset_for_job(cfg, events, need, registry, feature_store)
 
     return build

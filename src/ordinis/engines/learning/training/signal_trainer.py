@@ -243,7 +243,8 @@ class SignalTrainer:
         algorithm = str(cfg.get("algorithm", "lightgbm"))
         frac = float(cfg.get("holdout_fraction", 0.2))
         ctx.progress(0.02, f"dataset: {ds.n_samples} rows, {ds.n_dropped} events dropped "
-                           f"({ds.drop_reasons or 'none'})")
+                           f"({ds.drop_reasons or 'none'}); features: "
+                           f"{ds.feature_report or ', '.join(ds.feature_names)}")
         if ds.n_samples < 10:
             raise InsufficientDataError(
                 f"insufficient training data: {ds.n_samples} rows, the signal trainer needs at "
@@ -296,6 +297,9 @@ class SignalTrainer:
             data_hash=ds.fingerprint(),
             symbols=tuple(sorted({s for s in ds.symbols if s})),
             job_id=ctx.job.job_id,
+            feature_set_version=ds.feature_set_version,
+            feature_names=ds.feature_names,
+            feature_report=ds.feature_report,
         )
         out_params: dict[str, Any] = {
             "algorithm": algorithm,

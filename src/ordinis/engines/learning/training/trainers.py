@@ -73,6 +73,9 @@ class TrainingLineage(Mapping[str, str]):
     data_hash: str = ""
     symbols: tuple[str, ...] = ()
     job_id: str = ""
+    feature_set_version: int = 1
+    feature_names: tuple[str, ...] = ()
+    feature_report: str = ""
 
     def to_dict(self) -> dict[str, str]:
         """String map, as ModelVersion.lineage and MLflow tags hold it."""
@@ -80,6 +83,9 @@ class TrainingLineage(Mapping[str, str]):
             "window_start": self.window_start.isoformat() if self.window_start else "",
             "window_end": self.window_end.isoformat() if self.window_end else "",
             "feature_set": self.feature_set,
+            "feature_set_version": str(self.feature_set_version),
+            "feature_names": ",".join(self.feature_names),
+            "feature_report": self.feature_report[:1000],
             "n_samples": str(self.n_samples),
             "data_hash": self.data_hash,
             "symbols": ",".join(self.symbols),
