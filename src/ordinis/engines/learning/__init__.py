@@ -48,6 +48,7 @@ from ordinis.engines.learning.features.bar_features import (
     next_return,
 )
 from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
+from ordinis.engines.learning.training.signal_trainer import SignalTrainer
 
 __all__ = [
     "FEATURE_NAMES",
@@ -85,6 +86,7 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SignalTrainer",
     "SimilarSituation",
     "SimulatedClock",
     "SystemClock",

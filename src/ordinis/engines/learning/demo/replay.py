@@ -48,6 +48,8 @@ from ordinis.engines.learning.demo.record import DemoRecord, PhaseTimes
 from ordinis.engines.learning.demo.report import print_evaluation
 from ordinis.engines.learning.demo.report_html import write_report
 from ordinis.engines.learning.demo.signals import SignalEngine
+from ordinis.engines.learning.demo.trainer import MODEL_TYPE
+from ordinis.engines.learning.demo.trainer import SPEC as TRAINER_SPEC
 
 MODEL = "spx-signal"
 RULE = "momentum-rule"
@@ -118,6 +120,7 @@ def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineCon
         breaker_max_drawdown_pct=0.5,
         breaker_recovery_timeout_seconds=3 * 86400.0,
         pipeline_config_path=opts.pipeline or _demo_pipeline(opts),
+        allowed_model_types=["signal", MODEL_TYPE],
     )
 
 
@@ -127,6 +130,7 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
         opts.data_dir / "pipeline.yaml",
         stages={
             "data_collection": {"window": "1825d"},
+            "training": {"model_type": MODEL_TYPE},
             # PSI above 0.25 is the conventional "significant shift"; 0.1 (the engine default)
             # refuses most 5-year windows of volatility-level features against the last one
             "data_validation": {"max_feature_drift": 0.25},
@@ -306,7 +310,7 @@ class _Host:
         t0 = time.perf_counter()
         job = await engine.submit_training_job(
             MODEL,
-            "signal",
+            MODEL_TYPE,
             {
                 "algorithm": "lightgbm",
                 "start": start.isoformat(),
@@ -461,6 +465,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
     clock = SimulatedClock(panel.days[0] - timedelta(hours=1))
     config = demo_config(opts, panel.periods_per_year)
     async with LearningEngine(config, clock=clock) as engine:
+        engine.register_trainer(MODEL_TYPE, TRAINER_SPEC)
         host = _Host(engine, panel, console, opts)
         host.times.load = load_seconds
         retrains = 0
