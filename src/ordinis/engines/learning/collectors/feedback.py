@@ -177,17 +177,21 @@ class FeedbackCollector:
             raise ValidationError("trade outcomes", problems)
         if not checked:
             return []
+        execution = self.breakers.engine_for("execution_failure")
+        results = [(t.pnl, t.equity) for t, *_ in checked]
+
+        def breakers() -> list[bool]:  # one thread hop for the whole bar
+            tripped = self.breakers.record_trade_results(results)
+            if execution is not None:
+                self.breakers.record_success(execution)
+            return tripped
+
         try:
-            tripped = await asyncio.to_thread(
-                self.breakers.record_trade_results, [(t.pnl, t.equity) for t, *_ in checked]
-            )
+            tripped = await asyncio.to_thread(breakers)
             error: StoreError | None = None
         except StoreError as exc:
             log.error("breaker state not saved: %s", exc)
             tripped, error = [False] * len(checked), exc
-        execution = self.breakers.engine_for("execution_failure")
-        if execution is not None and error is None:
-            _, error = await self._call_breakers(self.breakers.record_success, execution)
         records: list[FeedbackRecord] = []
         for (_, common, data, outcome), trip in zip(checked, tripped, strict=True):
             body: dict[str, Any] = dict(data)
