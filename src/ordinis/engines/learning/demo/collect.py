@@ -41,6 +41,7 @@ def collect_record(
     first_model_day: int | None,
     served: Sequence[tuple[datetime, str]],
     counts: Mapping[str, int],
+    rollouts: Sequence[Any] = (),
 ) -> DemoRecord:
     """Everything the report shows, read back through the public API after the run."""
     rec = DemoRecord(
@@ -76,7 +77,7 @@ def collect_record(
     _evaluations(engine, model_name, rec)
     _drift_and_retrains(engine, model_name, rec)
     _trips(engine, rec)
-    _rollout(engine, model_name, rec)
+    _rollout(engine, rec, rollouts)
     if not any(m.kind is MarkKind.DRIFT for m in rec.marks) and not rec.production_reached:
         rec.notes.append(
             "No drift alert and no retrain: this engine watches the live performance of "
@@ -193,22 +194,20 @@ def _trips(engine: LearningEngine, rec: DemoRecord) -> None:
     rec.trips.sort(key=lambda t: t.opened_at)
 
 
-def _rollout(engine: LearningEngine, model_name: str, rec: DemoRecord) -> None:
-    """Canary traffic from the rollout part, when the engine has one (``get_rollout``)."""
-    get_rollout: Any = getattr(engine, "get_rollout", None)
-    if get_rollout is None:
+def _rollout(engine: LearningEngine, rec: DemoRecord, rollouts: Sequence[Any]) -> None:
+    """Canary traffic from the rollout reports the host kept (``engine.get_rollout``)."""
+    if not callable(getattr(engine, "get_rollout", None)):
         rec.pending.append(
             "Canary traffic and automatic rollbacks: this engine has no rollout part yet "
             "(engine.get_rollout); versions move by registry stages only."
         )
         return
-    try:
-        report = get_rollout(model_name)
-    except Exception:  # no rollout ever started for this model
-        return
-    for decision in getattr(report, "decisions", ()):
-        at = getattr(decision, "at", None)
-        traffic = getattr(decision, "traffic", None)
-        if at is not None and traffic is not None:
-            phase = str(getattr(decision, "phase", ""))
-            rec.traffic.append(TrafficStep(at, report.candidate, float(traffic), phase))
+    for report in rollouts:
+        for decision in getattr(report, "decisions", ()):
+            at = getattr(decision, "at", None)
+            traffic = getattr(decision, "traffic", None)
+            if at is None or traffic is None:
+                continue
+            phase = str(getattr(getattr(decision, "phase", ""), "value", ""))
+            rec.traffic.append(TrafficStep(at, str(report.candidate), float(traffic), phase))
+    rec.traffic.sort(key=lambda t: t.at)

@@ -36,6 +36,7 @@ from ordinis.engines.learning import (
     LearningEngineError,
     LearningEvent,
     ModelStage,
+    RolloutStrategy,
     SimulatedClock,
     TradeOutcome,
     TrainingStatus,
@@ -178,6 +179,7 @@ class _Host:
         self.switches = 0
         self.baseline_pending = False
         self.served: list[tuple[datetime, str]] = []
+        self.rollouts: dict[str, Any] = {}  # rollout id -> its newest report
         self.versions: list[str] = ["rule"] * len(panel.symbols)  # who set each position
         self.prediction_ids: list[str | None] = [None] * len(panel.symbols)
         self.times = PhaseTimes()
@@ -345,6 +347,9 @@ class _Host:
             self.times.evaluate += time.perf_counter() - t0
             return
         console.print(f"[yellow]{version_id} does not earn production: {_why(strict)}[/yellow]")
+        if _only_parity_waits(strict) and await self._shadow(version_id):
+            self.times.evaluate += time.perf_counter() - t0
+            return
         if not first:
             self.times.evaluate += time.perf_counter() - t0
             self.signals.stage(version_id)
@@ -360,9 +365,42 @@ class _Host:
 
     async def _promote(self, version_id: str, stage: ModelStage, reason: str) -> None:
         t0 = time.perf_counter()
-        await self.engine.promote_model(MODEL, version_id, stage, actor="demo", reason=reason)
+        # with a rollout part, production is reached through a canary ramp (and can roll back)
+        canary = self._has_rollouts() and stage is ModelStage.PRODUCTION
+        strategy = RolloutStrategy.CANARY if canary else None
+        await self.engine.promote_model(
+            MODEL, version_id, stage, rollout_strategy=strategy, actor="demo", reason=reason
+        )
         self.times.rollout += time.perf_counter() - t0
         self.switches += 1
+
+    def _has_rollouts(self) -> bool:
+        """True when the engine has the rollout part (shadow, canary, automatic rollback)."""
+        return callable(getattr(self.engine, "get_rollout", None))
+
+    async def _shadow(self, version_id: str) -> bool:
+        """Only live evidence is missing: run the version in shadow, where the engine gathers
+        it (parity), then judge it again. False when this engine has no rollout part."""
+        if not self._has_rollouts():
+            return False
+        start: Any = getattr(self.engine, "start_rollout")  # noqa: B009
+        t0 = time.perf_counter()
+        await start(MODEL, version_id, RolloutStrategy.SHADOW, actor="demo",
+                    reason="production gates wait for live evidence")
+        self.times.rollout += time.perf_counter() - t0
+        self.console.print(f"[cyan]{version_id}: shadow rollout started for live evidence[/cyan]")
+        return True
+
+    def poll_rollout(self) -> None:
+        """Keep each rollout's newest state (the report shows their traffic over time)."""
+        if not self._has_rollouts():
+            return
+        get: Any = getattr(self.engine, "get_rollout")  # noqa: B009
+        try:
+            report = get(MODEL)
+        except LearningEngineError:
+            return
+        self.rollouts[str(report.rollout_id)] = report
 
     async def review_candidates(self) -> None:
         """The demo's operator: a staged challenger replaces the serving version only when a
@@ -408,6 +446,14 @@ class _Host:
             + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
         )
         return True
+
+
+def _only_parity_waits(result: EvaluationResult) -> bool:
+    """True when every failed required gate is a parity gate (waiting for live evidence)."""
+    report = result.gate_report
+    if report is None or not report.failures:
+        return False
+    return all(g.gate_type.value == "parity" for g in report.failures)
 
 
 def _train_years(opts: DemoOptions) -> float:
@@ -506,6 +552,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
                     host.times.train += time.perf_counter() - t_bg
                 if host.candidates:
                     await host.review_candidates()
+                host.poll_rollout()
             progress.update(task, advance=1, year=year)
         await engine.flush_events()
         await engine.drain()
@@ -520,6 +567,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
             static_returns=host.books.static,
             first_model_day=host.books.first_model_day,
             served=host.served,
+            rollouts=list(host.rollouts.values()),
             counts={
                 "events": host.events,
                 "trades": host.trades,
