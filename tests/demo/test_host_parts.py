@@ -54,3 +54,11 @@ def test_bitcoin_panel_is_one_series_every_third_day() -> None:
     assert panel.symbols == ["BTC"]
     assert 100 < panel.periods_per_year < 130
     assert panel.valid.sum() > 500
+
+
+def test_annual_return_uses_the_bars_per_year() -> None:
+    """Bitcoin's bars are three days apart: a year is ~122 bars, not 252."""
+    r = np.full(122, 0.001)
+    assert BookSeries("btc", r, periods_per_year=122.0).annual_return == pytest.approx(
+        1.001**122 - 1
+    )

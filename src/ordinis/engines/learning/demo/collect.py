@@ -51,19 +51,21 @@ def collect_record(
         symbols=list(panel.symbols),
         days=list(panel.days),
     )
+    ppy = panel.periods_per_year
     rec.books = [
         BookSeries(LOOP, loop_returns, "what the host traded: served model (or its rule), "
-                   "costs and slippage, breakers on"),
+                   "costs and slippage, breakers on", ppy),
         BookSeries(STATIC, static_returns, "paper book: the first model kept for the whole run, "
-                   "same execution"),
+                   "same execution", ppy),
         BookSeries(HOLD, panel.buy_and_hold(), "paper book: the same instruments, equal "
-                   "weight, bought on the first day and held"),
+                   "weight, bought on the first day and held", ppy),
     ]
     rec.bands = [equity_band(b) for b in rec.books]
     if first_model_day is not None and len(panel.days) - first_model_day > 20:
         cut = slice(first_model_day, None)
         rec.verdict = paired_test(
-            BookSeries(LOOP, loop_returns[cut]), BookSeries(STATIC, static_returns[cut])
+            BookSeries(LOOP, loop_returns[cut], periods_per_year=ppy),
+            BookSeries(STATIC, static_returns[cut], periods_per_year=ppy),
         )
         rec.notes.append(
             f"The paired test covers {panel.days[first_model_day]:%Y-%m-%d} onwards, the days "

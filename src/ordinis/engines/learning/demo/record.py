@@ -31,6 +31,7 @@ class BookSeries:
     name: str
     returns: np.ndarray
     description: str = ""
+    periods_per_year: float = 252.0
 
     @property
     def equity(self) -> np.ndarray:
@@ -39,11 +40,11 @@ class BookSeries:
 
     @property
     def annual_return(self) -> float:
-        """Compound annual growth over the record (252 trading days a year)."""
+        """Compound annual growth over the record (``periods_per_year`` bars a year)."""
         n = len(self.returns)
         if n == 0:
             return 0.0
-        return float(self.equity[-1] ** (252.0 / n) - 1.0)
+        return float(self.equity[-1] ** (self.periods_per_year / n) - 1.0)
 
     @property
     def max_drawdown(self) -> float:
@@ -135,7 +136,7 @@ class BreakerTrip:
 class PairedVerdict:
     """Did the closed loop beat the static model? A paired test of their daily returns."""
 
-    statistic: str  # what is compared, e.g. "mean daily return difference, annualised"
+    statistic: str  # what is compared, e.g. "mean return difference per bar, annualised"
     alternative: str  # the sidedness, spelled out
     alpha: float
     estimate: float

@@ -11,8 +11,6 @@ from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from ordinis.engines.learning.demo.record import BookSeries, EquityBand, PairedVerdict
 
-PERIODS_PER_YEAR = 252.0
-
 
 def _block_length(x: np.ndarray) -> float:
     """arch's optimal expected block length for the stationary bootstrap (at least 1)."""
@@ -51,12 +49,13 @@ def paired_test(
     resamples: int = 2000,
     seed: int = 11,
 ) -> PairedVerdict:
-    """One-sided paired test of H1: the loop's mean daily return exceeds the static model's.
+    """One-sided paired test of H1: the loop's mean return per bar exceeds the static model's.
 
     The daily differences are resampled with the stationary bootstrap; the p-value is the share
     of null-centred resampled means at or above the observed mean. The interval is the
     two-sided (1 - 2 alpha) percentile interval, whose lower end is the one-sided bound.
     """
+    per_year = loop.periods_per_year
     d = np.nan_to_num(np.asarray(loop.returns, dtype=float)) - np.nan_to_num(
         np.asarray(static.returns, dtype=float)
     )
@@ -69,12 +68,12 @@ def paired_test(
     p_value = float((np.sum(means - observed >= observed) + 1) / (resamples + 1))
     lower, upper = np.quantile(means, [alpha, 1.0 - alpha])
     return PairedVerdict(
-        statistic="mean daily return difference (closed loop - static), x252",
+        statistic=f"mean return difference per bar (closed loop - static), x{per_year:g}",
         alternative="one-sided, H1: the closed loop's mean return is higher",
         alpha=alpha,
-        estimate=observed * PERIODS_PER_YEAR,
-        lower=float(lower) * PERIODS_PER_YEAR,
-        upper=float(upper) * PERIODS_PER_YEAR,
+        estimate=observed * per_year,
+        lower=float(lower) * per_year,
+        upper=float(upper) * per_year,
         interval=f"{1 - 2 * alpha:.0%} stationary-bootstrap percentile interval "
         f"(its lower end is the one-sided {1 - alpha:.0%} bound)",
         p_value=p_value,
