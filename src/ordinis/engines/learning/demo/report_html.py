@@ -128,6 +128,7 @@ def _timeline_figure(rec: DemoRecord) -> str:
             at = [_x(m.at) for m in rec.marks if m.kind is kind]
             ax.scatter(at, [row] * len(at), color=_COLOURS[kind], s=18, marker="|" if
                        kind is MarkKind.DRIFT else "o", label=f"{kind.value} ({len(at)})")
+        ax.xaxis_date()
         ax.set_yticks(range(len(kinds)), [k.value for k in kinds])
         ax.set_ylim(-0.7, len(kinds) - 0.3)
         if rec.days:
