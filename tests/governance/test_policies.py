@@ -114,7 +114,7 @@ def test_evaluation_required_denies_when_configured_and_warns_otherwise() -> Non
 
 def test_approval_policy_defers_until_approved() -> None:
     pe = PolicyEngine([ApprovalRequiredPolicy(["promote"], to_stages=["production"])])
-    with pytest.raises(PolicyDeniedError, match="approved_by"):
+    with pytest.raises(PolicyDeniedError, match="needs an approval by someone other than"):
         pe.enforce(promote())
     assert pe.preflight(promote(details={"approved_by": "carol"})).decision is Decision.ALLOW
     assert pe.preflight(promote(to="staging")).decision is Decision.ALLOW

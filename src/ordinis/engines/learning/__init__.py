@@ -1,12 +1,21 @@
-"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system."""
+"""ordinis-learning: the closed-loop LearningEngine of the ordinis trading system.
 
-from ordinis.engines.learning.collectors.feedback_types import TradeOutcome
+The kernel's names load at once; the facade and the governance names load on first use
+(PEP 562), so ``import ordinis.engines.learning`` (and the CLI's ``--url`` mode) stays fast.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
     ConfigError,
+    EngineNotRunningError,
+    EvaluationError,
+    FieldProblem,
     InsufficientDataError,
     InvalidEventError,
     LearningEngineError,
@@ -14,6 +23,9 @@ from ordinis.engines.learning.core.errors import (
     NotFoundError,
     PolicyDeniedError,
     SignalBlockedError,
+    StoreError,
+    TrainingError,
+    ValidationError,
 )
 from ordinis.engines.learning.core.models import (
     DriftAlert,
@@ -32,23 +44,60 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
-from ordinis.engines.learning.engine.facade import LearningEngine
-from ordinis.engines.learning.features import (
-    FeatureFunction,
-    FeatureSet,
-    FeatureSource,
-    FeatureSpec,
-    FeatureStore,
-    SimilarSituation,
-)
-from ordinis.engines.learning.features.bar_features import (
-    FEATURE_NAMES,
-    compute_bar_features,
-    next_return,
-)
-from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
-from ordinis.engines.learning.training.signal_trainer import SignalTrainer
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.collectors.feedback_types import TradeOutcome
+    from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+    from ordinis.engines.learning.engine.facade import LearningEngine
+    from ordinis.engines.learning.features import (
+        FeatureFunction,
+        FeatureSet,
+        FeatureSource,
+        FeatureSpec,
+        FeatureStore,
+        SimilarSituation,
+    )
+    from ordinis.engines.learning.features.bar_features import (
+        FEATURE_NAMES,
+        compute_bar_features,
+        next_return,
+    )
+    from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
+    from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
+    from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+    from ordinis.engines.learning.training.signal_trainer import SignalTrainer
+
+_LAZY: dict[str, str] = {
+    "LearningEngineProtocol": "ordinis.engines.learning.core.protocol",
+    "PredictiveModel": "ordinis.engines.learning.core.protocol",
+    "LearningEngine": "ordinis.engines.learning.engine.facade",
+    "PromotionRequest": "ordinis.engines.learning.governance.approvals",
+    "RequestStatus": "ordinis.engines.learning.governance.approvals",
+    "Decision": "ordinis.engines.learning.governance.policies",
+    "PolicyResult": "ordinis.engines.learning.governance.policies",
+    "FeatureFunction": "ordinis.engines.learning.features",
+    "FeatureSet": "ordinis.engines.learning.features",
+    "FeatureSource": "ordinis.engines.learning.features",
+    "FeatureSpec": "ordinis.engines.learning.features",
+    "FeatureStore": "ordinis.engines.learning.features",
+    "SimilarSituation": "ordinis.engines.learning.features",
+    "FEATURE_NAMES": "ordinis.engines.learning.features.bar_features",
+    "compute_bar_features": "ordinis.engines.learning.features.bar_features",
+    "next_return": "ordinis.engines.learning.features.bar_features",
+    "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
+    "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
+    "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a heavy public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "FEATURE_NAMES",
@@ -56,9 +105,12 @@ __all__ = [
     "BufferFullError",
     "Clock",
     "ConfigError",
+    "Decision",
     "DriftAlert",
     "DriftSeverity",
     "DriftType",
+    "EngineNotRunningError",
+    "EvaluationError",
     "EvaluationResult",
     "EventType",
     "FeatureFunction",
@@ -68,6 +120,7 @@ __all__ = [
     "FeatureStore",
     "FeedbackPriority",
     "FeedbackRecord",
+    "FieldProblem",
     "HealthLevel",
     "HealthStatus",
     "InsufficientDataError",
@@ -82,17 +135,23 @@ __all__ = [
     "ModelVersion",
     "NotFoundError",
     "PolicyDeniedError",
+    "PolicyResult",
     "PredictiveModel",
+    "PromotionRequest",
+    "RequestStatus",
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
     "SignalTrainer",
     "SimilarSituation",
     "SimulatedClock",
+    "StoreError",
     "SystemClock",
     "TradeOutcome",
+    "TrainingError",
     "TrainingJob",
     "TrainingStatus",
+    "ValidationError",
     "compute_bar_features",
     "next_return",
     "write_pipeline_variant",

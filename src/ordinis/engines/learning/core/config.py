@@ -7,6 +7,7 @@ then keyword overrides. Field names keep the ones the ordinis code uses today.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,12 @@ from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
 from ordinis.engines.learning.core.models import RolloutStrategy
 
 ENV_PREFIX = "ORDINIS_LEARNING_"
+# Read by the service and the CLI, not settings of the engine (docs/service.md).
+SERVICE_ENV = frozenset(
+    {"ORDINIS_LEARNING_TOKENS", "ORDINIS_LEARNING_URL", "ORDINIS_LEARNING_TOKEN"}
+)
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+_WINDOW = re.compile(rf"^{_DAY}(-{_DAY})? ([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
 
 class LearningEngineConfig(BaseModel):
@@ -96,6 +103,17 @@ class LearningEngineConfig(BaseModel):
     # --- registry and governance
     model_version_retention: int = Field(default=10, ge=1)
     enable_governance: bool = True
+    approval: Literal["auto", "manual"] = Field(
+        default="auto",
+        description="manual: a production promotion needs an approver other than the requester",
+    )
+    production_min_staged_seconds: float = Field(
+        default=0.0, ge=0, description="Minimum time in staging/shadow/canary before production"
+    )
+    change_windows: list[str] = Field(
+        default_factory=list,
+        description="UTC windows for production promotions, e.g. 'mon-fri 13:30-20:00'",
+    )
     allowed_model_types: list[str] = Field(
         default_factory=lambda: ["signal", "risk", "llm", "ensemble"]
     )
@@ -120,6 +138,17 @@ class LearningEngineConfig(BaseModel):
     loop_lag_probe_seconds: float | None = Field(
         default=1.0, gt=0, description="Measure the host loop's lag this often; None: off"
     )
+
+    @field_validator("change_windows")
+    @classmethod
+    def _check_change_windows(cls, v: list[str]) -> list[str]:
+        for text in v:
+            if not _WINDOW.match(text.strip().lower()):
+                raise ValueError(
+                    f"change window {text!r} is not understood; write windows like "
+                    "'mon-fri 13:30-20:00' (days, then UTC HH:MM-HH:MM)"
+                )
+        return v
 
     @field_validator("store_url")
     @classmethod
@@ -216,7 +245,7 @@ def _read_env(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     fields = LearningEngineConfig.model_fields
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX):
+        if not key.startswith(ENV_PREFIX) or key in SERVICE_ENV:
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name not in fields:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
+    BufferFullError,
     EngineNotRunningError,
     FieldProblem,
     NotFoundError,
@@ -36,9 +37,12 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
 )
 from ordinis.engines.learning.engine.context import EngineContext
+from ordinis.engines.learning.engine.promotions import blocking
 from ordinis.engines.learning.engine.wiring import Parts, build_parts
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
+from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
+from ordinis.engines.learning.governance.policies import PolicyResult
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.telemetry import EngineTelemetry
 
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.feedback.report import ImprovementReport
     from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
     from ordinis.engines.learning.governance.audit import AuditVerification
+    from ordinis.engines.learning.safety.state import BreakerSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +249,36 @@ class LearningEngine:
         """Record an event and return only once the store has committed it."""
         return await self._require().pipeline.record_durable(event)
 
+    async def record_events(
+        self, events: Sequence[LearningEvent], durable: bool = True
+    ) -> list[str]:
+        """Record a batch (waiting for buffer space); ``durable``: return once all committed.
+
+        An event the pipeline refuses raises a ValidationError naming its index; the events
+        before it stay recorded (event ids are idempotency keys: resending the batch is safe).
+        """
+        pipeline = self._require().pipeline
+        ids: list[str] = []
+        record = pipeline.record
+        for i, event in enumerate(events):
+            try:
+                try:
+                    ids.append(record(event))  # non-blocking; a full buffer waits below
+                except BufferFullError:
+                    ids.append(await pipeline.record_async(event))
+            except ValidationError as exc:
+                problems = [
+                    FieldProblem(f"[{i}].{p.field}", p.value, p.problem) for p in exc.problems
+                ]
+                if durable and ids:
+                    await pipeline.flush()
+                raise ValidationError(
+                    f"event batch ({i} of {len(events)} recorded before this one)", problems
+                ) from None
+        if durable:
+            await pipeline.flush()
+        return ids
+
     async def flush_events(self) -> int:
         """Commit every buffered event; returns how many were committed."""
         return await self._require().pipeline.flush()
@@ -283,6 +318,18 @@ class LearningEngine:
     def breakers(self) -> Any:
         """The circuit breakers (`record_error`, `reset`, `states`)."""
         return self._require().breakers
+
+    def breaker_states(self) -> dict[str, BreakerSnapshot]:
+        """Every circuit breaker's state, reason and history counters."""
+        return dict(self._require().breakers.states())
+
+    def reset_breaker(self, engine: str, by: str, reason: str) -> BreakerSnapshot:
+        """Close a breaker by hand; ``reason`` is required and audited with ``by``."""
+        if not reason.strip():
+            raise ValidationError(
+                "reset_breaker", [FieldProblem("reason", reason, "must say why (non-empty)")]
+            )
+        return self._require().breakers.reset(engine, by, reason)
 
     def should_allow_signals(self) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards signals is open."""
@@ -374,8 +421,10 @@ class LearningEngine:
         rollout_strategy: RolloutStrategy | None = None,
         actor: str = "engine",
         reason: str = "",
+        approved_by: str | None = None,
     ) -> ModelVersion:
-        """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation)."""
+        """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation,
+        and with ``approval: manual`` an ``approved_by`` other than ``actor``)."""
         stage = _parse_stage(target_stage)
         return await self._require().registry.promote_model(
             model_name,
@@ -384,7 +433,63 @@ class LearningEngine:
             rollout_strategy=rollout_strategy,
             actor=actor,
             reason=reason,
+            approved_by=approved_by,
         )
+
+    async def request_promotion(
+        self,
+        version_id: str,
+        target_stage: ModelStage | str = ModelStage.PRODUCTION,
+        requested_by: str = "engine",
+        reason: str = "",
+    ) -> PromotionRequest:
+        """A pending promotion request (four eyes): an approver other than ``requested_by``
+        approves it with ``approve_promotion``. Audited with what still blocks it."""
+        return await self._require().promotions.request(
+            version_id, target_stage, requested_by, reason
+        )
+
+    async def approve_promotion(
+        self, request_id: str, approver: str, reason: str = ""
+    ) -> ModelVersion:
+        """Approve a pending request and promote; refused (PolicyDeniedError) when the approver
+        is the requester or another policy blocks the promotion."""
+        return await self._require().promotions.approve(request_id, approver, reason)
+
+    async def reject_promotion(
+        self, request_id: str, approver: str, reason: str
+    ) -> PromotionRequest:
+        """Close a pending promotion request without promoting."""
+        return await self._require().promotions.reject(request_id, approver, reason)
+
+    def list_promotion_requests(
+        self, model_name: str | None = None, pending_only: bool = False
+    ) -> list[PromotionRequest]:
+        """Promotion requests, oldest first."""
+        status = RequestStatus.PENDING if pending_only else None
+        return self._require().promotions.requests.list(model_name, status)
+
+    def get_promotion_request(self, request_id: str) -> PromotionRequest:
+        """One promotion request (NotFoundError when unknown)."""
+        return self._require().promotions.requests.get(request_id)
+
+    def explain_promotion(
+        self,
+        version_id: str,
+        target_stage: ModelStage | str = ModelStage.PRODUCTION,
+        actor: str = "engine",
+    ) -> list[PolicyResult]:
+        """What still blocks promoting ``version_id`` now (empty: it may go); changes nothing."""
+        pre = self._require().promotions.explain(version_id, target_stage, actor)
+        return blocking(pre)
+
+    def version_at(
+        self, model_name: str, at: datetime, stage: ModelStage | str = ModelStage.PRODUCTION
+    ) -> ModelVersion | None:
+        """The version that held ``stage`` at time ``at`` (None: no version did)."""
+        registry = self._require().registry
+        version = registry.version_at(model_name, stage, at)
+        return None if version is None else registry.get_model_version(f"{model_name}:{version}")
 
     async def rollback(self, model_name: str, reason: str, actor: str = "engine") -> ModelVersion:
         """Restore the previous production version."""
@@ -494,6 +599,26 @@ class LearningEngine:
         parts = self._require()
         parts.drift.set_baseline(model_name, metrics)
         parts.loop.set_baseline(model_name, metrics)
+
+    def get_baseline(self, model_name: str) -> dict[str, float]:
+        """The drift baseline metrics of ``model_name`` (NotFoundError when none was set)."""
+        return dict(self._require().drift.baseline(model_name).metrics)
+
+    def list_baselines(self) -> dict[str, dict[str, float]]:
+        """Every model's drift baseline metrics."""
+        drift = self._require().drift
+        out: dict[str, dict[str, float]] = {}
+        for name in self._require().registry.list_models():
+            try:
+                out[name] = dict(drift.baseline(name).metrics)
+            except NotFoundError:
+                continue
+        return out
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking store of this engine (``ordinis-learning ui`` opens it)."""
+        return self.config.resolved_mlflow_uri
 
     def live_metrics(self, model_name: str) -> LiveMetrics:
         """The production model's live metrics over the tracker's window."""

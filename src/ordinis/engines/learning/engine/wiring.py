@@ -27,6 +27,7 @@ from ordinis.engines.learning.engine.feature_service import FeatureService, chro
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
+from ordinis.engines.learning.engine.promotions import PromotionService
 from ordinis.engines.learning.engine.training_data import TrainingData
 from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
 from ordinis.engines.learning.engine.training_service import TrainingService
@@ -38,10 +39,12 @@ from ordinis.engines.learning.events.switches import disabled_event_types
 from ordinis.engines.learning.feedback.improvement_loop import ImprovementLoop
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec, load_pipeline_spec
 from ordinis.engines.learning.feedback.policy import RetrainingPolicy
+from ordinis.engines.learning.governance.approvals import PromotionRequests
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import PolicyEngine, default_policies
 from ordinis.engines.learning.registry import ModelRegistry
 from ordinis.engines.learning.safety.manager import BreakerChange, CircuitBreakerManager
+from ordinis.engines.learning.safety.state import BreakerState
 from ordinis.engines.learning.training.executor import TrainingExecutor
 from ordinis.engines.learning.training.trainers import TrainerRegistry
 
@@ -73,6 +76,7 @@ class Parts:
     references: DriftReferences
     cycles: CycleIngest
     features: FeatureService
+    promotions: PromotionService
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
@@ -131,7 +135,17 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     """Create, restore and connect every part over an open ``store``."""
     cfg, clock, metrics, sched = ctx.config, ctx.clock, ctx.metrics, ctx.scheduler
     audit = AuditLog(store, clock, metrics)
-    policies = PolicyEngine(default_policies(cfg), enabled=cfg.enable_governance, metrics=metrics)
+
+    def open_breakers() -> list[str]:
+        """Breakers that are not closed (the promotion policy reads them at decision time)."""
+        return [
+            name for name, snap in breakers.states().items()
+            if snap.state is not BreakerState.CLOSED
+        ]
+
+    policies = PolicyEngine(
+        default_policies(cfg, open_breakers), enabled=cfg.enable_governance, metrics=metrics
+    )
 
     pipeline = EventPipeline(store, cfg, clock, metrics, disabled_event_types(cfg))
     await pipeline.start()
@@ -224,6 +238,7 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
         features=features,
+        promotions=PromotionService(registry, PromotionRequests(store, clock), audit),
     )
     parts.retention = schedule_retention(
         sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds, metrics

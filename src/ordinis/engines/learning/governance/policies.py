@@ -8,8 +8,9 @@ them (DENY wins, then DEFER, then WARN, then ALLOW) and ``enforce`` refuses DENY
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -49,7 +50,9 @@ class GovernanceAction:
     """A proposed change, described with what the policies need to judge it.
 
     ``stages_held`` lists every stage the version has been in (from the stage history), so
-    "production needs staging first" can be judged without the policy reading the registry.
+    "production needs staging first" can be judged without the policy reading the registry;
+    ``staged_since`` is when it entered its current pre-production stage, ``at`` the clock's now.
+    ``details["requested_by"]`` / ``details["approved_by"]`` carry the four-eyes identities.
     """
 
     action: str
@@ -63,6 +66,8 @@ class GovernanceAction:
     evaluation_passed: bool | None = None
     details: dict[str, str] = field(default_factory=dict)
     stages_held: frozenset[str] = frozenset()
+    staged_since: datetime | None = None
+    at: datetime | None = None
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []
@@ -224,8 +229,9 @@ class EvaluationRequiredPolicy:
 
 
 class ApprovalRequiredPolicy:
-    """DEFER the given actions (optionally only towards some stages) until
-    ``details["approved_by"]`` names an approver."""
+    """Four eyes: DEFER the given actions (optionally only towards some stages) until
+    ``details["approved_by"]`` names an approver other than the requester (DENY when the
+    requester approves their own change)."""
 
     name = "approval_required"
 
@@ -240,23 +246,147 @@ class ApprovalRequiredPolicy:
         if not applies:
             return PolicyResult(Decision.ALLOW, self.name, "no approval needed")
         approver = action.details.get("approved_by", "")
+        requester = action.details.get("requested_by", "") or action.actor
         if not approver:
             return PolicyResult(
                 Decision.DEFER, self.name,
-                f"{action.action} of {action.target} needs an approval; pass "
-                "details={'approved_by': '<name>'}",
+                f"{action.action} of {action.target} needs an approval by someone other than "
+                f"{requester!r}; request it (request_promotion) and have an approver approve it",
+            )
+        if approver == requester:
+            return PolicyResult(
+                Decision.DENY, self.name,
+                f"{approver!r} requested {action.action} of {action.target} and cannot approve "
+                "it too; another approver must approve",
             )
         return PolicyResult(Decision.ALLOW, self.name, f"approved by {approver}")
 
 
-def default_policies(config: LearningEngineConfig) -> list[Policy]:
-    """The policies the ordinis code enforces today, parameterised by the config."""
-    return [
+class MinStagedTimePolicy:
+    """A version enters PRODUCTION only after ``min_seconds`` in staging, shadow or canary."""
+
+    name = "min_staged_time"
+
+    def __init__(self, min_seconds: float) -> None:
+        self.min_seconds = float(min_seconds)
+
+    def evaluate(self, action: GovernanceAction) -> PolicyResult:
+        if action.action != "promote" or action.to_stage != "production":
+            return PolicyResult(Decision.ALLOW, self.name, "not a promotion to production")
+        if self.min_seconds <= 0:
+            return PolicyResult(Decision.ALLOW, self.name, "no minimum staged time configured")
+        if action.staged_since is None or action.at is None:
+            return PolicyResult(
+                Decision.DENY, self.name,
+                f"version {action.target} is not in staging, shadow or canary; promote it to "
+                f"staging and wait production_min_staged_seconds={self.min_seconds:g}",
+            )
+        held = (action.at - action.staged_since).total_seconds()
+        if held < self.min_seconds:
+            ready = action.staged_since + timedelta(seconds=self.min_seconds)
+            return PolicyResult(
+                Decision.DENY, self.name,
+                f"version {action.target} has been staged {held:g}s of the "
+                f"production_min_staged_seconds={self.min_seconds:g}; promote after "
+                f"{ready.isoformat()}",
+            )
+        return PolicyResult(Decision.ALLOW, self.name, f"staged for {held:g}s")
+
+
+class BreakersClosedPolicy:
+    """No promotion to PRODUCTION (nor route change) while a circuit breaker is open."""
+
+    name = "breakers_closed"
+
+    def __init__(self, open_breakers: Callable[[], Sequence[str]]) -> None:
+        self.open_breakers = open_breakers
+
+    def evaluate(self, action: GovernanceAction) -> PolicyResult:
+        if action.to_stage != "production" or action.action not in ("promote", "route_change"):
+            return PolicyResult(Decision.ALLOW, self.name, "not a move to production")
+        opened = list(self.open_breakers())
+        if opened:
+            return PolicyResult(
+                Decision.DENY, self.name,
+                f"circuit breaker(s) open: {', '.join(opened)}; reset them (breakers reset "
+                "with a reason) once the cause is fixed, then promote",
+            )
+        return PolicyResult(Decision.ALLOW, self.name, "every breaker closed")
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeWindow:
+    """Days (0=Monday) and a UTC time range in which production changes may happen."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> ChangeWindow:
+        """``"mon-fri 13:30-20:00"`` or ``"sat 10:00-12:00"`` (UTC); ValueError names the fix."""
+        hint = "write windows like 'mon-fri 13:30-20:00' (days, then UTC HH:MM-HH:MM)"
+        try:
+            day_part, time_part = text.strip().lower().split()
+            first, _, last = day_part.partition("-")
+            a, b = _DAYS.index(first), _DAYS.index(last or first)
+            span = range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)]
+            days = frozenset(span)
+            t0, t1 = (time.fromisoformat(x) for x in time_part.split("-"))
+        except ValueError:
+            raise ValueError(f"change window {text!r} is not understood; {hint}") from None
+        if t1 <= t0:
+            raise ValueError(f"change window {text!r} ends before it starts; {hint}")
+        return cls(days, t0, t1)
+
+    def contains(self, at: datetime) -> bool:
+        return at.weekday() in self.days and self.start <= at.time() < self.end
+
+
+class ChangeWindowPolicy:
+    """Promotions and rollbacks to PRODUCTION only inside a change window (DEFER outside)."""
+
+    name = "change_window"
+
+    def __init__(self, windows: Sequence[str]) -> None:
+        self.texts = list(windows)
+        self.windows = [ChangeWindow.parse(w) for w in windows]
+
+    def evaluate(self, action: GovernanceAction) -> PolicyResult:
+        if not self.windows or action.to_stage != "production" or action.action != "promote":
+            return PolicyResult(Decision.ALLOW, self.name, "no change window applies")
+        if action.at is None or any(w.contains(action.at) for w in self.windows):
+            return PolicyResult(Decision.ALLOW, self.name, "inside a change window")
+        return PolicyResult(
+            Decision.DEFER, self.name,
+            f"{action.at.isoformat()} is outside the change windows {self.texts}; "
+            "promote inside one of them",
+        )
+
+
+def default_policies(
+    config: LearningEngineConfig, open_breakers: Callable[[], Sequence[str]] | None = None
+) -> list[Policy]:
+    """The default policies, parameterised by the config: for PRODUCTION staged first and long
+    enough, a passed evaluation, four eyes with ``approval: manual``, no open breaker (when
+    ``open_breakers`` is given) and the optional change windows."""
+    policies: list[Policy] = [
         MinSamplesPolicy(config.min_samples_for_training),
         AllowedModelTypesPolicy(config.allowed_model_types),
         StagingBeforeProductionPolicy(),
+        MinStagedTimePolicy(config.production_min_staged_seconds),
         EvaluationRequiredPolicy(required=config.require_eval_pass),
     ]
+    if config.approval == "manual":
+        policies.append(ApprovalRequiredPolicy(["promote"], to_stages=["production"]))
+    if open_breakers is not None:
+        policies.append(BreakersClosedPolicy(open_breakers))
+    if config.change_windows:
+        policies.append(ChangeWindowPolicy(config.change_windows))
+    return policies
 
 
 # ---------------------------------------------------------------------------- engine

@@ -35,7 +35,12 @@ from ordinis.engines.learning.core.errors import (
 from ordinis.engines.learning.core.models import ModelStage, ModelVersion, RolloutStrategy
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
-from ordinis.engines.learning.governance.policies import GovernanceAction, PolicyEngine
+from ordinis.engines.learning.governance.policies import (
+    PRE_PRODUCTION_STAGES,
+    GovernanceAction,
+    PolicyEngine,
+    PreflightResult,
+)
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import ATTR_VERSION, span
 from ordinis.engines.learning.registry.history import (
@@ -493,8 +498,10 @@ class ModelRegistry:
         rollout_strategy: RolloutStrategy | str | None = None,
         actor: str = "engine",
         reason: str = "",
+        approved_by: str | None = None,
     ) -> ModelVersion:
-        """Move a version to ``target_stage`` after governance preflight.
+        """Move a version to ``target_stage`` after governance preflight (``actor`` is the
+        requester; ``approved_by`` the second pair of eyes when ``approval: manual``).
 
         PRODUCTION: needs staging (or shadow/canary) first and, with ``require_eval_pass``, a
         passed evaluation; the previous production version becomes ARCHIVED and the
@@ -510,7 +517,7 @@ class ModelRegistry:
             async with self._lock:
                 mv, changes = await self._run_change(
                     model_name, self._promote_sync, model_name, version, stage, strategy, actor,
-                    reason,
+                    reason, approved_by,
                 )
         await self._notify(changes)
         return mv
@@ -588,29 +595,54 @@ class ModelRegistry:
             await self._resync(model_name)  # MLflow may hold part of the change: re-read it
             raise
 
-    def _promote_sync(
-        self, model_name: str, version: str, stage: ModelStage,
-        strategy: RolloutStrategy | None, actor: str, reason: str,
-    ) -> tuple[ModelVersion, list[StageChange]]:
+    def explain_promotion(
+        self, model_name: str, version_id: str, target_stage: ModelStage | str,
+        actor: str = "engine", approved_by: str | None = None,
+    ) -> PreflightResult:
+        """Every policy's verdict on moving the version now, without moving or auditing it."""
+        stage = parse_stage(target_stage)
+        version = own_version(model_name, version_id)
         current = self._get(model_name, version)
-        if current.stage is stage:
-            return current, []
+        gov = self._stage_action(current, stage, None, actor, "", approved_by)
+        return self.policies.preflight(gov)
+
+    def _stage_action(
+        self, current: ModelVersion, stage: ModelStage, strategy: RolloutStrategy | None,
+        actor: str, reason: str, approved_by: str | None,
+    ) -> GovernanceAction:
+        """The governance description of moving ``current`` to ``stage`` now."""
         if stage is ModelStage.ARCHIVED:
             action = "archive"
         elif _RANK[stage] > _RANK[current.stage]:
             action = "promote"
         else:
             action = "demote"
-        history = self.history.changes(model_name)
+        history = self.history.changes(current.model_name)
         integrity = self._integrity.get(current.version_id)
-        gov = GovernanceAction(
-            action, actor, model_name,
+        details = {"reason": reason, "strategy": strategy.value if strategy else ""}
+        details["requested_by"] = actor
+        if approved_by:
+            details["approved_by"] = approved_by
+        return GovernanceAction(
+            action, actor, current.model_name,
             model_type=integrity.model_type if integrity else None,
-            version=version, from_stage=current.stage.value, to_stage=stage.value,
+            version=current.version, from_stage=current.stage.value, to_stage=stage.value,
             evaluation_passed=current.evaluation_passed,
-            details={"reason": reason, "strategy": strategy.value if strategy else ""},
-            stages_held=stages_held(history, version),
+            details=details,
+            stages_held=stages_held(history, current.version),
+            staged_since=_staged_since(history, current), at=self.clock.now(),
         )
+
+    def _promote_sync(
+        self, model_name: str, version: str, stage: ModelStage,
+        strategy: RolloutStrategy | None, actor: str, reason: str,
+        approved_by: str | None = None,
+    ) -> tuple[ModelVersion, list[StageChange]]:
+        current = self._get(model_name, version)
+        if current.stage is stage:
+            return current, []
+        gov = self._stage_action(current, stage, strategy, actor, reason, approved_by)
+        action = gov.action
         preflight_warnings = self._preflight(gov, current.version_id)
         if (
             stage is ModelStage.PRODUCTION and action == "promote"
@@ -658,6 +690,7 @@ class ModelRegistry:
             "replaced": replaced.version if replaced else None,
             "rollback_target": move.alias_set.get(ROLLBACK_ALIAS),
             "warnings": preflight_warnings,
+            "approved_by": approved_by,
         }
         changes = self._apply(move, actor, reason)
         self.metrics.model_promotions_total.labels(
@@ -895,6 +928,14 @@ class ModelRegistry:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _staged_since(history: list[StageChange], mv: ModelVersion) -> datetime | None:
+    """When the version entered its current pre-production stage (None when not in one)."""
+    if mv.stage.value not in PRE_PRODUCTION_STAGES:
+        return None
+    entered = [c.at for c in history if c.version == mv.version and c.to_stage is mv.stage]
+    return entered[-1] if entered else None
 
 
 def _tail(versions: dict[str, ModelVersion], n: int = 20) -> str:

@@ -1,0 +1,83 @@
+"""Wall time of CLI read commands vs ``python -c pass``, in the same run.
+
+Run: ``python benchmarks/cli_latency.py [--repeats 3]``
+
+Measured (best of ``--repeats``, fresh processes): ``python -c pass`` (the floor),
+``ordinis-learning --help``, ``audit tail`` against a running server (``--url``: the CLI never
+imports the engine), and ``audit tail`` in-process on a data dir (opens the engine). The server
+and the data dir are made by this script in a temp dir. Last line:
+``RESULT url_read_s=... inprocess_read_s=... python_floor_s=... help_s=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from ordinis.engines.learning.api import hash_token
+
+CLI = [sys.executable, "-m", "ordinis.engines.learning.cli.main"]
+
+
+def best(cmd: list[str], repeats: int, env: dict[str, str]) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    env = dict(os.environ)
+    env["ORDINIS_LEARNING_TOKENS"] = json.dumps(
+        {hash_token("bench"): {"identity": "bench", "roles": ["reader"]}}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "learning"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen(
+            [*CLI, "serve", "--data-dir", str(data), "--port", str(port)], env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(1200):
+                if server.poll() is not None:
+                    raise SystemExit("the server exited; run `ordinis-learning serve` by hand")
+                try:
+                    if httpx.get(f"{url}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            floor = best([sys.executable, "-c", "pass"], args.repeats, env)
+            helps = best([*CLI, "--help"], args.repeats, env)
+            remote = best([*CLI, "audit", "tail", "--url", url, "--token", "bench"],
+                          args.repeats, env)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        local = best([*CLI, "audit", "tail", "--data-dir", str(data)], args.repeats, env)
+    print(f"python -c pass: {floor:.2f} s")
+    print(f"ordinis-learning --help: {helps:.2f} s")
+    print(f"audit tail --url (read through a server): {remote:.2f} s")
+    print(f"audit tail --data-dir (in-process, opens the engine): {local:.2f} s")
+    print(f"RESULT url_read_s={remote:.2f} inprocess_read_s={local:.2f} "
+          f"python_floor_s={floor:.2f} help_s={helps:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Batched event ingestion over loopback HTTP vs the in-process path, in the same run.
+
+Run: ``python benchmarks/http_ingest.py [--events N] [--batch 1000] [--clients 4]``
+
+(a) in-process: one LearningEngine, ``--clients`` tasks each calling
+    ``await engine.record_events(batch, durable=True)`` (returns after commit).
+(b) HTTP: ``ordinis-learning``'s app under uvicorn (httptools/uvloop when installed) in its own
+    process on 127.0.0.1, bearer-token auth on; ``--clients`` concurrent httpx clients POST
+    NDJSON batches to ``/v1/events/batch`` (durable: the reply comes after commit). Bodies are
+    encoded before timing (that is the caller's cost). After the run the server's event count
+    must equal what was sent (nothing acknowledged and lost).
+
+Both on fresh SQLite stores; the machine is a shared 2-core VM, so figures are noisy. Last
+line: ``RESULT http_events_per_s=... ratio_to_inprocess=... p99_batch_ms=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+
+from ordinis.engines.learning import EventType, LearningEngine, LearningEngineConfig, LearningEvent
+from ordinis.engines.learning.api import hash_token
+
+SYMBOLS = ("AAPL", "MSFT", "AMZN", "GOOGL", "NVDA", "JPM", "XOM", "JNJ")
+TOKEN = "bench-token"
+SERVER = """
+import sys, uvicorn
+from pathlib import Path
+from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+from ordinis.engines.learning.api import create_app
+from ordinis.engines.learning.api.auth import TokenBook
+cfg = LearningEngineConfig.create(data_dir=Path(sys.argv[1]), auto_retrain_enabled=False)
+app = create_app(LearningEngine(cfg), TokenBook.load())
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
+            access_log=False)
+"""
+
+
+def make_dicts(n: int, seed: int = 7) -> list[dict[str, object]]:
+    """Signal events as a signal engine emits them: features, labels, an outcome."""
+    rng = random.Random(seed)
+    t0 = datetime(2020, 1, 2, 14, 30, tzinfo=UTC)
+    return [
+        {
+            "event_type": "signal_generated",
+            "source_engine": "signal",
+            "symbol": rng.choice(SYMBOLS),
+            "timestamp": (t0 + timedelta(seconds=i)).isoformat(),
+            "payload": {f"f{k}": round(rng.gauss(0, 1), 6) for k in range(8)},
+            "labels": {"strategy": "momentum"},
+            "outcome": round(rng.gauss(0, 0.01), 6),
+        }
+        for i in range(n)
+    ]
+
+
+def to_events(dicts: list[dict[str, object]]) -> list[LearningEvent]:
+    return [
+        LearningEvent(
+            EventType(str(d["event_type"])), str(d["source_engine"]), str(d["symbol"]),
+            datetime.fromisoformat(str(d["timestamp"])), dict(d["payload"]),  # type: ignore[call-overload]
+            dict(d["labels"]), float(d["outcome"]),  # type: ignore[arg-type, call-overload]
+        )
+        for d in dicts
+    ]
+
+
+async def in_process(dicts: list[dict[str, object]], batch: int, clients: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = LearningEngineConfig.create(data_dir=Path(tmp), auto_retrain_enabled=False)
+        async with LearningEngine(cfg) as engine:
+            events = to_events(dicts)
+            batches = [events[i : i + batch] for i in range(0, len(events), batch)]
+            queue = list(reversed(batches))
+
+            async def worker() -> None:
+                while queue:
+                    await engine.record_events(queue.pop(), durable=True)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            elapsed = time.perf_counter() - t0
+            assert engine.event_stats().total == len(events)
+    return len(dicts) / elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def over_http(
+    dicts: list[dict[str, object]], batch: int, clients: int
+) -> tuple[float, float, int]:
+    bodies = [
+        b"\n".join(orjson.dumps(d) for d in dicts[i : i + batch])
+        for i in range(0, len(dicts), batch)
+    ]
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"}
+    env = dict(os.environ)
+    env["ORDINIS_LEARNING_TOKENS"] = json.dumps(
+        {hash_token(TOKEN): {"identity": "bench", "roles": ["writer", "reader"]}}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SERVER, tmp, str(port), env=env
+        )
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+                for _ in range(600):
+                    try:
+                        if (await client.get("/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                # warm-up batch (connection, first commit), not timed
+                r = await client.post("/v1/events/batch", content=bodies[0], headers=headers)
+                r.raise_for_status()
+                queue = list(reversed(bodies[1:]))
+                latencies: list[float] = []
+
+                async def worker() -> None:
+                    async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+                        while queue:
+                            body = queue.pop()
+                            t = time.perf_counter()
+                            resp = await c.post("/v1/events/batch", content=body, headers=headers)
+                            latencies.append(time.perf_counter() - t)
+                            assert resp.status_code == 201, resp.text
+                            assert resp.json()["committed"] is True
+
+                t0 = time.perf_counter()
+                await asyncio.gather(*(worker() for _ in range(clients)))
+                elapsed = time.perf_counter() - t0
+                stats = (await client.get("/v1/events/stats", headers=headers)).json()
+        finally:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 60)
+    sent = len(dicts) - len(dicts[:batch])
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    return sent / elapsed, p99, int(stats["total"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=4)
+    args = ap.parse_args()
+    dicts = make_dicts(args.events)
+    base = asyncio.run(in_process(dicts, args.batch, args.clients))
+    print(f"in-process record_events(durable): {base:,.0f} events/s "
+          f"({args.events:,} events, batches of {args.batch}, {args.clients} tasks)")
+    http, p99, stored = asyncio.run(over_http(dicts, args.batch, args.clients))
+    print(f"HTTP NDJSON /v1/events/batch (durable): {http:,.0f} events/s, p99 batch "
+          f"{p99:.1f} ms, {args.clients} clients; server stored {stored:,} of {args.events:,}")
+    if stored != args.events:
+        raise SystemExit(f"acknowledged events missing: stored {stored} of {args.events}")
+    print(f"RESULT http_events_per_s={http:.0f} ratio_to_inprocess={http / base:.3f} "
+          f"p99_batch_ms={p99:.1f}")
+
+
+if __name__ == "__main__":
+    main()

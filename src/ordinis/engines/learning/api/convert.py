@@ -1,0 +1,106 @@
+"""Library dataclasses -> API response models (one function each, no logic beyond mapping)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordinis.engines.learning import (
+    DriftAlert,
+    EvaluationResult,
+    FeedbackRecord,
+    LearningEvent,
+    ModelVersion,
+    PolicyResult,
+    PromotionRequest,
+    TrainingJob,
+)
+from ordinis.engines.learning.api import schemas as s
+
+
+def event(e: LearningEvent) -> s.EventOut:
+    return s.EventOut(
+        event_id=e.event_id, event_type=e.event_type.value, source_engine=e.source_engine,
+        symbol=e.symbol, timestamp=e.timestamp, payload=e.payload, labels=e.labels,
+        outcome=s.num(e.outcome) if e.outcome is not None else None,
+    )
+
+
+def feedback(r: FeedbackRecord) -> s.FeedbackOut:
+    return s.FeedbackOut(
+        record_id=r.record_id, feedback_type=r.feedback_type, source_engine=r.source_engine,
+        symbol=r.symbol, timestamp=r.timestamp,
+        outcome=s.num(r.outcome) if r.outcome is not None else None, priority=r.priority.value,
+    )
+
+
+def job(j: TrainingJob) -> s.JobOut:
+    return s.JobOut(
+        job_id=j.job_id, model_name=j.model_name, model_type=j.model_type,
+        status=j.status.value, created_at=j.created_at, started_at=j.started_at,
+        completed_at=j.completed_at, progress=s.num(j.progress) or 0.0,
+        progress_message=j.progress_message, metrics=s.nums(j.metrics),
+        error_message=j.error_message, model_version_id=j.model_version_id, attempts=j.attempts,
+    )
+
+
+def version(mv: ModelVersion) -> s.VersionOut:
+    return s.VersionOut(
+        version_id=mv.version_id, model_name=mv.model_name, version=mv.version,
+        stage=mv.stage.value, created_at=mv.created_at, metrics=s.nums(mv.metrics),
+        parameters=s.strs(mv.parameters), lineage=s.strs(mv.lineage),
+        artifact_sha256=mv.artifact_sha256, training_job_id=mv.training_job_id,
+        evaluation_passed=mv.evaluation_passed, description=mv.description,
+    )
+
+
+def stage_change(c: Any) -> s.StageChangeOut:
+    return s.StageChangeOut(
+        version=c.version, from_stage=c.from_stage.value if c.from_stage else None,
+        to_stage=c.to_stage.value, actor=c.actor, reason=c.reason, at=c.at, action=c.action,
+    )
+
+
+def request(r: PromotionRequest) -> s.PromotionRequestOut:
+    return s.PromotionRequestOut(
+        request_id=r.request_id, version_id=r.version_id, target_stage=r.target_stage,
+        requested_by=r.requested_by, reason=r.reason, requested_at=r.requested_at,
+        status=r.status.value, decided_by=r.decided_by, decided_at=r.decided_at,
+        decision_reason=r.decision_reason,
+    )
+
+
+def verdict(r: PolicyResult) -> s.PolicyVerdict:
+    return s.PolicyVerdict(policy=r.policy, decision=r.decision.value, reason=r.reason)
+
+
+def evaluation(r: EvaluationResult) -> s.EvaluationOut:
+    return s.EvaluationOut(
+        evaluation_id=r.evaluation_id, model_version_id=r.model_version_id,
+        benchmark_name=r.benchmark_name, passed=r.passed, gate_set=r.gate_set,
+        metrics=s.nums(r.metrics), thresholds=s.nums(r.thresholds), evaluated_at=r.evaluated_at,
+        data_hash=r.data_hash,
+        gate_report=r.gate_report.render() if r.gate_report is not None else None,
+    )
+
+
+def alert(a: DriftAlert) -> s.AlertOut:
+    return s.AlertOut(
+        alert_id=a.alert_id, model_name=a.model_name, drift_type=a.drift_type.value,
+        severity=a.severity.value, metric=a.metric, current_value=s.num(a.current_value),
+        baseline_value=s.num(a.baseline_value), threshold=s.num(a.threshold),
+        detected_at=a.detected_at,
+    )
+
+
+def breaker(name: str, b: Any) -> s.BreakerOut:
+    return s.BreakerOut(
+        engine=name, state=b.state.value, reason=b.reason, opened_at=b.opened_at, trips=b.trips,
+        last_reset_by=b.last_reset_by, last_reset_reason=b.last_reset_reason,
+    )
+
+
+def audit(r: Any) -> s.AuditOut:
+    return s.AuditOut(
+        sequence=r.sequence, timestamp=r.timestamp, actor=r.actor, action=r.action,
+        target=r.target, decision=r.decision, reason=r.reason, record_hash=r.record_hash,
+    )

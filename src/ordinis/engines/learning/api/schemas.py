@@ -1,0 +1,305 @@
+"""Request and response models of the HTTP API (pydantic), and converters from the library's
+dataclasses. Non-finite floats become null (JSON has no NaN)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+Num = float | None
+
+
+def num(x: Any) -> float | None:
+    """A JSON-safe float: NaN and infinities become None."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def nums(d: dict[str, Any]) -> dict[str, float | None]:
+    return {str(k): num(v) for k, v in d.items()}
+
+
+def strs(d: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in d.items()}
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: ``items``, the ``total`` and where the next page starts."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = None
+
+
+def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """Slice ``items`` into a page dict (the caller's model validates it)."""
+    chunk = items[offset : offset + limit]
+    nxt = offset + limit if offset + limit < len(items) else None
+    return {"items": chunk, "total": len(items), "limit": limit, "offset": offset,
+            "next_offset": nxt}
+
+
+class EventIn(BaseModel):
+    """One event to ingest (the fields of LearningEvent)."""
+
+    event_type: str = Field(description="an EventType value, e.g. signal_generated")
+    source_engine: str
+    symbol: str | None = None
+    timestamp: datetime | None = Field(default=None, description="UTC; default: now")
+    payload: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    outcome: float | None = None
+    event_id: str | None = Field(default=None, description="idempotency key; default: new")
+
+
+class EventOut(BaseModel):
+    event_id: str
+    event_type: str
+    source_engine: str
+    symbol: str | None
+    timestamp: datetime
+    payload: dict[str, Any]
+    labels: dict[str, str]
+    outcome: float | None
+
+
+class IngestResult(BaseModel):
+    """How many events were accepted and whether they are committed (durable) on reply."""
+
+    accepted: int
+    committed: bool
+    buffered: bool
+    event_ids: list[str] = Field(default_factory=list)
+
+
+class EventStatsOut(BaseModel):
+    total: int
+    by_type: dict[str, int]
+    by_source: dict[str, int]
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+
+
+class FeedbackIn(BaseModel):
+    """Keyword arguments of the collector's ``record_<kind>`` call."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class FeedbackOut(BaseModel):
+    record_id: str
+    feedback_type: str
+    source_engine: str
+    symbol: str | None
+    timestamp: datetime
+    outcome: float | None
+    priority: str
+
+
+class JobIn(BaseModel):
+    model_name: str = Field(min_length=1)
+    model_type: str = Field(min_length=1)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobOut(BaseModel):
+    job_id: str
+    model_name: str
+    model_type: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    progress: float
+    progress_message: str
+    metrics: dict[str, Num]
+    error_message: str | None
+    model_version_id: str | None
+    attempts: int
+
+
+class VersionOut(BaseModel):
+    version_id: str
+    model_name: str
+    version: str
+    stage: str
+    created_at: datetime
+    metrics: dict[str, Num]
+    parameters: dict[str, str]
+    lineage: dict[str, str]
+    artifact_sha256: str | None
+    training_job_id: str | None
+    evaluation_passed: bool | None
+    description: str
+
+
+class ModelOut(BaseModel):
+    name: str
+    versions: int
+    production: str | None
+
+
+class StageChangeOut(BaseModel):
+    version: str
+    from_stage: str | None
+    to_stage: str
+    actor: str
+    reason: str
+    at: datetime
+    action: str
+
+
+class PromoteIn(BaseModel):
+    stage: str = Field(description="development, staging, shadow, canary, production, archived")
+    reason: str = ""
+
+
+class PromotionRequestIn(BaseModel):
+    version_id: str = Field(description="name:version")
+    stage: str = "production"
+    reason: str = ""
+
+
+class DecisionIn(BaseModel):
+    reason: str = ""
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+class PromotionRequestOut(BaseModel):
+    request_id: str
+    version_id: str
+    target_stage: str
+    requested_by: str
+    reason: str
+    requested_at: datetime
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str
+
+
+class PolicyVerdict(BaseModel):
+    policy: str
+    decision: str
+    reason: str
+
+
+class RollbackIn(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+class EvaluateIn(BaseModel):
+    benchmarks: list[str] | None = None
+    gate_set: str | None = None
+    metrics: dict[str, float] | None = None
+    thresholds: dict[str, float] | None = None
+
+
+class EvaluationOut(BaseModel):
+    evaluation_id: str
+    model_version_id: str
+    benchmark_name: str
+    passed: bool
+    gate_set: str | None
+    metrics: dict[str, Num]
+    thresholds: dict[str, Num]
+    evaluated_at: datetime
+    data_hash: str = ""
+    gate_report: str | None = Field(default=None, description="the gate table, as text")
+
+
+class CompareIn(BaseModel):
+    version_a: str
+    version_b: str
+    benchmarks: list[str] | None = None
+
+
+class CompareOut(BaseModel):
+    """Challenger a against champion b: mean Sharpe difference, its interval and p-value."""
+
+    version_a: str
+    version_b: str
+    sharpe_diff: Num
+    lower: Num
+    upper: Num
+    p_value: Num
+    a_better: bool
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    model_name: str
+    drift_type: str
+    severity: str
+    metric: str
+    current_value: Num
+    baseline_value: Num
+    threshold: Num
+    detected_at: datetime
+
+
+class MetricsIn(BaseModel):
+    metrics: dict[str, float]
+
+
+class BreakerOut(BaseModel):
+    engine: str
+    state: str
+    reason: str
+    opened_at: datetime | None
+    trips: int
+    last_reset_by: str | None
+    last_reset_reason: str | None
+
+
+class ResetIn(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+class AuditOut(BaseModel):
+    sequence: int
+    timestamp: datetime
+    actor: str
+    action: str
+    target: str
+    decision: str
+    reason: str
+    record_hash: str
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_sequence: int | None
+    problem: str
+
+
+class HealthOut(BaseModel):
+    level: str
+    message: str
+    duration_ms: Num
+
+
+class StatusOut(BaseModel):
+    running: bool
+    clock: datetime
+    models: list[str]
+    training_jobs: int
+    drift_alerts: int
+    buffered_events: int
+    committed_events: int
+    breakers: dict[str, str]
+    store: str
+    tracking_uri: str

@@ -1,0 +1,167 @@
+"""How the CLI reaches an engine: a running server (``--url``) or the same HTTP app served
+in-process on a data dir. Either way the commands send the same requests and read the same JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+URL_ENV = "ORDINIS_LEARNING_URL"
+TOKEN_ENV = "ORDINIS_LEARNING_TOKEN"
+
+
+class CliError(Exception):
+    """A refusal to show the user (exit code 2), with the full message (never cut)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the command goes: ``url`` (+ ``token``), or ``data_dir`` / ``config`` in-process."""
+
+    url: str | None = None
+    token: str | None = None
+    data_dir: Path | None = None
+    config: Path | None = None
+    json: bool = False
+
+    @property
+    def remote(self) -> bool:
+        return self.url is not None
+
+
+def resolve(
+    url: str | None, token: str | None, data_dir: Path | None, config: Path | None, json: bool
+) -> Target:
+    """Options first, then ``ORDINIS_LEARNING_URL`` / ``ORDINIS_LEARNING_TOKEN``."""
+    url = url or (os.environ.get(URL_ENV) if data_dir is None else None)
+    token = token or os.environ.get(TOKEN_ENV)
+    if url and data_dir is not None:
+        raise CliError("--url and --data-dir exclude each other: a command goes to a running "
+                       "server or opens a data dir, not both")
+    return Target(url, token, data_dir, config, json)
+
+
+class Client:
+    """Thin JSON-over-HTTP calls; an error reply becomes a CliError with its full detail."""
+
+    def __init__(self, http: Any) -> None:
+        self.http = http
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._send("GET", path, params=_clean(params))
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self._send("POST", path, json=body if body is not None else {},
+                          params=_clean(params))
+
+    def put(self, path: str, body: Any) -> Any:
+        return self._send("PUT", path, json=body)
+
+    def post_raw(self, path: str, content: bytes, content_type: str) -> Any:
+        return self._send("POST", path, content=content,
+                          headers={"Content-Type": content_type})
+
+    def text(self, path: str) -> str:
+        r = self.http.get(path)
+        if r.status_code >= 400:
+            raise CliError(_problem(r), r.status_code)
+        return str(r.text)
+
+    def _send(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.http.request(method, path, **kw)
+        if r.status_code >= 400:
+            raise CliError(_problem(r), r.status_code)
+        return r.json()
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _problem(r: Any) -> str:
+    try:
+        body = r.json()
+    except ValueError:
+        return f"HTTP {r.status_code}: {r.text}"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str) and detail:
+        return detail
+    return f"HTTP {r.status_code}: {body}"
+
+
+def store_exists(data_dir: Path, store_url: str) -> bool:
+    """True when the SQLite store of ``data_dir`` exists (a PostgreSQL URL always counts)."""
+    if not store_url.startswith("sqlite:///"):
+        return True
+    return Path(store_url.removeprefix("sqlite:///")).exists()
+
+
+@contextmanager
+def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
+    """A client for ``target``; in-process, the engine opens for the command and closes after.
+
+    A read command refuses to create a store that does not exist (it names the path and how to
+    choose another); ``say`` reports which store or server is used.
+    """
+    if target.remote:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
+        say(f"server: {target.url}")
+        with httpx.Client(base_url=str(target.url), headers=headers, timeout=600) as http:
+            yield Client(http)
+        return
+    from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+
+    overrides: dict[str, Any] = {}
+    if target.data_dir is not None:
+        overrides["data_dir"] = target.data_dir
+    try:
+        config = LearningEngineConfig.load(target.config, **overrides)
+    except Exception as exc:
+        raise CliError(str(exc)) from None
+    store = config.resolved_store_url
+    if not write and not store_exists(config.data_dir, store):
+        raise CliError(
+            f"no store at {store} (data dir {config.data_dir.resolve()}); a read command does "
+            "not create one: pass --data-dir DIR of an existing store, or --url of a server"
+        )
+    say(f"store: {store}")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    from ordinis.engines.learning.api import create_app
+
+    app = create_app(LearningEngine(config), insecure_local=True, local_identity=_user())
+    try:
+        with TestClient(app, base_url="http://in-process", raise_server_exceptions=True) as http:
+            yield Client(http)
+    except CliError:
+        raise
+    except Exception as exc:
+        from ordinis.engines.learning import LearningEngineError
+
+        if isinstance(exc, LearningEngineError):
+            raise CliError(str(exc)) from None
+        raise
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "local"

@@ -1,0 +1,284 @@
+"""The commands: status, events, jobs, models, drift, breakers, audit, serve, ui, demo, token."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ordinis.engines.learning.cli import render as r
+from ordinis.engines.learning.cli.client import Client, CliError, connect, resolve
+
+app = typer.Typer(
+    help="ordinis-learning: the closed-loop LearningEngine of ordinis.", no_args_is_help=True
+)
+events_app = typer.Typer(help="Stored events: stats, tail, ingest.", no_args_is_help=True)
+models_app = typer.Typer(help="Models and versions (name:vN).", no_args_is_help=True)
+jobs_app = typer.Typer(help="Training jobs.", no_args_is_help=True)
+drift_app = typer.Typer(help="Drift alerts, baselines, checks.", no_args_is_help=True)
+breakers_app = typer.Typer(help="Circuit breakers.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for `serve`.", no_args_is_help=True)
+for sub, name in ((events_app, "events"), (models_app, "models"), (jobs_app, "jobs"),
+                  (drift_app, "drift"), (breakers_app, "breakers"), (audit_app, "audit"),
+                  (token_app, "token")):
+    app.add_typer(sub, name=name)
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config (LearningEngineConfig)")
+DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (in-process mode)")
+UrlOpt = typer.Option(None, "--url", help="A running server, e.g. http://127.0.0.1:8765 "
+                      "(env ORDINIS_LEARNING_URL)")
+TokenOpt = typer.Option(None, "--token", help="Bearer token (env ORDINIS_LEARNING_TOKEN)")
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts")
+
+
+@contextmanager
+def _session(
+    url: str | None, token: str | None, data_dir: Path | None, config: Path | None,
+    json_out: bool, write: bool = False,
+) -> Iterator[tuple[Client, bool]]:
+    """A client for the command; a refusal prints the full message and exits 2."""
+    try:
+        target = resolve(url, token, data_dir, config, json_out)
+        with connect(target, write, r.err.print if not json_out else (lambda _m: None)) as c:
+            yield c, json_out
+    except CliError as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
+
+
+def _version_id(name: str, version: str | None) -> str:
+    """``name:vN`` (as every output prints it) or ``name vN``."""
+    if version is None:
+        if ":" not in name:
+            r.fail(f"version {name!r}: write it as name:version (e.g. spx-signal:v13) or "
+                   "pass the version as a second argument")
+            raise typer.Exit(2)
+        return name
+    return f"{name}:{version}"
+
+
+# ---------------------------------------------------------------------------- status
+@app.command()
+def status(url: str | None = UrlOpt, token: str | None = TokenOpt,
+           data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+           json_out: bool = JsonOpt) -> None:
+    """What the engine holds and does: models, jobs, alerts, buffer, breakers, stores."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        st = c.get("/v1/status")
+        health = c.get("/health")
+        if js:
+            return r.as_json({"status": st, "health": health})
+        r.table(("field", "value"), [
+            ("health", f"{health['level']}: {health['message']}"),
+            ("clock", r.ts(st["clock"])), ("models", ", ".join(st["models"]) or "-"),
+            ("training jobs", st["training_jobs"]), ("drift alerts", st["drift_alerts"]),
+            ("buffered events", st["buffered_events"]),
+            ("breakers", ", ".join(f"{k}={v}" for k, v in st["breakers"].items())),
+            ("event store", st["store"]), ("tracking store", st["tracking_uri"]),
+        ])
+
+
+# ---------------------------------------------------------------------------- events
+@events_app.command("stats")
+def events_stats(url: str | None = UrlOpt, token: str | None = TokenOpt,
+                 data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                 json_out: bool = JsonOpt) -> None:
+    """Counts of stored events by type and source, and the time span."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        st = c.get("/v1/events/stats")
+        if js:
+            return r.as_json(st)
+        r.table(("event_type", "count"),
+                [(k, f"{v:,}") for k, v in sorted(st["by_type"].items())], title="events")
+        r.out.print(f"total {st['total']:,}  from {r.ts(st['first_timestamp'])} "
+                    f"to {r.ts(st['last_timestamp'])}")
+        src = ", ".join(f"{k}={v:,}" for k, v in sorted(st["by_source"].items()))
+        r.out.print(f"sources: {src or '-'}")
+
+
+@events_app.command("tail")
+def events_tail(
+    n: int = typer.Option(20, "-n", min=1, max=1000, help="How many of the newest events"),
+    event_type: str | None = typer.Option(None, "--type", help="Only this event type"),
+    symbol: str | None = typer.Option(None, help="Only this symbol"),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """The newest stored events, oldest first."""
+    from ordinis.engines.learning.cli.vocab import EVENT_TYPES
+
+    if event_type is not None and event_type.lower() not in EVENT_TYPES:
+        r.fail(f"--type={event_type!r} is not an event type; allowed: {', '.join(EVENT_TYPES)}")
+        raise typer.Exit(2)
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        page = c.get("/v1/events", limit=n, event_type=event_type and event_type.lower(),
+                     symbol=symbol)
+        if js:
+            return r.as_json(page["items"])
+        import json
+
+        rows = []
+        for ev in reversed(page["items"]):
+            payload = json.dumps(ev["payload"], default=str)
+            rows.append((r.ts(ev["timestamp"]), ev["event_type"], ev["source_engine"],
+                         ev["symbol"] or "-",
+                         "-" if ev["outcome"] is None else f"{ev['outcome']:+.5f}",
+                         payload if len(payload) <= 60 else payload[:57] + "..."))
+        r.table(("timestamp", "type", "source", "symbol", "outcome", "payload"), rows)
+
+
+@events_app.command("ingest")
+def events_ingest(
+    path: Path = typer.Argument(..., help="NDJSON file, one event per line"),
+    batch: int = typer.Option(1000, min=1, max=100_000),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Send an NDJSON file in batches; each batch is acknowledged after commit."""
+    lines = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        total = 0
+        for i in range(0, len(lines), batch):
+            res = c.post_raw("/v1/events/batch", b"\n".join(lines[i : i + batch]),
+                             "application/x-ndjson")
+            total += int(res["accepted"])
+        if js:
+            return r.as_json({"accepted": total, "committed": True})
+        r.out.print(f"committed {total:,} events from {path}")
+
+
+# ---------------------------------------------------------------------------- jobs
+JOB_COLUMNS = ("job_id", "model", "type", "status", "created", "completed", "version", "error")
+
+
+def _job_row(j: dict[str, Any]) -> tuple[Any, ...]:
+    return (j["job_id"], j["model_name"], j["model_type"], j["status"], r.ts(j["created_at"]),
+            r.ts(j["completed_at"]), j["model_version_id"] or "-", j["error_message"] or "")
+
+
+@jobs_app.command("list")
+def jobs_list(model: str | None = typer.Option(None, help="Only this model"),
+              url: str | None = UrlOpt, token: str | None = TokenOpt,
+              data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+              json_out: bool = JsonOpt) -> None:
+    """Training jobs, newest last."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        jobs = _all(c, "/v1/jobs", model_name=model)
+        if js:
+            return r.as_json(jobs)
+        r.table(JOB_COLUMNS, [_job_row(j) for j in jobs], ids=("job_id", "version"))
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+              data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+              json_out: bool = JsonOpt) -> None:
+    """One job: status, progress, metrics, error."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        j = c.get(f"/v1/jobs/{job_id}")
+        if js:
+            return r.as_json(j)
+        r.table(("field", "value"), [
+            ("job_id", j["job_id"]), ("model", j["model_name"]), ("status", j["status"]),
+            ("progress", f"{j['progress']:.0%} {j['progress_message']}"),
+            ("version", j["model_version_id"]), ("error", j["error_message"]),
+            *((f"metric {k}", f"{v:.4g}" if v is not None else "-")
+              for k, v in sorted(j["metrics"].items())),
+        ], ids=("field",))
+
+
+@jobs_app.command("submit")
+def jobs_submit(
+    model: str = typer.Argument(..., help="Model name"),
+    model_type: str = typer.Option("signal", "--type", help="Trainer: signal, ..."),
+    algorithm: str = typer.Option("lightgbm", help="lightgbm or logistic"),
+    wait: bool = typer.Option(True, help="Wait and show progress (--no-wait: --url only)"),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Submit a training job on the stored events; shows a progress bar while it runs."""
+    if not wait and not (url or resolve(url, token, data_dir, config, json_out).remote):
+        r.fail("--no-wait needs a running server (--url): in-process the job would stop "
+               "when this command exits; run `ordinis-learning serve` and pass --url")
+        raise typer.Exit(2)
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        job = c.post("/v1/jobs", {"model_name": model, "model_type": model_type,
+                                  "config": {"algorithm": algorithm}})
+        if not js:
+            r.out.print(f"submitted {job['job_id']} ({job['status']})", soft_wrap=True)
+        if not wait:
+            if js:
+                r.as_json(job)
+            return
+        final = _follow(c, job, model, quiet=js)
+        if js:
+            r.as_json(final)
+        else:
+            colour = "green" if final["status"] == "completed" else "red"
+            r.out.print(f"[{colour}]{final['status']}[/{colour}] "
+                        f"version={final['model_version_id'] or '-'} "
+                        f"{final['error_message'] or ''}", soft_wrap=True)
+            if final["metrics"]:
+                r.out.print(", ".join(f"{k}={v:.4g}" for k, v in sorted(final["metrics"].items())
+                                      if v is not None), soft_wrap=True)
+        if final["status"] != "completed":
+            raise typer.Exit(1)
+
+
+def _follow(c: Client, job: dict[str, Any], model: str, quiet: bool) -> dict[str, Any]:
+    """Poll the job until it ends, with a progress bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=r.out, disable=quiet) as progress:
+        task = progress.add_task(f"training {model}", total=1.0)
+        while True:
+            cur = c.get(f"/v1/jobs/{job['job_id']}")
+            step = cur["progress_message"] or cur["status"]
+            progress.update(task, completed=cur["progress"],
+                            description=f"training {model}: {step}")
+            if cur["status"] in ("completed", "failed", "cancelled"):
+                if cur["status"] == "completed":
+                    progress.update(task, completed=1.0)
+                return dict(cur)
+            time.sleep(0.2)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+                data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                json_out: bool = JsonOpt) -> None:
+    """Cancel a queued or running job."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        before = c.get(f"/v1/jobs/{job_id}")
+        if before["status"] in ("completed", "failed", "cancelled"):
+            if js:
+                return r.as_json(before)
+            r.out.print(f"{job_id}: already {before['status']}; nothing to cancel")
+            return
+        job = c.post(f"/v1/jobs/{job_id}/cancel")
+        if js:
+            return r.as_json(job)
+        r.out.print(f"{job['job_id']}: {job['status']}")
+
+
+def _all(c: Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated list."""
+    items: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = c.get(path, limit=1000, offset=offset, **params)
+        items.extend(page["items"])
+        offset = page["next_offset"]
+    return items
+
+

@@ -1,0 +1,245 @@
+"""``drift``, ``breakers``, ``audit``, ``serve``, ``ui``, ``demo`` and ``token``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ordinis.engines.learning.cli import render as r
+from ordinis.engines.learning.cli.client import CliError
+from ordinis.engines.learning.cli.commands import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    _all,
+    _session,
+    app,
+    audit_app,
+    breakers_app,
+    drift_app,
+    token_app,
+)
+
+
+# ---------------------------------------------------------------------------- drift
+@drift_app.command("alerts")
+def drift_alerts(model: str | None = typer.Option(None), url: str | None = UrlOpt,
+                 token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
+                 config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
+    """Drift alerts, oldest first."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        alerts = _all(c, "/v1/drift/alerts", model_name=model)
+        if js:
+            return r.as_json(alerts)
+        r.table(("at", "model", "type", "severity", "metric", "current", "baseline"), [
+            (r.ts(a["detected_at"]), a["model_name"], a["drift_type"], a["severity"],
+             a["metric"], a["current_value"], a["baseline_value"]) for a in alerts
+        ])
+
+
+@drift_app.command("baselines")
+def drift_baselines(url: str | None = UrlOpt, token: str | None = TokenOpt,
+                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                    json_out: bool = JsonOpt) -> None:
+    """Every model's drift baseline."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        base = c.get("/v1/drift/baselines")
+        if js:
+            return r.as_json(base)
+        r.table(("model", "metric", "baseline"),
+                [(m, k, v) for m, ms in sorted(base.items()) for k, v in sorted(ms.items())])
+
+
+@drift_app.command("check")
+def drift_check(model: str, metric: list[str] = typer.Option(..., "--metric", "-m",
+                help="name=value, e.g. -m sharpe=0.4"),
+                url: str | None = UrlOpt, token: str | None = TokenOpt,
+                data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                json_out: bool = JsonOpt) -> None:
+    """Compare reported metrics with the baseline (exit 1 when it drifted)."""
+    values: dict[str, float] = {}
+    for item in metric:
+        key, _, val = item.partition("=")
+        try:
+            values[key] = float(val)
+        except ValueError:
+            r.fail(f"--metric {item!r}: write name=value with a number, e.g. sharpe=0.4")
+            raise typer.Exit(2) from None
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        alerts = c.post(f"/v1/drift/check/{model}", {"metrics": values})
+    if js:
+        r.as_json(alerts)
+    elif alerts:
+        r.table(("metric", "severity", "current", "baseline"), [
+            (a["metric"], a["severity"], a["current_value"], a["baseline_value"])
+            for a in alerts])
+    else:
+        r.out.print("no drift")
+    if alerts:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------- breakers
+@breakers_app.command("list")
+def breakers_list(url: str | None = UrlOpt, token: str | None = TokenOpt,
+                  data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                  json_out: bool = JsonOpt) -> None:
+    """Every breaker's state and why."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        states = c.get("/v1/breakers")
+        if js:
+            return r.as_json(states)
+        r.table(("engine", "state", "reason", "opened", "trips", "last reset by"), [
+            (b["engine"], b["state"], b["reason"] or "-", r.ts(b["opened_at"]), b["trips"],
+             b["last_reset_by"] or "-") for b in states
+        ])
+
+
+@breakers_app.command("reset")
+def breakers_reset(engine: str, reason: str = typer.Option(..., help="Why (audited)"),
+                   url: str | None = UrlOpt, token: str | None = TokenOpt,
+                   data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                   json_out: bool = JsonOpt) -> None:
+    """Close a breaker by hand, with a reason."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        b = c.post(f"/v1/breakers/{engine}/reset", {"reason": reason})
+        if js:
+            return r.as_json(b)
+        r.out.print(f"{b['engine']}: {b['state']} (reset by {b['last_reset_by']})")
+
+
+# ---------------------------------------------------------------------------- audit
+@audit_app.command("verify")
+def audit_verify(url: str | None = UrlOpt, token: str | None = TokenOpt,
+                 data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                 json_out: bool = JsonOpt) -> None:
+    """Recompute the audit hash chain; exit 1 if any record was edited."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        v = c.get("/v1/audit/verify")
+    if js:
+        r.as_json(v)
+    elif v["ok"]:
+        r.out.print(f"[green]audit chain intact[/green]: {v['checked']} records")
+    else:
+        r.out.print(f"[red]audit chain broken[/red] at sequence {v['first_bad_sequence']}: "
+                    f"{v['problem']}", soft_wrap=True)
+    if not v["ok"]:
+        raise typer.Exit(1)
+
+
+@audit_app.command("tail")
+def audit_tail(n: int = typer.Option(20, "-n", min=1, max=1000), url: str | None = UrlOpt,
+               token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
+               config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
+    """The newest audit records."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        records = c.get("/v1/audit", limit=n)
+        if js:
+            return r.as_json(records)
+        r.table(("seq", "at", "actor", "action", "target", "decision", "reason"), [
+            (a["sequence"], r.ts(a["timestamp"]), a["actor"], a["action"], a["target"],
+             a["decision"], a["reason"]) for a in records
+        ])
+
+
+# ---------------------------------------------------------------------------- serve, ui, demo
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind"),
+    port: int = typer.Option(8765, min=1, max=65535),
+    tokens_file: Path | None = typer.Option(None, help="token-hash -> identity, roles "
+                                            "(JSON/YAML); else env ORDINIS_LEARNING_TOKENS"),
+    insecure_local: bool = typer.Option(False, help="No tokens needed (loopback only)"),
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+) -> None:
+    """Run one engine behind the HTTP API (OpenAPI at /docs)."""
+    from ordinis.engines.learning import LearningEngineConfig, LearningEngineError
+    from ordinis.engines.learning.api.server import serve as run
+
+    try:
+        overrides: dict[str, object] = {"data_dir": data_dir} if data_dir is not None else {}
+        cfg = LearningEngineConfig.load(config, **overrides)  # type: ignore[arg-type]
+        r.err.print(f"store: {cfg.resolved_store_url}; tracking: {cfg.resolved_mlflow_uri}")
+        run(cfg, host, port, tokens_file, insecure_local)
+    except LearningEngineError as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def ui(port: int = typer.Option(5000, help="Port of the MLflow UI"),
+       data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+       dry_run: bool = typer.Option(False, help="Print the command instead of running it")) -> None:
+    """Open the MLflow UI on this engine's tracking store (stages are aliases there)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from ordinis.engines.learning import LearningEngineConfig
+
+    overrides: dict[str, object] = {"data_dir": data_dir} if data_dir is not None else {}
+    cfg = LearningEngineConfig.load(config, **overrides)  # type: ignore[arg-type]
+    uri = cfg.resolved_mlflow_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        r.fail(f"no tracking store at {uri}; pass --data-dir of an engine's data dir")
+        raise typer.Exit(2)
+    exe = shutil.which("mlflow") or f"{sys.executable} -m mlflow"
+    cmd = [*exe.split(), "ui", "--backend-store-uri", uri,
+           "--default-artifact-root", str(cfg.artifacts_dir), "--port", str(port),
+           "--host", "127.0.0.1"]
+    r.err.print(" ".join(cmd))
+    if not dry_run:
+        raise typer.Exit(subprocess.call(cmd))
+
+
+@app.command()
+def demo(
+    data: str = typer.Option("sp500", help="sp500 (20 stocks, 1990-2022) or bitcoin (river)"),
+    start: str | None = typer.Option(None, help="First day of the replay (default: the data's)"),
+    end: str | None = typer.Option(None, help="Last day of the replay (default: the data's)"),
+    config: Path | None = typer.Option(
+        None, "--config", help="A pipeline.yaml to run instead of the demo's variant"
+    ),
+    report: Path | None = typer.Option(
+        None, help="Where to write the HTML report (default: DATA_DIR/report.html)"
+    ),
+    quick: bool = typer.Option(False, help="A short span (nine years) for a first look"),
+    data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo keeps its stores"),
+    symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
+    fresh: bool = typer.Option(True, help="Start from an empty data directory"),
+) -> None:
+    """Replay real bars through the closed loop as a host would; write the HTML report."""
+    import asyncio
+
+    from ordinis.engines.learning import LearningEngineError
+    from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
+
+    if data not in ("sp500", "bitcoin"):
+        r.fail(f"--data {data!r}: use sp500 or bitcoin")
+        raise typer.Exit(2)
+    if config is not None and not config.is_file():
+        r.fail(f"--config {config}: no such file (give a pipeline.yaml)")
+        raise typer.Exit(2)
+    opts = DemoOptions(
+        data_dir=data_dir, data=data, start=start, end=end, n_symbols=symbols, fresh=fresh,
+        quick=quick, pipeline=config, report=report,
+    )
+    try:
+        asyncio.run(run_demo(opts, r.out))
+    except (LearningEngineError, ValueError) as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
+
+
+@token_app.command("hash")
+def token_hash(token: str = typer.Argument(..., help="The secret token")) -> None:
+    """Print the SHA-256 to put in the tokens file (store hashes, never tokens)."""
+    import hashlib
+
+    r.out.print(hashlib.sha256(token.encode("utf-8")).hexdigest())
+
+
+_ = CliError

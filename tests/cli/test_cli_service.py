@@ -1,0 +1,107 @@
+"""The CLI against a running server (--url/--token) and the fixes a new user asked for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from server_helpers import Live, live_server
+
+from ordinis.engines.learning import EventType
+from ordinis.engines.learning.cli import app
+from ordinis.engines.learning.cli.vocab import EVENT_TYPES, STAGES
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> Result:
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with live_server(tmp_path_factory.mktemp("clisrv") / "learning", approval="manual",
+                     auto_retrain_enabled=False) as srv:
+        srv.call(srv.engine.register_model_version("spx-signal", "v13", metrics={"sharpe": 1.1}))
+        yield srv
+
+
+def remote(live: Live, token: str) -> list[str]:
+    return ["--url", live.url, "--token", token]
+
+
+def test_vocab_matches_the_library() -> None:
+    from ordinis.engines.learning import ModelStage
+
+    assert tuple(e.value for e in EventType) == EVENT_TYPES
+    assert tuple(s.value for s in ModelStage) == STAGES
+
+
+def test_same_commands_against_a_server_with_name_colon_version(live: Live) -> None:
+    r = cli("models", "show", "spx-signal:v13", *remote(live, "tok-reader"))
+    assert r.exit_code == 0, r.output
+    assert "spx-signal:v13  stage=development" in r.output
+    r = cli("models", "list", "--json", *remote(live, "tok-reader"))
+    assert r.exit_code == 0, r.output
+    assert [v["version_id"] for v in json.loads(r.stdout)] == ["spx-signal:v13"]
+
+
+def test_four_eyes_from_the_cli(live: Live) -> None:
+    bert = remote(live, "tok-approver2")
+    r = cli("models", "evaluate", "spx-signal:v13", "--gates", "production", "--json", *bert)
+    # no artifact and no packs for a registered-only version: a clear refusal, not a crash
+    assert r.exit_code in (1, 2)
+    live.call(live.engine.evaluate_model("spx-signal:v13", metrics={"sharpe": 1.1},
+                                         thresholds={"sharpe": 1.0}))
+    assert cli("models", "promote", "spx-signal:v13", "staging", *bert).exit_code == 0
+    r = cli("models", "request", "spx-signal:v13", "--json", *bert)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [b["policy"] for b in out["blockers"]] == ["approval_required"]
+    req = out["request"]["request_id"]
+    r = cli("models", "approve", req, *bert)
+    assert r.exit_code == 2
+    assert "'bert' requested this promotion and cannot approve it" in r.output
+    r = cli("models", "approve", req, *remote(live, "tok-approver"))
+    assert r.exit_code == 0, r.output
+    assert "spx-signal:v13: production" in r.output
+    r = cli("models", "history", "spx-signal", *remote(live, "tok-reader"))
+    assert "production" in r.output
+
+
+def test_wrong_role_and_no_token_give_full_messages(live: Live) -> None:
+    r = cli("breakers", "reset", "signal", "--reason", "fixed", *remote(live, "tok-reader"))
+    assert r.exit_code == 2
+    assert "'rita' lacks the role 'operator'" in r.output
+    r = cli("audit", "tail", "--url", live.url)
+    assert r.exit_code == 2 and "bearer token is required" in r.output
+
+
+def test_read_command_refuses_to_create_a_store(tmp_path: Path) -> None:
+    empty = tmp_path / "nothing-here"
+    r = cli("audit", "tail", "--data-dir", str(empty))
+    assert r.exit_code == 2
+    flat = " ".join(r.output.split())
+    assert "no store at sqlite:///" in flat and "does not create one" in flat
+    assert not empty.exists()
+
+
+def test_no_wait_belongs_to_url_mode(tmp_path: Path) -> None:
+    r = cli("jobs", "submit", "alpha", "--no-wait", "--data-dir", str(tmp_path))
+    assert r.exit_code == 2
+    assert "--no-wait needs a running server (--url)" in r.output
+
+
+def test_token_hash_is_the_sha256() -> None:
+    r = cli("token", "hash", "s3cret")
+    assert r.stdout.strip() == hashlib.sha256(b"s3cret").hexdigest()
