@@ -1,6 +1,13 @@
-"""Durable event throughput of the public path vs raw and naive SQLite; record() latency.
+"""Durable event throughput of the public path vs raw and naive writes; record() latency.
 
-Run: ``python benchmarks/event_throughput.py [--events N] [--repeats R] [--no-engine]``
+Run: ``python benchmarks/event_throughput.py [--store sqlite|postgresql] [--events N]
+[--repeats R] [--no-engine] [--pg-url URL]``
+
+With ``--store postgresql`` every path writes to PostgreSQL (a fresh schema per run): the
+public path through the engine and the pipeline, and the raw limit as one COPY of the same
+pre-serialised rows into the staging table plus ``INSERT ... SELECT ... ON CONFLICT
+(event_id) DO NOTHING`` with the same JSONB casts, in one transaction (and, for reference, a
+COPY straight into ``events``). Naive: one INSERT + COMMIT per event.
 
 (a) public path: a LearningEngine with the default config (SQLite store in a temp dir):
     ``engine.record_event()`` for every event (falling back to ``await
@@ -14,7 +21,11 @@ Run: ``python benchmarks/event_throughput.py [--events N] [--repeats R] [--no-en
 (c) naive: one INSERT + COMMIT per event (smaller N, reported as events/s).
 (d) ``record()`` latency: perf_counter_ns around each call, buffer large enough to never
     fill; the best of 3 rounds (by p50, p99, p99.9 in that order).
-(e) metrics exposition on vs off (``--no-exposition`` skips it): the EventPipeline path again
+(e) synchronous burst: ``--burst-events`` (default 3x the 10k buffer) ``record()`` calls in
+    one synchronous loop that never yields to the event loop (the writer thread drains
+    meanwhile; a full buffer blocks the producer for at most ``max_block_seconds``), then
+    ``flush``: events/s until all are committed.
+(f) metrics exposition on vs off (``--no-exposition`` skips it): the EventPipeline path again
     while its registry is served on a loopback ``/metrics`` endpoint (MetricsServer) and a
     scraper thread fetches it every ``--scrape-interval`` seconds, as Prometheus would;
     interleaved with (a)'s pipeline runs, best of ``--repeats`` each, reported as a ratio.
@@ -40,6 +51,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -51,7 +63,7 @@ from ordinis.engines.learning.core.models import EventType, LearningEvent
 from ordinis.engines.learning.events.encoding import encode_event
 from ordinis.engines.learning.events.pipeline import EventPipeline
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
-from ordinis.engines.learning.events.store import EventRow
+from ordinis.engines.learning.events.store import EventRow, EventStore
 from ordinis.engines.learning.observability.exposition import MetricsServer
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
@@ -93,6 +105,46 @@ def _settle_disk() -> None:
         os.sync()
 
 
+def _open_store(path: Path, pg_url: str | None) -> EventStore:
+    """A fresh store: SQLite at ``path``, or a new schema on the PostgreSQL server."""
+    if pg_url is None:
+        store: EventStore = SQLiteEventStore(f"sqlite:///{path}")
+    else:
+        from ordinis.engines.learning.events.postgres_store import PostgresEventStore
+
+        store = PostgresEventStore(pg_url, schema=f"bench_{uuid.uuid4().hex[:10]}")
+    store.open()
+    return store
+
+
+def _close_store(store: EventStore) -> None:
+    drop = getattr(store, "drop_schema", None)
+    if drop is not None:
+        drop()
+    store.close()
+
+
+async def burst_path(events: list[LearningEvent], path: Path, pg_url: str | None) -> float:
+    """Seconds for one synchronous loop of record() (larger than the buffer) plus a flush."""
+    store = _open_store(path, pg_url)
+    pipeline = EventPipeline(store, LearningEngineConfig(data_dir=path.parent), SystemClock(),
+                             LearningMetrics())
+    await pipeline.start()
+    record = pipeline.record
+    _settle_disk()
+    t0 = time.perf_counter()
+    for ev in events:  # never yields to the loop: only the writer thread can drain
+        record(ev)
+    await pipeline.flush(timeout=600)
+    elapsed = time.perf_counter() - t0
+    await pipeline.stop()
+    stored = store.count_events()
+    _close_store(store)
+    if stored != len(events):
+        raise SystemExit(f"burst stored {stored} of {len(events)} events")
+    return elapsed
+
+
 class Scraper:
     """Serves ``metrics`` on loopback and fetches ``/metrics`` every ``interval`` seconds."""
 
@@ -131,12 +183,14 @@ class Scraper:
 
 
 async def public_path(
-    events: list[LearningEvent], path: Path, scrape_interval: float | None = None
+    events: list[LearningEvent],
+    path: Path,
+    scrape_interval: float | None = None,
+    pg_url: str | None = None,
 ) -> tuple[float, int]:
     """Seconds to record every event and have the store commit them all, and the scrapes
     served meanwhile (``scrape_interval`` None: no endpoint, exposition off)."""
-    store = SQLiteEventStore(f"sqlite:///{path}")
-    store.open()
+    store = _open_store(path, pg_url)
     metrics = LearningMetrics()
     pipeline = EventPipeline(store, LearningEngineConfig(data_dir=path.parent), SystemClock(),
                              metrics)
@@ -152,7 +206,7 @@ async def public_path(
             record(ev)
         except BufferFullError:
             await record_async(ev)
-    await pipeline.flush()
+    await pipeline.flush(timeout=600)
     elapsed = time.perf_counter() - t0
     scrapes = 0
     if scraper is not None:
@@ -160,13 +214,15 @@ async def public_path(
         scrapes = scraper.scrapes
     await pipeline.stop()
     stored = store.count_events()
-    store.close()
+    _close_store(store)
     if stored != len(events):
         raise SystemExit(f"public path stored {stored} of {len(events)} events")
     return elapsed, scrapes
 
 
-async def engine_path(events: list[LearningEvent], data_dir: Path, settle_seconds: float) -> float:
+async def engine_path(
+    events: list[LearningEvent], data_dir: Path, settle_seconds: float, pg_url: str | None = None
+) -> float:
     """Seconds to record every event through a LearningEngine and have them all committed.
 
     The engine's training worker processes import their libraries for a few seconds after
@@ -174,7 +230,9 @@ async def engine_path(events: list[LearningEvent], data_dir: Path, settle_second
     """
     from ordinis.engines.learning.engine.facade import LearningEngine
 
-    engine = LearningEngine(LearningEngineConfig(data_dir=data_dir))
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    store_url = None if pg_url is None else f"{pg_url}?schema={schema}"
+    engine = LearningEngine(LearningEngineConfig(data_dir=data_dir, store_url=store_url))
     await engine.initialize()
     await asyncio.sleep(settle_seconds)  # wall-clock wait of the harness, not engine logic
     # The start-up garbage (MLflow, scikit-learn imports) would otherwise be swept by a full
@@ -188,10 +246,16 @@ async def engine_path(events: list[LearningEvent], data_dir: Path, settle_second
             record(ev)
         except BufferFullError:
             await record_async(ev)
-    await engine.flush_events()
+    await engine.flush_events(timeout=600)
     elapsed = time.perf_counter() - t0
     stored = engine.store.count_events()
     await engine.shutdown()
+    if pg_url is not None:
+        from ordinis.engines.learning.events.postgres_store import PostgresEventStore
+
+        cleanup = PostgresEventStore(pg_url, schema=schema)
+        cleanup.open()
+        _close_store(cleanup)
     if stored < len(events):
         raise SystemExit(f"engine path stored {stored} of {len(events)} events")
     return elapsed
@@ -244,6 +308,51 @@ def raw_multirow_path(rows: list[EventRow], path: Path) -> float:
     return elapsed
 
 
+def raw_pg_path(rows: list[EventRow], pg_url: str, direct: bool = False) -> float:
+    """Seconds for one COPY of pre-built rows + the ON CONFLICT move (or a direct COPY)."""
+    from ordinis.engines.learning.events.postgres_store import (
+        _COPY_EVENTS,
+        _COPY_STAGE,
+        _MOVE_STAGE,
+        PostgresEventStore,
+        copy_text,
+    )
+
+    store = PostgresEventStore(pg_url, schema=f"bench_{uuid.uuid4().hex[:10]}")
+    store.open()  # the same schema, indexes and staging table as the pipeline's store
+    data = copy_text(rows)  # pre-serialised, outside the timing
+    conn = store._c
+    t0 = time.perf_counter()
+    with conn.transaction(), conn.cursor() as cur:
+        with cur.copy(_COPY_EVENTS if direct else _COPY_STAGE) as copy:
+            copy.write(data)
+        if not direct:
+            cur.execute(_MOVE_STAGE)
+    elapsed = time.perf_counter() - t0
+    _close_store(store)
+    return elapsed
+
+
+def naive_pg_path(rows: list[EventRow], pg_url: str) -> float:
+    """Seconds for one INSERT ... ON CONFLICT DO NOTHING + COMMIT per event."""
+    from ordinis.engines.learning.events.postgres_store import PostgresEventStore
+
+    store = PostgresEventStore(pg_url, schema=f"bench_{uuid.uuid4().hex[:10]}")
+    store.open()
+    conn = store._c
+    insert = (
+        "INSERT INTO events (event_id, event_type, source_engine, symbol, ts_us, payload, "
+        "labels, outcome) VALUES (%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb,%s) "
+        "ON CONFLICT (event_id) DO NOTHING"
+    )
+    t0 = time.perf_counter()
+    for row in rows:
+        conn.execute(insert, row)  # autocommit: one transaction each
+    elapsed = time.perf_counter() - t0
+    _close_store(store)
+    return elapsed
+
+
 def cpu_pressure() -> str:
     """The kernel's CPU pressure (share of time some task waited for a CPU), if available."""
     try:
@@ -291,9 +400,14 @@ def record_latency(events: list[LearningEvent], path: Path) -> tuple[float, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "ORDINIS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--naive-events", type=int, default=3_000)
     parser.add_argument("--latency-calls", type=int, default=100_000)
+    parser.add_argument("--burst-events", type=int, default=30_000,
+                        help="size of the synchronous burst (default 3x the 10k buffer)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-engine", action="store_true", help="skip the LearningEngine path")
     parser.add_argument("--engine-settle-seconds", type=float, default=8.0,
@@ -304,15 +418,17 @@ def main() -> None:
                         help="seconds between scrapes of /metrics in (e)")
     args = parser.parse_args()
     n = args.events
+    pg_url: str | None = args.pg_url if args.store == "postgresql" else None
 
-    print(f"building {n} signal events per run ...", flush=True)
+    print(f"store {args.store}; building {n} signal events per run ...", flush=True)
     # fresh events (fresh ids) for every run, built before any timing
     engine_runs = [] if args.no_engine else [
         make_events(n, seed=100 + r) for r in range(args.repeats)
     ]
     pipeline_runs = [make_events(n, seed=200 + r) for r in range(args.repeats)]
+    burst_runs = [make_events(args.burst_events, seed=300 + r) for r in range(args.repeats)]
     exposed_runs = [] if args.no_exposition else [
-        make_events(n, seed=300 + r) for r in range(args.repeats)
+        make_events(n, seed=400 + r) for r in range(args.repeats)
     ]
     rows = [encode_event(ev, 64 * 1024) for ev in pipeline_runs[0]]
     latency_events = make_events(args.latency_calls, seed=3)
@@ -322,6 +438,7 @@ def main() -> None:
     gc.freeze()
     engine_t: list[float] = []
     pipeline_t: list[float] = []
+    burst_t: list[float] = []
     raw_t: list[float] = []
     multi_t: list[float] = []
     exposed_t: list[float] = []
@@ -330,24 +447,35 @@ def main() -> None:
         d = Path(tmp)
         for r in range(args.repeats):
             if engine_runs:
-                engine_t.append(asyncio.run(
-                    engine_path(engine_runs[r], d / f"engine{r}", args.engine_settle_seconds)
-                ))
-            pipeline_t.append(asyncio.run(public_path(pipeline_runs[r], d / f"pipe{r}.db"))[0])
+                engine_t.append(asyncio.run(engine_path(
+                    engine_runs[r], d / f"engine{r}", args.engine_settle_seconds, pg_url
+                )))
+            pipeline_t.append(asyncio.run(public_path(
+                pipeline_runs[r], d / f"pipe{r}.db", pg_url=pg_url
+            ))[0])
+            burst_t.append(asyncio.run(burst_path(burst_runs[r], d / f"burst{r}.db", pg_url)))
             if exposed_runs:
-                seconds, served = asyncio.run(
-                    public_path(exposed_runs[r], d / f"exposed{r}.db", args.scrape_interval)
-                )
+                seconds, served = asyncio.run(public_path(
+                    exposed_runs[r], d / f"exposed{r}.db", args.scrape_interval, pg_url
+                ))
                 exposed_t.append(seconds)
                 scrapes += served
-            raw_t.append(raw_path(rows, d / f"raw{r}.db"))
-            multi_t.append(raw_multirow_path(rows, d / f"multi{r}.db"))
+            if pg_url is None:
+                raw_t.append(raw_path(rows, d / f"raw{r}.db"))
+                multi_t.append(raw_multirow_path(rows, d / f"multi{r}.db"))
+            else:
+                raw_t.append(raw_pg_path(rows, pg_url))
+                multi_t.append(raw_pg_path(rows, pg_url, direct=True))
             engine_note = f"engine {n / engine_t[-1]:,.0f}, " if engine_t else ""
             exposed_note = f"exposed {n / exposed_t[-1]:,.0f}, " if exposed_t else ""
             print(f"  run {r}: {engine_note}pipeline {n / pipeline_t[-1]:,.0f}, {exposed_note}"
+                  f"burst {args.burst_events / burst_t[-1]:,.0f}, "
                   f"raw {n / raw_t[-1]:,.0f} events/s (cpu pressure {cpu_pressure()})",
                   flush=True)
-        naive = naive_path(rows[: args.naive_events], d / "naive.db")
+        if pg_url is None:
+            naive = naive_path(rows[: args.naive_events], d / "naive.db")
+        else:
+            naive = naive_pg_path(rows[: args.naive_events], pg_url)
         # best of 3 rounds: other tenants of the VM only ever add latency
         p50, p99, p999 = min(
             record_latency(latency_events, d / f"lat{k}.db") for k in range(3)
@@ -356,17 +484,25 @@ def main() -> None:
     pipeline_per_s = n / min(pipeline_t)
     engine_per_s = n / min(engine_t) if engine_t else None
     public_per_s = engine_per_s if engine_per_s is not None else pipeline_per_s
+    burst_per_s = args.burst_events / min(burst_t)
     raw_per_s = n / min(raw_t)
     naive_per_s = args.naive_events / naive
+    if pg_url is None:
+        raw_label = "raw sqlite3 executemany, one transaction:              "
+        ref_label = "raw 4000-row INSERT statements, one transaction (ref.):"
+    else:
+        raw_label = "raw COPY to staging + INSERT ON CONFLICT, one txn:    "
+        ref_label = "raw COPY straight into events, one txn (ref.):        "
     if engine_per_s is not None:
         print(f"public path, LearningEngine.record_event + flush_events: "
               f"{engine_per_s:>10,.0f} events/s (median {n / statistics.median(engine_t):,.0f})")
     print(f"EventPipeline.record + flush (component):               {pipeline_per_s:>10,.0f} "
           f"events/s (median {n / statistics.median(pipeline_t):,.0f})")
-    print(f"raw sqlite3 executemany, one transaction:               {raw_per_s:>10,.0f} "
-          f"events/s (median {n / statistics.median(raw_t):,.0f})")
-    print(f"raw 4000-row INSERT statements, one transaction (ref.): {n / min(multi_t):>10,.0f} "
-          "events/s")
+    print(f"sync burst of {args.burst_events} record() + flush (writer thread):  "
+          f"{burst_per_s:>10,.0f} events/s (median "
+          f"{args.burst_events / statistics.median(burst_t):,.0f})")
+    print(f"{raw_label} {raw_per_s:>10,.0f} events/s (median {n / statistics.median(raw_t):,.0f})")
+    print(f"{ref_label} {n / min(multi_t):>10,.0f} events/s")
     print(f"naive INSERT + COMMIT per event:                        {naive_per_s:>10,.0f} "
           "events/s")
     print(f"record() latency: p50 {p50:.2f} µs, p99 {p99:.2f} µs, p99.9 {p999:.2f} µs")
@@ -385,10 +521,12 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
           f"cpu pressure now {cpu_pressure()}")
     print(
-        f"RESULT events_per_s={public_per_s:.0f} ratio_to_raw={public_per_s / raw_per_s:.2f} "
+        f"RESULT store={args.store} events_per_s={public_per_s:.0f} "
+        f"ratio_to_raw={public_per_s / raw_per_s:.2f} raw_events_per_s={raw_per_s:.0f} "
         f"ratio_to_naive={public_per_s / naive_per_s:.1f} record_p99_us={p99:.2f} "
         f"pipeline_events_per_s={pipeline_per_s:.0f} "
-        f"pipeline_ratio_to_raw={pipeline_per_s / raw_per_s:.2f}{exposition}"
+        f"pipeline_ratio_to_raw={pipeline_per_s / raw_per_s:.2f} "
+        f"burst_events_per_s={burst_per_s:.0f}{exposition}"
     )
 
 

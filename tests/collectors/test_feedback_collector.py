@@ -39,7 +39,7 @@ class StoreSink:
     def __init__(self, store: SQLiteEventStore) -> None:
         self.store = store
 
-    async def record_async(self, event: LearningEvent) -> str:
+    async def record_async(self, event: LearningEvent, timeout: float | None = None) -> str:
         row = encode_event(event, 64 * 1024)
         await asyncio.to_thread(self.store.append_events, [row])
         return event.event_id

@@ -39,10 +39,13 @@ async def test_group_commit_one_transaction_serves_all_waiters(
     events = [make_event(i) for i in range(200)]
     ids = await asyncio.gather(*(pipeline.record_durable(e) for e in events))
     assert ids == [e.event_id for e in events]
-    assert flaky.append_calls == 1  # one transaction for 200 durable callers
+    # The writer thread starts on the first waiter's event at once; everything recorded
+    # while that transaction runs rides the next one: a couple of transactions, not 200.
+    assert flaky.append_calls <= 3
     assert sqlite_store.count_events() == 200
     stats = pipeline.stats()
-    assert stats.batches == 1 and stats.committed == 200 and stats.buffered == 0
+    assert stats.batches == flaky.append_calls and stats.committed == 200
+    assert stats.buffered == 0
     await pipeline.stop()
     assert metrics.sample(
         "learning_events_total",
@@ -50,7 +53,7 @@ async def test_group_commit_one_transaction_serves_all_waiters(
     ) == 200
     assert metrics.sample(
         "learning_event_processing_duration_seconds_count", {"event_type": "signal_generated"}
-    ) == 1  # one batch carrying one event type: one observation
+    ) == stats.batches  # each batch carries one event type: one observation each
     assert metrics.sample("learning_event_buffer_size", {"engine": "learning"}) == 0
 
 

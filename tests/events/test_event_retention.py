@@ -33,7 +33,8 @@ def test_purge_expired_uses_the_clock(sqlite_store: SQLiteEventStore) -> None:
     _store_days(sqlite_store, [0, 1, 2, 3, 10])
     clock = SimulatedClock(T0 + timedelta(days=12))
     assert retention_cutoff(clock, 10) == T0 + timedelta(days=2)
-    assert purge_expired(sqlite_store, clock, retention_days=10) == 2
+    # event time: the newest event (day 10) anchors the cutoff, not the clock (day 12)
+    assert purge_expired(sqlite_store, clock, retention_days=8) == 2
     assert _days_left(sqlite_store) == [2, 3, 10]
     with pytest.raises(ValueError, match="retention_days"):
         purge_expired(sqlite_store, clock, retention_days=0)
@@ -53,20 +54,22 @@ def test_scheduled_retention_runs_every_interval_of_simulated_time(
     assert _days_left(sqlite_store) == [2, 3, 4]
     clock.advance(timedelta(minutes=30))  # not due yet
     assert job.runs == 1
-    clock.advance(timedelta(hours=24))  # due again: cutoff = day 2.06
+    clock.advance(timedelta(hours=24))  # due again: clock day 4.06, newest event day 4
     assert job.runs == 2
-    assert _days_left(sqlite_store) == [3, 4]
-    assert job.purged_total == 3
-    assert metrics.sample("learning_events_purged_total") == 3
+    assert _days_left(sqlite_store) == [2, 3, 4]  # cutoff = newest event - 2 days = day 2
+    clock.advance(timedelta(days=1))  # the clock moves on, event time does not: kept
+    assert job.runs == 3 and _days_left(sqlite_store) == [2, 3, 4]
+    assert job.purged_total == 2
+    assert metrics.sample("learning_events_purged_total") == 2
     job.cancel()
     clock.advance(timedelta(days=30))
-    assert job.runs == 2 and _days_left(sqlite_store) == [3, 4]
+    assert job.runs == 3 and _days_left(sqlite_store) == [2, 3, 4]
 
 
 def test_a_failing_purge_is_recorded_and_retried(sqlite_store: SQLiteEventStore) -> None:
     clock = SimulatedClock(T0)
     scheduler = Scheduler(clock)
-    _store_days(sqlite_store, [0])
+    _store_days(sqlite_store, [0, 3])
     job = schedule_retention(scheduler, sqlite_store, clock, 1, 60)
     sqlite_store.close()
     clock.advance(timedelta(days=2))
@@ -74,4 +77,4 @@ def test_a_failing_purge_is_recorded_and_retried(sqlite_store: SQLiteEventStore)
     assert scheduler.errors and scheduler.errors[0][0] == "event-retention"
     sqlite_store.open()
     clock.advance(61)
-    assert job.runs == 1 and _days_left(sqlite_store) == []
+    assert job.runs == 1 and _days_left(sqlite_store) == [3]

@@ -288,3 +288,37 @@ def test_sqlite_any_split_and_replay_stores_the_stream_once(
             assert stored == [r[ROW_EVENT_ID] for r in rows]
         finally:
             store.close()
+
+
+def test_insert_record_is_atomic_insert_if_absent(store: EventStore) -> None:
+    rec = StoredRecord(kind="claim", key="m:v1", body={"owner": "a"}, created_at=T0,
+                       updated_at=T0, tag="m")
+    assert store.insert_record(rec) is True
+    other = StoredRecord(kind="claim", key="m:v1", body={"owner": "b"}, created_at=T0,
+                         updated_at=T0, tag="m")
+    assert store.insert_record(other) is False  # the first claim stands
+    got = store.get_record("claim", "m:v1")
+    assert got is not None and got.body == {"owner": "a"}
+
+
+def test_a_read_only_opener_reads_beside_the_writer_and_writes_nothing(
+    store: EventStore,
+) -> None:
+    from ordinis.engines.learning.core.errors import ReadOnlyError
+
+    store.append_events(_rows([make_event(i) for i in range(3)]))
+    reader = open_store(store.url, read_only=True)
+    try:
+        assert reader.count_events() == 3
+        rec = StoredRecord(kind="k", key="x", body={}, created_at=T0, updated_at=T0)
+        with pytest.raises(ReadOnlyError, match="read-only"):
+            reader.put_record(rec)
+        with pytest.raises(ReadOnlyError):
+            reader.append_events(_rows([make_event(9)]))
+        with pytest.raises(ReadOnlyError):
+            reader.insert_record(rec)
+        store.append_events(_rows([make_event(5)]))  # the writer goes on
+        assert reader.count_events() == 4
+    finally:
+        reader.close()
+    assert store.get_record("k", "x") is None

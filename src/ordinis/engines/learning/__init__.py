@@ -12,6 +12,7 @@ from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
+    CallTimeoutError,
     ConfigError,
     EngineNotRunningError,
     EvaluationError,
@@ -103,6 +104,7 @@ __all__ = [
     "FEATURE_NAMES",
     "ArtifactIntegrityError",
     "BufferFullError",
+    "CallTimeoutError",
     "Clock",
     "ConfigError",
     "Decision",

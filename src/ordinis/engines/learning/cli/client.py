@@ -144,7 +144,8 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
 
     from ordinis.engines.learning.api import create_app
 
-    app = create_app(LearningEngine(config), insecure_local=True, local_identity=_user())
+    engine = LearningEngine(config, read_only=not write)  # reads write nothing, start nothing
+    app = create_app(engine, insecure_local=True, local_identity=_user())
     try:
         with TestClient(app, base_url="http://in-process", raise_server_exceptions=True) as http:
             yield Client(http)

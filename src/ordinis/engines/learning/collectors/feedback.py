@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -25,7 +26,13 @@ from ordinis.engines.learning.collectors.feedback_types import (
 from ordinis.engines.learning.collectors.sink import EventSink
 from ordinis.engines.learning.collectors.validation import Checker
 from ordinis.engines.learning.core.clock import Clock
-from ordinis.engines.learning.core.errors import FieldProblem, StoreError, ValidationError
+from ordinis.engines.learning.core.errors import (
+    CallTimeoutError,
+    FieldProblem,
+    StoreError,
+    ValidationError,
+)
+from ordinis.engines.learning.core.ids import new_id
 from ordinis.engines.learning.core.models import FeedbackPriority, FeedbackRecord
 from ordinis.engines.learning.events.store import EventQuery
 from ordinis.engines.learning.features.similarity import SimilarSituation, SituationIndex
@@ -43,6 +50,11 @@ class FeedbackCollector:
     Errors feed breakers (via ``breakers.engine_for``): execution failures, rejected orders
     and broker sync failures the execution breaker, insufficient capital the risk breaker,
     position mismatches the portfolio breaker; trade outcomes feed the loss trips.
+
+    Every ``record_*`` takes ``record_id=`` (the returned record's id; a retry with it is
+    idempotent: stored once, counted once by the breakers) and ``timeout=`` (seconds, default
+    ``call_timeout``): a call is wholly accepted or refused with CallTimeoutError, whose
+    ``record_id`` is the one to retry with.
     """
 
     def __init__(
@@ -52,6 +64,7 @@ class FeedbackCollector:
         clock: Clock,
         metrics: LearningMetrics,
         source_engine_default: str = "learning",
+        call_timeout: float = 5.0,
     ) -> None:
         if not isinstance(source_engine_default, str) or not source_engine_default.strip():
             raise ValidationError(
@@ -66,6 +79,8 @@ class FeedbackCollector:
         self._listeners: list[FeedbackListener] = []
         self.situations: SituationIndex | None = None
         self.listener_errors: deque[tuple[FeedbackRecord, BaseException]] = deque(maxlen=100)
+        self.breaker_errors: deque[StoreError] = deque(maxlen=100)  # breaker saves that failed
+        self.call_timeout = call_timeout
 
     def add_listener(self, callback: FeedbackListener) -> None:
         """Call ``callback(record)`` after each record is persisted (errors are logged, kept)."""
@@ -98,6 +113,8 @@ class FeedbackCollector:
         *,
         equity: float | None = None,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """A closed trade. Outcome = ``return_pct`` when given, else ``pnl``.
 
@@ -107,7 +124,7 @@ class FeedbackCollector:
         c = Checker("trade outcome")
         pnl_value = c.number("pnl", pnl)
         ret = c.number("return_pct", return_pct, optional=True)
-        equity_value = c.number("equity", equity, optional=True)
+        equity_value = c.number("equity", equity, optional=True, positive=True)
         data = {
             "pnl": pnl_value,
             "return_pct": ret,
@@ -122,22 +139,22 @@ class FeedbackCollector:
             ),
             "equity": equity_value,
         }
-        common = self._common(c, symbol, source_engine, metadata, priority, symbol_required=True)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout, symbol_required=True
+        )
         c.done()
         assert pnl_value is not None
-        tripped, error = await self._call_breakers(
-            self.breakers.record_trade_result, pnl_value, equity_value
+        tripped = await self._call_breakers(
+            common, self.breakers.record_trade_result, pnl_value, equity_value
         )
         execution = self.breakers.engine_for("execution_failure")
-        if execution is not None and error is None:
-            _, error = await self._call_breakers(self.breakers.record_success, execution)
+        if execution is not None:
+            await self._call_breakers(common, self.breakers.record_success, execution)
         outcome = ret if ret is not None else pnl_value
         body: dict[str, Any] = dict(data)
         body["outcome_kind"] = "return_pct" if ret is not None else "pnl"
         body["breaker_tripped"] = tripped
-        record = await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome)
-        _raise(error)
-        return record
+        return await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome)
 
     async def record_trade_outcomes(self, trades: Sequence[TradeOutcome]) -> list[FeedbackRecord]:
         """Many closed trades at once (a host's book at the close of a bar), in order.
@@ -152,7 +169,7 @@ class FeedbackCollector:
             c = Checker(f"trade outcome [{i}]")
             pnl_value = c.number("pnl", t.pnl)
             ret = c.number("return_pct", t.return_pct, optional=True)
-            equity_value = c.number("equity", t.equity, optional=True)
+            equity_value = c.number("equity", t.equity, optional=True, positive=True)
             data = {
                 "pnl": pnl_value,
                 "return_pct": ret,
@@ -161,8 +178,8 @@ class FeedbackCollector:
                 "model_version": c.text("model_version", t.model_version, optional=True),
                 "equity": equity_value,
             }
-            common = self._common(c, t.symbol, t.source_engine, t.metadata, None,
-                                  symbol_required=True)
+            common = self._common(c, t.symbol, t.source_engine, t.metadata, None, t.record_id,
+                                  None, symbol_required=True)
             try:
                 c.done()
             except ValidationError as exc:
@@ -179,26 +196,33 @@ class FeedbackCollector:
             return []
         execution = self.breakers.engine_for("execution_failure")
         results = [(t.pnl, t.equity) for t, *_ in checked]
+        keys = [common["record_id"] for _, common, *_ in checked]
+        deadline = min(common["deadline"] for _, common, *_ in checked)
 
-        def breakers() -> list[bool]:  # one thread hop for the whole bar
-            tripped = self.breakers.record_trade_results(results)
+        def breakers(timeout: float) -> list[bool]:  # one thread hop for the whole bar
+            tripped = self.breakers.record_trade_results(results, keys=keys, timeout=timeout)
             if execution is not None:
-                self.breakers.record_success(execution)
+                self.breakers.record_success(execution, key=keys[-1], timeout=timeout)
             return tripped
 
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._timeout(checked[0][1], "feeding the circuit breakers")
         try:
-            tripped = await asyncio.to_thread(breakers)
-            error: StoreError | None = None
-        except StoreError as exc:
-            log.error("breaker state not saved: %s", exc)
-            tripped, error = [False] * len(checked), exc
+            async with asyncio.timeout(remaining):
+                tripped = await asyncio.to_thread(breakers, remaining)
+        except StoreError as exc:  # kept by the manager, retried on its next change
+            log.error("breaker state not saved (kept, retried on the next change): %s", exc)
+            self.breaker_errors.append(exc)
+            tripped = [False] * len(checked)
+        except (TimeoutError, CallTimeoutError):
+            raise self._timeout(checked[0][1], "feeding the circuit breakers") from None
         records: list[FeedbackRecord] = []
         for (_, common, data, outcome), trip in zip(checked, tripped, strict=True):
             body: dict[str, Any] = dict(data)
             body["outcome_kind"] = "return_pct" if data["return_pct"] is not None else "pnl"
             body["breaker_tripped"] = trip
             records.append(await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome))
-        _raise(error)
         return records
 
     async def record_signal_accuracy(
@@ -215,6 +239,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """How a signal fared: ``predicted`` (signed signal) against ``actual_return`` (outcome)."""
         c = Checker("signal accuracy")
@@ -231,7 +257,9 @@ class FeedbackCollector:
                 "horizon_seconds", horizon_seconds, optional=True, positive=True
             ),
         }
-        common = self._common(c, symbol, source_engine, metadata, priority, symbol_required=True)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout, symbol_required=True
+        )
         c.done()
         assert pred is not None and actual is not None
         # correct: the signal's sign matched the realised move (undefined for a flat signal)
@@ -253,6 +281,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> tuple[FeedbackRecord, bool]:
         """An order that failed to execute; returns (record, whether a breaker tripped).
 
@@ -264,7 +294,9 @@ class FeedbackCollector:
         text = c.text("message", message)
         data = self._order_data(c, order_id, broker_code, side, quantity, price)
         data.update(error_type=kind, message=text)
-        common = self._common(c, symbol, source_engine, metadata, priority, symbol_required=True)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout, symbol_required=True
+        )
         c.done()
         account = is_account_level(kind, text, broker_code)
         record, tripped = await self._error_record(
@@ -286,13 +318,17 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """An order the broker or a pre-trade check rejected (HIGH; CRITICAL if account-level)."""
         c = Checker("order rejection")
         why = c.text("reason", reason)
         data = self._order_data(c, order_id, broker_code, side, quantity, price)
         data["reason"] = why
-        common = self._common(c, symbol, source_engine, metadata, priority, symbol_required=True)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout, symbol_required=True
+        )
         c.done()
         record, _ = await self._error_record(
             FeedbackType.ORDER_REJECTED, "order_rejected", common, data,
@@ -310,6 +346,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """Not enough capital for an order (CRITICAL); feeds the risk breaker (3 in 60 s)."""
         c = Checker("insufficient capital")
@@ -318,7 +356,9 @@ class FeedbackCollector:
             "available": c.number("available", available),
             "order_id": c.text("order_id", order_id, optional=True),
         }
-        common = self._common(c, symbol, source_engine, metadata, priority, symbol_required=True)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout, symbol_required=True
+        )
         c.done()
         record, _ = await self._error_record(
             FeedbackType.INSUFFICIENT_CAPITAL, "insufficient_capital", common, data, True,
@@ -335,6 +375,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """Our position differs from the broker's (CRITICAL); one trips the portfolio breaker."""
         c = Checker("position mismatch")
@@ -342,7 +384,9 @@ class FeedbackCollector:
         actual = c.number("actual_quantity", actual_quantity)
         if expected is not None and actual is not None and expected == actual:
             c.fail("actual_quantity", actual_quantity, "equals expected_quantity: no mismatch")
-        common = self._common(c, symbol, source_engine, metadata, priority, symbol_required=True)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout, symbol_required=True
+        )
         c.done()
         assert expected is not None and actual is not None
         data: dict[str, Any] = {
@@ -363,11 +407,15 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """Positions/orders could not be synchronised with the broker (HIGH; 2 in 60 s trip)."""
         c = Checker("broker sync failure")
         data = {"message": c.text("message", message), "broker": c.text("broker", broker, True)}
-        common = self._common(c, None, source_engine, metadata, priority)
+        common = self._common(
+            c, None, source_engine, metadata, priority, record_id, timeout
+        )
         c.done()
         record, _ = await self._error_record(
             FeedbackType.BROKER_SYNC_FAILURE, "broker_sync_failure", common, data,
@@ -387,6 +435,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """The market regime changed (e.g. "bull" → "bear") with ``confidence`` in [0, 1]."""
         c = Checker("regime change")
@@ -400,7 +450,9 @@ class FeedbackCollector:
             "confidence": c.number("confidence", confidence, minimum=0, maximum=1),
             "detector": c.text("detector", detector, optional=True),
         }
-        common = self._common(c, symbol, source_engine, metadata, priority)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout
+        )
         c.done()
         return await self._emit(FeedbackType.REGIME_CHANGE, common, data, None)
 
@@ -415,6 +467,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """A risk limit was breached (HIGH): ``rule`` measured ``value`` against ``limit``."""
         c = Checker("risk breach")
@@ -424,7 +478,9 @@ class FeedbackCollector:
             "limit": c.number("limit", limit),
             "action_taken": c.text("action_taken", action_taken, optional=True),
         }
-        common = self._common(c, symbol, source_engine, metadata, priority)
+        common = self._common(
+            c, symbol, source_engine, metadata, priority, record_id, timeout
+        )
         c.done()
         return await self._emit(FeedbackType.RISK_BREACH, common, data, None)
 
@@ -440,6 +496,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """A batch of signals was produced (LOW)."""
         c = Checker("signal batch")
@@ -453,7 +511,9 @@ class FeedbackCollector:
                 "duration_seconds", duration_seconds, optional=True, minimum=0
             ),
         }
-        common = self._common(c, None, source_engine, metadata, priority)
+        common = self._common(
+            c, None, source_engine, metadata, priority, record_id, timeout
+        )
         c.done()
         return await self._emit(FeedbackType.SIGNAL_BATCH, common, data, None)
 
@@ -470,6 +530,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """One pass of the trading loop (LOW; NORMAL when it had errors). Outcome = ``pnl``."""
         c = Checker("trading cycle")
@@ -485,7 +547,9 @@ class FeedbackCollector:
             ),
             "pnl": cycle_pnl,
         }
-        common = self._common(c, None, source_engine, metadata, priority)
+        common = self._common(
+            c, None, source_engine, metadata, priority, record_id, timeout
+        )
         c.done()
         if priority is None and data["errors"]:
             common["priority"] = FeedbackPriority.NORMAL
@@ -502,6 +566,8 @@ class FeedbackCollector:
         metadata: dict[str, Any] | None = None,
         *,
         priority: FeedbackPriority | str | None = None,
+        record_id: str | None = None,
+        timeout: float | None = None,
     ) -> FeedbackRecord:
         """An engine's error rate jumped (HIGH); recorded for analysis, trips no breaker."""
         c = Checker("error rate spike")
@@ -515,7 +581,9 @@ class FeedbackCollector:
             ),
             "error_count": c.count("error_count", error_count, optional=True),
         }
-        common = self._common(c, None, source_engine or name, metadata, priority)
+        common = self._common(
+            c, None, source_engine or name, metadata, priority, record_id, timeout
+        )
         c.done()
         return await self._emit(FeedbackType.ERROR_RATE_SPIKE, common, data, None)
 
@@ -599,9 +667,16 @@ class FeedbackCollector:
         source_engine: object,
         metadata: object,
         priority: object,
+        record_id: object,
+        timeout: object,
         symbol_required: bool = False,
     ) -> dict[str, Any]:
+        rid = c.text("record_id", record_id, optional=True) or new_id()
+        limit = c.number("timeout", timeout, optional=True, positive=True)
+        wait = self.call_timeout if limit is None else limit
         return {
+            "record_id": rid,
+            "deadline": time.monotonic() + wait,  # wall-clock bound of this call's waits
             "symbol": c.text("symbol", symbol, optional=not symbol_required),
             "source_engine": c.text(
                 "source_engine",
@@ -643,10 +718,10 @@ class FeedbackCollector:
         """Feed the breaker for ``error_type``, then persist the record (even if the breaker
         state could not be saved; that error is raised after)."""
         engine = self.breakers.engine_for(error_type)
-        tripped, error = False, None
+        tripped = False
         if engine is not None:
-            tripped, error = await self._call_breakers(
-                self.breakers.record_error, engine, error_type, detail
+            tripped = await self._call_breakers(
+                common, self.breakers.record_error, engine, error_type, detail
             )
         data["account_level"] = account_level
         data["breaker_engine"] = engine
@@ -654,18 +729,40 @@ class FeedbackCollector:
         if common["priority"] is None and account_level:
             common["priority"] = FeedbackPriority.CRITICAL
         record = await self._emit(ftype, common, data, None)
-        _raise(error)
         return record, tripped
 
     async def _call_breakers(
-        self, fn: Callable[..., bool], *args: Any
-    ) -> tuple[bool, StoreError | None]:
-        # The manager commits to the store synchronously: keep the event loop free.
+        self, common: dict[str, Any], fn: Callable[..., bool], *args: Any
+    ) -> bool:
+        """Feed a breaker in a worker thread, bounded by the call's deadline.
+
+        The record id is the breaker's idempotency key, so a retry after a timeout never
+        counts twice. A breaker state that could not be saved is logged and kept for the
+        next save, never raised after the event is recorded (a retry would duplicate it).
+        """
+        remaining = common["deadline"] - time.monotonic()
+        if remaining <= 0:
+            raise self._timeout(common, "feeding the circuit breakers")
+        call = asyncio.to_thread(fn, *args, key=common["record_id"], timeout=remaining)
         try:
-            return await asyncio.to_thread(fn, *args), None
+            async with asyncio.timeout(remaining):
+                return await call
         except StoreError as exc:
-            log.error("breaker state not saved: %s", exc)
-            return False, exc
+            log.error("breaker state not saved (kept, retried on the next change): %s", exc)
+            self.breaker_errors.append(exc)
+            return False
+        except (TimeoutError, CallTimeoutError):
+            raise self._timeout(common, "feeding the circuit breakers") from None
+
+    @staticmethod
+    def _timeout(common: dict[str, Any], what: str) -> CallTimeoutError:
+        error = CallTimeoutError(
+            f"feedback record {common['record_id']!r} was NOT recorded: the call's timeout "
+            f"ran out while {what}. Retry with record_id={common['record_id']!r} (idempotent: "
+            "it is stored and counted once), or pass a larger timeout=."
+        )
+        error.record_id = common["record_id"]
+        return error
 
     async def _emit(
         self,
@@ -686,8 +783,16 @@ class FeedbackCollector:
             data=body,
             outcome=outcome,
         )
+        record.record_id = common["record_id"]
         record.event_id = record.record_id
-        await self.sink.record_async(record_to_event(record))
+        remaining = common["deadline"] - time.monotonic()
+        if remaining <= 0:
+            raise self._timeout(common, "waiting for event buffer space")
+        try:
+            await self.sink.record_async(record_to_event(record), timeout=remaining)
+        except CallTimeoutError as exc:
+            exc.record_id = record.record_id
+            raise
         self.metrics.feedback_records_total.labels(
             feedback_type=record.feedback_type, priority=record.priority.value
         ).inc()
@@ -699,7 +804,3 @@ class FeedbackCollector:
                 self.listener_errors.append((record, exc))
         return record
 
-
-def _raise(error: StoreError | None) -> None:
-    if error is not None:
-        raise error

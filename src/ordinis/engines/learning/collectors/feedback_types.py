@@ -89,3 +89,4 @@ class TradeOutcome:
     source_engine: str = "portfolio"
     metadata: dict[str, Any] | None = None
     equity: float | None = None
+    record_id: str | None = None  # the idempotency key: a retried batch counts each trade once

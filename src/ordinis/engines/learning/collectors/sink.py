@@ -15,8 +15,8 @@ from ordinis.engines.learning.events.store import EventQuery
 class EventSink(Protocol):
     """Where feedback events go and where they are read back from."""
 
-    async def record_async(self, event: LearningEvent) -> str:
-        """Accept ``event`` (waiting for buffer space if needed); returns its event_id."""
+    async def record_async(self, event: LearningEvent, timeout: float | None = None) -> str:
+        """Accept ``event`` (waiting at most ``timeout`` s for buffer space); returns its id."""
         ...
 
     def query(self, q: EventQuery) -> list[LearningEvent]:

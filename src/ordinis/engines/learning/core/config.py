@@ -48,8 +48,46 @@ class LearningEngineConfig(BaseModel):
     max_payload_bytes: int = Field(default=64 * 1024, ge=256)
     flush_retry_initial_seconds: float = Field(default=0.05, gt=0)
     flush_retry_max_seconds: float = Field(default=5.0, gt=0)
-    event_retention_days: int = Field(default=90, ge=1)
+    event_retention_days: int = Field(
+        default=90, ge=1, description="Days of event time kept; recorded in the store"
+    )
+    retention_policy_change: bool = Field(
+        default=False,
+        description="Allow event_retention_days to differ from the policy the store records",
+    )
+    init_store: bool = Field(
+        default=False,
+        description="Create fresh stores in place of EMPTY (0-byte) files; never a non-empty one",
+    )
     retention_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    max_block_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a synchronous record_event waits for buffer space while the "
+        "writer thread drains, before BufferFullError (like Kafka's max.block.ms)",
+    )
+    call_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Default bound of every awaited trading-path call (record_*, "
+        "flush_events, record_event_durable) before CallTimeoutError",
+    )
+    gate_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Default bound of should_allow_signals/should_allow_execution",
+    )
+    exit_flush_timeout_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="At interpreter exit without shutdown(), how long the exit hook may "
+        "spend committing buffered events",
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long shutdown() waits for the writer to commit what is buffered",
+    )
 
     # --- which events are collected
     collect_signals: bool = True
@@ -68,6 +106,11 @@ class LearningEngineConfig(BaseModel):
     )
     max_concurrent_jobs: int = Field(default=2, ge=1)
     training_backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster to join (e.g. 'auto' or 'ray://head:10001'); default: the "
+        "running local Ray, or a new one",
+    )
     training_job_timeout_seconds: float = Field(default=3600.0, gt=0)
     training_max_retries: int = Field(default=2, ge=0)
     requeue_interrupted_jobs: bool = False
@@ -99,6 +142,12 @@ class LearningEngineConfig(BaseModel):
     default_rollout_strategy: RolloutStrategy = RolloutStrategy.CANARY
     canary_percentage: float = Field(default=0.10, gt=0, le=1)
     shadow_mode_duration_seconds: float = Field(default=86400.0, ge=0)
+    allow_immediate_rollout: bool = Field(
+        default=False, description="IMMEDIATE rollouts (emergencies only) need this and a reason"
+    )
+    rollout_check_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often rollouts close periods and decide"
+    )
 
     # --- registry and governance
     model_version_retention: int = Field(default=10, ge=1)
@@ -171,6 +220,19 @@ class LearningEngineConfig(BaseModel):
             )
         return self
 
+    def __init__(self, **values: Any) -> None:
+        """Validate; every problem is reported in one ConfigError naming the fields."""
+        try:
+            super().__init__(**values)
+        except PydanticValidationError as exc:
+            raise _config_error(exc, "LearningEngineConfig") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except PydanticValidationError as exc:
+            raise _config_error(exc, "LearningEngineConfig") from None
+
     # ------------------------------------------------------------------ derived values
     @property
     def resolved_store_url(self) -> str:
@@ -191,10 +253,7 @@ class LearningEngineConfig(BaseModel):
     @classmethod
     def create(cls, **values: Any) -> LearningEngineConfig:
         """Build from keyword values, turning pydantic's errors into one ConfigError."""
-        try:
-            return cls(**values)
-        except PydanticValidationError as exc:
-            raise _config_error(exc, "LearningEngineConfig") from None
+        return cls(**values)
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> LearningEngineConfig:
@@ -216,8 +275,8 @@ class LearningEngineConfig(BaseModel):
         values.update(overrides)
         try:
             return cls(**values)
-        except PydanticValidationError as exc:
-            raise _config_error(exc, source) from None
+        except ConfigError as exc:
+            raise ConfigError(source, exc.problems) from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

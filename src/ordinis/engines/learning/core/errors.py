@@ -43,6 +43,15 @@ class BufferFullError(LearningEngineError):
     """The event buffer is full; the synchronous path refuses instead of dropping."""
 
 
+class CallTimeoutError(LearningEngineError, TimeoutError):
+    """A trading-path call hit its bounded wait (``timeout=``); says what is kept and the fix.
+
+    ``record_id`` (when set) is the id to pass back on a retry, which is then idempotent.
+    """
+
+    record_id: str | None = None
+
+
 class EngineNotRunningError(LearningEngineError):
     """A call that needs ``await engine.initialize()`` first, or came after shutdown."""
 
@@ -90,6 +99,22 @@ class InsufficientDataError(TrainingError):
 
 class EvaluationError(LearningEngineError):
     """An evaluation could not be run (bad benchmark, missing predictions, ...)."""
+
+
+class StoreLockedError(LearningEngineError):
+    """Another engine owns this store; the message names the holder (pid, host, started)."""
+
+
+class StoreIdentityError(LearningEngineError):
+    """A file where a store was expected is empty, foreign or damaged; names the file and fix."""
+
+
+class ReadOnlyError(LearningEngineError):
+    """A write was asked of an engine opened read-only (for inspection)."""
+
+
+class NotLeaderError(LearningEngineError):
+    """A leader-only action (registry write, schedule, loop) on an engine that is not the leader."""
 
 
 class MissingExtraError(LearningEngineError, ImportError):

@@ -15,7 +15,6 @@ execution: the first model never retrained, and equal-weight buy-and-hold.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +50,7 @@ from ordinis.engines.learning.demo.report_html import write_report
 from ordinis.engines.learning.demo.signals import SignalEngine
 from ordinis.engines.learning.demo.trainer import MODEL_TYPE
 from ordinis.engines.learning.demo.trainer import SPEC as TRAINER_SPEC
+from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 
 MODEL = "spx-signal"
 RULE = "momentum-rule"
@@ -68,7 +68,7 @@ class DemoOptions:
     start: str | None = None
     end: str | None = None
     n_symbols: int = 20
-    fresh: bool = True
+    fresh: bool = False  # replace a previous demo run (only a directory marked by the demo)
     quick: bool = False
     pipeline: Path | None = None  # --config: a pipeline.yaml of the user's instead of the demo's
     report: Path | None = None  # --report: where the HTML goes (default: data dir/report.html)
@@ -497,9 +497,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
     t_start = time.perf_counter()
     for noisy in ("mlflow", "alembic", "ordinis.engines.learning.safety"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    if opts.fresh and opts.data_dir.exists():
-        shutil.rmtree(opts.data_dir)
-    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_demo_dir(opts.data_dir, opts.fresh)
     t0 = time.perf_counter()
     panel = load_data(opts.data, opts.start, opts.end, opts.n_symbols, opts.quick)
     console.print(

@@ -25,3 +25,6 @@ class EngineContext:
     scheduler: Scheduler
     spawn: Spawn
     is_running: Callable[[], bool]
+    # Raises unless this engine may write the registry (read-only openers and followers on a
+    # shared store may not); the registry calls it before every write.
+    registry_guard: Callable[[], None] = lambda: None

@@ -37,21 +37,44 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
 )
 from ordinis.engines.learning.engine.context import EngineContext
+from ordinis.engines.learning.engine.ownership_role import Ownership
 from ordinis.engines.learning.engine.promotions import blocking
-from ordinis.engines.learning.engine.wiring import Parts, build_parts
+from ordinis.engines.learning.engine.wiring import Parts, build_parts, start_duties
 from ordinis.engines.learning.events.factory import open_store
+from ordinis.engines.learning.events.identity import (
+    IDENTITY_KEY,
+    IDENTITY_KIND,
+    StoreIdentity,
+    ensure_identity,
+    read_identity,
+)
+from ordinis.engines.learning.events.ownership import this_holder
+from ordinis.engines.learning.events.retention import ensure_policy
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
 from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
 from ordinis.engines.learning.governance.policies import PolicyResult
+from ordinis.engines.learning.observability.health import (
+    HealthSignals,
+    StoreReachability,
+    assess,
+)
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.telemetry import EngineTelemetry
+from ordinis.engines.learning.rollout import (
+    ABTestingFramework,
+    Prediction,
+    RolloutReport,
+    RoutedModel,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.engine.parity_records import StoredParity
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
+    from ordinis.engines.learning.evaluation.parity import BacktestRecord, ParityResult
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -78,6 +101,8 @@ class LearningEngine:
         config: LearningEngineConfig | None = None,
         clock: Clock | None = None,
         metrics: LearningMetrics | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.config = config or LearningEngineConfig()
         self.clock: Clock = clock or SystemClock()
@@ -91,51 +116,199 @@ class LearningEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._parts: Parts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ownership = Ownership(self.config, read_only)
+        self._reach = StoreReachability()
+        self.identity: StoreIdentity | None = None
+        self._stop_audited = False
+
+    @classmethod
+    def open_read_only(
+        cls, config: LearningEngineConfig | None = None, clock: Clock | None = None
+    ) -> LearningEngine:
+        """An engine for inspection (CLI read commands, reports, service readers): it takes no
+        lock, writes nothing (no audit, no job changes), starts nothing (no workers, no
+        schedules) and runs beside a live engine. Use ``async with`` as usual."""
+        return cls(config, clock, read_only=True)
+
+    @property
+    def read_only(self) -> bool:
+        return self._ownership.read_only
+
+    @property
+    def role(self) -> str:
+        """``owner`` (SQLite), ``leader`` or ``follower`` (PostgreSQL), or ``read-only``."""
+        return self._ownership.role.value
 
     # ------------------------------------------------------------------ lifecycle
     async def initialize(self) -> None:
-        """Open the store, restore state (breakers, jobs, registry, baselines), start tasks."""
+        """Claim the store (lock or leader election), open it, restore state (breakers, jobs,
+        registry, baselines), and on the engine that leads start training and schedules.
+
+        A failed start closes whatever it had opened (store, writer thread, worker processes,
+        MLflow connections) and releases the claim before the error propagates.
+        """
         if self._running:
             return
-        self._loop = asyncio.get_running_loop()
-        self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
-        try:
-            self._store = await asyncio.to_thread(open_store, self.config.resolved_store_url)
-            context = EngineContext(
-                config=self.config,
-                clock=self.clock,
-                metrics=self.metrics,
-                scheduler=self.scheduler,
-                spawn=self.spawn,
-                is_running=lambda: self._running,
+        if self._parts is not None or self._store is not None:
+            raise EngineNotRunningError(
+                "LearningEngine: the last shutdown() did not complete (events may still be "
+                "buffered); call `await engine.shutdown()` again until it succeeds, then "
+                "initialize()"
             )
-            self._parts = await build_parts(context, self._store)
+        self._loop = asyncio.get_running_loop()
+        self._started_at = self.clock.now()
+        if not self.read_only:  # an inspector serves no metrics: the live engine has the port
+            await self.telemetry.start()  # a busy metrics_port fails here, before any store opens
+        try:
+            await self._open()
         except BaseException:
+            await self._abandon()
             await self.telemetry.stop()
             raise
         self._running = True
-        self._started_at = self.clock.now()
         if not self.clock.simulated:
             self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
-        self.audit("engine", "engine.start", "engine", "allow", "initialize", {})
+        if not self.read_only:
+            self.audit("engine", "engine.start", "engine", "allow", "initialize",
+                       {"role": self.role})
 
-    async def shutdown(self) -> None:
-        """Flush every buffered event, stop jobs and tasks, close the store."""
-        if not self._running:
+    def _context(self) -> EngineContext:
+        return EngineContext(
+            config=self.config,
+            clock=self.clock,
+            metrics=self.metrics,
+            scheduler=self.scheduler,
+            spawn=self.spawn,
+            is_running=lambda: self._running,
+            registry_guard=self._guard_registry_write,
+        )
+
+    async def _open(self) -> None:
+        cfg = self.config
+        if self.read_only:
+            self._store = await asyncio.to_thread(
+                open_store, cfg.resolved_store_url, read_only=True
+            )
+            self.identity = await asyncio.to_thread(read_identity, self._store)
+            self._parts = await build_parts(self._context(), self._store, read_only=True)
             return
+        assert self._started_at is not None
+        holder = this_holder(self._started_at)
+        self._ownership.claim(holder)
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self._store = await asyncio.to_thread(
+            open_store, cfg.resolved_store_url, init=cfg.init_store
+        )
+        store, now = self._store, self.clock.now()
+        self.identity = await asyncio.to_thread(
+            ensure_identity, store, now, int(getattr(store, "schema_version", 0))
+        )
+        _, previous = await asyncio.to_thread(
+            ensure_policy, store, cfg.event_retention_days, cfg.retention_policy_change, now
+        )
+        self._parts = await build_parts(self._context(), store)
+        if previous is not None:
+            self.audit("engine", "retention.policy", "events", "allow",
+                       "retention_policy_change=true",
+                       {"from_days": previous.retention_days,
+                        "to_days": cfg.event_retention_days})
+        await self.check_leadership()
+
+    async def _abandon(self) -> None:
+        """Undo a failed start: stop what started, close what opened (best effort), release
+        the claim."""
         self._running = False
+        await self._stop_tasks()
+        parts, store = self._parts, self._store
+        self._parts = None
+        self._store = None
+        if parts is not None:
+            try:
+                parts.stop_duties()
+                await parts.close()
+            except Exception:  # the start already failed; report that error, not this one
+                log.exception("cleanup after a failed initialize() failed")
+        if store is not None:
+            try:
+                await asyncio.to_thread(store.close)
+            except Exception:
+                log.exception("closing the store after a failed initialize() failed")
+        self._ownership.release()
+
+    async def check_leadership(self) -> bool:
+        """On a shared store: take over when the leader is gone, step down when this engine
+        lost its session. Runs on every tick (and ``update()``); True when this engine leads."""
+        parts, own = self._parts, self._ownership
+        if parts is None or self.read_only:
+            return False
+        leader = own.leader
+        if leader is None:  # sole owner of a SQLite store
+            if not parts.executor.started:
+                await start_duties(self._context(), parts, self.store)
+            return True
+        was = leader.is_leader
+        now_leads = (
+            await asyncio.to_thread(leader.still_leader) if was
+            else await asyncio.to_thread(leader.try_acquire)
+        )
+        if now_leads and not was:
+            await parts.registry.close()  # rebuild the caches: the old leader wrote to MLflow
+            await parts.registry.open()
+            await asyncio.to_thread(parts.executor.load_recorded_jobs)
+            await start_duties(self._context(), parts, self.store)
+            self.audit("engine", "engine.lead", "engine", "allow", "leader elected",
+                       {"holder": leader.holder.describe()})
+        elif was and not now_leads:
+            log.warning("lost leadership of %s; stepping down", self.config.resolved_store_url)
+            parts.stop_duties()
+            await parts.executor.stop()
+        return now_leads
+
+    def _guard_registry_write(self) -> None:
+        """The registry's write guard: refuses on a read-only opener or a follower."""
+        self._ownership.require_leader("model registry write")
+
+    async def _stop_tasks(self) -> None:
+        """Cancel the scheduler ticker; wait (bounded) for background work, then cancel it."""
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
         if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        parts = self._require()
-        self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
-        await parts.close()
+            _, pending = await asyncio.wait(
+                list(self._background), timeout=self.config.shutdown_timeout_seconds
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+
+    async def shutdown(self) -> None:
+        """Flush every buffered event, stop jobs and tasks, close the store, release the lock.
+
+        Can be retried until it succeeds: if the store cannot take the buffered events,
+        StoreError is raised, the events stay buffered and the store stays open, and the
+        next ``shutdown()`` tries again.
+        """
+        if self._parts is None and self._store is None:
+            return
+        self._running = False
+        await self._stop_tasks()
+        parts = self._parts
+        if parts is not None:
+            if not self._stop_audited and not self.read_only:
+                try:
+                    self.audit("engine", "engine.stop", "engine", "allow", "shutdown", {})
+                    self._stop_audited = True
+                except Exception:  # the store may be down: flushing the events comes first
+                    log.exception("could not audit engine.stop; retried by the next shutdown()")
+            await parts.close()
+            self._parts = None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
-        self._parts = None
+            self._store = None
+        self._stop_audited = False
+        self._ownership.release()
         await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
@@ -153,7 +326,13 @@ class LearningEngine:
     async def _tick_forever(self) -> None:
         # Wall-clock pacing of the scheduler for the SystemClock; decisions use the Clock.
         while True:
-            self.scheduler.run_due()
+            if self._ownership.leader is not None:
+                try:
+                    await self.check_leadership()
+                except Exception as exc:  # the store may be down: try again next tick
+                    log.warning("leadership check failed: %r", exc)
+            if self._ownership.leads:
+                self.scheduler.run_due()
             await asyncio.sleep(0.5)
 
     def _require(self) -> Parts:
@@ -238,16 +417,30 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ events
     def record_event(self, event: LearningEvent) -> str:
-        """Buffer an event (validated here, non-blocking); returns its id. Durable after flush."""
-        return self._require().pipeline.record(event)
+        """Buffer an event (validated here); returns its id. Durable after flush.
 
-    async def record_event_async(self, event: LearningEvent) -> str:
-        """Like record_event, but waits for buffer space instead of raising BufferFullError."""
-        return await self._require().pipeline.record_async(event)
+        Never does I/O. A full buffer blocks for at most ``max_block_seconds`` while the
+        writer thread drains, then raises BufferFullError (the event is not recorded).
+        """
+        parts = self._require()
+        self._ownership.require_writer("record_event")
+        return parts.pipeline.record(event)
 
-    async def record_event_durable(self, event: LearningEvent) -> str:
-        """Record an event and return only once the store has committed it."""
-        return await self._require().pipeline.record_durable(event)
+    async def record_event_async(self, event: LearningEvent, timeout: float | None = None) -> str:
+        """Like record_event, but awaits buffer space (at most ``timeout`` s, default
+        ``call_timeout_seconds``; then CallTimeoutError, the event not recorded)."""
+        parts = self._require()
+        self._ownership.require_writer("record_event_async")
+        return await parts.pipeline.record_async(event, timeout=timeout)
+
+    async def record_event_durable(
+        self, event: LearningEvent, timeout: float | None = None
+    ) -> str:
+        """Record an event and return once the store has committed it, or raise
+        CallTimeoutError after ``timeout`` s (the event stays buffered; retry with its id)."""
+        parts = self._require()
+        self._ownership.require_writer("record_event_durable")
+        return await parts.pipeline.record_durable(event, timeout=timeout)
 
     async def record_events(
         self, events: Sequence[LearningEvent], durable: bool = True
@@ -279,9 +472,10 @@ class LearningEngine:
             await pipeline.flush()
         return ids
 
-    async def flush_events(self) -> int:
-        """Commit every buffered event; returns how many were committed."""
-        return await self._require().pipeline.flush()
+    async def flush_events(self, timeout: float | None = None) -> int:
+        """Commit every buffered event; returns how many. CallTimeoutError after ``timeout`` s
+        (default ``call_timeout_seconds``); the events stay buffered and keep being written."""
+        return await self._require().pipeline.flush(timeout=timeout)
 
     def get_events(
         self,
@@ -312,7 +506,9 @@ class LearningEngine:
     @property
     def feedback(self) -> Any:
         """The FeedbackCollector the trading engines call (`record_trade_outcome`, ...)."""
-        return self._require().collector
+        parts = self._require()
+        self._ownership.require_writer("feedback")
+        return parts.collector
 
     @property
     def breakers(self) -> Any:
@@ -331,13 +527,13 @@ class LearningEngine:
             )
         return self._require().breakers.reset(engine, by, reason)
 
-    def should_allow_signals(self) -> tuple[bool, str]:
+    def should_allow_signals(self, timeout: float | None = None) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards signals is open."""
-        return self._require().breakers.should_allow_signals()
+        return self._require().breakers.should_allow_signals(timeout=timeout)
 
-    def should_allow_execution(self) -> tuple[bool, str]:
+    def should_allow_execution(self, timeout: float | None = None) -> tuple[bool, str]:
         """(allowed, reason): False while a breaker that guards execution is open."""
-        return self._require().breakers.should_allow_execution()
+        return self._require().breakers.should_allow_execution(timeout=timeout)
 
     # ------------------------------------------------------------------ training
     async def submit_training_job(
@@ -348,7 +544,10 @@ class LearningEngine:
         actor: str = "engine",
     ) -> TrainingJob:
         """Queue a training job (governance preflight first); it runs on the executor."""
-        return await self._require().training.submit(model_name, model_type, config or {}, actor)
+        parts = self._require()
+        self._ownership.require_leader("submit_training_job")
+        parts.executor.check_config(model_type, {} if config is None else config)
+        return await parts.training.submit(model_name, model_type, config or {}, actor)
 
     def get_training_job(self, job_id: str) -> TrainingJob | None:
         """The job with this id, or None when there is none (the review's protocol)."""
@@ -360,9 +559,13 @@ class LearningEngine:
     def list_training_jobs(
         self, model_name: str | None = None, status: Any = None
     ) -> list[TrainingJob]:
-        return self._require().executor.list_jobs(model_name=model_name, status=status)
+        parts = self._require()
+        if not self._ownership.leads:  # another engine runs the jobs: read them fresh
+            parts.executor.load_recorded_jobs()
+        return parts.executor.list_jobs(model_name=model_name, status=status)
 
     async def cancel_training_job(self, job_id: str) -> TrainingJob:
+        self._ownership.require_leader("cancel_training_job")
         job = await self._require().executor.cancel(job_id)
         self.audit("engine", "training.cancel", job_id, "allow", "cancelled", {})
         return job
@@ -413,20 +616,38 @@ class LearningEngine:
             actor=actor,
         )
 
+    def allocate_model_version(self, model_name: str) -> str:
+        """The next free ``v<n>`` of a model, claimed in the shared store: engines registering
+        at once never get the same number (pass it to ``register_model_version``)."""
+        self._ownership.require_leader("allocate_model_version")
+        return self._require().registry.allocate_version(model_name)
+
     async def promote_model(
         self,
         model_name: str,
         version_id: str,
         target_stage: ModelStage | str,
-        rollout_strategy: RolloutStrategy | None = None,
+        rollout_strategy: RolloutStrategy | str | None = None,
         actor: str = "engine",
         reason: str = "",
         approved_by: str | None = None,
     ) -> ModelVersion:
         """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation,
-        and with ``approval: manual`` an ``approved_by`` other than ``actor``)."""
+        and with ``approval: manual`` an ``approved_by`` other than ``actor``).
+
+        PRODUCTION with a ``rollout_strategy`` (SHADOW, CANARY, BLUE_GREEN) starts a rollout:
+        the version goes to shadow, then through the plan of pipeline.yaml, judged on live
+        evidence (``get_rollout`` shows it). IMMEDIATE (emergencies only, when the config's
+        ``allow_immediate_rollout`` is set, with a ``reason``) and a model without a production
+        version cut over at once; so does ``rollout_strategy=None`` (the direct move).
+        """
         stage = _parse_stage(target_stage)
-        return await self._require().registry.promote_model(
+        parts = self._require()
+        if stage is ModelStage.PRODUCTION and rollout_strategy is not None:
+            strategy = _parse_strategy(rollout_strategy)
+            await parts.rollouts.start(model_name, version_id, strategy, actor, reason)
+            return parts.registry.get_model_version(version_id)
+        return await parts.registry.promote_model(
             model_name,
             version_id,
             stage,
@@ -520,6 +741,94 @@ class LearningEngine:
     def stage_history(self, model_name: str, version: str | None = None) -> list[Any]:
         return self._require().registry.stage_history(model_name, version=version)
 
+    # ------------------------------------------------------------------ serving and rollout
+    def route(self, model_name: str, key: str) -> RoutedModel:
+        """The version (id and loaded model) serving ``key`` (a symbol, strategy or account).
+
+        From memory in microseconds; sticky per key within a rollout. Raises NotFoundError
+        when the model has no production version.
+        """
+        return self._require().rollouts.route(model_name, key)
+
+    def predict(self, model_name: str, key: str, features: Any) -> Prediction:
+        """Route, predict and buffer a MODEL_PREDICTION event with the serving version's id.
+
+        ``features`` goes to the model's ``predict`` as given; the signal is its first value.
+        During a rollout the other version predicts the same features in shadow, off this path
+        (a shadow never changes the served signal). A failing candidate is rolled back and the
+        champion answers instead.
+        """
+        return self._require().rollouts.predict(model_name, key, features)
+
+    def record_prediction_outcome(self, prediction_id: str, realised_return: float) -> bool:
+        """The delayed realised return of a prediction, attributed to the versions that made it.
+
+        ``feedback.record_trade_outcome(..., signal_id=prediction_id, return_pct=r)`` does the
+        same. False when the prediction is not part of a rollout (nothing to attribute).
+        """
+        return self._require().rollouts.record_outcome(prediction_id, realised_return)
+
+    def report_serving_error(
+        self, model_name: str, key: str, error_type: str, detail: str = ""
+    ) -> bool:
+        """An error on a served request; on a candidate's traffic it feeds the candidate's
+        circuit breaker, whose trip rolls the candidate back (returns True then)."""
+        return self._require().rollouts.report_serving_error(model_name, key, error_type, detail)
+
+    async def start_rollout(
+        self,
+        model_name: str,
+        version_id: str,
+        strategy: RolloutStrategy | str | None = None,
+        actor: str = "engine",
+        reason: str = "",
+    ) -> RolloutReport | None:
+        """Start a rollout (strategy: argument, else pipeline.yaml, else the config's default).
+
+        Returns None when the version cut over at once (IMMEDIATE, or no champion)."""
+        parsed = None if strategy is None else _parse_strategy(strategy)
+        return await self._require().rollouts.start(model_name, version_id, parsed, actor, reason)
+
+    def get_rollout(self, model_name: str) -> RolloutReport:
+        """The model's current (or last) rollout: phase, step, traffic, evidence, decisions."""
+        return self._require().rollouts.report(model_name)
+
+    async def advance_rollouts(self) -> dict[str, str]:
+        """Close due periods and let every rollout decide now; returns each model's move.
+
+        The scheduler does this every ``rollout_check_interval_seconds`` of the engine clock.
+        """
+        moves = await self._require().rollouts.tick()
+        return {name: move.kind.value for name, move in moves.items()}
+
+    async def approve_rollout(self, model_name: str, approver: str) -> RolloutReport:
+        """An operator's approval of a rollout waiting for one (manual approval)."""
+        return await self._require().rollouts.approve(model_name, approver)
+
+    async def abort_rollout(
+        self, model_name: str, reason: str, actor: str = "operator"
+    ) -> RolloutReport:
+        """An operator's rollback: the champion serves again at once; the candidate is archived."""
+        return await self._require().rollouts.abort(model_name, actor, reason)
+
+    def set_backtest_record(self, version_id: str, record: BacktestRecord) -> None:
+        """The backtest a version's live evidence is compared with for parity (REC-7)."""
+        self._require().rollouts.backtests[version_id] = record
+
+    async def record_parity(self, version_id: str, result: ParityResult) -> None:
+        """Store a parity result of a version (typed record + audit); its ``parity_ratio``
+        is what the production gates read."""
+        await self._require().parity.record(version_id, result)
+
+    def get_parity(self, version_id: str) -> StoredParity | None:
+        """The newest stored parity result of a version (None when there is none)."""
+        return self._require().parity.get(version_id)
+
+    @property
+    def ab_tests(self) -> ABTestingFramework:
+        """The ABTestingFramework: create_test, get_variant, record_result, results, stop."""
+        return self._require().ab_tests
+
     # ------------------------------------------------------------------ evaluation
     async def evaluate_model(
         self,
@@ -534,6 +843,7 @@ class LearningEngine:
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
         """
+        self._ownership.require_leader("evaluate_model")
         return await self._require().evaluation.evaluate(
             version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set
         )
@@ -646,6 +956,7 @@ class LearningEngine:
 
     async def trigger_retraining(self, model_name: str, reason: str) -> RetrainingTrigger:
         """A MANUAL retraining trigger through the same safeguards as automatic ones."""
+        self._ownership.require_leader("trigger_retraining")
         return await self._require().loop.request_retrain(model_name, reason)
 
     def list_retraining_triggers(
@@ -681,6 +992,7 @@ class LearningEngine:
         its index and field, and nothing of the list is recorded.
         """
         parts = self._require()
+        self._ownership.require_writer("update")
         cycles = 0
         if isinstance(results, Mapping):
             await parts.observations.on_live_metrics(results)
@@ -697,8 +1009,10 @@ class LearningEngine:
                     )
                 ],
             )
-        fired = self.scheduler.run_due()
-        flushed = await parts.pipeline.flush()
+        await asyncio.to_thread(parts.rollouts.run_shadows)
+        leads = await self.check_leadership()
+        fired = self.scheduler.run_due() if leads else 0
+        flushed = await parts.pipeline.flush(timeout=self.config.shutdown_timeout_seconds)
         return {
             "cycles": cycles,
             "scheduled_run": fired,
@@ -708,43 +1022,61 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ health and stats
     async def health_check(self) -> HealthStatus:
-        """HEALTHY / DEGRADED / UNHEALTHY with the reasons, and how long the check took."""
+        """HEALTHY / DEGRADED / UNHEALTHY from real signals: store reachability (with a grace
+        period), consecutive flush failures, flush lag, breakers and failing schedules."""
         t0 = time.perf_counter()
         if self._parts is None:
             return HealthStatus(HealthLevel.UNHEALTHY, "engine not running", {}, 0.0)
         parts = self._parts
-        problems: list[str] = []
-        details: dict[str, Any] = {}
-        try:
-            count = await asyncio.to_thread(self.store.count_events, EventQuery(limit=None))
-            details["events_stored"] = count
-        except Exception as exc:
-            return HealthStatus(
-                HealthLevel.UNHEALTHY,
-                f"event store unreachable: {exc}",
-                details,
-                (time.perf_counter() - t0) * 1000,
-            )
+        store_error = await asyncio.to_thread(self._probe_store)
+        down = self._reach.observe(store_error is None, self.clock.now())
         stats = parts.pipeline.stats()
-        details["buffered"] = stats.buffered
-        details["flush_failures"] = stats.flush_failures
-        if stats.buffered >= self.config.max_events_memory * 0.9:
-            problems.append("event buffer above 90% full")
-        allowed, reason = parts.breakers.should_allow_signals(consume_probe=False)
-        details["signals_allowed"] = allowed
-        if not allowed:
-            problems.append(f"signals blocked: {reason}")
-        failing = dict(self.scheduler.failing)
-        if failing:
-            details["scheduler_failing"] = sorted(failing)
-            problems.append(
-                "scheduled task(s) failing: "
-                + ", ".join(f"{name} ({err})" for name, err in sorted(failing.items()))
-            )
-        level = HealthLevel.DEGRADED if problems else HealthLevel.HEALTHY
-        return HealthStatus(
-            level, "; ".join(problems) or "ok", details, (time.perf_counter() - t0) * 1000
+        try:
+            allowed, reason = parts.breakers.should_allow_signals(consume_probe=False)
+        except Exception as exc:  # e.g. a read-only opener cannot persist a transition
+            allowed, reason = True, f"breaker state unknown: {exc}"
+        failing = {
+            name: f"{type(err).__name__}: {err}" for name, err in self.scheduler.failing.items()
+        }
+        if parts.retention is not None and parts.retention.last_error is not None:
+            failing["event-retention"] = parts.retention.last_error
+        signals = HealthSignals(
+            store_error=store_error,
+            store_down_seconds=down,
+            consecutive_flush_failures=stats.consecutive_flush_failures,
+            flush_error=stats.last_error,
+            flush_lag_seconds=stats.oldest_buffered_age_seconds,
+            buffered=stats.buffered,
+            capacity=stats.capacity,
+            signals_allowed=allowed,
+            signals_reason=reason,
+            failing_tasks=failing,
         )
+        level, causes = assess(signals)
+        details: dict[str, Any] = {
+            "role": self.role,
+            "buffered": stats.buffered,
+            "flush_failures": stats.flush_failures,
+            "consecutive_flush_failures": stats.consecutive_flush_failures,
+            "flush_lag_seconds": stats.oldest_buffered_age_seconds,
+            "store_down_seconds": down,
+            "signals_allowed": allowed,
+            "failing_tasks": sorted(failing),
+        }
+        return HealthStatus(
+            level, "; ".join(causes) or "ok", details, (time.perf_counter() - t0) * 1000
+        )
+
+    def _probe_store(self) -> str | None:
+        """One cheap read (the identity record); a dropped connection gets one reconnect."""
+        error: str | None = None
+        for _ in range(2):
+            try:
+                self.store.get_record(IDENTITY_KIND, IDENTITY_KEY)
+                return None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}".strip()
+        return error
 
     def get_stats(self) -> dict[str, Any]:
         """A summary of the engine's state for dashboards and the CLI."""
@@ -760,6 +1092,19 @@ class LearningEngine:
             "training_jobs": len(parts.executor.list_jobs()),
             "drift_alerts": len(parts.drift.alerts()),
         }
+
+
+def _parse_strategy(strategy: RolloutStrategy | str) -> RolloutStrategy:
+    if isinstance(strategy, RolloutStrategy):
+        return strategy
+    try:
+        return RolloutStrategy(str(strategy).lower())
+    except ValueError:
+        allowed = ", ".join(s.value for s in RolloutStrategy)
+        raise ValidationError(
+            "rollout",
+            [FieldProblem("rollout_strategy", strategy, f"not a strategy; use one of {allowed}")],
+        ) from None
 
 
 def _parse_stage(stage: ModelStage | str) -> ModelStage:

@@ -20,13 +20,9 @@ class TrainingRegistrar:
         self._register_locks: dict[str, asyncio.Lock] = {}
 
     def next_version(self, model_name: str) -> str:
-        """Versions are v1, v2, ... per model name."""
-        try:
-            existing = self.registry.list_versions(model_name)
-        except Exception:
-            existing = []
-        numbers = [int(v.version[1:]) for v in existing if v.version[1:].isdigit()]
-        return f"v{max(numbers, default=0) + 1}"
+        """Versions are v1, v2, ... per model name, claimed in the shared store so two engines
+        never both register the same number."""
+        return self.registry.allocate_version(model_name)
 
     async def on_complete(self, job: TrainingJob, outcome: TrainingOutcome) -> str | None:
         """Register the trained model in MLflow with its lineage; returns the version id."""

@@ -10,13 +10,16 @@ construction; nothing is patched in afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ordinis.engines.learning.collectors.feedback import FeedbackCollector
 from ordinis.engines.learning.core.clock import ScheduledTask
+from ordinis.engines.learning.core.models import TrainingJob, TrainingStatus
 from ordinis.engines.learning.drift.monitor import DriftMonitor
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
 from ordinis.engines.learning.engine.context import EngineContext
@@ -27,13 +30,14 @@ from ordinis.engines.learning.engine.feature_service import FeatureService, chro
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
+from ordinis.engines.learning.engine.parity_records import ParityRecords
 from ordinis.engines.learning.engine.promotions import PromotionService
 from ordinis.engines.learning.engine.training_data import TrainingData
 from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
 from ordinis.engines.learning.engine.training_service import TrainingService
 from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
 from ordinis.engines.learning.events.pipeline import EventPipeline
-from ordinis.engines.learning.events.retention import RetentionJob, schedule_retention
+from ordinis.engines.learning.events.retention import RetentionJob, Window, schedule_retention
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.events.switches import disabled_event_types
 from ordinis.engines.learning.feedback.improvement_loop import ImprovementLoop
@@ -43,6 +47,12 @@ from ordinis.engines.learning.governance.approvals import PromotionRequests
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import PolicyEngine, default_policies
 from ordinis.engines.learning.registry import ModelRegistry
+from ordinis.engines.learning.rollout import (
+    ABTestingFramework,
+    ControllerDeps,
+    ModelRouter,
+    RolloutService,
+)
 from ordinis.engines.learning.safety.manager import BreakerChange, CircuitBreakerManager
 from ordinis.engines.learning.safety.state import BreakerState
 from ordinis.engines.learning.training.executor import TrainingExecutor
@@ -75,20 +85,34 @@ class Parts:
     observations: LoopObservations
     references: DriftReferences
     cycles: CycleIngest
+    parity: ParityRecords
+    rollouts: RolloutService
+    ab_tests: ABTestingFramework
     features: FeatureService
     promotions: PromotionService
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
-    async def close(self) -> None:
-        """Stop in reverse order: schedules, jobs, then flush the pipeline last."""
+    def stop_duties(self) -> None:
+        """Cancel the leader's schedules (retention, drift checks, retraining ticks)."""
         for task in self.scheduled:
             task.cancel()
+        self.scheduled.clear()
         if self.retention is not None:
             self.retention.cancel()
+            self.retention = None
+
+    async def close(self) -> None:
+        """Stop in reverse order: schedules, jobs, then flush the pipeline last.
+
+        Each step is idempotent, so a close that failed (the store refused the last events:
+        StoreError, events kept) can be called again and picks up where it failed.
+        """
+        self.stop_duties()
         await self.executor.stop()
         await self.registry.close()
-        await self.pipeline.stop()
+        if self.pipeline.running:
+            await self.pipeline.stop()
         self.features.close()
 
 
@@ -96,7 +120,7 @@ def _make_backend(ctx: EngineContext) -> Any:
     if ctx.config.training_backend == "ray":
         from ordinis.engines.learning.training.ray_backend import RayBackend
 
-        return RayBackend()
+        return RayBackend(address=ctx.config.ray_address)
     from ordinis.engines.learning.training.local_backend import LocalProcessBackend
 
     return LocalProcessBackend(ctx.config.max_concurrent_jobs)
@@ -131,9 +155,25 @@ def off_loop(ctx: EngineContext, fn: Callable[[], object], name: str) -> Callabl
     return callback
 
 
-async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
-    """Create, restore and connect every part over an open ``store``."""
-    cfg, clock, metrics, sched = ctx.config, ctx.clock, ctx.metrics, ctx.scheduler
+async def build_parts(ctx: EngineContext, store: EventStore, read_only: bool = False) -> Parts:
+    """Create, restore and connect every part over an open ``store``.
+
+    Nothing here starts leader work: the pipeline starts (unless ``read_only``), state is
+    restored, and ``start_duties`` later starts training and schedules on the engine that
+    leads (the sole owner of a SQLite store, or the elected leader on PostgreSQL). If any step
+    fails, what the earlier steps started (the writer thread, MLflow connections) is stopped
+    before the error propagates.
+    """
+    async with contextlib.AsyncExitStack() as undo:
+        parts = await _build_parts(ctx, store, read_only, undo)
+        undo.pop_all()  # built: the engine owns them now (Parts.close)
+        return parts
+
+
+async def _build_parts(
+    ctx: EngineContext, store: EventStore, read_only: bool, undo: contextlib.AsyncExitStack
+) -> Parts:
+    cfg, clock, metrics = ctx.config, ctx.clock, ctx.metrics
     audit = AuditLog(store, clock, metrics)
 
     def open_breakers() -> list[str]:
@@ -148,7 +188,9 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     )
 
     pipeline = EventPipeline(store, cfg, clock, metrics, disabled_event_types(cfg))
-    await pipeline.start()
+    if not read_only:
+        await pipeline.start()
+        undo.push_async_callback(pipeline.stop)
 
     def on_breaker_change(change: BreakerChange) -> None:
         audit.append(
@@ -162,13 +204,18 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
 
     breakers = CircuitBreakerManager(store, clock, metrics, cfg, on_change=on_breaker_change)
     breakers.load()
-    collector = FeedbackCollector(pipeline, breakers, clock, metrics)
+    collector = FeedbackCollector(
+        pipeline, breakers, clock, metrics, call_timeout=cfg.call_timeout_seconds
+    )
 
     registry = ModelRegistry(cfg, store, clock, metrics, policies, audit)
+    registry.write_guard = ctx.registry_guard
+    undo.push_async_callback(registry.close)
     await registry.open()
 
     evaluator = ModelEvaluator(cfg, clock, metrics)
     features = FeatureService(cfg.data_dir, clock, evaluator.benchmarks)
+    undo.callback(features.close)
     collector.enable_similarity(chroma_situations(collector.query_feedback))
 
     trainers = TrainerRegistry.default()
@@ -184,7 +231,9 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         on_complete=registrar.on_complete,
         dataset_builder=data.build_dataset,
     )
-    await executor.start()
+    executor.add_progress_listener(FailedJobAudit(audit))
+    undo.push_async_callback(executor.stop)
+    await asyncio.to_thread(executor.load_recorded_jobs)
     training = TrainingService(cfg, data, policies, audit, executor)
 
     spec = load_pipeline_spec(cfg.pipeline_config_path)
@@ -216,6 +265,24 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
     registry.add_listener(references.on_stage_change)
     collector.add_listener(observations.on_feedback)
 
+    parity = ParityRecords(store, clock, audit)
+    rollouts = RolloutService(
+        ControllerDeps(
+            store, clock, registry, ModelRouter(), audit, metrics, parity.record,
+            lambda version_id: rollouts.backtests.get(version_id),
+        ),
+        cfg,
+        spec,
+        pipeline.record,
+        ctx.spawn,
+    )
+    await asyncio.to_thread(rollouts.load)
+    collector.add_listener(rollouts.on_feedback)
+    drift.add_listener(rollouts.on_drift_alert)
+    registry.add_listener(rollouts.on_stage_change)
+    ab_tests = ABTestingFramework(store, clock, audit)
+    await asyncio.to_thread(ab_tests.load)
+
     parts = Parts(
         audit=audit,
         policies=policies,
@@ -237,11 +304,24 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
         observations=observations,
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
+        parity=parity,
+        rollouts=rollouts,
+        ab_tests=ab_tests,
         features=features,
         promotions=PromotionService(registry, PromotionRequests(store, clock), audit),
     )
+    return parts
+
+
+async def start_duties(ctx: EngineContext, parts: Parts, store: EventStore) -> None:
+    """The leader's work: training workers, retention, drift checks and retraining schedules."""
+    cfg, clock, metrics, sched = ctx.config, ctx.clock, ctx.metrics, ctx.scheduler
+    drift, tracker, references, loop = parts.drift, parts.tracker, parts.references, parts.loop
+    registry = parts.registry
+    await parts.executor.start()
     parts.retention = schedule_retention(
-        sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds, metrics
+        sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds,
+        metrics, protected=lambda: training_windows(registry),
     )
     if cfg.enable_drift_detection:
         drift.attach_tracker(tracker)
@@ -265,4 +345,54 @@ async def build_parts(ctx: EngineContext, store: EventStore) -> Parts:
             ctx.spawn(loop.tick(), "retraining-tick")
 
     parts.scheduled.append(sched.every(3600.0, tick, name="retraining-schedule"))
-    return parts
+
+    def rollout_tick() -> None:
+        if ctx.is_running():
+            ctx.spawn(parts.rollouts.tick(), "rollout-tick")
+
+    parts.scheduled.append(
+        sched.every(cfg.rollout_check_interval_seconds, rollout_tick, name="rollout-check")
+    )
+
+
+def training_windows(registry: ModelRegistry) -> list[Window]:
+    """The data windows of every registered version (retention keeps their events)."""
+    windows: list[Window] = []
+    for name in registry.list_models():
+        for mv in registry.list_versions(name):
+            start = _lineage_time(mv.lineage.get("window_start"))
+            end = _lineage_time(mv.lineage.get("window_end"))
+            if start is not None:
+                windows.append((start, end or start))
+    return windows
+
+
+def _lineage_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class FailedJobAudit:
+    """Writes one audit record for every training job that ends FAILED."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+        self._seen: set[str] = set()
+
+    def __call__(self, job: TrainingJob) -> None:
+        if job.status is not TrainingStatus.FAILED or job.job_id in self._seen:
+            return
+        self._seen.add(job.job_id)
+        try:
+            self.audit.append(
+                "executor", "training.failed", job.model_name, "allow",
+                (job.error_message or "failed")[:500],
+                {"job_id": job.job_id, "model_type": job.model_type, "attempts": job.attempts},
+            )
+        except Exception as exc:  # the job's own record holds the failure; never break it
+            log.error("could not audit failed job %s: %r", job.job_id, exc)

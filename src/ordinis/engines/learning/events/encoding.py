@@ -21,7 +21,7 @@ import orjson
 
 from ordinis.engines.learning.core.errors import FieldProblem, InvalidEventError
 from ordinis.engines.learning.core.models import EVENT_TYPE_VALUES, EventType, LearningEvent
-from ordinis.engines.learning.events.store import EventRow, to_us
+from ordinis.engines.learning.events.store import MAX_TS_US, MIN_TS_US, EventRow, to_us
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -71,16 +71,18 @@ def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
                 and "\x00" not in source
             ):
                 d = ts - _EPOCH  # exact µs, and a bad tzinfo raises here
-                return (
-                    event_id,
-                    event_type._value_,
-                    source,
-                    symbol,
-                    d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds,
-                    text,
-                    labels_json,
-                    outcome,
-                )
+                ts_us = d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds
+                if MIN_TS_US <= ts_us <= MAX_TS_US:
+                    return (
+                        event_id,
+                        event_type._value_,
+                        source,
+                        symbol,
+                        ts_us,
+                        text,
+                        labels_json,
+                        outcome,
+                    )
     except Exception:  # anything odd is examined field by field below
         pass
     return _encode_slow(event, max_payload_bytes)
@@ -174,6 +176,15 @@ def _encode_slow(event: Any, max_payload_bytes: int) -> EventRow:
         problems.append(FieldProblem("timestamp", ts, _NAIVE_FIX))
     else:
         ts_us = to_us(ts)
+        if not MIN_TS_US <= ts_us <= MAX_TS_US:
+            problems.append(
+                FieldProblem(
+                    "timestamp", ts.isoformat(),
+                    "is outside the representable UTC range 0001-01-01T00:00:00Z .. "
+                    "9999-12-31T23:59:59.999999Z once converted to UTC (stored events must be "
+                    "readable back as datetimes); check the value and its UTC offset",
+                )
+            )
 
     outcome = event.outcome
     outcome_value: float | None = None

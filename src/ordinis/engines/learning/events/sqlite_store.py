@@ -13,16 +13,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from ordinis.engines.learning.core.errors import ReadOnlyError, StoreIdentityError
 from ordinis.engines.learning.core.models import AuditRecord, LearningEvent, StoredRecord
+from ordinis.engines.learning.events import identity
 from ordinis.engines.learning.events.store import (
     EVENT_ROW_FIELDS,
+    MAX_TS_US,
+    MIN_TS_US,
     AuditConflictError,
     EventQuery,
     EventRow,
     EventStats,
+    decode_rows,
     dump_json,
     from_us,
-    row_to_event,
+    safe_from_us,
     to_us,
 )
 
@@ -118,8 +123,9 @@ class SQLiteEventStore:
     """
 
     max_batch_rows = _MAX_ROWS
+    what = "event store"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, init: bool = False, read_only: bool = False) -> None:
         if not url.startswith("sqlite:///"):
             raise ValueError(f"store_url={url!r}: SQLiteEventStore needs sqlite:///path")
         self.url = url
@@ -139,6 +145,9 @@ class SQLiteEventStore:
         self._checkpointer: _Checkpointer | None = None
         self._lock = threading.RLock()
         self._rlock = self._lock
+        self.init = init  # an empty file may be initialised as a fresh store
+        self.read_only = read_only  # open for inspection: no migrations, no writes
+        self.bad_rows: dict[str, str] = {}  # event id -> why it cannot be read (skipped)
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -146,11 +155,27 @@ class SQLiteEventStore:
         if self._conn is not None:
             return
         memory = str(self.path) == ":memory:"
+        if self.read_only:
+            self._open_read_only()
+            return
+        fresh = True
         if not memory:
+            fresh = identity.preflight_sqlite_file(self.path, self.what, self.init)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        try:
+            if not memory:
+                identity.refuse_foreign_tables(conn, self.path, self.what, _OUR_TABLES)
+                if not fresh:
+                    identity.quick_check(conn, self.path, self.what)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise identity.damaged(self.path, self.what, str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
         self._conn = conn
         self._migrate()
         if not memory:
@@ -163,6 +188,38 @@ class SQLiteEventStore:
             conn.execute("PRAGMA wal_autocheckpoint=0")
             conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
             self._checkpointer = _Checkpointer(self._connect(), self.path.name)
+
+    def _open_read_only(self) -> None:
+        """Open for inspection beside a live engine: no migrations, no checkpoints, no writes."""
+        if not self.path.is_file():
+            raise StoreIdentityError(
+                f"{self.path}: no {self.what} here to open read-only; check data_dir/store_url"
+            )
+        identity.preflight_sqlite_file(self.path, self.what, init=False)
+        conn = sqlite3.connect(
+            f"file:{self.path.resolve().as_posix()}?mode=ro",
+            uri=True, check_same_thread=False, isolation_level=None, timeout=30.0,
+        )
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA query_only=1")
+            identity.refuse_foreign_tables(conn, self.path, self.what, _OUR_TABLES)
+            identity.quick_check(conn, self.path, self.what)
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise identity.damaged(self.path, self.what, str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        if current != len(MIGRATIONS):
+            conn.close()
+            raise StoreIdentityError(
+                f"{self.path} has schema version {current}, this code reads {len(MIGRATIONS)}: "
+                f"open it once with a writing engine of this version (it migrates), or use "
+                f"the matching ordinis-learning"
+            )
+        self._conn = conn
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -198,6 +255,13 @@ class SQLiteEventStore:
         if self._conn is None:
             raise RuntimeError(f"store {self.url} is not open; call open() first")
         return self._conn
+
+    @property
+    def _w(self) -> sqlite3.Connection:
+        """The writer connection; refuses when the store was opened read-only."""
+        if self.read_only:
+            raise ReadOnlyError(f"store {self.url} is open read-only (inspection); no writes")
+        return self._c
 
     def _wrote(self) -> None:
         """A write committed: let the checkpointer copy it into the database file."""
@@ -237,7 +301,7 @@ class SQLiteEventStore:
         if not n:
             return 0
         with self._lock:
-            c = self._c
+            c = self._w
             before = c.total_changes
             if n <= _MAX_ROWS:
                 # one statement is one transaction (autocommit): one GIL hand-over per batch
@@ -261,7 +325,7 @@ class SQLiteEventStore:
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(int(query.limit))
-        return [row_to_event(*r) for r in self._read(sql, params)]
+        return decode_rows(self._read(sql, params), self.bad_rows)
 
     def count_events(self, query: EventQuery | None = None) -> int:
         where, params = _where(query or EventQuery(limit=None))
@@ -274,26 +338,43 @@ class SQLiteEventStore:
             by_source = dict(
                 c.execute("SELECT source_engine, COUNT(*) FROM events GROUP BY source_engine")
             )
-            lo, hi = c.execute("SELECT MIN(ts_us), MAX(ts_us) FROM events").fetchone()
+            lo, hi = c.execute(
+                "SELECT MIN(ts_us), MAX(ts_us) FROM events WHERE ts_us BETWEEN ? AND ?",
+                (MIN_TS_US, MAX_TS_US),
+            ).fetchone()
         return EventStats(
             total=sum(by_type.values()),
             by_type={str(k): int(v) for k, v in by_type.items()},
             by_source={str(k): int(v) for k, v in by_source.items()},
-            first_timestamp=None if lo is None else from_us(lo),
-            last_timestamp=None if hi is None else from_us(hi),
+            first_timestamp=safe_from_us(lo),
+            last_timestamp=safe_from_us(hi),
         )
 
     def purge_events_before(self, cutoff: datetime) -> int:
         """Delete events with timestamp < ``cutoff``; returns how many."""
         with self._lock:
-            cur = self._c.execute("DELETE FROM events WHERE ts_us < ?", (to_us(cutoff),))
+            cur = self._w.execute("DELETE FROM events WHERE ts_us < ?", (to_us(cutoff),))
             self._wrote()
             return int(cur.rowcount)
 
     # ------------------------------------------------------------------ records
+    def insert_record(self, record: StoredRecord) -> bool:
+        """Insert (kind, key) only if absent, atomically; True when this call inserted it."""
+        with self._lock:
+            cur = self._w.execute(
+                "INSERT OR IGNORE INTO records (kind, key, tag, created_us, updated_us, body) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    record.kind, record.key, record.tag, to_us(record.created_at),
+                    to_us(record.updated_at), dump_json(record.body),
+                ),
+            )
+            self._wrote()
+            return cur.rowcount > 0
+
     def put_record(self, record: StoredRecord) -> None:
         with self._lock:
-            self._c.execute(
+            self._w.execute(
                 "INSERT INTO records (kind, key, tag, created_us, updated_us, body) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT(kind, key) DO UPDATE SET "
                 "tag=excluded.tag, updated_us=excluded.updated_us, body=excluded.body",
@@ -339,7 +420,7 @@ class SQLiteEventStore:
 
     def delete_record(self, kind: str, key: str) -> bool:
         with self._lock:
-            cur = self._c.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
+            cur = self._w.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
             self._wrote()
             return cur.rowcount > 0
 
@@ -347,7 +428,7 @@ class SQLiteEventStore:
     def append_audit(self, record: AuditRecord) -> None:
         with self._lock:
             try:
-                self._c.execute(
+                self._w.execute(
                     "INSERT INTO audit_log (seq, ts_us, actor, action, target, decision, reason, "
                     "details, prev_hash, record_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
@@ -375,6 +456,7 @@ class SQLiteEventStore:
         return _audit(rows[0]) if rows else None
 
 
+_OUR_TABLES = ("events", "records", "audit_log")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a reset
 
 

@@ -8,6 +8,7 @@ the embedded default, PostgreSQL the store at scale; both pass
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,10 @@ class EventStore(Protocol):
         """Insert or replace (kind, key); committed on return."""
         ...
 
+    def insert_record(self, record: StoredRecord) -> bool:
+        """Insert (kind, key) only if absent, atomically; True when this call inserted it."""
+        ...
+
     def get_record(self, kind: str, key: str) -> StoredRecord | None: ...
 
     def list_records(
@@ -136,6 +141,7 @@ class EventStore(Protocol):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_log = logging.getLogger(__name__)
 
 
 def to_us(ts: datetime) -> int:
@@ -147,6 +153,23 @@ def to_us(ts: datetime) -> int:
         ts = ts.astimezone()
     d = ts - _EPOCH
     return d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds
+
+
+MIN_TS_US: Final = -62135596800000000  # 0001-01-01T00:00:00Z, datetime.min as a UTC instant
+MAX_TS_US: Final = 253402300799999999  # 9999-12-31T23:59:59.999999Z, datetime.max in UTC
+"""The UTC instants Python (and so every reader) can represent; encode refuses the rest."""
+
+
+class BadEventRowError(ValueError):
+    """A stored event row that cannot be decoded; names its event id."""
+
+    def __init__(self, event_id: object, reason: str) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"stored event {event_id!r} cannot be read ({reason}); it is skipped by reads. "
+            "It was written before timestamps were range-checked or by another writer: "
+            "delete it with the store's SQL tools or restore it from a backup."
+        )
 
 
 def from_us(us: int) -> datetime:
@@ -165,6 +188,54 @@ def row_to_event(
     outcome: float | None,
 ) -> LearningEvent:
     """Rebuild a LearningEvent from a stored row (payload and labels as JSON text)."""
+    try:
+        return _row_to_event(
+            event_id, event_type, source_engine, symbol, ts_us, payload, labels, outcome
+        )
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError) as exc:
+        raise BadEventRowError(event_id, f"{type(exc).__name__}: {exc}") from exc
+
+
+def decode_rows(
+    rows: Sequence[Sequence[Any]], bad_rows: dict[str, str], decode: Any = None
+) -> list[LearningEvent]:
+    """Decode stored rows, skipping (and logging, naming the id) any row that cannot be read.
+
+    One bad row must never make the whole store unreadable: the others are returned, and
+    each bad one is logged once with its event id and kept in ``bad_rows`` (id -> reason).
+    """
+    fn = decode or row_to_event
+    out: list[LearningEvent] = []
+    append = out.append
+    for r in rows:
+        try:
+            append(fn(*r))
+        except BadEventRowError as exc:
+            key = str(exc.event_id)
+            if key not in bad_rows:
+                _log.error("%s", exc)
+                if len(bad_rows) < 10_000:
+                    bad_rows[key] = str(exc)
+    return out
+
+
+def safe_from_us(us: int | None) -> datetime | None:
+    """``from_us`` for summaries: None (not an OverflowError) for an unrepresentable instant."""
+    if us is None or not MIN_TS_US <= int(us) <= MAX_TS_US:
+        return None
+    return from_us(us)
+
+
+def _row_to_event(
+    event_id: str,
+    event_type: str,
+    source_engine: str,
+    symbol: str | None,
+    ts_us: int,
+    payload: str,
+    labels: str,
+    outcome: float | None,
+) -> LearningEvent:
     return LearningEvent(
         event_id=event_id,
         event_type=EventType(event_type),

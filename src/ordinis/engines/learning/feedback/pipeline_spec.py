@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from ordinis.engines.learning.core.errors import ConfigError, FieldProblem
@@ -86,8 +93,15 @@ class DataCollectionStage(_Section):
         return parse_duration(v)
 
 
+_CHECK = re.compile(r"^\s*(null_rate|feature_drift)\s*<\s*([0-9.eE+-]+)\s*$")
+
+
 class DataValidationStage(_Section):
-    """Checks on the training window before any training: schema, null rate, feature drift."""
+    """Checks on the training window before any training: schema, null rate, feature drift.
+
+    The review's list form ``validation: [schema_check, null_rate < 0.01, feature_drift < 0.1]``
+    sets the same fields (``max_null_rate``, ``max_feature_drift``).
+    """
 
     enabled: bool = True
     required_features: list[str] = Field(
@@ -97,6 +111,28 @@ class DataValidationStage(_Section):
     max_null_rate: float = Field(default=0.01, ge=0, le=1)
     max_feature_drift: float = Field(default=0.1, gt=0, description="maximum PSI per feature")
     drift_bins: int = Field(default=10, ge=2, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_list(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "validation" not in data:
+            return data
+        out = {k: v for k, v in data.items() if k != "validation"}
+        checks = data["validation"]
+        if not isinstance(checks, list):
+            raise ValueError("validation must be a list such as [schema_check, null_rate < 0.01]")
+        for item in checks:
+            m = _CHECK.match(str(item))
+            if str(item).strip() == "schema_check":
+                continue
+            if m is None:
+                raise ValueError(
+                    f"validation entry {item!r} is not understood; use schema_check, "
+                    "'null_rate < X' or 'feature_drift < X'"
+                )
+            key = "max_null_rate" if m.group(1) == "null_rate" else "max_feature_drift"
+            out[key] = float(m.group(2))
+        return out
 
     @field_validator("required_features")
     @classmethod
@@ -213,12 +249,25 @@ class StagingStage(_Section):
 
 
 class RampStep(_Section):
-    """One step of a canary ramp: this share of traffic for this long."""
+    """One step of a canary ramp: this share of traffic for at least this long.
+
+    Written ``{traffic: 10%, hold: 1h}`` or, as in the review, ``- 10%: 1h``. The hold is a
+    minimum: the step advances only once the rollout's analysis says so.
+    """
 
     traffic: float = Field(gt=0, le=1)
     hold_seconds: float = Field(ge=0, alias="hold")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, dict) and len(data) == 1:
+            [(key, value)] = data.items()
+            if key not in ("traffic", "hold", "hold_seconds"):
+                return {"traffic": key, "hold": value}
+        return data
 
     @field_validator("traffic", mode="before")
     @classmethod
@@ -236,8 +285,16 @@ class RampStep(_Section):
 class ProductionStage(_Section):
     """How a staged candidate reaches production (the rollout controller executes it)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     approval: Literal["manual", "automatic"] = "manual"
-    rollout_strategy: RolloutStrategy = RolloutStrategy.CANARY
+    rollout_strategy: RolloutStrategy = Field(
+        default=RolloutStrategy.CANARY,
+        validation_alias=AliasChoices("rollout_strategy", "rollout"),
+    )
+    initial_traffic: float | None = Field(
+        default=None, gt=0, le=1, description="the first ramp step's share (review form)"
+    )
     ramp_schedule: list[RampStep] = Field(
         default_factory=lambda: [
             RampStep.model_validate({"traffic": share, "hold": hold})
@@ -254,6 +311,25 @@ class ProductionStage(_Section):
         if v and not math.isclose(shares[-1], 1.0):
             raise ValueError(f"the last ramp step must reach 100% traffic, got {shares[-1]:.0%}")
         return v
+
+    @field_validator("initial_traffic", mode="before")
+    @classmethod
+    def _initial_percent(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().endswith("%"):
+            return float(v.strip()[:-1]) / 100.0
+        return v
+
+    @model_validator(mode="after")
+    def _initial_matches(self) -> ProductionStage:
+        first = self.ramp_schedule[0].traffic if self.ramp_schedule else None
+        if self.initial_traffic is not None and first is not None and not math.isclose(
+            self.initial_traffic, first
+        ):
+            raise ValueError(
+                f"initial_traffic={self.initial_traffic:.0%} differs from the first ramp step "
+                f"({first:.0%}); make them equal or drop initial_traffic"
+            )
+        return self
 
 
 Direction = Literal["higher_is_better", "lower_is_better"]

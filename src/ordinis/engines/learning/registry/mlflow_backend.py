@@ -90,6 +90,25 @@ class MlflowBackend:
         self._experiments: dict[str, str] = {}
         self._models: set[str] = set()
 
+    def close(self) -> None:
+        """Release MLflow's pooled connections to this tracking URI.
+
+        MLflow keeps one SQLAlchemy engine per database URI in class-level caches of its
+        tracking and registry stores, for the life of the process; without this each engine
+        lifecycle left its connections (file descriptors on ``mlflow.db``) open. ``dispose``
+        closes the pool; a later client on the same URI simply opens new connections.
+        """
+        from mlflow.store.model_registry.sqlalchemy_store import (
+            SqlAlchemyStore as RegistrySqlStore,
+        )
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingSqlStore
+
+        for store_class in (TrackingSqlStore, RegistrySqlStore):
+            engines: dict[str, Any] = getattr(store_class, "_engine_map", {})
+            engine = engines.get(self.tracking_uri)
+            if engine is not None:
+                engine.dispose()
+
     # ------------------------------------------------------------------ models and experiments
     def ensure_model(self, name: str) -> str:
         """Create the registered model and its experiment if needed; returns the experiment id."""

@@ -14,6 +14,7 @@ import inspect
 import logging
 import tempfile
 import threading
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +31,16 @@ from ordinis.engines.learning.core.errors import (
     FieldProblem,
     NotFoundError,
     PolicyDeniedError,
+    StoreIdentityError,
     ValidationError,
 )
-from ordinis.engines.learning.core.models import ModelStage, ModelVersion, RolloutStrategy
+from ordinis.engines.learning.core.models import (
+    ModelStage,
+    ModelVersion,
+    RolloutStrategy,
+    StoredRecord,
+)
+from ordinis.engines.learning.events.identity import preflight_sqlite_file
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.governance.policies import (
@@ -152,6 +160,10 @@ class ModelRegistry:
         self._aliases: dict[str, dict[str, str]] = {}
         self._production: dict[str, ModelVersion] = {}
         self._listeners: list[StageListener] = []
+        self.instance_id = uuid.uuid4().hex  # owner of the version numbers this engine claims
+        # Called before every write; the engine makes it refuse on a read-only opener
+        # (ReadOnlyError) or a follower that is not the leader (NotLeaderError).
+        self.write_guard: Callable[[], None] = _allow_writes
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self) -> None:
@@ -160,6 +172,8 @@ class ModelRegistry:
             return
         backend = await asyncio.to_thread(self._make_backend)
         models = await asyncio.to_thread(backend.load_all)
+        if not models:
+            await asyncio.to_thread(self._refuse_lost_registry)
         with self._cache_lock:
             for loaded in models:
                 self._install(loaded)
@@ -168,8 +182,11 @@ class ModelRegistry:
             self._update_gauges(name)
 
     async def close(self) -> None:
-        """Drop the caches and the MLflow client (MLflow holds everything durable)."""
-        self._backend = None
+        """Drop the caches and the MLflow client, releasing its pooled database connections
+        (MLflow holds everything durable)."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await asyncio.to_thread(backend.close)
         with self._cache_lock:
             self._versions.clear()
             self._integrity.clear()
@@ -185,9 +202,26 @@ class ModelRegistry:
         """The underlying ``mlflow.MlflowClient`` (for reading runs and artifacts directly)."""
         return self._require_backend().client
 
+    def _refuse_lost_registry(self) -> None:
+        """An empty registry while the event store lists registered versions: MLflow's store
+        was replaced or emptied; refuse rather than serve a registry that forgot them."""
+        listed = self.store.list_records(STAGE_CHANGE_KIND, limit=1)
+        if listed:
+            raise StoreIdentityError(
+                f"the model registry at {self.config.resolved_mlflow_uri} is empty, but the "
+                f"event store {self.store.url} lists registered versions (e.g. "
+                f"{StageChange.from_record(listed[0]).version_id}): restore the MLflow store "
+                f"(mlflow.db and artifacts) from the same backup as the event store"
+            )
+
     def _make_backend(self) -> MlflowBackend:
         uri = self.config.resolved_mlflow_uri
         scheme = urlparse(uri).scheme
+        if scheme == "sqlite":
+            db = Path(uri[len("sqlite:///"):])
+            fresh = preflight_sqlite_file(db, "model registry (MLflow)", self.config.init_store)
+            if fresh and db.is_file() and db.stat().st_size == 0:
+                db.unlink()  # empty (init asked for): MLflow creates its tables anew
         artifact_root: Path | None = None
         if scheme in ("sqlite", "file", ""):
             artifact_root = self.config.artifacts_dir.resolve()
@@ -293,6 +327,37 @@ class ModelRegistry:
     def _artifact_dir(self, mv: ModelVersion) -> art.ArtifactDir:
         return art.ArtifactDir(mv.artifact_path or "", self.tracking_uri)
 
+    # ------------------------------------------------------------------ version numbers
+    def allocate_version(self, model_name: str) -> str:
+        """The next free ``v<n>`` of a model, claimed in the shared store (atomic insert), so
+        two engines registering at once never both get the same number."""
+        self.write_guard()
+        numbers = [_number(v) for v in self._versions.get(model_name, {})]
+        numbers += [
+            _number(r.key.rpartition(":")[2])
+            for r in self.store.list_records(VERSION_CLAIM_KIND, tag=model_name)
+        ]
+        n = max(numbers, default=0) + 1
+        while not self._insert_claim(model_name, f"v{n}"):  # only a fresh claim is ours
+            n += 1
+        return f"v{n}"
+
+    def _insert_claim(self, model_name: str, version: str) -> bool:
+        """Insert the claim of ``model:version``; True only when this call made it."""
+        now = self.clock.now()
+        return self.store.insert_record(StoredRecord(
+            kind=VERSION_CLAIM_KIND, key=f"{model_name}:{version}", tag=model_name,
+            body={"owner": self.instance_id}, created_at=now, updated_at=now,
+        ))
+
+    def _claim(self, model_name: str, version: str) -> bool:
+        """Claim ``model:version`` for this engine; True when ours (new, or allocated to this
+        engine before by ``allocate_version``)."""
+        if self._insert_claim(model_name, version):
+            return True
+        held = self.store.get_record(VERSION_CLAIM_KIND, f"{model_name}:{version}")
+        return held is not None and held.body.get("owner") == self.instance_id
+
     # ------------------------------------------------------------------ register
     async def register_model_version(
         self,
@@ -312,6 +377,7 @@ class ModelRegistry:
         """Register a version in MLflow (run with params/metrics, artifacts with SHA-256,
         lineage tags); it starts in DEVELOPMENT. A duplicate version changes nothing."""
         self._require_backend()
+        self.write_guard()
         clean_metrics, source = validate_registration(
             model_name, version, artifact_path, metrics, lineage, model
         )
@@ -353,6 +419,14 @@ class ModelRegistry:
             "register", actor, model_name, model_type=model_type, version=version,
             to_stage=ModelStage.DEVELOPMENT.value,
         ), target)
+        if not self._claim(model_name, version):
+            raise ValidationError(
+                "model version",
+                [FieldProblem("version", version,
+                              f"already registered for model {model_name!r} in the shared "
+                              f"store (by another engine); choose a new version string or "
+                              f"let the engine number it")],
+            )
         now = self.clock.now()
         production = self._production.get(model_name)
         full_lineage = build_lineage(
@@ -458,6 +532,7 @@ class ModelRegistry:
     ) -> None:
         """Record an evaluation verdict on the version (MLflow tags); promotion to PRODUCTION
         reads it when ``require_eval_pass`` is on. The evaluator stores the full results."""
+        self.write_guard()
         backend = self._require_backend()
         mv = self.get_model_version(version_id)
         summary_clean: dict[str, float] = {}
@@ -507,6 +582,7 @@ class ModelRegistry:
         passed evaluation; the previous production version becomes ARCHIVED and the
         ``rollback_target``. Already in that stage: returned unchanged, nothing recorded.
         """
+        self.write_guard()
         self._require_backend()
         stage = parse_stage(target_stage)
         strategy = parse_strategy(rollout_strategy)
@@ -538,6 +614,7 @@ class ModelRegistry:
     async def rollback(self, model_name: str, reason: str, actor: str = "engine") -> ModelVersion:
         """Restore the previous production version (the ``rollback_target`` alias); the current
         production version is ARCHIVED."""
+        self.write_guard()
         self._require_backend()
         self._model_versions(model_name)
         with span(self.metrics.tracer, "learning.rollback", model=model_name, actor=actor,
@@ -555,6 +632,7 @@ class ModelRegistry:
     ) -> list[ModelVersion]:
         """Archive versions beyond the newest ``model_version_retention`` ones; never a version
         in production, staging, shadow or canary, nor the rollback target. Returns the archived."""
+        self.write_guard()
         self._require_backend()
         self._model_versions(model_name)
         keep = self.config.model_version_retention
@@ -959,3 +1037,16 @@ def _best_effort(fn: Callable[..., Any], *args: Any) -> None:
         fn(*args)
     except Exception:
         log.exception("cleanup %s%r failed", getattr(fn, "__name__", fn), args)
+
+
+VERSION_CLAIM_KIND = "model_version_claim"
+
+
+def _allow_writes() -> None:
+    """The default write guard: every write allowed."""
+
+
+def _number(version: str) -> int:
+    """n of a ``v<n>`` version string (0 for any other form)."""
+    tail = version[1:] if version[:1] in ("v", "V") else ""
+    return int(tail) if tail.isdigit() else 0

@@ -76,6 +76,13 @@ def validate_registration(
         problems.append(FieldProblem(
             "artifact_path", str(artifact_path), "give either artifact_path or model, not both"
         ))
+    elif model is not None and not callable(getattr(model, "predict", None)):
+        problems.append(FieldProblem(
+            "model", type(model).__name__,
+            "has no predict() method, so it cannot be evaluated or served; register a fitted "
+            "model (scikit-learn, LightGBM, or any object with predict(X)), or pass "
+            "artifact_path for a file",
+        ))
     elif artifact_path is not None:
         source = Path(artifact_path)
         if not source.exists():

@@ -7,17 +7,19 @@ while any breaker is open; execution while any breaker but the signal breaker is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
+    CallTimeoutError,
     ConfigError,
     FieldProblem,
     SignalBlockedError,
@@ -90,6 +92,8 @@ class CircuitBreakerManager:
         }
         self.callback_errors: deque[tuple[BreakerChange, BaseException]] = deque(maxlen=100)
         self._lock = threading.RLock()
+        # results of calls made with an idempotency key: a retry returns, never re-counts
+        self._applied: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
         self._loaded = False
         self._persisted: dict[str, BreakerSnapshot] = {}
         self._dirty: set[str] = set()
@@ -140,26 +144,55 @@ class CircuitBreakerManager:
             self._commit(self._breakers, raise_errors=True)
 
     # ------------------------------------------------------------------ recording
-    def record_error(self, engine: str, error_type: str, detail: str = "") -> bool:
-        """Count an error against ``engine``'s breaker; True when this call opened it."""
-        with self._lock:
+    def record_error(
+        self,
+        engine: str,
+        error_type: str,
+        detail: str = "",
+        *,
+        key: str | None = None,
+        timeout: float | None = None,
+    ) -> bool:
+        """Count an error against ``engine``'s breaker; True when this call opened it.
+
+        ``key`` makes a retry idempotent (counted once); ``timeout`` bounds the wait for the
+        manager's lock (CallTimeoutError, nothing changed).
+        """
+        with self._locked(timeout, "record_error", self.config.call_timeout_seconds):
+            done = self._applied.get(("error", key)) if key is not None else None
+            if done is not None:
+                return done
             breaker = self._breaker(engine)
             self._ensure_loaded()
             tripped = breaker.record_error(error_type, detail)
+            self._remember(("error", key), tripped)
             self._dirty.add(engine)  # the error window changed: keep it across a restart
             self._commit([engine], raise_errors=True)
             return tripped
 
-    def record_success(self, engine: str) -> bool:
+    def record_success(
+        self, engine: str, *, key: str | None = None, timeout: float | None = None
+    ) -> bool:
         """A success of ``engine``'s guarded work; True when it closed a half-open breaker."""
-        with self._lock:
+        with self._locked(timeout, "record_success", self.config.call_timeout_seconds):
+            done = self._applied.get(("success", key)) if key is not None else None
+            if done is not None:
+                return done
             breaker = self._breaker(engine)
             self._ensure_loaded()
             closed = breaker.record_success()
+            self._remember(("success", key), closed)
             self._commit([engine], raise_errors=True)
             return closed
 
-    def record_trade_result(self, pnl: float, equity: float | None = None) -> bool:
+    def record_trade_result(
+        self,
+        pnl: float,
+        equity: float | None = None,
+        *,
+        key: str | None = None,
+        timeout: float | None = None,
+    ) -> bool:
         """A closed trade; True when a losing streak, the drawdown or a failed probe opened signals.
 
         ``breaker_max_consecutive_losses`` losing trades in a row, or equity falling
@@ -173,20 +206,33 @@ class CircuitBreakerManager:
             problems.append(FieldProblem("equity", equity, "must be a finite number or None"))
         if problems:
             raise ValidationError("trade result", problems)
-        with self._lock:
+        with self._locked(timeout, "record_trade_result", self.config.call_timeout_seconds):
+            done = self._applied.get(("trade", key)) if key is not None else None
+            if done is not None:
+                return done
             self._ensure_loaded()
             tripped = self._trade_locked(float(pnl), None if equity is None else float(equity))
+            self._remember(("trade", key), tripped)
             self._commit([SIGNAL_ENGINE] if SIGNAL_ENGINE in self._breakers else [],
                          raise_errors=True)
             return tripped
 
-    def record_trade_results(self, trades: Sequence[tuple[float, float | None]]) -> list[bool]:
+    def record_trade_results(
+        self,
+        trades: Sequence[tuple[float, float | None]],
+        *,
+        keys: Sequence[str | None] | None = None,
+        timeout: float | None = None,
+    ) -> list[bool]:
         """Many closed trades ``(pnl, equity)`` in order, with one store commit for all of them.
 
-        The same rules as ``record_trade_result`` apply to each trade in turn; the result says,
-        per trade, whether it opened signals. Validated first: one bad entry refuses them all.
+        The same rules as ``record_trade_result`` apply to each trade in turn (``keys``, one per
+        trade, make each idempotent); the result says, per trade, whether it opened signals.
+        Validated first: one bad entry refuses them all.
         """
         problems: list[FieldProblem] = []
+        if keys is not None and len(keys) != len(trades):
+            problems.append(FieldProblem("keys", len(keys), f"needs one per trade ({len(trades)})"))
         for i, (pnl, equity) in enumerate(trades):
             if not _is_finite(pnl):
                 problems.append(FieldProblem(f"trades[{i}].pnl", pnl, "must be a finite number"))
@@ -196,11 +242,18 @@ class CircuitBreakerManager:
                 )
         if problems:
             raise ValidationError("trade results", problems)
-        with self._lock:
+        with self._locked(timeout, "record_trade_results", self.config.call_timeout_seconds):
             self._ensure_loaded()
-            out = [
-                self._trade_locked(float(p), None if e is None else float(e)) for p, e in trades
-            ]
+            out: list[bool] = []
+            for i, (p, e) in enumerate(trades):
+                key = keys[i] if keys is not None else None
+                done = self._applied.get(("trade", key)) if key is not None else None
+                if done is not None:
+                    out.append(done)
+                    continue
+                tripped = self._trade_locked(float(p), None if e is None else float(e))
+                self._remember(("trade", key), tripped)
+                out.append(tripped)
             self._commit([SIGNAL_ENGINE] if SIGNAL_ENGINE in self._breakers else [],
                          raise_errors=True)
             return out
@@ -225,13 +278,16 @@ class CircuitBreakerManager:
         return tripped
 
     # ------------------------------------------------------------------ gates
-    def should_allow_signals(self, consume_probe: bool = True) -> tuple[bool, str]:
+    def should_allow_signals(
+        self, consume_probe: bool = True, timeout: float | None = None
+    ) -> tuple[bool, str]:
         """(allowed, reason): blocked while any breaker is open.
 
         A half-open signal breaker's probe is taken here; pass ``consume_probe=False`` to
-        only look (health checks, dashboards).
+        only look (health checks, dashboards). Waits at most ``timeout`` seconds (default
+        ``gate_timeout_seconds``) for the manager's lock, then raises CallTimeoutError.
         """
-        with self._lock:
+        with self._locked(timeout, "should_allow_signals"):
             self._refresh_all()
             blocked = self._open_reasons(self._breakers)
             if blocked:
@@ -241,14 +297,16 @@ class CircuitBreakerManager:
                 return signal.allow(consume=consume_probe)
             return True, self._allowed_reason(self._breakers)
 
-    def should_allow_execution(self, consume_probe: bool = True) -> tuple[bool, str]:
+    def should_allow_execution(
+        self, consume_probe: bool = True, timeout: float | None = None
+    ) -> tuple[bool, str]:
         """(allowed, reason): blocked while any breaker but the signal breaker is open.
 
         A losing streak stops new signals but not the orders that manage open positions.
         Half-open execution, risk and portfolio breakers take their probe here (unless
-        ``consume_probe=False``).
+        ``consume_probe=False``). Bounded by ``timeout`` like ``should_allow_signals``.
         """
-        with self._lock:
+        with self._locked(timeout, "should_allow_execution"):
             self._refresh_all()
             guarded = [e for e in self._breakers if e != SIGNAL_ENGINE]
             blocked = self._open_reasons(guarded)
@@ -323,6 +381,34 @@ class CircuitBreakerManager:
             return replace(self._losses.state)
 
     # ------------------------------------------------------------------ internals
+    @contextlib.contextmanager
+    def _locked(
+        self, timeout: float | None, call: str, default: float | None = None
+    ) -> Iterator[None]:
+        """Hold the manager's lock, waiting at most ``timeout`` s (else ``default``, else the
+        gate timeout) for it."""
+        if timeout is None:
+            timeout = self.config.gate_timeout_seconds if default is None else default
+        limit = timeout
+        if not self._lock.acquire(timeout=max(limit, 0.0)):
+            raise CallTimeoutError(
+                f"{call}: the circuit breakers were busy for {limit:g} s (another call is "
+                "saving breaker state to a slow store); nothing was changed. Treat it as "
+                "blocked, retry, or raise gate_timeout_seconds / pass a larger timeout=."
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _remember(self, key: tuple[str, str | None], result: bool) -> None:
+        """Keep the result of an idempotent call (the most recent 10,000 keys)."""
+        if key[1] is None:
+            return
+        self._applied[key] = result
+        if len(self._applied) > 10_000:
+            self._applied.popitem(last=False)
+
     def _breaker(self, engine: str) -> CircuitBreaker:
         breaker = self._breakers.get(engine)
         if breaker is None:

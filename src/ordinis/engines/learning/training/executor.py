@@ -48,6 +48,7 @@ from ordinis.engines.learning.training.execution import (
     JobTimeoutError,
     TrainingPayload,
 )
+from ordinis.engines.learning.training.job_config import job_config_problems
 from ordinis.engines.learning.training.job_records import (
     JOB_RECORD_KIND,
     copy_job,
@@ -144,6 +145,21 @@ class TrainingExecutor:
     @property
     def started(self) -> bool:
         return self._started
+
+    def load_recorded_jobs(self) -> int:
+        """Read the stored jobs into memory without changing any (read-only openers and
+        followers list them; only the engine that runs jobs resolves interrupted ones)."""
+        loaded = 0
+        for record in self.store.list_records(JOB_RECORD_KIND):
+            try:
+                job = job_from_record(record)
+            except (KeyError, ValueError, TypeError) as exc:
+                log.error("skipping unreadable training job record %s: %s", record.key, exc)
+                continue
+            if job.job_id not in self._entries:  # never overwrite a job this executor runs
+                self._jobs[job.job_id] = job
+                loaded += 1
+        return loaded
 
     async def start(self) -> None:
         """Start the backend (if not running), then restore jobs: interrupted ones are failed
@@ -276,6 +292,14 @@ class TrainingExecutor:
         return self._active
 
     # ------------------------------------------------------------------ submit / cancel
+    def check_config(self, model_type: Any, config: Any) -> None:
+        """Raise ValidationError when a job config is not a mapping or holds a key no part
+        reads (typos name the close match); runs before anything else looks at it."""
+        known = isinstance(model_type, str) and model_type in self.trainers
+        problems = job_config_problems(config, self.trainers.get(model_type) if known else None)
+        if problems:
+            raise ValidationError("training job config", problems)
+
     async def submit(self, model_name: str, model_type: str, config: dict[str, Any]) -> TrainingJob:
         """Validate, persist as PENDING and queue a job; bad input raises ValidationError and
         stores nothing."""
@@ -347,9 +371,10 @@ class TrainingExecutor:
         if not known_type:
             problems.extend(self.trainers.unknown(model_type).problems)
         request = ResourceRequest()
+        trainer = self.trainers.get(model_type) if known_type else None
+        config_problems = job_config_problems(config, trainer)
+        problems.extend(config_problems)
         if not isinstance(config, Mapping):
-            problems.append(FieldProblem("config", type(config).__name__,
-                                         "must be a mapping of setting name to value"))
             return request, problems
         try:
             json.dumps(config, allow_nan=False)

@@ -170,6 +170,10 @@ class SignalTrainer:
     keys (min_samples, start, end, symbols)."""
 
     model_type = "signal"
+    config_keys = frozenset({
+        "algorithm", "params", "random_state", "refit_on_full_data", "threshold",
+        "holdout_fraction", "cv", "cv_folds", "cv_embargo", "cv_purge", "cv_test_folds",
+    })
 
     def validate_config(self, config: Mapping[str, Any]) -> list[FieldProblem]:
         """Every problem of ``config`` for this trainer (empty list when valid)."""

@@ -1,0 +1,278 @@
+"""ABTestingFramework (the ordinis name): sticky variants, results with anytime-valid inference.
+
+``results`` may be read after every result (continuous peeking): the interval on the lift is
+an asymptotic confidence sequence and the p-value its always-valid dual (running minimum of the
+normal-mixture SPRT), so stopping when it first drops below alpha keeps the type-I error at
+alpha. The win-rate two-proportion z-test is given too, with its fixed-sample p-value and the
+always-valid one. Tests are typed records (kind ``ab_test``) in the event store.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from scipy.stats import norm
+
+from ordinis.engines.learning.core.clock import Clock
+from ordinis.engines.learning.core.errors import FieldProblem, NotFoundError, ValidationError
+from ordinis.engines.learning.core.ids import new_id
+from ordinis.engines.learning.core.models import StoredRecord
+from ordinis.engines.learning.events.store import EventStore
+from ordinis.engines.learning.governance.audit import AuditLog
+from ordinis.engines.learning.rollout.router import bucket_of
+from ordinis.engines.learning.rollout.sequential import (
+    RunningMoments,
+    cs_radius,
+    mixture_p_value,
+    rho_squared,
+)
+
+AB_KIND = "ab_test"
+
+
+@dataclass(slots=True)
+class ABTest:
+    """One experiment: variants (the first is the control), weights, settings and tallies."""
+
+    test_id: str
+    name: str
+    variants: tuple[str, ...]
+    weights: tuple[float, ...]
+    created_at: datetime
+    alpha: float = 0.05
+    min_samples: int = 100
+    max_samples: int | None = None
+    design_samples: int = 1000
+    status: str = "running"
+    stop_reason: str | None = None
+    moments: dict[str, RunningMoments] = field(default_factory=dict)
+    wins: dict[str, list[int]] = field(default_factory=dict)
+    min_p: float = 1.0
+    min_p_win: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"test_id": self.test_id, "name": self.name, "variants": list(self.variants),
+                "weights": list(self.weights), "created_at": self.created_at.isoformat(),
+                "alpha": self.alpha, "min_samples": self.min_samples,
+                "max_samples": self.max_samples, "design_samples": self.design_samples,
+                "status": self.status, "stop_reason": self.stop_reason,
+                "moments": {k: v.to_dict() for k, v in self.moments.items()},
+                "wins": self.wins, "min_p": self.min_p, "min_p_win": self.min_p_win}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ABTest:
+        return cls(d["test_id"], d["name"], tuple(d["variants"]), tuple(d["weights"]),
+                   datetime.fromisoformat(d["created_at"]), d["alpha"], d["min_samples"],
+                   d["max_samples"], d["design_samples"], d["status"], d["stop_reason"],
+                   {k: RunningMoments.from_dict(v) for k, v in d["moments"].items()},
+                   {k: [int(x) for x in v] for k, v in d["wins"].items()},
+                   float(d["min_p"]), float(d["min_p_win"]))
+
+
+@dataclass(frozen=True, slots=True)
+class VariantStats:
+    variant: str
+    n: int
+    mean: float
+    win_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class ABResults:
+    """Treatment against control: lift with an anytime-valid interval, p-values, decision."""
+
+    test_id: str
+    status: str
+    variants: tuple[VariantStats, ...]
+    difference: float
+    difference_lower: float
+    difference_upper: float
+    lift: float
+    lift_lower: float
+    lift_upper: float
+    p_value: float
+    win_rate_z: float
+    win_rate_p_fixed: float
+    win_rate_p_value: float
+    decision: str
+    reason: str
+
+
+class ABTestingFramework:
+    """Create, assign, record, analyse and stop A/B tests; persisted when given a store."""
+
+    def __init__(self, store: EventStore | None, clock: Clock, audit: AuditLog | None = None):
+        self.store = store
+        self.clock = clock
+        self.audit = audit
+        self.tests: dict[str, ABTest] = {}
+
+    def load(self) -> int:
+        if self.store is None:
+            return 0
+        for rec in self.store.list_records(AB_KIND):
+            t = ABTest.from_dict(rec.body)
+            self.tests[t.test_id] = t
+        return len(self.tests)
+
+    def create_test(
+        self,
+        name: str,
+        variants: tuple[str, ...] | list[str] = ("control", "treatment"),
+        weights: tuple[float, ...] | list[float] | None = None,
+        alpha: float = 0.05,
+        min_samples: int = 100,
+        max_samples: int | None = None,
+        design_samples: int = 1000,
+    ) -> ABTest:
+        """A new running test; the first variant is the control."""
+        problems: list[FieldProblem] = []
+        vs = tuple(variants)
+        ws = tuple(weights) if weights is not None else tuple(1.0 / len(vs) for _ in vs) if vs \
+            else ()
+        if len(vs) != 2 or len(set(vs)) != 2:
+            problems.append(FieldProblem("variants", list(vs), "need two distinct variant names "
+                                         "(control first)"))
+        if len(ws) != len(vs) or any(w <= 0 for w in ws) or not math.isclose(sum(ws), 1.0):
+            problems.append(FieldProblem("weights", list(ws), "one positive weight per variant, "
+                                         "summing to 1"))
+        if not 0 < alpha < 1:
+            problems.append(FieldProblem("alpha", alpha, "must lie in (0, 1)"))
+        if min_samples < 2:
+            problems.append(FieldProblem("min_samples", min_samples, "must be >= 2"))
+        if not name.strip():
+            problems.append(FieldProblem("name", name, "must be non-empty"))
+        if problems:
+            raise ValidationError("create_test", problems)
+        test = ABTest(new_id(), name, vs, ws, self.clock.now(), alpha, min_samples, max_samples,
+                      design_samples, moments={v: RunningMoments() for v in vs},
+                      wins={v: [0, 0] for v in vs})
+        self.tests[test.test_id] = test
+        self._save(test)
+        if self.audit is not None:
+            self.audit.append("ab", "ab.create", test.test_id, "allow", name,
+                              {"variants": list(vs)})
+        return test
+
+    def get_variant(self, test_id: str, key: str) -> str:
+        """The key's variant: sticky (a hash of the test id and the key)."""
+        test = self._get(test_id)
+        u = bucket_of(test.test_id, key) / 2**32
+        acc = 0.0
+        for v, w in zip(test.variants, test.weights, strict=True):
+            acc += w
+            if u < acc:
+                return v
+        return test.variants[-1]
+
+    def record_result(self, test_id: str, variant: str, value: float,
+                      win: bool | None = None, persist: bool = True) -> None:
+        """One observation of a variant (e.g. a trade's PnL; ``win`` defaults to value > 0)."""
+        test = self._get(test_id)
+        if variant not in test.moments:
+            raise ValidationError("record_result", [FieldProblem(
+                "variant", variant, f"not a variant of test {test.name!r}: {list(test.variants)}")])
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValidationError("record_result", [FieldProblem("value", value,
+                                                                 "must be a finite number")])
+        if test.status != "running":
+            raise ValidationError("record_result", [FieldProblem(
+                "test_id", test_id, f"test is {test.status}; create a new test")])
+        test.moments[variant].add(float(value))
+        w = test.wins[variant]
+        w[0] += int(value > 0 if win is None else win)
+        w[1] += 1
+        self._update_p(test)
+        if persist:
+            self._save(test)
+
+    def results(self, test_id: str) -> ABResults:
+        """Lift, its anytime-valid interval and p-value, the win-rate test and the decision."""
+        test = self._get(test_id)
+        c, t = (test.moments[v] for v in test.variants)
+        diff, radius = _difference(test, c, t)
+        lo, hi = diff - radius, diff + radius
+        base = abs(c.mean) if c.n else math.nan
+        lift = diff / base if base else math.nan
+        lift_lo = lo / base if base else math.nan
+        lift_hi = hi / base if base else math.nan
+        z, p_fixed = _two_proportion(test)
+        enough = min(c.n, t.n) >= test.min_samples
+        if test.status != "running":
+            decision, why = "stopped", test.stop_reason or "stopped"
+        elif enough and test.min_p <= test.alpha:
+            decision = "stop_treatment_better" if diff > 0 else "stop_control_better"
+            why = f"anytime-valid p={test.min_p:.4f} <= alpha={test.alpha}"
+        elif test.max_samples is not None and c.n + t.n >= test.max_samples:
+            decision, why = "stop_no_difference", f"{c.n + t.n} samples reached max_samples"
+        else:
+            decision = "continue"
+            why = ("fewer than min_samples per variant" if not enough
+                   else f"anytime-valid p={test.min_p:.4f} > alpha={test.alpha}")
+        stats = tuple(VariantStats(v, m.n, m.mean, (test.wins[v][0] / test.wins[v][1])
+                                   if test.wins[v][1] else math.nan)
+                      for v, m in test.moments.items())
+        return ABResults(test.test_id, test.status, stats, diff, lo, hi, lift, lift_lo, lift_hi,
+                         test.min_p, z, p_fixed, test.min_p_win, decision, why)
+
+    def stop(self, test_id: str, reason: str = "stopped") -> ABTest:
+        test = self._get(test_id)
+        test.status = "stopped"
+        test.stop_reason = reason
+        self._save(test)
+        if self.audit is not None:
+            self.audit.append("ab", "ab.stop", test_id, "allow", reason, {})
+        return test
+
+    # ------------------------------------------------------------------ helpers
+    def _get(self, test_id: str) -> ABTest:
+        try:
+            return self.tests[test_id]
+        except KeyError:
+            raise NotFoundError(f"test_id={test_id!r} is not an A/B test; create_test first") \
+                from None
+
+    def _save(self, test: ABTest) -> None:
+        if self.store is not None:
+            now = self.clock.now()
+            self.store.put_record(StoredRecord(AB_KIND, test.test_id, test.to_dict(),
+                                               test.created_at, now, tag=test.name))
+
+    def _update_p(self, test: ABTest) -> None:
+        c, t = (test.moments[v] for v in test.variants)
+        if min(c.n, t.n) < test.min_samples:
+            return
+        rho2 = rho_squared(test.alpha, test.design_samples)
+        n = c.n + t.n
+        diff = t.mean - c.mean
+        sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
+        test.min_p = min(test.min_p, mixture_p_value(n, diff, sd, rho2))
+        (wc, nc), (wt, nt) = (test.wins[v] for v in test.variants)
+        pc, pt = wc / nc, wt / nt
+        sd_w = math.sqrt(n * (pc * (1 - pc) / nc + pt * (1 - pt) / nt))
+        test.min_p_win = min(test.min_p_win, mixture_p_value(n, pt - pc, sd_w, rho2))
+
+
+def _difference(test: ABTest, c: RunningMoments, t: RunningMoments) -> tuple[float, float]:
+    if c.n < 2 or t.n < 2:
+        return (t.mean - c.mean if c.n and t.n else math.nan), math.inf
+    n = c.n + t.n
+    sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
+    return t.mean - c.mean, cs_radius(n, sd, test.alpha, rho_squared(test.alpha,
+                                                                     test.design_samples))
+
+
+def _two_proportion(test: ABTest) -> tuple[float, float]:
+    """The pooled two-proportion z statistic of the win rates and its fixed-sample p-value."""
+    (wc, nc), (wt, nt) = (test.wins[v] for v in test.variants)
+    if nc == 0 or nt == 0:
+        return math.nan, math.nan
+    pooled = (wc + wt) / (nc + nt)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / nc + 1 / nt))
+    if se == 0:
+        return 0.0, 1.0
+    z = (wt / nt - wc / nc) / se
+    return z, float(2 * norm.sf(abs(z)))

@@ -1,0 +1,469 @@
+"""RolloutService: serving through the engine (route, predict, outcomes) and every rollout.
+
+It owns the router, the shadow runner, the prediction ledger and one RolloutController per
+model under rollout; it restores them from the store on start. The host's hot path is
+``route`` and ``predict``: memory only, the event is buffered, shadow work is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ordinis.engines.learning.core.config import LearningEngineConfig
+from ordinis.engines.learning.core.errors import (
+    FieldProblem,
+    NotFoundError,
+    PolicyDeniedError,
+    ValidationError,
+)
+from ordinis.engines.learning.core.ids import new_id
+from ordinis.engines.learning.core.models import (
+    DriftAlert,
+    DriftSeverity,
+    EventType,
+    FeedbackRecord,
+    LearningEvent,
+    ModelStage,
+    RolloutStrategy,
+)
+from ordinis.engines.learning.evaluation.parity import BacktestRecord
+from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
+from ordinis.engines.learning.registry.history import StageChange
+from ordinis.engines.learning.rollout.controller import ControllerDeps, RolloutController
+from ordinis.engines.learning.rollout.evidence import PendingPrediction, PredictionLedger, position
+from ordinis.engines.learning.rollout.machine import Move
+from ordinis.engines.learning.rollout.plan import build_plan
+from ordinis.engines.learning.rollout.router import RoutedModel, RouteTable
+from ordinis.engines.learning.rollout.sequential import Analysis, SequentialSettings
+from ordinis.engines.learning.rollout.shadow import (
+    ShadowRequest,
+    ShadowResult,
+    ShadowRunner,
+    scalar,
+)
+from ordinis.engines.learning.rollout.state import (
+    ROLLOUT_KIND,
+    RollbackReason,
+    RolloutDecision,
+    RolloutPhase,
+    RolloutState,
+)
+from ordinis.engines.learning.safety.breaker import CircuitBreaker, TripRule
+
+log = logging.getLogger(__name__)
+
+SOURCE = "learning.rollout"
+Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
+# A candidate's breaker: this many serving errors within the window trip it (and roll back).
+SERVING_ERROR_RULE = TripRule("serving_error", 5, 300.0)
+# Queued predictions that start a background drain (events and shadows) between host cycles.
+_DRAIN_AT = 2_000
+
+
+class PredictionFailedError(Exception):
+    """The serving version raised or returned a non-finite value and no champion could stand in."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A served prediction: which version gave it, in which role, under which id."""
+
+    prediction_id: str
+    model_name: str
+    key: str
+    version_id: str
+    value: float
+    role: str
+    rollout_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutReport:
+    """``engine.get_rollout``: state, step, traffic, evidence so far, every decision."""
+
+    rollout_id: str
+    model_name: str
+    candidate: str
+    champion: str | None
+    strategy: RolloutStrategy
+    phase: RolloutPhase
+    step: int
+    traffic: float
+    started_at: datetime
+    phase_started_at: datetime
+    ended_at: datetime | None
+    evidence: Analysis
+    outcomes: int
+    shadow_agreement: float | None
+    rollback_reason: str | None
+    decisions: tuple[RolloutDecision, ...]
+
+
+class RolloutService:
+    """Every rollout of one engine, the router and the serving path."""
+
+    def __init__(
+        self,
+        deps: ControllerDeps,
+        config: LearningEngineConfig,
+        spec: PipelineSpec,
+        record: Callable[[LearningEvent], str],
+        spawn: Spawn,
+        analysis: SequentialSettings | None = None,
+    ) -> None:
+        self.deps = deps
+        self.config = config
+        self.spec = spec
+        self._record = record
+        self._spawn = spawn
+        self.analysis = analysis or SequentialSettings()
+        self.router = deps.router
+        self.shadows = ShadowRunner()
+        self.ledger = PredictionLedger()
+        self.controllers: dict[str, RolloutController] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self.backtests: dict[str, BacktestRecord] = {}
+        self._shadow_lock = threading.Lock()
+        self._drain_scheduled = False
+
+    # ------------------------------------------------------------------ restore
+    def load(self) -> int:
+        """Resume every unfinished rollout from the store; returns how many."""
+        latest: dict[str, RolloutState] = {}
+        for rec in self.deps.store.list_records(ROLLOUT_KIND):
+            st = RolloutState.from_dict(rec.body)
+            latest[st.model_name] = st
+        resumed = 0
+        for name, st in latest.items():
+            if st.phase.is_final:
+                continue
+            try:
+                self._attach(st)
+            except Exception as exc:  # the rollout stays stored; routing falls back to production
+                log.error("cannot resume rollout %s of %s: %s", st.rollout_id, name, exc)
+                continue
+            resumed += 1
+        return resumed
+
+    def _attach(self, state: RolloutState) -> RolloutController:
+        reg = self.deps.registry
+        champion = (RoutedModel(state.model_name, state.champion,
+                                reg.load_model(state.champion), "champion", state.rollout_id)
+                    if state.champion else None)
+        candidate = RoutedModel(state.model_name, state.candidate,
+                                reg.load_model(state.candidate), "candidate", state.rollout_id)
+        ctl = RolloutController(state, self.deps, champion, candidate)
+        self.controllers[state.model_name] = ctl
+        self.breakers[state.model_name] = CircuitBreaker(
+            f"rollout:{state.candidate}", [SERVING_ERROR_RULE], self.deps.clock, 300.0)
+        ctl.install_routes()
+        return ctl
+
+    # ------------------------------------------------------------------ serving
+    def route(self, model_name: str, key: str) -> RoutedModel:
+        """The version serving ``key``; the production version when no rollout runs."""
+        routed = self.router.route(model_name, key)
+        if routed is None:
+            routed = self._route_production(model_name, key)
+        return routed
+
+    def _route_production(self, model_name: str, key: str) -> RoutedModel:
+        mv = self.deps.registry.get_production_model(model_name)
+        if mv is None:
+            raise NotFoundError(
+                f"model_name={model_name!r} has no production version to serve; promote one "
+                "to production (or start a rollout) first")
+        self.router.set_table(model_name, RouteTable(champion=RoutedModel(
+            model_name, mv.version_id, self.deps.registry.load_model(mv.version_id))))
+        routed = self.router.route(model_name, key)
+        assert routed is not None
+        return routed
+
+    def predict(self, model_name: str, key: str, features: Any) -> Prediction:
+        """Route and predict; the MODEL_PREDICTION event and the shadow's prediction follow off
+        this path (``run_shadows``), so neither adds to the host's latency."""
+        routed = self.route(model_name, key)
+        value, problem = _run(routed, features)
+        if problem is not None:
+            routed, value = self._candidate_failed(model_name, routed, features, problem)
+        pid = new_id()
+        rid = routed.rollout_id
+        shadow = None
+        if rid is not None:
+            table = self.router.table(model_name)
+            if table is not None and table.rollout_id == rid:
+                shadow = (table.shadow_of_candidate if routed.role == "candidate"
+                          else table.shadow_of_champion)
+        queued = self.shadows.submit(ShadowRequest(
+            pid, model_name, key, features if shadow else None, self.deps.clock.now(), routed,
+            value, shadow))
+        if queued >= _DRAIN_AT and not self._drain_scheduled:
+            self._drain_scheduled = True
+            self._spawn(self._drain(), "rollout-shadows")
+        return Prediction(pid, model_name, key, routed.version_id, value, routed.role, rid)
+
+    async def _drain(self) -> None:
+        """Run the queued shadow work in a worker thread (the queue passed ``_DRAIN_AT``)."""
+        try:
+            await asyncio.to_thread(self.run_shadows)
+        finally:
+            self._drain_scheduled = False
+
+    def _candidate_failed(
+        self, model_name: str, routed: RoutedModel, features: Any, problem: str
+    ) -> tuple[RoutedModel, float]:
+        """A candidate failed a request: roll back at once and serve the champion instead."""
+        ctl = self.controllers.get(model_name)
+        if routed.role != "candidate" or ctl is None or ctl.champion is None:
+            raise PredictionFailedError(f"{routed.version_id} failed to predict: {problem}")
+        reason = (RollbackReason.NON_FINITE_OUTPUT if problem.startswith("non-finite")
+                  else RollbackReason.PREDICTION_ERROR)
+        self._roll_back_now(ctl, reason, f"served request failed: {problem}")
+        champion = ctl.champion
+        value, again = _run(champion, features)
+        if again is not None:
+            raise PredictionFailedError(f"{champion.version_id} failed to predict: {again}")
+        return champion, value
+
+    def _roll_back_now(self, ctl: RolloutController, reason: RollbackReason, detail: str) -> None:
+        was = ctl.restore_champion(reason, detail)
+        if was is not None:
+            self._spawn(ctl.finish_rollback(was), f"rollback:{ctl.model_name}")
+
+    # ------------------------------------------------------------------ shadows and outcomes
+    def run_shadows(self, limit: int | None = None) -> int:
+        """Record queued predictions, give them to their shadow versions, keep them for their
+        outcomes; a failing candidate in shadow rolls back. Returns how many were handled."""
+        with self._shadow_lock:
+            results = self.shadows.run(limit)
+            for res in results:
+                self._handle(res)
+        return len(results)
+
+    def _handle(self, res: ShadowResult) -> None:
+        req = res.request
+        served = req.served
+        self._record(LearningEvent(
+            EventType.MODEL_PREDICTION, SOURCE, req.key, req.at,
+            {"prediction": req.served_value, "version_id": served.version_id,
+             "role": served.role, "mode": "served", "rollout_id": served.rollout_id},
+            {"model_name": req.model_name, "version_id": served.version_id, "mode": "served"},
+            None, req.prediction_id))
+        shadow = req.shadow
+        if shadow is None:
+            return
+        ctl = self.controllers.get(req.model_name)
+        current = (ctl is not None and ctl.state.rollout_id == shadow.rollout_id
+                   and not ctl.state.phase.is_final)
+        if not current or ctl is None:
+            return  # the rollout ended meanwhile: its shadow's answers are not evidence
+        if res.value is None:
+            if shadow.role == "candidate":
+                ctl.shadow_errors += 1
+                reason = (RollbackReason.NON_FINITE_OUTPUT if res.non_finite
+                          else RollbackReason.PREDICTION_ERROR)
+                self._roll_back_now(ctl, reason, f"shadow prediction failed: {res.error}")
+            return
+        self._record(LearningEvent(
+            EventType.MODEL_PREDICTION, SOURCE, req.key, req.at,
+            {"prediction": res.value, "version_id": shadow.version_id, "role": shadow.role,
+             "mode": "shadow", "rollout_id": shadow.rollout_id,
+             "served_prediction_id": req.prediction_id},
+            {"model_name": req.model_name, "version_id": shadow.version_id, "mode": "shadow"}))
+        self.ledger.add(req.prediction_id, PendingPrediction(
+            req.model_name, ctl.state.rollout_id, req.key, ctl.period_of(req.at),
+            served.version_id, {served.version_id: req.served_value, shadow.version_id: res.value}))
+        if shadow.role == "candidate":
+            ctl.state.shadow_compared += 1
+            ctl.state.shadow_agree += int(res.agrees)
+
+    def record_outcome(self, prediction_id: str, realised_return: float) -> bool:
+        """The delayed realised return of a prediction, attributed to every version that
+        predicted it; False when the prediction is unknown (no rollout, or too old)."""
+        if not isinstance(realised_return, int | float) or not math.isfinite(realised_return):
+            raise ValidationError("prediction outcome", [FieldProblem(
+                "realised_return", realised_return, "must be a finite number (a return)")])
+        self.run_shadows()
+        pending = self.ledger.pop(prediction_id)
+        if pending is None:
+            return False
+        ctl = self.controllers.get(pending.model_name)
+        if ctl is None or ctl.state.rollout_id != pending.rollout_id or ctl.state.phase.is_final:
+            return False
+        champ = ctl.state.champion
+        cand = ctl.state.candidate
+        if champ is None or cand not in pending.values or champ not in pending.values:
+            return False
+        r = float(realised_return)
+        return ctl.book.add(pending.period, position(pending.values[cand]) * r,
+                            position(pending.values[champ]) * r)
+
+    def on_feedback(self, record: FeedbackRecord) -> None:
+        """A trade outcome whose ``signal_id`` is a prediction id is that prediction's outcome."""
+        if record.feedback_type != "trade_outcome":
+            return
+        pid = record.data.get("signal_id")
+        ret = record.data.get("return_pct")
+        if isinstance(pid, str) and isinstance(ret, int | float) and self.ledger.get(pid):
+            self.record_outcome(pid, float(ret))
+
+    # ------------------------------------------------------------------ triggers
+    def report_serving_error(self, model_name: str, key: str, error_type: str,
+                             detail: str = "") -> bool:
+        """An error on a served request; on the candidate's traffic it feeds the candidate's
+        breaker, whose trip rolls back. Returns True when this rolled the candidate back."""
+        ctl = self.controllers.get(model_name)
+        if ctl is None or ctl.state.phase.is_final:
+            return False
+        if self.route(model_name, key).role != "candidate":
+            return False
+        breaker = self.breakers[model_name]
+        if breaker.record_error(SERVING_ERROR_RULE.error_type, f"{error_type}: {detail}"):
+            self._roll_back_now(ctl, RollbackReason.BREAKER_TRIP,
+                                f"breaker tripped on the candidate's traffic ({error_type})")
+            return True
+        return False
+
+    def on_drift_alert(self, alert: DriftAlert) -> None:
+        """A critical drift alert on a candidate rolls its rollout back."""
+        if alert.severity is not DriftSeverity.CRITICAL:
+            return
+        for ctl in list(self.controllers.values()):
+            s = ctl.state
+            if s.phase.is_final:
+                continue
+            about = {alert.model_name, str(alert.details.get("version_id", "")),
+                     str(alert.details.get("model_version", ""))}
+            if s.candidate in about:
+                self._roll_back_now(ctl, RollbackReason.CRITICAL_DRIFT,
+                                    f"critical {alert.drift_type.value} drift on {alert.metric}")
+
+    async def on_stage_change(self, change: StageChange) -> None:
+        """A stage change made outside a rollout: serve the new production version."""
+        ctl = self.controllers.get(change.model_name)
+        if ctl is not None and not ctl.state.phase.is_final:
+            return
+        if change.to_stage is ModelStage.PRODUCTION or change.from_stage is ModelStage.PRODUCTION:
+            self.router.remove(change.model_name)
+
+    # ------------------------------------------------------------------ rollouts
+    async def start(self, model_name: str, version_id: str, strategy: RolloutStrategy | None,
+                    actor: str, reason: str) -> RolloutReport | None:
+        """Start a rollout of ``version_id``; IMMEDIATE or no champion cut over at once (None)."""
+        reg = self.deps.registry
+        active = self.controllers.get(model_name)
+        if active is not None and not active.state.phase.is_final:
+            raise ValidationError("start rollout", [FieldProblem(
+                "model_name", model_name, f"already has rollout {active.state.rollout_id} of "
+                f"{active.state.candidate} in {active.state.phase.value}; approve, wait for or "
+                "abort it first")])
+        candidate_mv = reg.get_model_version(version_id)
+        champion_mv = reg.get_production_model(model_name)
+        plan = build_plan(self.spec, self.config, strategy, analysis=self.analysis)
+        if plan.strategy is RolloutStrategy.IMMEDIATE or champion_mv is None:
+            if plan.strategy is RolloutStrategy.IMMEDIATE:
+                self._check_immediate(model_name, version_id, actor, reason)
+            why = reason or ("first production version: no champion to compare with"
+                             if champion_mv is None else "immediate")
+            await reg.promote_model(model_name, version_id, ModelStage.PRODUCTION,
+                                    rollout_strategy=plan.strategy, actor=actor, reason=why)
+            self.router.remove(model_name)
+            return None
+        now = self.deps.clock.now()
+        state = RolloutState(new_id(), model_name, candidate_mv.version_id,
+                             champion_mv.version_id, plan, RolloutPhase.SHADOW, now, now)
+        ctl = self._attach(state)
+        await reg.promote_model(model_name, version_id, ModelStage.SHADOW,
+                                rollout_strategy=plan.strategy, actor=actor,
+                                reason=reason or "rollout starts in shadow")
+        ctl.decide("start", f"{plan.strategy.value} rollout of {version_id} against "
+                   f"{champion_mv.version_id}" + (f": {reason}" if reason else ""), actor)
+        await ctl.save()
+        self.deps.audit.append(actor, "rollout.start", version_id, "allow", reason or "start",
+                               {"rollout_id": state.rollout_id, "strategy": plan.strategy.value,
+                                "champion": champion_mv.version_id})
+        return self.report(model_name)
+
+    def _check_immediate(self, model_name: str, version_id: str, actor: str, reason: str) -> None:
+        problem = None
+        if not self.config.allow_immediate_rollout:
+            problem = ("IMMEDIATE rollouts are for emergencies and disabled by policy; set "
+                       "allow_immediate_rollout=True in the config to allow them")
+        elif not reason.strip():
+            problem = "an IMMEDIATE rollout needs a reason naming the emergency"
+        self.deps.audit.append(actor, "rollout.immediate", version_id,
+                               "deny" if problem else "allow", problem or reason,
+                               {"model_name": model_name})
+        if problem:
+            raise PolicyDeniedError("promote", "immediate_rollout", problem)
+
+    async def tick(self) -> dict[str, Move]:
+        """Advance every active rollout once (after running queued shadows, off the loop)."""
+        await asyncio.to_thread(self.run_shadows)
+        moves: dict[str, Move] = {}
+        for name, ctl in list(self.controllers.items()):
+            if not ctl.state.phase.is_final:
+                moves[name] = await ctl.tick()
+        return moves
+
+    async def approve(self, model_name: str, approver: str) -> RolloutReport:
+        ctl = self._active(model_name)
+        if ctl.state.phase not in (RolloutPhase.SHADOW, RolloutPhase.AWAITING_APPROVAL):
+            raise ValidationError("approve rollout", [FieldProblem(
+                "model_name", model_name, f"rollout is in {ctl.state.phase.value}; only a "
+                "rollout in shadow or awaiting approval can be approved")])
+        if not approver.strip():
+            raise ValidationError("approve rollout", [FieldProblem(
+                "approver", approver, "must name who approves")])
+        await ctl.approve(approver)
+        await ctl.tick()
+        return self.report(model_name)
+
+    async def abort(self, model_name: str, actor: str, reason: str) -> RolloutReport:
+        """An operator's rollback: the champion serves again at once."""
+        ctl = self._active(model_name)
+        await ctl.roll_back(RollbackReason.OPERATOR, reason or "aborted by operator", actor)
+        return self.report(model_name)
+
+    def _active(self, model_name: str) -> RolloutController:
+        ctl = self.controllers.get(model_name)
+        if ctl is None or ctl.state.phase.is_final:
+            raise NotFoundError(f"model_name={model_name!r} has no rollout in progress")
+        return ctl
+
+    def report(self, model_name: str) -> RolloutReport:
+        ctl = self.controllers.get(model_name)
+        if ctl is None:
+            for rec in reversed(self.deps.store.list_records(ROLLOUT_KIND, tag=model_name)):
+                st = RolloutState.from_dict(rec.body)
+                return _report(st, None)
+            raise NotFoundError(f"model_name={model_name!r} has never had a rollout")
+        return _report(ctl.state, ctl)
+
+
+def _report(st: RolloutState, ctl: RolloutController | None) -> RolloutReport:
+    from ordinis.engines.learning.rollout.evidence import EvidenceBook
+
+    book = ctl.book if ctl is not None else EvidenceBook.from_dict(st.evidence, st.plan.analysis)
+    return RolloutReport(
+        st.rollout_id, st.model_name, st.candidate, st.champion, st.strategy, st.phase, st.step,
+        st.traffic, st.started_at, st.phase_started_at, st.ended_at, book.analyse(),
+        book.outcomes, st.shadow_agreement, st.rollback_reason, tuple(st.decisions))
+
+
+def _run(routed: RoutedModel, features: Any) -> tuple[float, str | None]:
+    """The model's signal, or the problem (an exception, a non-finite value)."""
+    try:
+        value = scalar(routed.model.predict(features))
+    except Exception as exc:
+        return math.nan, f"{type(exc).__name__}: {exc}"
+    if value != value or value in (math.inf, -math.inf):
+        return value, f"non-finite output {value}"
+    return value, None

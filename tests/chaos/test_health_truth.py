@@ -1,0 +1,144 @@
+"""Health tells the truth: real signals, a grace period for the store, each cause named once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from ownership_helpers import engine_config
+
+from ordinis.engines.learning import LearningEngine
+from ordinis.engines.learning.core.clock import Scheduler, SimulatedClock
+from ordinis.engines.learning.core.models import EventType, HealthLevel, LearningEvent
+from ordinis.engines.learning.observability.health import (
+    HealthSignals,
+    StoreReachability,
+    assess,
+)
+
+T_DISK = datetime(2024, 5, 1, tzinfo=UTC)
+OK = HealthSignals(
+    store_error=None, store_down_seconds=0.0, consecutive_flush_failures=0, flush_error=None,
+    flush_lag_seconds=0.0, buffered=0, capacity=10_000, signals_allowed=True, signals_reason="",
+)
+
+
+def test_all_quiet_is_healthy() -> None:
+    assert assess(OK) == (HealthLevel.HEALTHY, [])
+
+
+def test_failing_flushes_degrade_then_make_unhealthy() -> None:
+    full = "OperationalError: database or disk is full"
+    level, causes = assess(replace(OK, consecutive_flush_failures=1, flush_error=full))
+    assert level is HealthLevel.DEGRADED
+    assert causes == [f"1 consecutive event flush failure(s) ({full})"]
+    level, causes = assess(replace(OK, consecutive_flush_failures=5, flush_error=full))
+    assert level is HealthLevel.UNHEALTHY and "disk is full" in causes[0]
+    level, _ = assess(replace(OK, flush_lag_seconds=301.0))
+    assert level is HealthLevel.UNHEALTHY
+
+
+def test_store_reachability_has_a_grace_period_on_the_clock() -> None:
+    clock = SimulatedClock(datetime(2024, 1, 1, tzinfo=UTC))
+    reach = StoreReachability()
+    down = reach.observe(False, clock.now())
+    level, causes = assess(replace(OK, store_error="connection terminated",
+                                   store_down_seconds=down))
+    assert level is HealthLevel.DEGRADED and "grace 30 s" in causes[0]
+    clock.advance(timedelta(seconds=31))
+    down = reach.observe(False, clock.now())
+    assert assess(replace(OK, store_error="x", store_down_seconds=down))[0] is (
+        HealthLevel.UNHEALTHY
+    )
+    assert reach.observe(True, clock.now()) == 0.0  # back: the grace starts again next time
+    assert reach.observe(False, clock.now()) == 0.0
+
+
+def test_a_blocked_signal_path_is_named_once() -> None:
+    reason = "signals blocked: signal_engine: 5 consecutive losses"
+    _, causes = assess(replace(OK, signals_allowed=False, signals_reason=reason))
+    assert causes == ["signals blocked: signal_engine: 5 consecutive losses"]
+
+
+def test_a_scheduled_task_that_recovers_leaves_health() -> None:
+    clock = SimulatedClock(datetime(2024, 1, 1, tzinfo=UTC))
+    sched = Scheduler(clock)
+    outcomes = [RuntimeError("store locked"), None]
+
+    def task() -> None:
+        err = outcomes.pop(0)
+        if err is not None:
+            raise err
+
+    sched.every(60, task, name="drift-check")
+    clock.advance(61)
+    failing = {name: str(err) for name, err in sched.failing.items()}
+    level, causes = assess(replace(OK, failing_tasks=failing))
+    assert level is HealthLevel.DEGRADED and "drift-check" in causes[0]
+    clock.advance(60)
+    assert sched.failing == {} and assess(replace(OK, failing_tasks={}))[0] is (
+        HealthLevel.HEALTHY
+    )
+    assert len(sched.errors) == 1  # the history is kept; health looks at the present
+
+
+# ---------------------------------------------------------------------------- a full disk, for real
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    """Mount a small tmpfs at ``path`` (root only); False when this machine cannot."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, check=False)
+    return done.returncode == 0
+
+
+async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    if not await asyncio.to_thread(_mount_tmpfs, disk, "8m"):
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root: the full disk must be made with a tmpfs")
+        pytest.skip("making a full disk needs root (mount -t tmpfs)")
+    try:
+        cfg = engine_config(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
+                            flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01)
+        async with LearningEngine(cfg, clock=SimulatedClock(T_DISK)) as engine:
+            filler = disk / "filler"
+            try:
+                free = shutil.disk_usage(disk).free
+                with filler.open("wb") as fh:  # leave 64 KiB: far less than the events need
+                    fh.write(b"\0" * max(0, free - 65536))
+                await _fill_and_watch(engine)
+            finally:
+                filler.unlink(missing_ok=True)  # space again: the kept events commit
+            await asyncio.wait_for(engine.flush_events(), timeout=30)
+            assert len(engine.get_events(limit=None)) == 3000
+            assert (await engine.health_check()).level is HealthLevel.HEALTHY
+    finally:
+        await asyncio.to_thread(subprocess.run, ["umount", "-l", str(disk)], check=False)
+
+
+async def _fill_and_watch(engine: LearningEngine) -> None:
+    """Record more than the disk holds; health must turn UNHEALTHY naming the full disk."""
+    for i in range(3000):
+        engine.record_event(LearningEvent(
+            event_type=EventType.SIGNAL_GENERATED, source_engine="s", symbol="SPY",
+            timestamp=T_DISK, payload={"i": i, "pad": "x" * 200}))
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(engine.flush_events(), timeout=2)
+    for _ in range(200):  # the writer keeps retrying in the background
+        health = await engine.health_check()
+        if health.level is HealthLevel.UNHEALTHY:
+            break
+        await asyncio.sleep(0.05)
+    assert health.level is HealthLevel.UNHEALTHY, health.message
+    assert "disk is full" in health.message and "flush failure" in health.message
