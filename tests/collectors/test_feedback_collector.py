@@ -396,3 +396,14 @@ async def test_search_similar_finds_stored_and_new_situations_with_outcomes(
     assert near[0].record_id == live.record_id
     losers = await c.search_similar({"x": 1.0, "y": 0.0}, where={"outcome": {"$lt": 0}})
     assert [f.record_id for f in losers] == [pending.record_id]
+
+
+async def test_a_retried_batch_counts_each_trade_once(env: Env) -> None:
+    """record_id is the idempotency key of each trade in a batch, as for one trade."""
+    batch = [TradeOutcome("AAPL", -1.0, record_id=f"t{i}") for i in range(3)]
+    await env.collector.record_trade_outcomes(batch)
+    await env.collector.record_trade_outcomes(batch)  # a retry after a timeout
+    assert env.breakers.should_allow_signals()[0]  # the streak is 3, not 6
+    more = [TradeOutcome("AAPL", -1.0, record_id=f"u{i}") for i in range(2)]
+    records = await env.collector.record_trade_outcomes(more)
+    assert [r.data["breaker_tripped"] for r in records] == [False, True]

@@ -209,7 +209,9 @@ def demo(
     quick: bool = typer.Option(False, help="A short span (nine years) for a first look"),
     data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo keeps its stores"),
     symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
-    fresh: bool = typer.Option(True, help="Start from an empty data directory"),
+    fresh: bool = typer.Option(
+        False, help="Replace a previous demo run in DATA_DIR (only a directory the demo made)"
+    ),
 ) -> None:
     """Replay real bars through the closed loop as a host would; write the HTML report."""
     import asyncio
