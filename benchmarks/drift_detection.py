@@ -11,7 +11,8 @@ detector that never fires) is scored in the same run.
 Sets (benchmarks/drift_series.py): development = seeded synthetic series + river's docs
 streams + river's Bitcoin (our defaults were chosen looking at these); held-out = 22 real
 annotated TCPD series (benchmarks/data/tcpd), never used for any choice of parameter. Our
-thresholds come from benchmarks/calibrate_drift.py (block-bootstrapped returns, ARL0 1000).
+thresholds come from benchmarks/calibrate_drift.py (ARL0 1000 on block-bootstrapped returns
+and simulated AR(1) x Student-t nulls).
 
 Also: ARL0 of every detector on fresh null draws, detection delay on the synthetic series
 (first alarm after each change), and the cost per update.

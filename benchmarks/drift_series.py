@@ -8,8 +8,9 @@
   Turing change-point dataset (TCPD), vendored in ``benchmarks/data/tcpd`` with their 5
   annotators (see the README there). Nothing is tuned on them; Bitcoin, which TCPD also
   holds, is in the development set only.
-* null (``null_returns``): block-bootstrapped daily returns of skfolio's S&P 500 stocks, the
-  no-change series the thresholds are calibrated on.
+* null (``null_returns``, ``null_ar_t``): block-bootstrapped daily returns of skfolio's S&P 500
+  stocks, and simulated AR(1) streams with Gaussian or Student-t innovations: the no-change
+  series the thresholds are calibrated on.
 """
 
 from __future__ import annotations
@@ -143,4 +144,30 @@ def null_returns(n_series: int, length: int, seed: int = 0, block: int = 20) -> 
         sample = np.asarray(next(bs.bootstrap(1))[0][0], dtype=float)
         reps = math.ceil(length / len(sample))
         out.append(np.concatenate([sample] * reps)[:length])
+    return out
+
+
+NULL_PHIS = (0.0, 0.5, 0.9, 0.98, 1.0)
+NULL_DOFS = (math.inf, 5.0, 3.0)
+
+
+def null_ar_t(
+    n_series: int, length: int, phi: float, dof: float, seed: int = 0
+) -> list[np.ndarray]:
+    """No-change series: AR(1) with coefficient ``phi`` and Student-t(``dof``) innovations.
+
+    ``dof = inf`` gives Gaussian innovations; ``phi = 1`` a random walk. With ``NULL_PHIS`` x
+    ``NULL_DOFS`` they span the autocorrelation (white noise to a random walk) and tails
+    (Gaussian to t3) of level series.
+    """
+    rng = np.random.default_rng(seed)
+    out: list[np.ndarray] = []
+    for _ in range(n_series):
+        eps = rng.normal(0.0, 1.0, length) if math.isinf(dof) else rng.standard_t(dof, length)
+        values = np.empty(length)
+        prev = 0.0
+        for i, e in enumerate(eps.tolist()):
+            prev = phi * prev + e
+            values[i] = prev
+        out.append(values)
     return out

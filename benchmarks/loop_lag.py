@@ -10,8 +10,11 @@ evaluation on benchmark packs (bootstrap statistics), promotion to production (t
 reference is profiled), and scheduled drift checks with live data (every second). The host's
 own recording calls are part of the load (each burst is 100 events, about 0.3 ms).
 
-A gate set that only bounds the drawdown lets the version through: this measures the loop,
-not the gates. The last line is ``RESULT loop_lag_p99_ms=... loop_lag_max_ms=... baseline_p99_ms=...
+The evaluation is the production one (production gate set, as of now, out of the version's
+training window); a LightGBM model of daily stock direction does not pass it, so this run sets
+``require_eval_pass=False`` to promote anyway (the registry's production rule is switched off,
+the governance policy only warns, and the audit log says so): this measures the loop, not the
+gates. The last line is ``RESULT loop_lag_p99_ms=... loop_lag_max_ms=... baseline_p99_ms=...
 baseline_max_ms=...`` (goal: p99 <= 5 ms, max <= 50 ms on the 2-core machine).
 """
 
@@ -28,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ordinis.engines.learning import (
     BufferFullError,
@@ -46,15 +48,6 @@ from ordinis.engines.learning.features.bar_features import (
 )
 
 BURST = 100
-LOOSE_GATES = {
-    "name": "loop-lag",
-    "default": {
-        "gates": [
-            {"name": "max_drawdown", "metric": "max_drawdown", "type": "safety",
-             "comparison": "lte", "threshold": 1.0},
-        ]
-    },
-}
 TICK = 0.001
 
 
@@ -151,6 +144,7 @@ async def main() -> None:
             data_dir=Path(tmp) / "learning",
             drift_check_interval_seconds=1.0,
             min_samples_for_training=500,
+            require_eval_pass=False,  # measures the loop, not the gates (see the module doc)
         )
         hb.phase = "start"
         async with LearningEngine(config) as engine:
@@ -170,12 +164,10 @@ async def main() -> None:
             done = await phase("train", train)
             assert isinstance(done, type(job)) and done.status is TrainingStatus.COMPLETED
             version = str(done.model_version_id)
-            gates = Path(tmp) / "loose.yaml"
-            gates.write_text(yaml.safe_dump(LOOSE_GATES))
             await phase(
                 "evaluate",
                 lambda: engine.evaluate_model(
-                    version, ["pack_01_bull", "pack_03_crash"], gate_set=str(gates)
+                    version, ["pack_01_bull", "pack_03_crash"], gate_set="production"
                 ),
             )
 

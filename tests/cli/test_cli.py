@@ -216,7 +216,7 @@ def test_models_list_show_and_history(ws: Workspace, submitted: Result) -> None:
     assert r.exit_code == 0, r.output
     assert column(r.output, 0) == "alpha" and column(r.output, 1) == "v1"
     assert column(r.output, 2) == "development"
-    assert column(r.output, 5) == job_id
+    assert column(r.output, 6) == job_id
 
     r = cli("models", "show", "alpha", "v1", *ws.opts())
     assert r.exit_code == 0, r.output
@@ -250,8 +250,14 @@ def test_models_evaluate_prints_the_gate_report_and_records_the_pass(
     assert "alpha:v1 on pack_01_bull" in r.output
     assert re.search(r"max_drawdown\s+max_drawdown\s+\S+\s+<=\s+1\s+yes\s+PASS", r.output)
     assert "gate set 'test-loose': PASSED" in r.output
-    # the result is stored: a later command (a new engine) sees the version as evaluated
-    assert column(cli("models", "list", *ws.opts()).output, 4) == "passed"
+    # the result is stored: a later command (a new engine) shows what it means, required and
+    # advisory apart, and that this gate set does not open production
+    listed = cli("models", "list", *ws.opts()).output
+    label = column(listed, 4)
+    assert label.startswith("test-loose:") and "requiredgate(s)passed" in label
+    assert "advisory" in label and label != "passed"
+    assert column(listed, 5) == "noproductionevaluation"
+    assert "this gate set never opens production" in " ".join(r.output.split())
 
     r = cli("models", "evaluate", "alpha", "v1", "-b", "nopack", *ws.opts())
     assert r.exit_code == 2

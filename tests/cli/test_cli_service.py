@@ -30,8 +30,9 @@ def cli(*args: str) -> Result:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    # about the CLI and four eyes, not the production gates (reported metrics only)
     with live_server(tmp_path_factory.mktemp("clisrv") / "learning", approval="manual",
-                     auto_retrain_enabled=False) as srv:
+                     auto_retrain_enabled=False, require_eval_pass=False) as srv:
         srv.call(srv.engine.register_model_version("spx-signal", "v13", metrics={"sharpe": 1.1}))
         yield srv
 

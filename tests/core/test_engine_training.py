@@ -17,6 +17,7 @@ from ordinis.engines.learning import (
     TrainingStatus,
 )
 from ordinis.engines.learning.core.errors import (
+    EvaluationError,
     InsufficientDataError,
     NotFoundError,
     ValidationError,
@@ -77,8 +78,12 @@ async def test_train_register_promote_and_everything_survives_restart(
             await engine.promote_model("alpha", "alpha:v1", ModelStage.PRODUCTION)
         assert engine.get_production_model("alpha") is None
 
-        result = await engine.evaluate_model("alpha:v1", ["pack_01_bull"], gate_set=str(gates))
+        # 1994 lies before the 2001-2004 training window: out of sample as of 2005
+        result = await engine.evaluate_model(
+            "alpha:v1", ["pack_02_sideways"], gate_set=str(gates)
+        )
         assert result.passed and "sharpe" in result.intervals
+        assert result.scope is not None and result.scope.packs[0].rows_used > 200
         assert engine.get_evaluations("alpha:v1")[0].evaluation_id == result.evaluation_id
         # one evaluation is counted once: one verdict, one duration, one verdict per gate
         m = engine.metrics
@@ -88,17 +93,25 @@ async def test_train_register_promote_and_everything_survives_restart(
         assert m.sample(
             "evaluation_gate_results_total", {"gate": "max_drawdown", "verdict": "PASS"}
         ) == 1
-        await engine.promote_model("alpha", "alpha:v1", "production", reason="gates passed")
-        assert engine.get_production_model("alpha").version_id == "alpha:v1"  # type: ignore[union-attr]
+        # a passed evaluation of a user gate file never opens production
+        with pytest.raises(PolicyDeniedError, match="no evaluation with the production gate set"):
+            await engine.promote_model("alpha", "alpha:v1", ModelStage.PRODUCTION)
+        # a clock in 2005 and a 2001-2004 training window: the 2003 part of pack_01_bull is
+        # in-sample and the 2013 part is in the future, so no out-of-sample pack is left
+        with pytest.raises(EvaluationError, match="no out-of-sample data as of 2005-01-03"):
+            await engine.evaluate_model("alpha:v1", ["pack_01_bull"])
+        assert len(engine.get_evaluations("alpha:v1")) == 1
 
     async with LearningEngine(_config(data_dir), clock=clock) as engine:
-        prod = engine.get_production_model("alpha")
-        assert prod is not None and prod.version_id == "alpha:v1"
+        assert engine.get_production_model("alpha") is None
+        mv = engine.get_model_version("alpha:v1")
+        assert mv.stage is ModelStage.STAGING and mv.production_verdict is None
+        assert mv.evaluation_label.startswith("test-loose: 1 required gate(s) passed")
         assert [v.version for v in engine.list_model_versions("alpha")] == ["v1"]
         history = engine.stage_history("alpha")
         assert [
             (h.to_stage.value if hasattr(h.to_stage, "value") else h.to_stage) for h in history
-        ][-2:] == ["staging", "production"]
+        ][-1:] == ["staging"]
         assert engine.get_training_job(job.job_id).status is TrainingStatus.COMPLETED
         assert len(engine.get_evaluations("alpha:v1")) == 1
         actions = [r.action for r in engine.audit_records()]
@@ -107,7 +120,7 @@ async def test_train_register_promote_and_everything_survives_restart(
         assert engine.verify_audit().ok
         metrics = engine.metrics
         assert (
-            metrics.sample("model_versions_total", {"model_name": "alpha", "stage": "production"})
+            metrics.sample("model_versions_total", {"model_name": "alpha", "stage": "staging"})
             == 1
         )
 

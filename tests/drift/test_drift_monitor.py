@@ -224,8 +224,11 @@ def test_scheduled_live_checks_fire_on_a_simulated_clock(
     mon.add_listener(got.append)
     scheduler = Scheduler(sim_clock)
     mon.schedule(scheduler, tracker)
-    for i in range(50):
-        tracker.record_outcome("m", 1.0, 0.01 if i % 5 == 0 else -0.01)  # 20 % wins
+    start = sim_clock.now() - timedelta(days=50)
+    for i in range(50):  # one trade per period of the book, 20 % winning periods
+        tracker.record_outcome(
+            "m", 1.0, 0.01 if i % 5 == 0 else -0.01, at=start + timedelta(days=i)
+        )
     sim_clock.advance(59)
     assert got == []
     sim_clock.advance(1)  # the 60 s interval elapses: the check runs, no sleep

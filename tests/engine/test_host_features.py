@@ -21,6 +21,7 @@ from ordinis.engines.learning import (
     LearningEngineConfig,
     LearningEvent,
     ModelStage,
+    PolicyDeniedError,
     SimulatedClock,
     TrainingStatus,
 )
@@ -101,6 +102,8 @@ async def test_host_features_train_evaluate_on_user_pack_and_promote(
         assert pack.feature_function == "host_features"
         assert engine.get_feature_set("host_features").names == HOST_FEATURES
 
+        # evaluations are as of the clock: the 2012-2019 pack is judged once it has happened
+        clock.set(datetime(2020, 1, 2, tzinfo=UTC))
         result = await engine.evaluate_model(
             mv.version_id, ["spx_host_2012_2019", "pack_01_bull"], gate_set=str(gates))
         assert result.benchmark_name == "spx_host_2012_2019"  # evaluated after training
@@ -110,10 +113,11 @@ async def test_host_features_train_evaluate_on_user_pack_and_promote(
 
         await engine.promote_model("host_alpha", mv.version_id, ModelStage.STAGING,
                                    reason="host features evaluated")
-        await engine.promote_model("host_alpha", mv.version_id, ModelStage.PRODUCTION,
-                                   reason="gates passed")
-        prod = engine.get_production_model("host_alpha")
-        assert prod is not None and prod.version_id == mv.version_id
+        # a user gate file never opens production (docs/evaluation.md)
+        with pytest.raises(PolicyDeniedError, match="no evaluation with the production gate"):
+            await engine.promote_model("host_alpha", mv.version_id, ModelStage.PRODUCTION,
+                                       reason="gates passed")
+        assert engine.get_production_model("host_alpha") is None
 
         # the host can also name a registered set (a version lineage records)
         assert engine.register_feature_set("host", HOST_FEATURES).ref == "host@v1"

@@ -7,8 +7,10 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from ordinis.engines.learning.core.clock import SimulatedClock
-from ordinis.engines.learning.core.models import FeedbackRecord
+from ordinis.engines.learning.core.models import FeedbackRecord, ModelStage, ModelVersion
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
 from ordinis.engines.learning.engine.observations import LoopObservations
 
@@ -16,8 +18,13 @@ AT = datetime(2020, 1, 2, 21, tzinfo=UTC)
 
 
 class _Registry:
-    def get_production_model(self, name: str) -> object | None:
-        return object() if name == "live" else None
+    def get_production_model(self, name: str) -> ModelVersion | None:
+        return ModelVersion("live", "v1", ModelStage.PRODUCTION) if name == "live" else None
+
+    def get_model_version(self, version_id: str) -> ModelVersion:
+        name, _, version = version_id.partition(":")
+        stage = ModelStage.STAGING if name == "paper" else ModelStage.ARCHIVED
+        return ModelVersion(name, version, stage)
 
 
 class _Drift:
@@ -75,9 +82,24 @@ async def test_production_outcomes_feed_tracker_period_pnl_and_loss_rule() -> No
     assert drift.stream == []
     obs.on_feedback(_outcome("live", 1.0, AT + timedelta(days=1)))  # closes the first period
     assert drift.stream == [("live", "pnl", -3.0)]
-    assert tracker.metrics("live").n == 3
+    live = tracker.metrics("live")
+    assert live.n == 2  # two periods of the book, not three trades
+    assert live.mean_return == pytest.approx(((0.02 - 0.05) / 2 + 0.01) / 2)
     await asyncio.gather(*spawned)
     assert loop.losses == [("live", 2.0), ("live", -5.0), ("live", 1.0)]
+
+
+def test_staging_path_is_watched_only_for_the_staged_version_it_names() -> None:
+    obs, _drift, _loop, tracker, spawned = _make()
+    staged = _outcome("paper", 1.0, AT)
+    staged.data["model_version"] = "paper:v2"
+    obs.on_feedback(staged)
+    archived = _outcome("old", 1.0, AT)
+    archived.data["model_version"] = "old:v1"
+    obs.on_feedback(archived)
+    assert tracker.metrics("paper").n == 1 and tracker.metrics("old").n == 0
+    for coro in spawned:
+        coro.close()
 
 
 def test_models_not_in_production_and_other_feedback_are_ignored() -> None:

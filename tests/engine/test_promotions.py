@@ -24,6 +24,7 @@ async def test_four_eyes_and_explain(tmp_path: Path) -> None:
     cfg = LearningEngineConfig.create(
         data_dir=tmp_path / "learning", approval="manual", production_min_staged_seconds=3600,
         auto_retrain_enabled=False, enable_drift_detection=False,
+        require_eval_pass=False,  # four eyes and staged time here; production gates elsewhere
     )
     clock = SimulatedClock(AT)
     async with LearningEngine(cfg, clock=clock) as engine:

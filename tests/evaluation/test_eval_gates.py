@@ -38,6 +38,7 @@ def test_production_passes_good_metrics_and_blocks_each_failure() -> None:
         ("win_rate", 0.54),
         ("profit_factor", 1.79),
         ("p_value", 0.051),
+        ("dsr", 0.94),
         ("parity_ratio", 0.79),
     ]:
         report = gates.evaluate(GOOD | {metric: bad})
@@ -46,21 +47,43 @@ def test_production_passes_good_metrics_and_blocks_each_failure() -> None:
 
 
 def test_missing_metric_fails_and_says_so() -> None:
+    report = load_gate_set("production").evaluate(GOOD | {"sharpe": math.nan})
+    assert not report.passed
+    (failure,) = report.failures
+    assert failure.metric == "sharpe" and "missing" in failure.message
+    assert math.isnan(failure.value)
+
+
+def test_missing_parity_waits_for_live_evidence_instead_of_failing() -> None:
     report = load_gate_set("production").evaluate(
         {k: v for k, v in GOOD.items() if k != "parity_ratio"}
     )
     assert not report.passed
-    (failure,) = report.failures
-    assert failure.metric == "parity_ratio" and "missing" in failure.message
-    assert math.isnan(failure.value)
-    assert not load_gate_set("production").evaluate(GOOD | {"sharpe": math.nan}).passed
+    assert report.failures == []
+    (waiting,) = report.waiting
+    assert waiting.metric == "parity_ratio" and waiting.verdict is Verdict.WAIT
+    assert "waiting for live evidence" in waiting.message
+    assert "waiting for live evidence (parity)" in report.summary()
+    assert "failed" not in report.summary() and "blocked" not in report.summary()
+    assert "WAITING FOR LIVE EVIDENCE" in report.render()
+
+
+def test_dsr_is_required_in_production() -> None:
+    report = load_gate_set("production").evaluate(GOOD | {"dsr": 0.5})
+    assert not report.passed
+    assert [r.name for r in report.failures] == ["deflated_sharpe"]
+    for model_type in (None, "risk"):
+        gates = load_gate_set("production", model_type=model_type).gates
+        (dsr,) = [g for g in gates if g.metric_name == "dsr"]
+        assert dsr.required and dsr.threshold == 0.95
 
 
 def test_advisory_gate_warns_without_blocking() -> None:
-    report = load_gate_set("production").evaluate(GOOD | {"dsr": 0.5})
+    report = load_gate_set("staging").evaluate(GOOD | {"dsr": 0.1})
     assert report.passed
     assert [r.verdict for r in report.results if r.metric == "dsr"] == [Verdict.WARN]
     assert report.warnings and "dsr" in report.warnings[0]
+    assert report.advisory_failures and "1 of 2 advisory failed" in report.summary()
     table = report.render()
     assert "WARN" in table and "PASSED" in table and "min_sharpe" in table
 
@@ -79,6 +102,7 @@ def test_model_type_sections_and_default(tmp_path: Path) -> None:
         "max_drawdown",
         "sharpe",
         "p_value",
+        "dsr",
         "parity_ratio",
     }
     assert (

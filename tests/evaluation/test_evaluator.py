@@ -140,14 +140,14 @@ async def test_gates_decide_passed_and_are_counted(
     res = await evaluator.evaluate(
         logit_model, "logit:2", "pack_01_bull", gates=load_gate_set("production")
     )
-    assert not res.passed  # no parity run yet: parity_ratio is missing
+    assert not res.passed  # no parity run yet: parity_ratio waits for live evidence
     assert res.gate_report is not None
-    failed = [r.metric for r in res.gate_report.results if r.verdict.value == "FAIL"]
-    assert "parity_ratio" in failed
+    waiting = [r.metric for r in res.gate_report.results if r.verdict.value == "WAIT"]
+    assert waiting == ["parity_ratio"]
     assert res.thresholds["sharpe"] == 1.5
     assert (
         evaluator.metrics.sample(
-            "evaluation_gate_results_total", {"gate": "parity", "verdict": "FAIL"}
+            "evaluation_gate_results_total", {"gate": "parity", "verdict": "WAIT"}
         )
         == 1
     )

@@ -233,7 +233,7 @@ async def test_report_says_what_triggered_trained_scored_promoted_or_refused(
     assert "trained: 3, promoted: 1, gated out: 2, failed: 0, refused: 1 (cooldown 1)" in text
     assert "refused by cooldown: cooldown: last retrain of m" in text
     assert "promoted to staging" in text and "version m:1" in text
-    assert "gates failed: holdout accuracy" in text and "scores: accuracy=" in text
+    assert "gates: holdout accuracy" in text and "scores: accuracy=" in text
 
     only_other = loop.pipeline.report(t0, clock.now(), model_name="other")
     assert [t.model_name for t in only_other.triggers] == ["other"]

@@ -163,9 +163,12 @@ async def test_span_tree_of_one_closed_loop_cycle(data_dir: Path, tmp_path: Path
         "learning.training.submit",
     ]
     evaluation = _one(spans, "learning.evaluation")
-    assert _children(spans, evaluation) == ["learning.evaluation.pack"]
-    pack = _one(spans, "learning.evaluation.pack")
-    assert pack.attributes["learning.pack"] == "pack_01_bull"  # type: ignore[index]
+    # the pack and the candidate's forward holdout (the events after its training window)
+    assert _children(spans, evaluation) == ["learning.evaluation.pack"] * 2
+    packs = [s for s in spans if s.name == "learning.evaluation.pack"]
+    assert sorted(str((p.attributes or {})["learning.pack"]) for p in packs) == [
+        "forward_holdout", "pack_01_bull"
+    ]
 
     job_id = retrain.attributes[ATTR_JOB]  # type: ignore[index]
     version = retrain.attributes[ATTR_VERSION]  # type: ignore[index]

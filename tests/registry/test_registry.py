@@ -21,7 +21,12 @@ from ordinis.engines.learning.core.errors import (
     PolicyDeniedError,
     ValidationError,
 )
-from ordinis.engines.learning.core.models import ModelStage, ModelVersion, RolloutStrategy
+from ordinis.engines.learning.core.models import (
+    ModelStage,
+    ModelVersion,
+    ProductionVerdict,
+    RolloutStrategy,
+)
 from ordinis.engines.learning.governance import (
     ApprovalRequiredPolicy,
     Decision,
@@ -33,13 +38,29 @@ from ordinis.engines.learning.registry import ModelRegistry, StageChange
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+def production_verdict(
+    reg: ModelRegistry, version_id: str, evaluation_id: str, passed: bool = True,
+    gate_set: str = "production",
+) -> ProductionVerdict:
+    """A verdict as the evaluation service stores it, counting the current trials."""
+    return ProductionVerdict(
+        evaluation_id, gate_set, "hash", gate_set == "production", passed,
+        reg.trial_count_of(version_id), ("pack_01_bull@abc",), reg.clock.now(),
+        blocked_by=() if passed else ("min_sharpe",),
+    )
+
+
 async def staged_and_evaluated(reg: ModelRegistry, name: str, version: str) -> ModelVersion:
-    """Register a version, move it to staging and record a passed evaluation."""
+    """Register a version, move it to staging and record a passed production evaluation."""
     mv = await reg.register_model_version(
         name, version, model=small_model(), metrics={"sharpe": 1.1}
     )
     await reg.promote_model(name, mv.version_id, ModelStage.STAGING, actor="ci")
-    await reg.record_evaluation(mv.version_id, True, {"sharpe": 1.1}, f"eval-{version}")
+    eid = f"eval-{version}"
+    await reg.record_evaluation(
+        mv.version_id, True, {"sharpe": 1.1}, eid,
+        verdict=production_verdict(reg, mv.version_id, eid),
+    )
     return reg.get_model_version(mv.version_id)
 
 
@@ -156,14 +177,28 @@ async def test_promotion_gates_and_rollback(env: Env) -> None:
     assert denied[-1].decision == "deny" and "staging" in denied[-1].reason
     await reg.promote_model("beta", "v1", "staging", actor="alice", reason="looks good")
     # no passed evaluation yet: refused and nothing changed (tag, alias, cache)
-    for verdict in (None, False):
-        if verdict is False:
-            await reg.record_evaluation("beta:v1", False, {"sharpe": -0.2}, "e0")
-        with pytest.raises(PolicyDeniedError, match="require_eval_pass"):
+    # no production verdict, a failed one, a passed one of another gate set: all refused
+    for step in ("none", "failed", "staging"):
+        if step == "failed":
+            await reg.record_evaluation(
+                "beta:v1", False, {"sharpe": -0.2}, "e0",
+                verdict=production_verdict(reg, "beta:v1", "e0", passed=False),
+            )
+        if step == "staging":
+            await reg.record_evaluation(
+                "beta:v1", True, {"sharpe": 0.6}, "e-s",
+                verdict=production_verdict(reg, "beta:v1", "e-s", gate_set="staging"),
+                label="staging: 4 required gate(s) passed",
+            )
+        with pytest.raises(PolicyDeniedError, match="require_eval_pass") as err:
             await reg.promote_model("beta", "beta:v1", ModelStage.PRODUCTION)
+        if step != "none":
+            assert "blocked by min_sharpe" in str(err.value)  # the production verdict stays
         assert reg.get_model_version("beta:v1").stage is ModelStage.STAGING
         assert "production" not in reg.aliases("beta")
-    await reg.record_evaluation("beta:v1", True, {"sharpe": 1.3}, "e1")
+    await reg.record_evaluation(
+        "beta:v1", True, {"sharpe": 1.3}, "e1", verdict=production_verdict(reg, "beta:v1", "e1")
+    )
     clock.advance(timedelta(hours=1))
     t_v1 = clock.now()
     prod = await reg.promote_model("beta", "beta:v1", ModelStage.PRODUCTION,

@@ -33,6 +33,7 @@ from ordinis.engines.learning.core.models import (
     DriftSeverity,
     DriftType,
     EvaluationResult,
+    EvaluationScope,
     EventType,
     FeedbackPriority,
     FeedbackRecord,
@@ -41,10 +42,13 @@ from ordinis.engines.learning.core.models import (
     LearningEvent,
     ModelStage,
     ModelVersion,
+    PackCoverage,
+    ProductionVerdict,
     RolloutStrategy,
     TrainingJob,
     TrainingStatus,
 )
+from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.collectors.feedback_types import TradeOutcome
@@ -114,6 +118,7 @@ __all__ = [
     "EngineNotRunningError",
     "EvaluationError",
     "EvaluationResult",
+    "EvaluationScope",
     "EventType",
     "FeatureFunction",
     "FeatureSet",
@@ -136,9 +141,13 @@ __all__ = [
     "ModelStage",
     "ModelVersion",
     "NotFoundError",
+    "PackCoverage",
     "PolicyDeniedError",
     "PolicyResult",
+    "PositionMapping",
+    "PositionPolicy",
     "PredictiveModel",
+    "ProductionVerdict",
     "PromotionRequest",
     "RequestStatus",
     "RolloutStrategy",

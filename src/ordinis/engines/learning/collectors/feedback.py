@@ -118,6 +118,9 @@ class FeedbackCollector:
     ) -> FeedbackRecord:
         """A closed trade. Outcome = ``return_pct`` when given, else ``pnl``.
 
+        ``return_pct`` is the position's return on its capital slice after costs, already signed
+        by the position (``PositionPolicy.trade_return``); the live tracker uses it as is.
+
         Feeds the loss trips (``equity`` enables the drawdown trip) and counts as an
         execution success (a half-open execution breaker closes on it).
         """

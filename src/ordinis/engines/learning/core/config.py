@@ -125,6 +125,12 @@ class LearningEngineConfig(BaseModel):
     transaction_cost_bps: float = Field(default=1.0, ge=0)
     slippage_bps: float = Field(default=1.0, ge=0)
     bootstrap_resamples: int = Field(default=10000, ge=100)
+    eval_min_oos_rows: int = Field(
+        default=60,
+        ge=20,
+        description="a pack with fewer out-of-sample rows (after the clock cut and the training "
+        "window exclusion) is skipped",
+    )
 
     # --- drift and the closed loop
     enable_drift_detection: bool = True
@@ -132,7 +138,7 @@ class LearningEngineConfig(BaseModel):
     drift_threshold_pct: float = Field(default=0.10, gt=0, lt=10)
     auto_retrain_enabled: bool = True
     live_metrics_window: int = Field(
-        default=500, ge=10, description="Trades in the live rolling window"
+        default=500, ge=10, description="Periods of the book in the live rolling window"
     )
     retrain_cooldown_seconds: float = Field(default=6 * 3600.0, ge=0)
     max_retrains_per_day: int = Field(default=3, ge=1)

@@ -38,6 +38,7 @@ class Verdict(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"
     WARN = "WARN"
+    WAIT = "WAIT"  # a required gate whose evidence only live runs produce (parity), not yet here
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,11 @@ class GateReport:
         return [r for r in self.results if r.verdict is Verdict.FAIL]
 
     @property
+    def waiting(self) -> list[GateResult]:
+        """Required gates waiting for live evidence (they block, but have not failed)."""
+        return [r for r in self.results if r.verdict is Verdict.WAIT]
+
+    @property
     def advisory_failures(self) -> list[GateResult]:
         """Advisory gates that failed (they warn, never block)."""
         return [r for r in self.results if r.verdict is Verdict.WARN]
@@ -78,8 +84,17 @@ class GateReport:
         """One line that reports required and advisory gates apart."""
         required = sum(1 for r in self.results if r.required)
         advisory = len(self.results) - required
+        waiting = self.waiting
+        passed_required = sum(1 for r in self.results if r.required and r.verdict is Verdict.PASS)
         if self.failures:
             head = f"{self.gate_set}: blocked by " + ", ".join(r.name for r in self.failures)
+            if waiting:
+                head += "; waiting for live evidence (" + ", ".join(r.name for r in waiting) + ")"
+        elif waiting:
+            head = (
+                f"{self.gate_set}: {passed_required} of {required} required gate(s) passed; "
+                "waiting for live evidence (" + ", ".join(r.name for r in waiting) + ")"
+            )
         else:
             head = f"{self.gate_set}: {required} required gate(s) passed"
         if self.advisory_failures:
@@ -107,9 +122,13 @@ class GateReport:
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
-        lines.append(f"gate set {self.gate_set!r}: {'PASSED' if self.passed else 'BLOCKED'}")
+        state = "PASSED" if self.passed else (
+            "BLOCKED" if self.failures else "WAITING FOR LIVE EVIDENCE"
+        )
+        lines.append(f"gate set {self.gate_set!r}: {state}")
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"failed: {r.message}" for r in self.failures]
+        lines += [f"waiting: {r.message}" for r in self.waiting]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

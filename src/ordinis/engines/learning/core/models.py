@@ -7,6 +7,7 @@ because they are persisted in the event store and in MLflow tags.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -151,7 +152,9 @@ class ModelVersion:
     lineage: dict[str, str] = field(default_factory=dict)
     mlflow_version: str | None = None
     run_id: str | None = None
-    evaluation_passed: bool | None = None
+    evaluation_passed: bool | None = None  # the latest evaluation, whatever its gate set
+    evaluation_label: str = ""  # that evaluation's summary (required and advisory apart)
+    production_verdict: ProductionVerdict | None = None  # latest production-gate-set verdict
 
     def __post_init__(self) -> None:
         if not self.version_id:
@@ -166,6 +169,132 @@ class MetricEstimate:
     lower: float = math.nan
     upper: float = math.nan
     p_value: float = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class PackCoverage:
+    """What one pack contributed: rows, rows after the clock, rows in the training window."""
+
+    name: str
+    version: str
+    rows: int
+    rows_after_now: int = 0
+    rows_in_training_window: int = 0
+    rows_used: int = 0
+    skipped: str = ""  # why the pack was skipped ("" when it was used)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": self.version, "rows": self.rows,
+            "rows_after_now": self.rows_after_now,
+            "rows_in_training_window": self.rows_in_training_window,
+            "rows_used": self.rows_used, "skipped": self.skipped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PackCoverage:
+        return cls(
+            str(data["name"]), str(data.get("version", "")), int(data.get("rows", 0)),
+            int(data.get("rows_after_now", 0)), int(data.get("rows_in_training_window", 0)),
+            int(data.get("rows_used", 0)), str(data.get("skipped", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationScope:
+    """The point in time and the out-of-sample rule an evaluation was computed under.
+
+    ``as_of`` is the engine clock's now: no row after it was used. ``excluded_start`` /
+    ``excluded_end`` is the version's training window widened by the trainer's purge and
+    embargo (None when the version carries no window): no row inside it was used.
+    """
+
+    as_of: datetime
+    excluded_start: datetime | None = None
+    excluded_end: datetime | None = None
+    packs: tuple[PackCoverage, ...] = ()
+
+    @property
+    def used(self) -> list[PackCoverage]:
+        return [p for p in self.packs if not p.skipped]
+
+    @property
+    def skipped(self) -> list[PackCoverage]:
+        return [p for p in self.packs if p.skipped]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "excluded_start": self.excluded_start.isoformat() if self.excluded_start else None,
+            "excluded_end": self.excluded_end.isoformat() if self.excluded_end else None,
+            "packs": [p.to_dict() for p in self.packs],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationScope:
+        def when(v: Any) -> datetime | None:
+            return datetime.fromisoformat(str(v)) if v else None
+
+        as_of = when(data.get("as_of"))
+        return cls(
+            as_of if as_of is not None else utc_now(),
+            when(data.get("excluded_start")), when(data.get("excluded_end")),
+            tuple(PackCoverage.from_dict(p) for p in data.get("packs", [])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProductionVerdict:
+    """The stored verdict of one evaluation, as promotion reads it.
+
+    It names the gate set and its hash, whether that set is the production set of the
+    version's model type (only then can it open production), the trials counted, the packs
+    (name@version), the clock time, and the required gates still waiting for live evidence.
+    """
+
+    evaluation_id: str
+    gate_set: str
+    gate_set_hash: str
+    opens_production: bool
+    passed: bool
+    trials: int
+    packs: tuple[str, ...]
+    as_of: datetime
+    waiting_for: tuple[str, ...] = ()
+    blocked_by: tuple[str, ...] = ()
+    parity_ratio: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "evaluation_id": self.evaluation_id, "gate_set": self.gate_set,
+            "gate_set_hash": self.gate_set_hash, "opens_production": self.opens_production,
+            "passed": self.passed, "trials": self.trials, "packs": list(self.packs),
+            "as_of": self.as_of.isoformat(), "waiting_for": list(self.waiting_for),
+            "blocked_by": list(self.blocked_by), "parity_ratio": self.parity_ratio,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProductionVerdict:
+        ratio = data.get("parity_ratio")
+        return cls(
+            str(data["evaluation_id"]), str(data["gate_set"]), str(data["gate_set_hash"]),
+            bool(data["opens_production"]), bool(data["passed"]), int(data["trials"]),
+            tuple(str(p) for p in data.get("packs", [])),
+            datetime.fromisoformat(str(data["as_of"])),
+            tuple(str(p) for p in data.get("waiting_for", [])),
+            tuple(str(p) for p in data.get("blocked_by", [])),
+            None if ratio is None else float(ratio),
+        )
+
+    def label(self) -> str:
+        """What the verdict means, in a few words."""
+        if self.passed:
+            return f"{self.gate_set}: passed"
+        if self.blocked_by:
+            return f"{self.gate_set}: blocked by {', '.join(self.blocked_by)}"
+        if self.waiting_for:
+            return f"{self.gate_set}: waiting for live evidence ({', '.join(self.waiting_for)})"
+        return f"{self.gate_set}: not passed"
 
 
 @dataclass(slots=True)
@@ -183,6 +312,8 @@ class EvaluationResult:
     intervals: dict[str, MetricEstimate] = field(default_factory=dict)
     data_hash: str = ""
     gate_report: GateReport | None = None
+    scope: EvaluationScope | None = None
+    verdict: ProductionVerdict | None = None
 
     @property
     def gate_set(self) -> str | None:
@@ -217,6 +348,13 @@ class DriftAlert:
     detected_at: datetime = field(default_factory=utc_now)
     details: dict[str, Any] = field(default_factory=dict)
     alert_id: str = field(default_factory=new_id)
+
+    def describe(self) -> str:
+        """What drifted, never "vs baseline nan": a detector without a baseline value says so."""
+        head = f"{self.severity.value} {self.drift_type.value} drift on {self.metric}: "
+        if math.isfinite(self.baseline_value):
+            return head + f"{self.current_value:.4g} vs baseline {self.baseline_value:.4g}"
+        return head + f"{self.current_value:.4g} (a change in the stream; no baseline value)"
 
     @property
     def drift_ratio(self) -> float:

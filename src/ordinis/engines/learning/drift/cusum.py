@@ -18,6 +18,7 @@ alarm the detector re-learns the new regime (``warmup`` points with no alarm).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
@@ -34,15 +35,19 @@ class AutocorrelatedCUSUM:
     ``warmup`` points learn the reference before detection starts; the reference keeps being
     refined (winsorised running moments) until ``learn`` points while no evidence builds up;
     ``adjust_autocorrelation=False`` gives the classical iid CUSUM (for comparison);
-    ``threshold_scale`` multiplies ``h``, ``h_fast`` and ``h_var`` (its default is calibrated to
-    a false-alarm target, see ``calibrated.py``).
+    ``threshold_scale`` multiplies the mean thresholds ``h`` and ``h_fast``, ``variance_scale``
+    the variance threshold ``h_var`` (``None``: the same as ``threshold_scale``); the default is
+    calibrated to a false-alarm target on simulated and bootstrapped nulls (``calibrated.py``).
+    ``difference_above``: when the warm-up's lag-1 autocorrelation reaches it (a unit-root-like
+    level), the regime is watched on first differences; ``None`` never differences.
     """
 
     name = "cusum"
 
     __slots__ = (
-        "_clip", "_drift", "_h", "_h_down", "_h_fast", "_h_var", "_k", "_k_fast", "_last_ref",
-        "_learn", "_max_rho", "_mu", "_n_detections", "_n_ref", "_pivot", "_prev", "_rho",
+        "_clip", "_diff", "_difference_above", "_drift", "_h", "_h_down", "_h_fast", "_h_var",
+        "_k", "_k_fast", "_last_ref", "_learn", "_level", "_max_rho", "_mu", "_n_detections",
+        "_n_ref", "_pivot", "_prev", "_rho",
         "_s_fast_neg", "_s_fast_pos", "_s_neg", "_s_pos", "_sabs", "_sd", "_sd_abs", "_sd_x",
         "_sx", "_sxx", "_sxy", "_t", "_v_down", "_v_up", "_warm", "_warmup", "_z",
         "adjust_autocorrelation", "change_point", "last_alarm_statistic",
@@ -81,6 +86,9 @@ class AutocorrelatedCUSUM:
     _t: int
     change_point: int
     _drift: bool
+    _diff: bool
+    _difference_above: float
+    _level: float
     _z: list[int]
     _warm: list[float] | None
     adjust_autocorrelation: bool
@@ -99,7 +107,11 @@ class AutocorrelatedCUSUM:
         adjust_autocorrelation: bool = True,
         max_rho: float = 0.95,
         threshold_scale: float = CUSUM_THRESHOLD_SCALE,
+        variance_scale: float | None = None,
+        difference_above: float | None = 0.9,
     ) -> None:
+        if variance_scale is None:
+            variance_scale = threshold_scale
         problems: list[FieldProblem] = []
         if warmup < 5:
             problems.append(FieldProblem("warmup", warmup, "must be >= 5 points"))
@@ -107,13 +119,18 @@ class AutocorrelatedCUSUM:
             problems.append(FieldProblem("learn", learn, f"must be >= warmup ({warmup})"))
         for fname, value in (("k", k), ("h", h), ("k_fast", k_fast), ("h_fast", h_fast),
                              ("h_var", h_var), ("clip", clip),
-                             ("threshold_scale", threshold_scale)):
+                             ("threshold_scale", threshold_scale),
+                             ("variance_scale", variance_scale)):
             if not (value > 0 and math.isfinite(value)):
                 problems.append(FieldProblem(fname, value, "must be a finite number > 0"))
         if not 0 <= max_rho < 1:
             problems.append(FieldProblem("max_rho", max_rho, "must be in [0, 1)"))
+        if difference_above is not None and not 0 < difference_above <= 1:
+            problems.append(FieldProblem("difference_above", difference_above,
+                                         "must be in (0, 1], or None to never difference"))
         if problems:
             raise ValidationError("AutocorrelatedCUSUM parameters", problems)
+        self._difference_above = math.inf if difference_above is None else float(difference_above)
         self._warmup = int(warmup)
         self._learn = int(learn)
         self._k = float(k)
@@ -122,7 +139,7 @@ class AutocorrelatedCUSUM:
         self._h = float(h) * threshold_scale
         self._k_fast = float(k_fast)
         self._h_fast = float(h_fast) * threshold_scale
-        self._h_var = float(h_var) * threshold_scale
+        self._h_var = float(h_var) * variance_scale
         self._clip = float(clip)
         self._max_rho = float(max_rho)
         self.adjust_autocorrelation = bool(adjust_autocorrelation)
@@ -152,6 +169,11 @@ class AutocorrelatedCUSUM:
         return self._t + 1
 
     @property
+    def differenced(self) -> bool:
+        """Whether the current regime is watched on first differences (rho near a unit root)."""
+        return self._diff
+
+    @property
     def reference(self) -> tuple[float, float, float]:
         """The learnt reference ``(mean, innovation sd, rho)``; NaNs while warming up."""
         if self._warm is not None:
@@ -172,6 +194,10 @@ class AutocorrelatedCUSUM:
             return self
         if x != x:
             return self
+        raw = x
+        if self._diff:
+            x = raw - self._level
+            self._level = raw
         mu = self._mu
         r = (x - mu) - self._rho * (self._prev - mu)
         self._prev = x
@@ -227,7 +253,7 @@ class AutocorrelatedCUSUM:
         hf = self._h_fast
         hv = self._h_var
         if sp > h or sn > h or fp > hf or fn > hf or vu > hv or vd > self._h_down:
-            self._alarm(x, sp, sn, fp, fn, vu, vd)
+            self._alarm(raw, sp, sn, fp, fn, vu, vd)
             return self
         n_ref = self._n_ref
         if n_ref < self._learn and sp < 0.5 * h and sn < 0.5 * h and vu < 0.5 * hv:
@@ -237,6 +263,8 @@ class AutocorrelatedCUSUM:
     # ------------------------------------------------------------------ internals
     def _restart(self, first: float | None = None) -> None:
         self._warm = [] if first is None else [first]
+        self._diff = False
+        self._level = 0.0
         self._last_ref = 0.0
         self._n_ref = 0
         self._pivot = 0.0
@@ -269,6 +297,16 @@ class AutocorrelatedCUSUM:
         self._restart(first=x)
 
     def _fit_warmup(self, warm: list[float]) -> None:
+        self._fit_reference(warm)
+        if self._rho >= self._difference_above:
+            # Close to a unit root (a price, a trending level): the level has no stable mean to
+            # return to, so the detector watches the first differences instead (ARIMA(1,1,0)),
+            # where a change of slope is a change of mean.
+            self._diff = True
+            self._level = warm[-1]
+            self._fit_reference([b - a for a, b in itertools.pairwise(warm)])
+
+    def _fit_reference(self, warm: list[float]) -> None:
         # Moments are summed around a pivot (the warm-up mean) so that a level far from zero
         # (a price, a hit rate of 0.8 with sd 0.05) does not cancel the variance in floating point.
         n = len(warm)

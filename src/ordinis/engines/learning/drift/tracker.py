@@ -1,9 +1,11 @@
-"""Rolling live performance of production models, from the outcomes the collectors record.
+"""Rolling live performance of production models, per period on the book.
 
-Running counts over a bounded deque make ``record_outcome`` O(1); ``metrics`` makes one
-O(window) pass for the drawdown and exact (``fsum``) moments, so no rounding accumulates.
-The strategy return of an outcome is ``sign(signal) * return`` (the position the model
-called); without a signal, ``realised_return`` is the strategy's own return and no hit counts.
+A trade outcome's return is the position's return (``PositionPolicy.trade_return``, already
+signed by the position; never multiplied by the signal again). Trades closing at the same clock
+time form one period of the book; the book's period return is the version's
+``PositionPolicy.book_return`` of them, and Sharpe is annualised per period with the policy's
+``periods_per_year`` (``core.strategy.annualised_sharpe``, the backtest's definition), so live
+and backtest numbers of the same trades are equal. The window holds the last ``window`` periods.
 """
 
 from __future__ import annotations
@@ -11,23 +13,24 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
+from ordinis.engines.learning.core.strategy import PositionPolicy, annualised_sharpe
 
 
 @dataclass(frozen=True, slots=True)
 class LiveMetrics:
-    """Rolling metrics of one model over the last ``n`` outcomes (NaN where undefined)."""
+    """Rolling metrics of one model over the last ``n`` periods of its book (NaN if undefined)."""
 
     model_name: str
     n: int
-    accuracy: float  # share of calls whose sign matched the realised return (hit rate)
-    win_rate: float  # share of outcomes with a positive PnL (or strategy return)
-    sharpe: float  # annualised, of the strategy returns
-    max_drawdown: float  # positive fraction of the compounded strategy equity
+    accuracy: float  # share of called trades whose position made money (hit rate)
+    win_rate: float  # share of periods with a positive PnL (or book return)
+    sharpe: float  # annualised per period, of the book returns
+    max_drawdown: float  # positive fraction of the compounded book equity
     consecutive_losses: int  # trailing losing streak within the window
     mean_return: float
     last_at: datetime | None
@@ -50,49 +53,71 @@ class LiveMetrics:
         }
 
 
+@dataclass(slots=True)
+class _Period:
+    """The trades of one clock time: their returns, hits and the book's size."""
+
+    at: datetime
+    trades: list[float] = field(default_factory=list)
+    hits: int = 0
+    called: int = 0
+    pnl: float = 0.0
+    has_pnl: bool = False
+
+
 class _Window:
-    """Per-model deque of (strategy_return, hit or -1, win) with running sums."""
+    """Per-model deque of periods and the policy that turns their trades into a book return."""
 
-    __slots__ = ("hits", "last_at", "losses", "n_called", "returns", "wins")
+    __slots__ = ("periods", "policy")
 
-    def __init__(self, window: int) -> None:
-        self.returns: deque[tuple[float, int, int]] = deque(maxlen=window)
-        self.hits = 0
-        self.n_called = 0
-        self.wins = 0
-        self.losses = 0  # trailing losing streak (uncapped; capped to n when reported)
-        self.last_at: datetime | None = None
+    def __init__(self, window: int, policy: PositionPolicy) -> None:
+        self.periods: deque[_Period] = deque(maxlen=window)
+        self.policy = policy
 
 
 class LivePerformanceTracker:
-    """Rolling metrics per production model over the last ``window`` outcomes."""
+    """Rolling per-period book metrics per production model over the last ``window`` periods."""
 
-    def __init__(self, clock: Clock, window: int = 100, periods_per_year: float = 252.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        window: int = 100,
+        periods_per_year: float = 252.0,
+        policy: PositionPolicy | None = None,
+    ) -> None:
         if window < 2:
             raise ValidationError(
                 "LivePerformanceTracker", [FieldProblem("window", window, "must be >= 2")]
             )
         self.clock = clock
         self.window = int(window)
-        self.periods_per_year = float(periods_per_year)
+        self.default_policy = policy or PositionPolicy(periods_per_year=periods_per_year)
         self._models: dict[str, _Window] = {}
         self._lock = threading.Lock()
+
+    @property
+    def periods_per_year(self) -> float:
+        return self.default_policy.periods_per_year
 
     def record_outcome(
         self,
         model_name: str,
         predicted_signal: float | None,
-        realised_return: float,
+        trade_return: float,
         pnl: float | None = None,
         at: datetime | None = None,
+        policy: PositionPolicy | None = None,
     ) -> None:
-        """Add one outcome: the model's call (sign matters), what the market did, the PnL."""
+        """Add one trade: the model's signal, the position's return (after costs), its PnL.
+
+        Trades with the same ``at`` belong to one period of the book. ``policy`` is the version's
+        strategy definition (the tracker's default otherwise); a new policy starts a new window.
+        """
         problems: list[FieldProblem] = []
         if not model_name:
             problems.append(FieldProblem("model_name", model_name, "must be a non-empty name"))
-        if not _is_finite(realised_return):
-            problems.append(FieldProblem("realised_return", realised_return,
-                                         "must be a finite number"))
+        if not _is_finite(trade_return):
+            problems.append(FieldProblem("trade_return", trade_return, "must be a finite number"))
         if predicted_signal is not None and not _is_finite(predicted_signal):
             problems.append(FieldProblem("predicted_signal", predicted_signal,
                                          "must be a finite number or None"))
@@ -100,32 +125,24 @@ class LivePerformanceTracker:
             problems.append(FieldProblem("pnl", pnl, "must be a finite number or None"))
         if problems:
             raise ValidationError("outcome", problems)
-        r = float(realised_return)
-        if predicted_signal is None:
-            strat, hit = r, -1
-        else:
-            sign = (predicted_signal > 0) - (predicted_signal < 0)
-            strat = sign * r
-            hit = -1 if sign == 0 else int(sign * r > 0)
-        win = int((pnl if pnl is not None else strat) > 0)
+        r = float(trade_return)
         when = at or self.clock.now()
+        called = predicted_signal is not None and predicted_signal != 0 and r != 0
         with self._lock:
             w = self._models.get(model_name)
-            if w is None:
-                w = self._models[model_name] = _Window(self.window)
-            if len(w.returns) == w.returns.maxlen:
-                _, old_hit, old_win = w.returns[0]
-                if old_hit >= 0:
-                    w.n_called -= 1
-                    w.hits -= old_hit
-                w.wins -= old_win
-            w.returns.append((strat, hit, win))
-            if hit >= 0:
-                w.n_called += 1
-                w.hits += hit
-            w.wins += win
-            w.losses = 0 if win else w.losses + 1
-            w.last_at = when
+            pol = policy or (w.policy if w is not None else self.default_policy)
+            if w is None or w.policy != pol:
+                w = self._models[model_name] = _Window(self.window, pol)
+            if not w.periods or w.periods[-1].at != when:
+                w.periods.append(_Period(when))
+            period = w.periods[-1]
+            period.trades.append(r)
+            if called:
+                period.called += 1
+                period.hits += int(r > 0)
+            if pnl is not None:
+                period.pnl += float(pnl)
+                period.has_pnl = True
 
     def models(self) -> list[str]:
         with self._lock:
@@ -136,33 +153,43 @@ class LivePerformanceTracker:
         with self._lock:
             self._models.pop(model_name, None)
 
+    def book_returns(self, model_name: str) -> list[float]:
+        """The book's return of each period in the window, oldest first."""
+        with self._lock:
+            w = self._models.get(model_name)
+            if w is None:
+                return []
+            return [w.policy.book_return(p.trades) for p in w.periods]
+
     def metrics(self, model_name: str) -> LiveMetrics:
         """Current rolling metrics; a model with no outcome gives n=0 and NaNs."""
         with self._lock:
             w = self._models.get(model_name)
-            if w is None or not w.returns:
+            if w is None or not w.periods:
                 nan = math.nan
                 return LiveMetrics(model_name, 0, nan, nan, nan, nan, 0, nan, None)
-            rets = [r for r, _, _ in w.returns]
-            n = len(rets)
-            hits, n_called, wins, losses, last = w.hits, w.n_called, w.wins, w.losses, w.last_at
-        mean = math.fsum(rets) / n
-        sharpe = math.nan
-        if n >= 2:
-            var = math.fsum((r - mean) ** 2 for r in rets) / (n - 1)
-            sd = math.sqrt(var)
-            if sd > 1e-12 * max(1.0, abs(mean)):
-                sharpe = mean / sd * math.sqrt(self.periods_per_year)
+            policy = w.policy
+            periods = list(w.periods)
+        rets = [policy.book_return(p.trades) for p in periods]
+        n = len(rets)
+        won = [(p.pnl if p.has_pnl else r) > 0 for p, r in zip(periods, rets, strict=True)]
+        losses = 0
+        for ok in reversed(won):
+            if ok:
+                break
+            losses += 1
+        called = sum(p.called for p in periods)
+        hits = sum(p.hits for p in periods)
         return LiveMetrics(
             model_name=model_name,
             n=n,
-            accuracy=hits / n_called if n_called else math.nan,
-            win_rate=wins / n,
-            sharpe=sharpe,
+            accuracy=hits / called if called else math.nan,
+            win_rate=sum(won) / n,
+            sharpe=annualised_sharpe(rets, policy.periods_per_year),
             max_drawdown=max_drawdown(rets),
-            consecutive_losses=min(losses, n),
-            mean_return=mean,
-            last_at=last,
+            consecutive_losses=losses,
+            mean_return=math.fsum(rets) / n,
+            last_at=periods[-1].at,
         )
 
 

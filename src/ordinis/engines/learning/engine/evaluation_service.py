@@ -13,8 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.errors import EvaluationError
-from ordinis.engines.learning.core.models import EvaluationResult, StoredRecord
+from ordinis.engines.learning.core.errors import EvaluationError, FieldProblem, ValidationError
+from ordinis.engines.learning.core.ids import new_id
+from ordinis.engines.learning.core.models import (
+    EvaluationResult,
+    ModelVersion,
+    ProductionVerdict,
+    StoredRecord,
+)
+from ordinis.engines.learning.engine.forward_holdout import forward_holdout
+from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
 from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
 from ordinis.engines.learning.evaluation.gates import (
     Comparison,
@@ -22,9 +30,10 @@ from ordinis.engines.learning.evaluation.gates import (
     GateReport,
     GateSet,
     GateType,
-    Verdict,
     load_gate_set,
 )
+from ordinis.engines.learning.evaluation.oos import OutOfSample
+from ordinis.engines.learning.evaluation.parity import ParityEvidence, ParityResult
 from ordinis.engines.learning.evaluation.serialization import (
     evaluation_from_dict,
     evaluation_to_dict,
@@ -38,6 +47,7 @@ from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
 EVALUATION_KIND = "evaluation"
+PARITY_KIND = "parity"
 
 
 def with_threshold_overrides(gates: GateSet, overrides: Mapping[str, float]) -> GateSet:
@@ -81,7 +91,13 @@ def legacy_threshold_gates(thresholds: Mapping[str, float], factor: float) -> Ga
 
 
 class EvaluationService:
-    """Evaluates registered versions and records the verdicts where promotion looks for them."""
+    """Evaluates registered versions and records the verdicts where promotion looks for them.
+
+    Every evaluation is as of the clock's now and out of the version's training window; a
+    version the engine trained is also judged on its forward holdout (events after its training
+    window). The verdict names the gate set, its hash, the trials, the packs and the clock time;
+    only the production set of the version's model type, unchanged, can open production.
+    """
 
     def __init__(
         self,
@@ -118,18 +134,26 @@ class EvaluationService:
 
         ``thresholds`` (the ordinis call) adds a gate per metric at threshold x
         eval_benchmark_threshold; ``gate_set`` names the YAML gate set (default production).
+        Reported metrics never open production: only the engine's own evaluation does.
         """
         mv = self.registry.get_model_version(version_id)
+        model_type = self.registry.model_type_of(mv.version_id)
+        trials = self.registry.trial_count_of(mv.version_id)
         if mv.artifact_path:
             model = await asyncio.to_thread(self.registry.load_model, mv.version_id)
             packs = benchmark if benchmark is not None else self.default_benchmarks
+            oos = OutOfSample.for_version(self.clock.now(), mv.lineage, mv.parameters)
+            holdout = await asyncio.to_thread(self._forward_holdout, mv, model, oos)
             fn = self.feature_function_of(mv.lineage) if self.feature_function_of else None
             result = await self.evaluator.evaluate(
                 model,
                 mv.version_id,
                 packs,
-                trials=max(1, self.registry.trial_count(mv.model_name)),
+                holdout=holdout,
+                trials=trials,
                 count_verdict=False,  # the gates below decide; _record counts the verdict once
+                oos=oos,
+                policy=self.registry.position_policy_of(mv.version_id),
                 feature_function=fn,
             )
         elif metrics:
@@ -147,11 +171,28 @@ class EvaluationService:
         combined = dict(result.metrics)
         for k, v in (metrics or {}).items():
             combined.setdefault(k, float(v))
-        gates = self._gates(mv.artifact_path is not None, gate_set, thresholds, threshold_overrides)
+        parity = await asyncio.to_thread(self.latest_parity, mv.version_id)
+        if parity is not None and math.isfinite(parity.parity_ratio):
+            combined["parity_ratio"] = parity.parity_ratio
+            result.metrics["parity_ratio"] = parity.parity_ratio
+        gates, opens = self._gates(
+            mv.artifact_path is not None, gate_set, thresholds, threshold_overrides, model_type
+        )
         report = gates.evaluate(combined)
-        self._attach(result, report)
+        self._attach(result, report, gates, opens, trials)
         await self._record(mv.model_name, mv.run_id, result, report)
         return result
+
+    def _forward_holdout(
+        self, mv: ModelVersion, model: object, oos: OutOfSample
+    ) -> BenchmarkDataset | None:
+        """Events from the end of the training window to now (engine-trained versions only)."""
+        if oos.excluded_end is None or not mv.training_job_id:
+            return None
+        names = [str(n) for n in getattr(model, "feature_names", [])]
+        if not names:
+            return None
+        return forward_holdout(self.store, oos.excluded_end, oos.as_of, names)
 
     def _gates(
         self,
@@ -159,10 +200,14 @@ class EvaluationService:
         gate_set: str | None,
         thresholds: Mapping[str, float] | None,
         overrides: Mapping[str, float] | None,
-    ) -> GateSet:
+        model_type: str | None = None,
+    ) -> tuple[GateSet, bool]:
+        """The gate set to apply, and whether its verdict may open production."""
         if thresholds and gate_set is None and not has_artifact:
-            return legacy_threshold_gates(thresholds, self.config.eval_benchmark_threshold)
-        gates = load_gate_set(gate_set or "production")
+            return legacy_threshold_gates(thresholds, self.config.eval_benchmark_threshold), False
+        name = gate_set or "production"
+        gates = load_gate_set(name, model_type=model_type)
+        production = load_gate_set("production", model_type=model_type)
         if overrides:
             gates = with_threshold_overrides(gates, overrides)
         if thresholds:
@@ -173,13 +218,37 @@ class EvaluationService:
                 + tuple(dataclasses.replace(g, name=f"{g.name}_reported") for g in extra.gates),
                 model_type=gates.model_type,
             )
-        return gates
+        opens = has_artifact and gates.fingerprint() == production.fingerprint()
+        return gates, opens
 
-    def _attach(self, result: EvaluationResult, report: GateReport) -> None:
+    def _attach(
+        self,
+        result: EvaluationResult,
+        report: GateReport,
+        gates: GateSet,
+        opens: bool,
+        trials: int,
+    ) -> None:
         result.passed = bool(report.passed)
         result.thresholds = {g.name: float(g.threshold) for g in report.results}
         result.evaluated_at = self.clock.now()
         result.gate_report = report
+        scope = result.scope
+        packs = tuple(f"{c.name}@{c.version[:12]}" for c in scope.used) if scope else ()
+        ratio = result.metrics.get("parity_ratio")
+        result.verdict = ProductionVerdict(
+            evaluation_id=result.evaluation_id,
+            gate_set=gates.name,
+            gate_set_hash=gates.fingerprint(),
+            opens_production=opens,
+            passed=bool(report.passed),
+            trials=trials,
+            packs=packs,
+            as_of=scope.as_of if scope else self.clock.now(),
+            waiting_for=tuple(r.name for r in report.waiting),
+            blocked_by=tuple(r.name for r in report.failures),
+            parity_ratio=None if ratio is None else float(ratio),
+        )
 
     async def _record(
         self, model_name: str, run_id: str | None, result: EvaluationResult, report: GateReport
@@ -198,21 +267,26 @@ class EvaluationService:
         )
         summary = {k: v for k, v in result.metrics.items() if math.isfinite(v)}
         await self.registry.record_evaluation(
-            result.model_version_id, result.passed, summary, result.evaluation_id
+            result.model_version_id,
+            result.passed,
+            summary,
+            result.evaluation_id,
+            verdict=result.verdict,
+            label=report.summary(),
         )
         if run_id:
             await asyncio.to_thread(self._log_to_mlflow, run_id, result)
-        failed = "; ".join(r.message for r in report.results if r.verdict is Verdict.FAIL)
         self.audit.append(
             "engine",
             "model.evaluate",
             result.model_version_id,
             "allow" if result.passed else "deny",
-            "gates passed" if result.passed else failed[:500],
+            report.summary()[:500],
             {
                 "evaluation_id": result.evaluation_id,
                 "benchmark": result.benchmark_name,
                 "gate_set": report.gate_set,
+                "verdict": result.verdict.to_dict() if result.verdict else None,
             },
         )
         record_verdict(self.metrics, model_name, result.passed, report)
@@ -230,11 +304,107 @@ class EvaluationService:
         records = self.store.list_records(EVALUATION_KIND, tag=version_id)
         return [evaluation_from_dict(r.body) for r in records]
 
+    # ------------------------------------------------------------------ parity (live evidence)
+    async def record_parity(
+        self, version_id: str, result: ParityResult, source: str = ""
+    ) -> ParityEvidence:
+        """Store a parity result of a shadow/canary run, audit it, and re-judge the version's
+        latest production evaluation with its ``parity_ratio`` (a new stored verdict)."""
+        mv = self.registry.get_model_version(version_id)
+        if not isinstance(result, ParityResult):
+            raise ValidationError(
+                "record_parity",
+                [FieldProblem("result", type(result).__name__, "must be a ParityResult")],
+            )
+        now = self.clock.now()
+        evidence = ParityEvidence.of(mv.version_id, result, now, source)
+        await asyncio.to_thread(
+            self.store.put_record,
+            StoredRecord(
+                PARITY_KIND, new_id(), evidence.to_dict(), now, now, mv.version_id
+            ),
+        )
+        self.audit.append(
+            source or "engine",
+            "model.parity",
+            mv.version_id,
+            "allow" if result.passed else "deny",
+            f"parity_ratio = {result.parity_ratio:.4g}" + ("" if result.passed else
+                                                          f"; {'; '.join(result.problems)[:300]}"),
+            {"parity_ratio": evidence.to_dict()["parity_ratio"], "passed": result.passed},
+        )
+        await self._rejudge_with_parity(mv, evidence)
+        return evidence
+
+    def latest_parity(self, version_id: str) -> ParityEvidence | None:
+        """The newest parity result recorded for a version."""
+        records = self.store.list_records(PARITY_KIND, tag=version_id)
+        if not records:
+            return None
+        return ParityEvidence.from_dict(records[-1].body)
+
+    async def _rejudge_with_parity(self, mv: ModelVersion, evidence: ParityEvidence) -> None:
+        """The latest production-set evaluation, gated again with the new parity_ratio."""
+        latest = next(
+            (
+                r
+                for r in reversed(await asyncio.to_thread(self.stored, mv.version_id))
+                if r.verdict is not None and r.verdict.opens_production
+            ),
+            None,
+        )
+        if latest is None or latest.verdict is None:
+            return
+        model_type = self.registry.model_type_of(mv.version_id)
+        gates = load_gate_set("production", model_type=model_type)
+        metrics = dict(latest.metrics)
+        if math.isfinite(evidence.parity_ratio):
+            metrics["parity_ratio"] = evidence.parity_ratio
+        else:
+            metrics.pop("parity_ratio", None)
+        report = gates.evaluate(metrics)
+        again = dataclasses.replace(
+            latest,
+            evaluation_id=new_id(),
+            metrics=metrics,
+            details=dict(latest.details)
+            | {
+                "rejudged_from": latest.evaluation_id,
+                "parity_recorded_at": evidence.recorded_at.isoformat(),
+            },
+        )
+        self._attach(again, report, gates, True, latest.verdict.trials)
+        await self._record(mv.model_name, None, again, report)
+
     async def compare(
-        self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None
+        self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None,
+        alpha: float = 0.05,
     ) -> ComparisonResult:
-        """Challenger ``version_a`` against champion ``version_b`` on the same packs."""
+        """One-sided paired test of challenger ``version_a`` against champion ``version_b``.
+
+        Both are judged as of now and outside both training windows (plus the events after both,
+        when the engine trained one of them), with the challenger's position policy.
+        """
+        mva = self.registry.get_model_version(version_a)
+        mvb = self.registry.get_model_version(version_b)
         model_a = await asyncio.to_thread(self.registry.load_model, version_a)
         model_b = await asyncio.to_thread(self.registry.load_model, version_b)
         packs = benchmark if benchmark is not None else self.default_benchmarks
-        return await self.evaluator.compare_models(model_a, version_a, model_b, version_b, packs)
+        now = self.clock.now()
+        oa = OutOfSample.for_version(now, mva.lineage, mva.parameters)
+        ob = OutOfSample.for_version(now, mvb.lineage, mvb.parameters)
+        starts = [t for t in (oa.excluded_start, ob.excluded_start) if t is not None]
+        ends = [t for t in (oa.excluded_end, ob.excluded_end) if t is not None]
+        oos = OutOfSample(now, min(starts) if starts else None, max(ends) if ends else None)
+        holdout = None
+        if oos.excluded_end is not None and (mva.training_job_id or mvb.training_job_id):
+            names = sorted(
+                {str(n) for m in (model_a, model_b) for n in getattr(m, "feature_names", [])}
+            )
+            holdout = await asyncio.to_thread(
+                forward_holdout, self.store, oos.excluded_end, now, names
+            )
+        return await self.evaluator.compare_models(
+            model_a, version_a, model_b, version_b, packs, alpha=alpha, oos=oos,
+            policy=self.registry.position_policy_of(version_a), holdout=holdout,
+        )

@@ -72,9 +72,12 @@ if TYPE_CHECKING:
 
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
-    from ordinis.engines.learning.engine.parity_records import StoredParity
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
-    from ordinis.engines.learning.evaluation.parity import BacktestRecord, ParityResult
+    from ordinis.engines.learning.evaluation.parity import (
+        BacktestRecord,
+        ParityEvidence,
+        ParityResult,
+    )
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -632,8 +635,10 @@ class LearningEngine:
         reason: str = "",
         approved_by: str | None = None,
     ) -> ModelVersion:
-        """Move a version to a stage (preflight first; PRODUCTION needs a passed evaluation,
-        and with ``approval: manual`` an ``approved_by`` other than ``actor``).
+        """Move a version to a stage (preflight first). PRODUCTION needs a passed verdict of the
+        production gate set of its model type, computed with the current trials, parity
+        included (``production_blocker`` says what is missing); with ``approval: manual`` an
+        ``approved_by`` other than ``actor``.
 
         PRODUCTION with a ``rollout_strategy`` (SHADOW, CANARY, BLUE_GREEN) starts a rollout:
         the version goes to shadow, then through the plan of pipeline.yaml, judged on live
@@ -815,14 +820,9 @@ class LearningEngine:
         """The backtest a version's live evidence is compared with for parity (REC-7)."""
         self._require().rollouts.backtests[version_id] = record
 
-    async def record_parity(self, version_id: str, result: ParityResult) -> None:
-        """Store a parity result of a version (typed record + audit); its ``parity_ratio``
-        is what the production gates read."""
-        await self._require().parity.record(version_id, result)
-
-    def get_parity(self, version_id: str) -> StoredParity | None:
-        """The newest stored parity result of a version (None when there is none)."""
-        return self._require().parity.get(version_id)
+    def get_parity(self, version_id: str) -> ParityEvidence | None:
+        """The newest parity evidence recorded for a version (None when there is none)."""
+        return self._require().evaluation.latest_parity(version_id)
 
     @property
     def ab_tests(self) -> ABTestingFramework:
@@ -840,6 +840,10 @@ class LearningEngine:
     ) -> EvaluationResult:
         """Evaluate a version on benchmark packs and pass it through the gates.
 
+        As of the clock's now, outside the version's training window (widened by purge and
+        embargo), plus its forward holdout when the engine trained it; ``gate_set`` defaults to
+        production, the only set whose verdict can open production.
+
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
         """
@@ -849,10 +853,29 @@ class LearningEngine:
         )
 
     async def compare_models(
-        self, version_a: str, version_b: str, benchmark: str | Sequence[str] | None = None
+        self,
+        version_a: str,
+        version_b: str,
+        benchmark: str | Sequence[str] | None = None,
+        alpha: float = 0.05,
     ) -> Any:
-        """Challenger against champion on the same packs (paired block-bootstrap test)."""
-        return await self._require().evaluation.compare(version_a, version_b, benchmark)
+        """Challenger against champion on the same packs: a ONE-SIDED paired block-bootstrap
+        test (H1: challenger's Sharpe > champion's) at ``alpha``; ``.a_better`` follows it and
+        ``.describe()`` states it. Point-in-time and outside both training windows."""
+        return await self._require().evaluation.compare(version_a, version_b, benchmark, alpha)
+
+    async def record_parity(self, version_id: str, result: ParityResult) -> ParityEvidence:
+        """Record live parity evidence (a shadow/canary run's ParityResult) for a version.
+
+        Stored as a typed record and audited; the version's production verdict is judged again
+        with this ``parity_ratio`` (until a version has one, its parity gate is "waiting for
+        live evidence"). Promotion to production then follows the new verdict.
+        """
+        return await self._require().evaluation.record_parity(version_id, result)
+
+    def production_blocker(self, version_id: str) -> str | None:
+        """Why the version cannot be promoted to production now (None: it can)."""
+        return self._require().registry.production_blocker(version_id)
 
     def get_evaluations(self, version_id: str | None = None) -> list[EvaluationResult]:
         """Stored evaluation results, oldest first."""

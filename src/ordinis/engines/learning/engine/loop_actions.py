@@ -9,6 +9,7 @@ import pandas as pd
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.models import ModelStage, TrainingJob
+from ordinis.engines.learning.core.strategy import LINEAGE_KEY as POLICY_LINEAGE_KEY
 from ordinis.engines.learning.engine.feature_rows import (
     lineage_features,
     lineage_time,
@@ -55,6 +56,9 @@ class EngineLoopActions:
     async def start_training(self, model_name: str, trigger: RetrainingTrigger) -> TrainingJob:
         stage = self.spec.training
         start, end = self._window()
+        # Hold out the newest part of the window: the candidate never sees it, and evaluation
+        # judges it there (the forward holdout, from the end of its training window to now).
+        end = end - (end - start) * self.spec.evaluation.holdout_fraction
         config: dict[str, Any] = {
             "algorithm": stage.algorithm,
             "params": dict(stage.params),
@@ -64,14 +68,29 @@ class EngineLoopActions:
             "trigger_id": trigger.trigger_id,
             **retrain_feature_config(self._latest_lineage(model_name)),
         }
+        policy = self._current_policy(model_name)
+        if policy is not None:  # a retrain keeps the strategy definition of the model
+            config["position_policy"] = policy
         return await self.training.submit(
             model_name, stage.model_type, config, actor=f"loop:{trigger.trigger_type.value}"
         )
+
+    def _current_policy(self, model_name: str) -> str | None:
+        """The position policy of the production version (else the newest version)."""
+        current = self.registry.get_production_model(model_name)
+        if current is None:
+            versions = self.registry.list_versions(model_name)
+            current = versions[-1] if versions else None
+        if current is None:
+            return None
+        return current.lineage.get(POLICY_LINEAGE_KEY)
 
     async def wait_for_training(self, job_id: str) -> TrainingJob:
         return await self.training.executor.wait(job_id)
 
     async def evaluate_and_gate(self, model_name: str, version_id: str) -> GateOutcome:
+        """The same rule as ``engine.evaluate_model``: as of now, out of sample, forward holdout
+        on top of the packs; the pipeline's gate set decides the loop's (staging) promotion."""
         stage = self.spec.evaluation
         result = await self.evaluation.evaluate(
             version_id,

@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ordinis.engines.learning.core.models import DriftAlert, FeedbackRecord
+from ordinis.engines.learning.core.errors import LearningEngineError
+from ordinis.engines.learning.core.models import (
+    DriftAlert,
+    FeedbackRecord,
+    ModelStage,
+    ModelVersion,
+)
+from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.engine.context import Spawn
 
 if TYPE_CHECKING:
@@ -14,6 +21,9 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
     from ordinis.engines.learning.feedback.improvement_loop import ImprovementLoop
     from ordinis.engines.learning.registry import ModelRegistry
+
+
+_PRE_PRODUCTION = frozenset({ModelStage.STAGING, ModelStage.SHADOW, ModelStage.CANARY})
 
 
 class LoopObservations:
@@ -26,6 +36,7 @@ class LoopObservations:
         drift: DriftMonitor,
         tracker: LivePerformanceTracker,
         spawn: Spawn,
+        default_policy: PositionPolicy | None = None,
     ) -> None:
         self.loop = loop
         self.registry = registry
@@ -33,31 +44,58 @@ class LoopObservations:
         self.tracker = tracker
         self.spawn = spawn
         self._periods: dict[str, tuple[datetime, float]] = {}
+        self.default_policy = default_policy or tracker.default_policy
+
+    def watched(self, model_name: str, version_id: object) -> ModelVersion | None:
+        """The serving version of a model: production, or (with no production version) the
+        staging/shadow/canary version that the trade names (the staging path)."""
+        production = self.registry.get_production_model(model_name)
+        if production is not None or not version_id:
+            return production
+        try:
+            mv = self.registry.get_model_version(str(version_id))
+        except LearningEngineError:
+            return None
+        if mv.model_name != model_name or mv.stage not in _PRE_PRODUCTION:
+            return None
+        return mv
+
+    def policy_of(self, version: ModelVersion) -> PositionPolicy:
+        """The strategy definition the version carries (the engine's default otherwise)."""
+        return PositionPolicy.of_lineage(version.lineage, self.default_policy)
 
     def on_drift_alert(self, alert: DriftAlert) -> None:
         """Drift alert → the loop (in the background: detection must not wait on training)."""
         self.spawn(self.loop.handle_drift_alert(alert), f"drift-alert-{alert.alert_id}")
 
     def on_feedback(self, record: FeedbackRecord) -> None:
-        """Trade outcomes feed the live tracker, the streaming detectors and the loss rule."""
+        """Trade outcomes feed the live tracker, the streaming detectors and the loss rule.
+
+        The tracker gets ``return_pct``, the position's return (signed by the position, after
+        costs), with the production version's position policy; a PnL is not a return and only
+        feeds the PnL stream and the loss rule.
+        """
         if record.feedback_type != "trade_outcome":
             return
         model_name = record.data.get("model_name")
-        if not model_name or self.registry.get_production_model(str(model_name)) is None:
-            return  # only production models are watched
+        production = (
+            self.watched(str(model_name), record.data.get("model_version")) if model_name else None
+        )
+        if production is None:
+            return  # only the serving version is watched
         pnl = record.data.get("pnl")
-        ret = record.outcome if record.outcome is not None else record.data.get("return_pct")
-        if ret is None:
-            return
+        ret = record.data.get("return_pct")
         metadata = record.data.get("metadata")
         signal = metadata.get("signal") if isinstance(metadata, dict) else None
-        self.tracker.record_outcome(
-            str(model_name),
-            None if signal is None else float(signal),
-            float(ret),
-            pnl=None if pnl is None else float(pnl),
-            at=record.timestamp,
-        )
+        if ret is not None:
+            self.tracker.record_outcome(
+                str(model_name),
+                None if signal is None else float(signal),
+                float(ret),
+                pnl=None if pnl is None else float(pnl),
+                at=record.timestamp,
+                policy=self.policy_of(production),
+            )
         if pnl is not None:
             self._pnl_period(str(model_name), record.timestamp, float(pnl))
             self.spawn(self.loop.on_trade_outcome(str(model_name), float(pnl)), "loss-rule")

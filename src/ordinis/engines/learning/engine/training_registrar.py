@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TYPE_CHECKING
 
 from ordinis.engines.learning.core.models import TrainingJob
+from ordinis.engines.learning.core.strategy import LINEAGE_KEY as POLICY_KEY
+from ordinis.engines.learning.core.strategy import PositionPolicy
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.registry import ModelRegistry
@@ -28,6 +31,10 @@ class TrainingRegistrar:
         """Register the trained model in MLflow with its lineage; returns the version id."""
         lineage = {str(k): str(v) for k, v in (outcome.lineage or {}).items()}
         lineage["training_job_id"] = job.job_id
+        policy = job.config.get("position_policy")
+        if policy is not None:  # the strategy definition the job was asked to train for
+            text = policy if isinstance(policy, str) else json.dumps(policy)
+            lineage[POLICY_KEY] = PositionPolicy.from_json(text).to_json()
         if job.trigger_id:
             lineage["trigger_id"] = job.trigger_id
         # one registration per model at a time: two jobs finishing together must not both

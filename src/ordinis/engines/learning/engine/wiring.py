@@ -30,7 +30,6 @@ from ordinis.engines.learning.engine.feature_service import FeatureService, chro
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
-from ordinis.engines.learning.engine.parity_records import ParityRecords
 from ordinis.engines.learning.engine.promotions import PromotionService
 from ordinis.engines.learning.engine.training_data import TrainingData
 from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
@@ -85,7 +84,6 @@ class Parts:
     observations: LoopObservations
     references: DriftReferences
     cycles: CycleIngest
-    parity: ParityRecords
     rollouts: RolloutService
     ab_tests: ABTestingFramework
     features: FeatureService
@@ -111,8 +109,7 @@ class Parts:
         self.stop_duties()
         await self.executor.stop()
         await self.registry.close()
-        if self.pipeline.running:
-            await self.pipeline.stop()
+        await self.pipeline.stop()  # idempotent; commits what a failed close left buffered
         self.features.close()
 
 
@@ -251,7 +248,9 @@ async def _build_parts(
 
     drift = DriftMonitor(store, clock, metrics, cfg)
     drift.load()
-    tracker = LivePerformanceTracker(clock, window=cfg.live_metrics_window)
+    tracker = LivePerformanceTracker(
+        clock, window=cfg.live_metrics_window, policy=registry.default_policy
+    )
 
     actions = EngineLoopActions(store, clock, spec, training, data, evaluation, registry)
     retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
@@ -265,10 +264,9 @@ async def _build_parts(
     registry.add_listener(references.on_stage_change)
     collector.add_listener(observations.on_feedback)
 
-    parity = ParityRecords(store, clock, audit)
     rollouts = RolloutService(
         ControllerDeps(
-            store, clock, registry, ModelRouter(), audit, metrics, parity.record,
+            store, clock, registry, ModelRouter(), audit, metrics, evaluation.record_parity,
             lambda version_id: rollouts.backtests.get(version_id),
         ),
         cfg,
@@ -304,7 +302,6 @@ async def _build_parts(
         observations=observations,
         references=references,
         cycles=CycleIngest(pipeline.record, collector, clock),
-        parity=parity,
         rollouts=rollouts,
         ab_tests=ab_tests,
         features=features,

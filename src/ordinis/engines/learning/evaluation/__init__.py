@@ -41,11 +41,13 @@ from ordinis.engines.learning.evaluation.gates import (
     shipped_gate_sets,
 )
 from ordinis.engines.learning.evaluation.metrics import TradingMetrics, compute_trading_metrics
+from ordinis.engines.learning.evaluation.oos import OutOfSample, scope_pack
 from ordinis.engines.learning.evaluation.parity import (
     BacktestRecord,
     LiveRecord,
     Mismatch,
     ParityCheck,
+    ParityEvidence,
     ParityResult,
     ParityValidator,
     PredictionParity,
@@ -91,9 +93,11 @@ __all__ = [
     "Mismatch",
     "ModelEvaluator",
     "MultipleComparisonResult",
+    "OutOfSample",
     "PackEvaluation",
     "PairedTestResult",
     "ParityCheck",
+    "ParityEvidence",
     "ParityResult",
     "ParityValidator",
     "PredictionParity",
@@ -118,6 +122,7 @@ __all__ = [
     "paired_sharpe_test",
     "probabilistic_sharpe_ratio",
     "replay_live_features",
+    "scope_pack",
     "shipped_gate_sets",
     "spa_test",
     "validate_parity",

@@ -4,7 +4,7 @@ Alignment (the one rule every caller relies on)::
 
     returns[t] = close[t] / close[t-1] - 1        the return realised AT bar t (known at its close)
     signals[t] = what the model said at close t   (may use anything known at close t)
-    position[t] = clip(signals[t], -1, 1)         held from close t to close t+1
+    position[t] = policy.positions(signals[t])     held from close t to close t+1
     pnl[t+1]   = position[t] * returns[t+1] - cost(|position[t] - position[t-1]|)
 
 So a signal never earns the return of its own bar: a "perfect" signal built from the bar's own
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
+from ordinis.engines.learning.core.strategy import PositionPolicy
 
 ArrayLike = pd.Series | pd.DataFrame | np.ndarray
 
@@ -75,9 +76,12 @@ def backtest(
     slippage_bps: float = 1.0,
     *,
     max_gross: float = 1.0,
+    policy: PositionPolicy | None = None,
 ) -> BacktestResult:
     """Trade ``signals`` against realised bar ``returns`` (see the module doc for alignment).
 
+    ``policy`` (the version's strategy definition) sets the signal-to-position mapping, the
+    gross and the costs; without it the signal is clipped and the keyword costs apply.
     Multi-asset input (2-D) is traded as an equal-weight book: each asset gets
     ``signal / n_assets * max_gross``. Costs and slippage are charged in basis points of one-way
     turnover; the first position is bought from flat. NaN signals mean flat.
@@ -103,6 +107,10 @@ def backtest(
         problems.append(FieldProblem("returns", ret.shape[0], "need at least 2 bars"))
     if problems:
         raise ValidationError("backtest input", problems)
+    if policy is None:
+        policy = PositionPolicy(
+            max_gross=max_gross, cost_bps=cost_bps, slippage_bps=slippage_bps
+        )
     # returns[0] is never traded (no position before the first close) so it may be NaN.
     bad = np.flatnonzero(~np.isfinite(ret[1:]).all(axis=1))
     if bad.size:
@@ -118,13 +126,13 @@ def backtest(
             ],
         )
     n_assets = sig.shape[1]
-    weights = np.clip(np.nan_to_num(sig, nan=0.0), -1.0, 1.0) * (max_gross / n_assets)
+    weights = policy.positions(sig) * (policy.max_gross / n_assets)
     held = weights[:-1]  # position set at close t ...
     earned = ret[1:]  # ... earns the return realised at t+1
     prev = np.vstack([np.zeros((1, n_assets)), held[:-1]])
     turnover = np.abs(held - prev).sum(axis=1)
     gross = (held * earned).sum(axis=1)
-    costs = turnover * (cost_bps + slippage_bps) * 1e-4
+    costs = turnover * policy.cost_rate
     index = ret_index if ret_index is not None else sig_index
     out_index = index[1:] if index is not None else pd.RangeIndex(1, ret.shape[0])
     return BacktestResult(
@@ -135,6 +143,6 @@ def backtest(
         costs=costs,
         net_returns=gross - costs,
         turnover=turnover,
-        cost_bps=float(cost_bps),
-        slippage_bps=float(slippage_bps),
+        cost_bps=float(policy.cost_bps),
+        slippage_bps=float(policy.slippage_bps),
     )

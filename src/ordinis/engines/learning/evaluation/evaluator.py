@@ -25,8 +25,14 @@ import pandas as pd
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import EvaluationError, FieldProblem, ValidationError
-from ordinis.engines.learning.core.models import EvaluationResult, MetricEstimate
+from ordinis.engines.learning.core.models import (
+    EvaluationResult,
+    EvaluationScope,
+    MetricEstimate,
+    PackCoverage,
+)
 from ordinis.engines.learning.core.protocol import PredictiveModel
+from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.evaluation.backtest import BacktestResult, backtest
 from ordinis.engines.learning.evaluation.benchmarks import (
     BenchmarkDataset,
@@ -42,6 +48,7 @@ from ordinis.engines.learning.evaluation.cross_validation import (
 )
 from ordinis.engines.learning.evaluation.gates import GateReport, GateSet
 from ordinis.engines.learning.evaluation.metrics import TradingMetrics, compute_trading_metrics
+from ordinis.engines.learning.evaluation.oos import OutOfSample, scope_pack
 from ordinis.engines.learning.evaluation.parity import (
     BacktestRecord,
     LiveRecord,
@@ -135,7 +142,9 @@ class ComparisonResult:
     """Challenger (a) vs champion (b): paired block-bootstrap Sharpe tests per pack and overall.
 
     The overall difference is the mean of the per-pack Sharpe differences; its interval and
-    p-value (H0: a is not better) come from the joint bootstrap of those means.
+    p-value come from the joint bootstrap of those means. The test is ONE-SIDED (H0: a is not
+    better than b; H1: Sharpe(a) > Sharpe(b)) at level ``alpha``; the interval is TWO-SIDED at
+    ``confidence``. ``a_better`` (the promotion rule) is ``p_value <= alpha``.
     """
 
     model_a: str
@@ -147,10 +156,22 @@ class ComparisonResult:
     p_value: float
     alpha: float
     data_hash: str
+    confidence: float = 0.95
+    sidedness: str = "one-sided"
 
     @property
     def a_better(self) -> bool:
-        return self.p_value <= self.alpha
+        """The challenger beats the champion: one-sided p-value <= alpha (never NaN)."""
+        return bool(self.p_value <= self.alpha)
+
+    def describe(self) -> str:
+        """One line naming the test's sidedness, alpha and the interval's (two-sided) level."""
+        verdict = "challenger better" if self.a_better else "not shown better: keep the champion"
+        return (
+            f"Sharpe difference {self.sharpe_diff:+.3f} (two-sided {self.confidence:.0%} "
+            f"interval [{self.lower:+.3f}, {self.upper:+.3f}]); one-sided test H1: challenger > "
+            f"champion, p = {self.p_value:.3f} vs alpha {self.alpha:g}: {verdict}"
+        )
 
 
 @dataclass(slots=True)
@@ -208,18 +229,22 @@ class ModelEvaluator:
         trials: int = 1,
         gates: GateSet | None = None,
         count_verdict: bool = True,
+        oos: OutOfSample | None = None,
+        policy: PositionPolicy | None = None,
         feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """Evaluate ``model`` on the named packs (None: every built-in pack) plus ``holdout``.
 
         ``trials`` is the number of candidates ever evaluated for this model name (the engine
         counts them in the registry); the Deflated Sharpe deflates by it. ``count_verdict=False``
-        when the caller applies its own gates and counts the final verdict itself.
+        when the caller applies its own gates and counts the final verdict itself. ``oos`` says
+        as of when (default: the clock's now) and which training window to exclude; ``policy``
+        is the version's strategy definition (default: the config's costs, clipped signals).
         ``feature_function``: the version's own feature function; packs compute it.
         """
         return await asyncio.to_thread(
             self.evaluate_sync, model, model_version_id, benchmark, holdout, trials, gates,
-            count_verdict, feature_function,
+            count_verdict, oos, policy, feature_function,
         )
 
     async def compare_models(
@@ -230,10 +255,14 @@ class ModelEvaluator:
         id_b: str,
         benchmark: str | Sequence[str] | BenchmarkDataset | None = None,
         alpha: float = 0.05,
+        oos: OutOfSample | None = None,
+        policy: PositionPolicy | None = None,
+        holdout: HoldoutLike | None = None,
     ) -> ComparisonResult:
-        """Paired test of challenger ``model_a`` against champion ``model_b`` on the same packs."""
+        """One-sided paired test of challenger ``model_a`` against champion ``model_b``."""
         return await asyncio.to_thread(
-            self.compare_models_sync, model_a, id_a, model_b, id_b, benchmark, alpha
+            self.compare_models_sync, model_a, id_a, model_b, id_b, benchmark, alpha, oos, policy,
+            holdout,
         )
 
     async def compare_many(
@@ -286,6 +315,8 @@ class ModelEvaluator:
         trials: int = 1,
         gates: GateSet | None = None,
         count_verdict: bool = True,
+        oos: OutOfSample | None = None,
+        policy: PositionPolicy | None = None,
         feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         """The synchronous evaluation (what :meth:`evaluate` runs in a thread)."""
@@ -294,7 +325,7 @@ class ModelEvaluator:
                   version=model_version_id) as sp:
             result = self._evaluate_sync(
                 model, model_version_id, benchmark, holdout, trials, gates, count_verdict,
-                feature_function,
+                oos, policy, feature_function,
             )
             sp.set_attribute(ATTR_OUTCOME, "passed" if result.passed else "failed")
             return result
@@ -308,6 +339,8 @@ class ModelEvaluator:
         trials: int,
         gates: GateSet | None,
         count_verdict: bool,
+        oos: OutOfSample | None = None,
+        policy: PositionPolicy | None = None,
         feature_function: FeatureFunction | None = None,
     ) -> EvaluationResult:
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
@@ -322,11 +355,13 @@ class ModelEvaluator:
                 ],
             )
         started = self.clock.monotonic()
+        pol = policy or self.default_policy
         datasets = self._datasets(benchmark, holdout)
         if feature_function is not None:
             datasets = [self.benchmarks.computed_with(d, feature_function) or d for d in datasets]
+        datasets, scope = self._scoped(datasets, oos)
         with single_threaded_blas():
-            packs, skipped = self._run_packs(model, datasets, trials)
+            packs, skipped = self._run_packs(model, datasets, trials, pol)
         if not packs:
             raise EvaluationError(
                 f"no benchmark pack provides the features of {model_version_id}: "
@@ -349,8 +384,10 @@ class ModelEvaluator:
             "trials": trials,
             "resamples": self.settings.resamples,
             "confidence": self.settings.confidence,
-            "cost_bps": self.config.transaction_cost_bps,
-            "slippage_bps": self.config.slippage_bps,
+            "position_policy": pol.to_json(),
+            "cost_bps": pol.cost_bps,
+            "slippage_bps": pol.slippage_bps,
+            "p_value": "one-sided (H0: Sharpe <= 0), beside a two-sided percentile interval",
             "interval_method": "percentile, stationary block bootstrap (Politis-Romano), block "
             "length max(Politis-White(r), Politis-White(r^2)) in [1, sqrt(n)]",
             "aggregation": "mean over packs; max_drawdown = worst pack; psr/dsr of the mean of "
@@ -371,6 +408,7 @@ class ModelEvaluator:
             intervals=intervals,
             data_hash=_combined_hash(p.dataset for p in packs),
             gate_report=report,
+            scope=scope,
         )
 
     def compare_models_sync(
@@ -381,14 +419,18 @@ class ModelEvaluator:
         id_b: str,
         benchmark: str | Sequence[str] | BenchmarkDataset | None = None,
         alpha: float = 0.05,
+        oos: OutOfSample | None = None,
+        policy: PositionPolicy | None = None,
+        holdout: HoldoutLike | None = None,
     ) -> ComparisonResult:
         """The synchronous form of :meth:`compare_models`."""
-        datasets = self._datasets(benchmark, None)
+        datasets, _ = self._scoped(self._datasets(benchmark, holdout), oos)
+        pol = policy or self.default_policy
         per_pack: dict[str, PairedTestResult] = {}
         diffs: list[np.ndarray] = []
         with single_threaded_blas():
             for ds in datasets:
-                self._compare_pack(model_a, model_b, ds, per_pack, diffs)
+                self._compare_pack(model_a, model_b, ds, per_pack, diffs, pol)
         mean_samples = np.mean(np.vstack(diffs), axis=0)
         point = float(np.mean([r.sharpe_diff for r in per_pack.values()]))
         lo, hi = percentile_interval(mean_samples, self.settings.confidence)
@@ -402,6 +444,7 @@ class ModelEvaluator:
             p_value=bootstrap_p_value(point, mean_samples),
             alpha=alpha,
             data_hash=_combined_hash(datasets),
+            confidence=self.settings.confidence,
         )
 
     def _compare_pack(
@@ -411,9 +454,10 @@ class ModelEvaluator:
         ds: BenchmarkDataset,
         per_pack: dict[str, PairedTestResult],
         diffs: list[np.ndarray],
+        policy: PositionPolicy,
     ) -> None:
-        ra = self.backtest_dataset(model_a, ds).net_returns
-        rb = self.backtest_dataset(model_b, ds).net_returns
+        ra = self.backtest_dataset(model_a, ds, policy).net_returns
+        rb = self.backtest_dataset(model_b, ds, policy).net_returns
         settings = BootstrapSettings(
             self.settings.resamples, self.settings.confidence, _pack_seed(self.settings.seed, ds)
         )
@@ -445,7 +489,7 @@ class ModelEvaluator:
             raise ValidationError(
                 "compare_many", [FieldProblem("models", ids, "ids must be unique")]
             )
-        datasets = self._datasets(benchmark, None)
+        datasets, _ = self._scoped(self._datasets(benchmark, None), None)
         n_reps = reps or min(self.config.bootstrap_resamples, 2_000)
         returns: dict[str, list[np.ndarray]] = {mid: [] for mid in ids}
         per_pack: dict[str, SPAResult] = {}
@@ -521,28 +565,38 @@ class ModelEvaluator:
             return wide.reindex(index=dataset.close.index, columns=dataset.assets)
         return sig
 
-    def backtest_dataset(self, model: PredictiveModel, dataset: BenchmarkDataset) -> BacktestResult:
+    @property
+    def default_policy(self) -> PositionPolicy:
+        """The strategy definition of a version that carries none: config costs, clipped signal."""
+        return PositionPolicy(
+            cost_bps=self.config.transaction_cost_bps, slippage_bps=self.config.slippage_bps
+        )
+
+    def backtest_dataset(
+        self,
+        model: PredictiveModel,
+        dataset: BenchmarkDataset,
+        policy: PositionPolicy | None = None,
+    ) -> BacktestResult:
         """Backtest the model on every window of a pack and join the windows' periods."""
+        pol = policy or self.default_policy
         signals = self.signals_for(model, dataset)
         parts: list[BacktestResult] = []
         idx = dataset.close.index
         for a, b in dataset.segments:
             mask = (idx >= a) & (idx <= b)
-            parts.append(
-                backtest(
-                    signals[mask],
-                    dataset.returns[mask],
-                    self.config.transaction_cost_bps,
-                    self.config.slippage_bps,
-                )
-            )
+            parts.append(backtest(signals[mask], dataset.returns[mask], policy=pol))
         return _concat_results(parts)
 
     def evaluate_pack(
-        self, model: PredictiveModel, dataset: BenchmarkDataset, trials: int = 1
+        self,
+        model: PredictiveModel,
+        dataset: BenchmarkDataset,
+        trials: int = 1,
+        policy: PositionPolicy | None = None,
     ) -> PackEvaluation:
         """Backtest, metrics, bootstrap intervals, PSR and DSR on one pack."""
-        result = self.backtest_dataset(model, dataset)
+        result = self.backtest_dataset(model, dataset, policy)
         if result.n_periods < 20:
             raise EvaluationError(
                 f"benchmark {dataset.name!r} yields {result.n_periods} periods; need >= 20"
@@ -595,14 +649,51 @@ class ModelEvaluator:
             )
         return datasets
 
+    def _scoped(
+        self, datasets: list[BenchmarkDataset], oos: OutOfSample | None
+    ) -> tuple[list[BenchmarkDataset], EvaluationScope]:
+        """Cut every pack at the clock's now and out of the training window; skip thin packs.
+
+        No out-of-sample pack left is an error that lists why each was skipped: an evaluation
+        never falls back to in-sample or future rows.
+        """
+        rule = oos or OutOfSample(self.clock.now())
+        kept: list[BenchmarkDataset] = []
+        coverage: list[PackCoverage] = []
+        for ds in datasets:
+            cut, cov = scope_pack(ds, rule, self.config.eval_min_oos_rows)
+            coverage.append(cov)
+            if cut is not None:
+                kept.append(cut)
+        scope = EvaluationScope(rule.as_of, rule.excluded_start, rule.excluded_end, tuple(coverage))
+        if not kept:
+            reasons = "; ".join(f"{c.name}: {c.skipped}" for c in coverage) or "no packs given"
+            raise EvaluationError(
+                f"no out-of-sample data as of {rule.as_of.isoformat()}"
+                + (
+                    f" outside the training window {rule.excluded_start:%Y-%m-%d}.."
+                    f"{rule.excluded_end:%Y-%m-%d} (purge/embargo included)"
+                    if rule.excluded_start and rule.excluded_end
+                    else ""
+                )
+                + f" ({reasons}); evaluate on packs that lie before the clock's now and outside "
+                "the version's training window, or let the clock run until a forward holdout "
+                "has enough rows. An evaluation never falls back to in-sample data."
+            )
+        return kept, scope
+
     def _run_packs(
-        self, model: PredictiveModel, datasets: list[BenchmarkDataset], trials: int
+        self,
+        model: PredictiveModel,
+        datasets: list[BenchmarkDataset],
+        trials: int,
+        policy: PositionPolicy | None = None,
     ) -> tuple[list[PackEvaluation], dict[str, str]]:
         """Evaluations of the packs that provide the model's features; the others' reasons."""
         usable = [d for d in datasets if not _missing_features(model, d)]
         skipped = {d.name: _skip_reason(model, d) for d in datasets if d not in usable}
         if len(usable) <= 1 or self.max_workers == 1:
-            return [self._traced_pack(model, d, trials) for d in usable], skipped
+            return [self._traced_pack(model, d, trials, policy) for d in usable], skipped
         # Largest packs first so the two workers finish together.
         order = sorted(range(len(usable)), key=lambda i: -usable[i].n_rows)
         with ThreadPoolExecutor(
@@ -611,18 +702,27 @@ class ModelEvaluator:
             # each pack runs in a copy of this context, so its span is a child of ours
             futures = {
                 i: pool.submit(
-                    contextvars.copy_context().run, self._traced_pack, model, usable[i], trials
+                    contextvars.copy_context().run,
+                    self._traced_pack,
+                    model,
+                    usable[i],
+                    trials,
+                    policy,
                 )
                 for i in order
             }
             return [futures[i].result() for i in range(len(usable))], skipped
 
     def _traced_pack(
-        self, model: PredictiveModel, dataset: BenchmarkDataset, trials: int
+        self,
+        model: PredictiveModel,
+        dataset: BenchmarkDataset,
+        trials: int,
+        policy: PositionPolicy | None = None,
     ) -> PackEvaluation:
         with span(self.metrics.tracer, "learning.evaluation.pack", pack=dataset.name,
                   rows=dataset.n_rows):
-            return self.evaluate_pack(model, dataset, trials)
+            return self.evaluate_pack(model, dataset, trials, policy)
 
     def _aggregate(
         self, packs: list[PackEvaluation], trials: int

@@ -12,11 +12,14 @@ of gates and optional per-model-type sections::
         gates: [...]             # replaces the default list for model_type "risk"
 
 A required gate that fails blocks; an advisory one (``required: false``) warns. A gate whose
-metric is missing (or NaN) fails and says so.
+metric is missing (or NaN) fails and says so, except a parity gate: its evidence comes only from
+live (shadow/canary) runs, so until one is recorded it WAITs ("waiting for live evidence"),
+which blocks like a failure but does not claim the model failed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,12 +61,18 @@ class EvaluationGate:
         """Compare one value; a missing or NaN value fails (or warns, when advisory)."""
         metric = self.metric_name
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            ok = False
-            msg = (
-                f"metric {metric!r} is missing from the evaluation "
-                "(was it computed? parity_ratio needs a parity run)"
-            )
             shown = math.nan
+            if self.gate_type is GateType.PARITY and self.required:
+                msg = (
+                    f"{metric}: waiting for live evidence (no shadow/canary parity result "
+                    "recorded for this version yet; engine.record_parity records one)"
+                )
+                return GateResult(
+                    self.name, metric, shown, self.threshold, self.comparison, self.required,
+                    Verdict.WAIT, msg, self.gate_type,
+                )
+            ok = False
+            msg = f"metric {metric!r} is missing from the evaluation (was it computed?)"
         else:
             shown = float(value)
             if self.comparison is Comparison.GTE:
@@ -101,8 +110,19 @@ class GateSet:
         """Check every gate against ``metrics``."""
         results = [g.check(metrics.get(g.metric_name)) for g in self.gates]
         warnings = [r.message for r in results if r.verdict is Verdict.WARN]
-        passed = all(r.verdict is not Verdict.FAIL for r in results)
+        passed = all(r.verdict in (Verdict.PASS, Verdict.WARN) for r in results)
         return GateReport(self.name, passed, results, warnings)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the gates (name, metric, type, comparison, threshold, required, tolerance)
+        and the model type: two sets with the same hash judge identically."""
+        h = hashlib.sha256(f"{self.name}|{self.model_type or ''}".encode())
+        for g in self.gates:
+            h.update(
+                f"|{g.name},{g.metric_name},{g.gate_type.value},{g.comparison.value},"
+                f"{g.threshold!r},{g.required},{g.tolerance!r}".encode()
+            )
+        return h.hexdigest()
 
     @property
     def thresholds(self) -> dict[str, float]:

@@ -15,8 +15,10 @@ Two kinds of evidence:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,6 +125,61 @@ class ParityResult:
         if self.prediction is not None:
             out["parity_prediction_mismatches"] = float(len(self.prediction.mismatches))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class ParityEvidence:
+    """A parity result recorded for one version (from a shadow/canary run), as stored.
+
+    The production verdict uses the latest one's ``parity_ratio``.
+    """
+
+    version_id: str
+    parity_ratio: float
+    passed: bool
+    recorded_at: datetime
+    checks: tuple[tuple[str, float, str], ...] = ()  # (name, value, verdict)
+    problems: tuple[str, ...] = ()
+    source: str = ""
+
+    @classmethod
+    def of(
+        cls, version_id: str, result: ParityResult, at: datetime, source: str = ""
+    ) -> ParityEvidence:
+        return cls(
+            version_id,
+            float(result.parity_ratio),
+            bool(result.passed),
+            at,
+            tuple((c.name, float(c.value), c.verdict.value) for c in result.checks),
+            tuple(result.problems),
+            source,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        ratio = self.parity_ratio
+        return {
+            "version_id": self.version_id,
+            "parity_ratio": ratio if math.isfinite(ratio) else None,
+            "passed": self.passed,
+            "recorded_at": self.recorded_at.isoformat(),
+            "checks": [list(c) for c in self.checks],
+            "problems": list(self.problems),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParityEvidence:
+        ratio = data.get("parity_ratio")
+        return cls(
+            str(data["version_id"]),
+            math.nan if ratio is None else float(ratio),
+            bool(data["passed"]),
+            datetime.fromisoformat(str(data["recorded_at"])),
+            tuple((str(c[0]), float(c[1]), str(c[2])) for c in data.get("checks", [])),
+            tuple(str(p) for p in data.get("problems", [])),
+            str(data.get("source", "")),
+        )
 
 
 def _sharpe(sum_r: np.ndarray, sum_sq: np.ndarray, n: int, ann: float) -> np.ndarray:

@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 
 from ordinis.engines.learning.core.gate_report import GateReport
-from ordinis.engines.learning.core.models import EvaluationResult, MetricEstimate
+from ordinis.engines.learning.core.models import (
+    EvaluationResult,
+    EvaluationScope,
+    MetricEstimate,
+    ProductionVerdict,
+)
 
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -82,6 +87,8 @@ def evaluation_to_dict(result: EvaluationResult) -> dict[str, Any]:
         "intervals": {k: estimate_to_dict(v) for k, v in result.intervals.items()},
         "data_hash": result.data_hash,
         "gate_report": None if result.gate_report is None else result.gate_report.to_dict(),
+        "scope": None if result.scope is None else result.scope.to_dict(),
+        "verdict": None if result.verdict is None else json_safe(result.verdict.to_dict()),
     }
 
 
@@ -109,6 +116,8 @@ def evaluation_from_dict(data: dict[str, Any]) -> EvaluationResult:
         intervals={k: estimate_from_dict(v) for k, v in data.get("intervals", {}).items()},
         data_hash=str(data.get("data_hash", "")),
         gate_report=_gate_report(data),
+        scope=EvaluationScope.from_dict(data["scope"]) if data.get("scope") else None,
+        verdict=ProductionVerdict.from_dict(data["verdict"]) if data.get("verdict") else None,
     )
 
 

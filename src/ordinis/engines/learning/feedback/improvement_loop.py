@@ -110,8 +110,7 @@ class ImprovementLoop:
             trigger.trigger_id if trigger else None,
             LoopStep.DRIFT_ALERT,
             trigger.trigger_type.value if trigger else "counted",
-            f"{alert.severity.value} {alert.drift_type.value} drift on {alert.metric}: "
-            f"{alert.current_value:.4g} vs baseline {alert.baseline_value:.4g}",
+            alert.describe(),
         )
         return await self.handle_trigger(trigger) if trigger is not None else None
 

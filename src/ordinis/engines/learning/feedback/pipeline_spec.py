@@ -175,6 +175,13 @@ class EvaluationStage(_Section):
     )
     gate_set: str = "staging"
     thresholds: dict[str, float] = Field(default_factory=dict)
+    holdout_fraction: float = Field(
+        default=0.2,
+        ge=0.0,
+        lt=1.0,
+        description="newest share of the data window held out at training time: the candidate "
+        "is judged on it (its forward holdout) on top of the packs",
+    )
 
     @field_validator("gate_set")
     @classmethod

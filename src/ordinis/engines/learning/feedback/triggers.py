@@ -184,11 +184,7 @@ _SEVERITY_RANK = {DriftSeverity.INFO: 0, DriftSeverity.WARNING: 1, DriftSeverity
 
 def drift_alert_to_trigger(alert: DriftAlert, clock: Clock | None = None) -> RetrainingTrigger:
     """The DRIFT trigger for one drift alert (stamped at the alert's detection time by default)."""
-    reason = (
-        f"{alert.severity.value} {alert.drift_type.value} drift on {alert.metric}: "
-        f"{alert.current_value:.4g} vs baseline {alert.baseline_value:.4g} "
-        f"(threshold {alert.threshold:.4g})"
-    )
+    reason = f"{alert.describe()} (threshold {alert.threshold:.4g})"
     return RetrainingTrigger(
         model_name=alert.model_name,
         trigger_type=TriggerType.DRIFT,

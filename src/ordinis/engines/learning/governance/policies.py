@@ -207,7 +207,8 @@ class StagingBeforeProductionPolicy:
 
 
 class EvaluationRequiredPolicy:
-    """Promotion to PRODUCTION needs a passed evaluation (DENY when required, WARN otherwise)."""
+    """PRODUCTION needs the registry's production rule to hold: a passed production-gate-set
+    verdict with the current trials (DENY when required, WARN otherwise)."""
 
     name = "require_eval_pass"
 
@@ -219,11 +220,14 @@ class EvaluationRequiredPolicy:
             return PolicyResult(Decision.ALLOW, self.name, "not a promotion to production")
         if action.evaluation_passed is True:
             return PolicyResult(Decision.ALLOW, self.name, "evaluation passed")
-        state = "failed" if action.evaluation_passed is False else "has no recorded evaluation"
         verdict = Decision.DENY if self.required else Decision.WARN
+        blocker = action.details.get("production_blocker")
+        if blocker:  # the registry's production rule says exactly what is missing
+            return PolicyResult(verdict, self.name, blocker)
+        state = "failed" if action.evaluation_passed is False else "has no recorded evaluation"
         return PolicyResult(
             verdict, self.name,
-            f"version {action.target} {state}; evaluate it and record a passing evaluation "
+            f"version {action.target} {state}; evaluate it with the production gate set "
             "before promoting to production",
         )
 

@@ -23,7 +23,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 
-from ordinis.engines.learning.core.models import ModelStage, ModelVersion
+from ordinis.engines.learning.core.models import ModelStage, ModelVersion, ProductionVerdict
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ TAG_EVAL_PASSED = "evaluation.passed"
 TAG_EVAL_ID = "evaluation.id"
 TAG_EVAL_SUMMARY = "evaluation.summary"
 TAG_EVAL_AT = "evaluation.at"
+TAG_EVAL_LABEL = "evaluation.label"
+TAG_EVAL_PRODUCTION = "evaluation.production_verdict"
 # ---- registered-model tag marking the models this engine manages
 TAG_MANAGED = "ordinis.managed"
 
@@ -282,6 +284,8 @@ def to_loaded_version(mv: MlflowModelVersion) -> LoadedVersion | None:
         mlflow_version=str(mv.version),
         run_id=mv.run_id or None,
         evaluation_passed=None if passed_tag is None else passed_tag == "true",
+        evaluation_label=tags.get(TAG_EVAL_LABEL, ""),
+        production_verdict=_verdict(tags.get(TAG_EVAL_PRODUCTION)),
     )
     return LoadedVersion(
         version=mv_obj,
@@ -289,6 +293,17 @@ def to_loaded_version(mv: MlflowModelVersion) -> LoadedVersion | None:
         model_file=tags.get(TAG_MODEL_FILE) or None,
         model_type=tags.get(TAG_MODEL_TYPE) or None,
     )
+
+
+def _verdict(text: str | None) -> ProductionVerdict | None:
+    """The stored production verdict; an unreadable one counts as none (re-evaluate)."""
+    data = _json(text)
+    if not data:
+        return None
+    try:
+        return ProductionVerdict.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _json(text: str | None) -> dict[str, Any]:

@@ -37,9 +37,12 @@ from ordinis.engines.learning.core.errors import (
 from ordinis.engines.learning.core.models import (
     ModelStage,
     ModelVersion,
+    ProductionVerdict,
     RolloutStrategy,
     StoredRecord,
 )
+from ordinis.engines.learning.core.strategy import LINEAGE_KEY as POLICY_KEY
+from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.events.identity import preflight_sqlite_file
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
@@ -67,7 +70,9 @@ from ordinis.engines.learning.registry.mlflow_backend import (
     TAG_CREATED_AT,
     TAG_EVAL_AT,
     TAG_EVAL_ID,
+    TAG_EVAL_LABEL,
     TAG_EVAL_PASSED,
+    TAG_EVAL_PRODUCTION,
     TAG_EVAL_SUMMARY,
     TAG_MANIFEST,
     TAG_METRICS,
@@ -269,8 +274,68 @@ class ModelRegistry:
 
     def trial_count(self, model_name: str) -> int:
         """Candidates ever registered for a model (every registration is a trial, whatever its
-        fate); the Deflated Sharpe Ratio's number of trials. 0 for an unknown model."""
+        fate). 0 for an unknown model. See :meth:`trial_count_of` for the DSR's count."""
         return len(self._versions.get(model_name, {}))
+
+    def trial_count_of(self, version_id: str) -> int:
+        """The Deflated Sharpe's trials for a version: every candidate registered under its model
+        name, plus those registered under other names but trained on the same feature set and
+        data hash (renaming does not reset the count). Retention does not lower it: archived
+        versions stay registered. Trials run outside the engine are not seen."""
+        mv = self.get_model_version(version_id)
+        key = _data_key(mv)
+        count = 0
+        with self._cache_lock:
+            for name, versions in self._versions.items():
+                for other in versions.values():
+                    if name == mv.model_name or (key is not None and _data_key(other) == key):
+                        count += 1
+        return max(count, 1)
+
+    def model_type_of(self, version_id: str) -> str | None:
+        """The model type a version was registered with (None when not given)."""
+        integrity = self._integrity.get(version_id)
+        return integrity.model_type if integrity else None
+
+    def position_policy_of(self, version_id: str) -> PositionPolicy:
+        """The strategy definition a version carries (registered in its lineage)."""
+        mv = self.get_model_version(version_id)
+        return PositionPolicy.of_lineage(mv.lineage, self.default_policy)
+
+    @property
+    def default_policy(self) -> PositionPolicy:
+        """The policy a version registered without one carries: clipped signal, config costs."""
+        return PositionPolicy(
+            cost_bps=self.config.transaction_cost_bps, slippage_bps=self.config.slippage_bps
+        )
+
+    def production_blocker(self, version_id: str) -> str | None:
+        """Why the version may not open production now (None: it may).
+
+        It needs a passed verdict of the production gate set of its model type, computed with
+        the current number of trials (every candidate registered since lowers the DSR, so an
+        older verdict no longer counts). Other gate sets never open production.
+        """
+        mv = self.get_model_version(version_id)
+        verdict = mv.production_verdict
+        if verdict is None:
+            label = mv.evaluation_label
+            other = f" (its latest evaluation: {label})" if label else ""
+            return (
+                f"version {version_id} has no evaluation with the production gate set{other}; "
+                "evaluate it with gate_set='production' (other gate sets never open production)"
+            )
+        trials = self.trial_count_of(version_id)
+        if verdict.trials != trials:
+            return (
+                f"version {version_id}'s production evaluation {verdict.evaluation_id} counted "
+                f"{verdict.trials} trial(s) but {trials} candidates are registered now; "
+                "re-evaluate it with the production gate set (the Deflated Sharpe counts every "
+                "candidate)"
+            )
+        if not verdict.passed:
+            return f"version {version_id}: {verdict.label()}"
+        return None
 
     def aliases(self, model_name: str) -> dict[str, str]:
         """MLflow aliases as ``{alias: our version}`` (production, rollback_target, ...)."""
@@ -432,6 +497,10 @@ class ModelRegistry:
         full_lineage = build_lineage(
             lineage, training_job_id, production.version if production else None
         )
+        if POLICY_KEY not in full_lineage:  # every version carries its strategy definition
+            full_lineage[POLICY_KEY] = self.default_policy.to_json()
+        else:
+            PositionPolicy.from_json(full_lineage[POLICY_KEY])  # refuse a malformed one
         params_json = json_tag(parameters)
         metrics_json = json_tag(metrics)
         backend.ensure_model(model_name)
@@ -528,10 +597,17 @@ class ModelRegistry:
 
     # ------------------------------------------------------------------ evaluation tags
     async def record_evaluation(
-        self, version_id: str, passed: bool, summary: dict[str, float], evaluation_id: str
+        self,
+        version_id: str,
+        passed: bool,
+        summary: dict[str, float],
+        evaluation_id: str,
+        verdict: ProductionVerdict | None = None,
+        label: str = "",
     ) -> None:
-        """Record an evaluation verdict on the version (MLflow tags); promotion to PRODUCTION
-        reads it when ``require_eval_pass`` is on. The evaluator stores the full results."""
+        """Record an evaluation on the version (MLflow tags). ``verdict`` with
+        ``opens_production`` becomes the version's production verdict, which promotion to
+        PRODUCTION reads (``production_blocker``); other verdicts are shown, never used."""
         self.write_guard()
         backend = self._require_backend()
         mv = self.get_model_version(version_id)
@@ -553,7 +629,11 @@ class ModelRegistry:
                 TAG_EVAL_ID: evaluation_id,
                 TAG_EVAL_SUMMARY: json_tag(summary_clean),
                 TAG_EVAL_AT: now.isoformat(),
+                TAG_EVAL_LABEL: label[:500],
             }
+            opens = verdict is not None and verdict.opens_production
+            if opens and verdict is not None:
+                tags[TAG_EVAL_PRODUCTION] = json_tag(verdict.to_dict())
             try:
                 await asyncio.to_thread(
                     backend.set_tags, mv.model_name, mv.mlflow_version or "", tags
@@ -562,7 +642,10 @@ class ModelRegistry:
                 await self._resync(mv.model_name)
                 raise
             current = self._get(mv.model_name, mv.version)
-            self._put(dataclasses.replace(current, evaluation_passed=bool(passed)))
+            self._put(dataclasses.replace(
+                current, evaluation_passed=bool(passed), evaluation_label=label[:500],
+                production_verdict=verdict if opens else current.production_verdict,
+            ))
 
     # ------------------------------------------------------------------ stage changes
     async def promote_model(
@@ -697,15 +780,25 @@ class ModelRegistry:
             action = "demote"
         history = self.history.changes(current.model_name)
         integrity = self._integrity.get(current.version_id)
-        details = {"reason": reason, "strategy": strategy.value if strategy else ""}
-        details["requested_by"] = actor
+        blocker = (
+            self.production_blocker(current.version_id)
+            if stage is ModelStage.PRODUCTION and action == "promote" else None
+        )
+        details: dict[str, str] = {
+            "reason": reason, "strategy": strategy.value if strategy else "",
+            "requested_by": actor,
+            **({"production_blocker": blocker} if blocker else {}),
+        }
         if approved_by:
             details["approved_by"] = approved_by
         return GovernanceAction(
             action, actor, current.model_name,
             model_type=integrity.model_type if integrity else None,
             version=current.version, from_stage=current.stage.value, to_stage=stage.value,
-            evaluation_passed=current.evaluation_passed,
+            evaluation_passed=(
+                blocker is None if stage is ModelStage.PRODUCTION and action == "promote"
+                else current.evaluation_passed
+            ),
             details=details,
             stages_held=stages_held(history, current.version),
             staged_since=_staged_since(history, current), at=self.clock.now(),
@@ -722,19 +815,9 @@ class ModelRegistry:
         gov = self._stage_action(current, stage, strategy, actor, reason, approved_by)
         action = gov.action
         preflight_warnings = self._preflight(gov, current.version_id)
-        if (
-            stage is ModelStage.PRODUCTION and action == "promote"
-            and self.config.require_eval_pass and current.evaluation_passed is not True
-        ):
-            state = (
-                "failed its evaluation" if current.evaluation_passed is False
-                else "has no passed evaluation"
-            )
-            why = (
-                f"version {current.version_id} {state}; record a passing evaluation "
-                "(record_evaluation) before promoting to production"
-            )
-            self._deny(gov, current.version_id, "require_eval_pass", why, "deny")
+        blocker = gov.details.get("production_blocker")
+        if self.config.require_eval_pass and blocker:
+            self._deny(gov, current.version_id, "production_gates", str(blocker), "deny")
         now = self.clock.now()
         aliases = self._aliases.get(model_name, {})
         old = self._production.get(model_name)
@@ -1014,6 +1097,14 @@ def _staged_since(history: list[StageChange], mv: ModelVersion) -> datetime | No
         return None
     entered = [c.at for c in history if c.version == mv.version and c.to_stage is mv.stage]
     return entered[-1] if entered else None
+
+
+def _data_key(mv: ModelVersion) -> tuple[str, str] | None:
+    """(feature set, data hash) of a trained version; None without a data hash."""
+    data_hash = mv.lineage.get("data_hash", "")
+    if not data_hash:
+        return None
+    return mv.lineage.get("feature_set", ""), data_hash
 
 
 def _tail(versions: dict[str, ModelVersion], n: int = 20) -> str:

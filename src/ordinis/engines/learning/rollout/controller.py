@@ -51,7 +51,7 @@ from ordinis.engines.learning.rollout.state import (
 
 log = logging.getLogger(__name__)
 
-RecordParity = Callable[[str, ParityResult], Awaitable[None]]
+RecordParity = Callable[[str, ParityResult], Awaitable[object]]
 BacktestSource = Callable[[str], BacktestRecord | None]
 
 
