@@ -15,6 +15,7 @@ execution: the first model never retrained, and equal-weight buy-and-hold.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,7 +75,7 @@ class DemoOptions:
     report: Path | None = None  # --report: where the HTML goes (default: data dir/report.html)
     initial_train_years: float | None = None  # default: 6 (sp500), 3 (bitcoin)
     holdout_fraction: float = 0.2
-    baseline_trades: int = 2500
+    baseline_periods: int = 125
     staging_gate_set: str = "demo"
     progress: bool = True
 
@@ -102,7 +103,7 @@ class DemoOutcome:
 
 
 def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineConfig:
-    """Settings for daily bars of 20 stocks: weekly drift checks on a 2,500-trade live window
+    """Settings for daily bars of 20 stocks: weekly drift checks on a 125-period live window
     (about six months), drift at 50 % degradation, a 180-day cooldown, 5-year windows."""
     bar = 365.0 / periods_per_year  # calendar days per bar
     return LearningEngineConfig.create(
@@ -116,7 +117,7 @@ def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineCon
         retrain_cooldown_seconds=180 * 86400.0,
         drift_threshold_pct=0.5,
         max_retrains_per_day=1,
-        live_metrics_window=2500,
+        live_metrics_window=125,  # periods of the book: about six months of daily bars
         breaker_max_consecutive_losses=60,
         breaker_max_drawdown_pct=0.5,
         breaker_recovery_timeout_seconds=3 * 86400.0,
@@ -432,13 +433,13 @@ class _Host:
     def maybe_set_baseline(self) -> bool:
         """Once the serving version has traded enough, its live metrics become the baseline."""
         live = self.engine.live_metrics(MODEL)
-        needed = min(self.opts.baseline_trades, self.engine.config.live_metrics_window)
+        needed = min(self.opts.baseline_periods, self.engine.config.live_metrics_window)
         if live.n < needed:
             return False
         metrics = {
             k: v
             for k, v in live.as_dict().items()
-            if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown")
+            if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown") and math.isfinite(v)
         }
         self.engine.set_baseline(MODEL, metrics)
         self.console.print(
