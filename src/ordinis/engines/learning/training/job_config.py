@@ -17,6 +17,7 @@ COMMON_KEYS: frozenset[str] = frozenset({
     "start", "end", "symbol", "symbols", "source_engine", "min_samples",
     "timeout_seconds", "max_retries", "resources", "trigger_id",
     "feature_set", "features", "min_feature_coverage",
+    "position_policy",  # the version's strategy definition, kept in its lineage by the registrar
 })
 
 
