@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from ordinis.engines.learning.collectors import EventSink, FeedbackCollector, FeedbackType
+from ordinis.engines.learning.collectors import (
+    EventSink,
+    FeedbackCollector,
+    FeedbackType,
+    TradeOutcome,
+)
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import ValidationError
@@ -337,6 +342,33 @@ async def test_foreign_events_of_a_feedback_type_are_read_as_normal_feedback(env
     assert record.data == {"reason": "halted"}
 
 
+async def test_a_batch_of_trade_outcomes_trips_on_the_same_trade_as_one_by_one(
+    env: Env, tmp_path: Path, sim_clock: SimulatedClock
+) -> None:
+    """record_trade_outcomes: each trade stored, the breaker trips on the fifth loss in a row
+    (as record_trade_outcome would), the later trades are still stored."""
+    trades = [TradeOutcome("AAPL", -1.0, return_pct=-0.01) for _ in range(6)]
+    records = await env.collector.record_trade_outcomes(trades)
+    assert [r.data["breaker_tripped"] for r in records] == [False] * 4 + [True, False]
+    assert [r.outcome for r in records] == [-0.01] * 6
+    assert env.stored() == 6
+    assert not env.breakers.should_allow_signals()[0]
+    # the loss streak was committed once and survives a restart of the manager
+    again = CircuitBreakerManager(env.store, sim_clock, LearningMetrics(), env.breakers.config)
+    again.load()
+    assert not again.should_allow_signals(consume_probe=False)[0]
+
+
+async def test_a_bad_trade_in_a_batch_refuses_the_batch_naming_its_index(env: Env) -> None:
+    trades = [TradeOutcome("AAPL", 1.0), TradeOutcome("", math.nan)]
+    with pytest.raises(ValidationError) as err:
+        await env.collector.record_trade_outcomes(trades)
+    fields = {p.field for p in err.value.problems}
+    assert {"trades[1].pnl", "trades[1].symbol"} <= fields
+    assert env.stored() == 0
+    assert env.breakers.should_allow_signals()[0]
+
+
 async def test_search_similar_finds_stored_and_new_situations_with_outcomes(
     env: Env, sim_clock: SimulatedClock
 ) -> None:
@@ -364,3 +396,14 @@ async def test_search_similar_finds_stored_and_new_situations_with_outcomes(
     assert near[0].record_id == live.record_id
     losers = await c.search_similar({"x": 1.0, "y": 0.0}, where={"outcome": {"$lt": 0}})
     assert [f.record_id for f in losers] == [pending.record_id]
+
+
+async def test_a_retried_batch_counts_each_trade_once(env: Env) -> None:
+    """record_id is the idempotency key of each trade in a batch, as for one trade."""
+    batch = [TradeOutcome("AAPL", -1.0, record_id=f"t{i}") for i in range(3)]
+    await env.collector.record_trade_outcomes(batch)
+    await env.collector.record_trade_outcomes(batch)  # a retry after a timeout
+    assert env.breakers.should_allow_signals()[0]  # the streak is 3, not 6
+    more = [TradeOutcome("AAPL", -1.0, record_id=f"u{i}") for i in range(2)]
+    records = await env.collector.record_trade_outcomes(more)
+    assert [r.data["breaker_tripped"] for r in records] == [False, True]

@@ -51,6 +51,7 @@ from ordinis.engines.learning.core.models import (
 from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
 
 if TYPE_CHECKING:
+    from ordinis.engines.learning.collectors.feedback_types import TradeOutcome
     from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
     from ordinis.engines.learning.engine.facade import LearningEngine
     from ordinis.engines.learning.features import (
@@ -61,8 +62,15 @@ if TYPE_CHECKING:
         FeatureStore,
         SimilarSituation,
     )
+    from ordinis.engines.learning.features.bar_features import (
+        FEATURE_NAMES,
+        compute_bar_features,
+        next_return,
+    )
+    from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+    from ordinis.engines.learning.training.signal_trainer import SignalTrainer
 
 _LAZY: dict[str, str] = {
     "LearningEngineProtocol": "ordinis.engines.learning.core.protocol",
@@ -78,6 +86,12 @@ _LAZY: dict[str, str] = {
     "FeatureSpec": "ordinis.engines.learning.features",
     "FeatureStore": "ordinis.engines.learning.features",
     "SimilarSituation": "ordinis.engines.learning.features",
+    "FEATURE_NAMES": "ordinis.engines.learning.features.bar_features",
+    "compute_bar_features": "ordinis.engines.learning.features.bar_features",
+    "next_return": "ordinis.engines.learning.features.bar_features",
+    "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
+    "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
+    "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
 }
 
 
@@ -91,6 +105,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 __all__ = [
+    "FEATURE_NAMES",
     "ArtifactIntegrityError",
     "BufferFullError",
     "CallTimeoutError",
@@ -138,12 +153,17 @@ __all__ = [
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",
+    "SignalTrainer",
     "SimilarSituation",
     "SimulatedClock",
     "StoreError",
     "SystemClock",
+    "TradeOutcome",
     "TrainingError",
     "TrainingJob",
     "TrainingStatus",
     "ValidationError",
+    "compute_bar_features",
+    "next_return",
+    "write_pipeline_variant",
 ]

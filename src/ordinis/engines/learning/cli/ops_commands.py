@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -198,52 +197,41 @@ def ui(port: int = typer.Option(5000, help="Port of the MLflow UI"),
 
 @app.command()
 def demo(
+    data: str = typer.Option("sp500", help="sp500 (20 stocks, 1990-2022) or bitcoin (river)"),
+    start: str | None = typer.Option(None, help="First day of the replay (default: the data's)"),
+    end: str | None = typer.Option(None, help="Last day of the replay (default: the data's)"),
+    config: Path | None = typer.Option(
+        None, "--config", help="A pipeline.yaml to run instead of the demo's variant"
+    ),
+    report: Path | None = typer.Option(
+        None, help="Where to write the HTML report (default: DATA_DIR/report.html)"
+    ),
+    quick: bool = typer.Option(False, help="A short span (nine years) for a first look"),
     data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo keeps its stores"),
-    start: str = typer.Option("1990-01-01", help="First day of the replay"),
-    end: str = typer.Option("2022-12-31", help="Last day of the replay"),
     symbols: int = typer.Option(20, min=1, max=20, help="How many of the 20 S&P 500 stocks"),
     fresh: bool = typer.Option(
-        False, help="Replace a previous demo run in --data-dir (only a directory the demo made)"
+        False, help="Replace a previous demo run in DATA_DIR (only a directory the demo made)"
     ),
 ) -> None:
-    """Replay real S&P 500 bars through the closed loop: events, training, gates, drift."""
+    """Replay real bars through the closed loop as a host would; write the HTML report."""
     import asyncio
 
     from ordinis.engines.learning import LearningEngineError
     from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
 
-    opts = DemoOptions(data_dir=data_dir, start=start, end=end, n_symbols=symbols, fresh=fresh)
+    if data not in ("sp500", "bitcoin"):
+        r.fail(f"--data {data!r}: use sp500 or bitcoin")
+        raise typer.Exit(2)
+    if config is not None and not config.is_file():
+        r.fail(f"--config {config}: no such file (give a pipeline.yaml)")
+        raise typer.Exit(2)
+    opts = DemoOptions(
+        data_dir=data_dir, data=data, start=start, end=end, n_symbols=symbols, fresh=fresh,
+        quick=quick, pipeline=config, report=report,
+    )
     try:
         asyncio.run(run_demo(opts, r.out))
-    except LearningEngineError as exc:
-        r.fail(str(exc))
-        raise typer.Exit(2) from None
-
-
-@app.command("init")
-def init(config: Path | None = ConfigOpt, data_dir: Path | None = DataDirOpt) -> None:
-    """Create the stores in a data dir; an EMPTY (0-byte) store file becomes a fresh store.
-
-    A non-empty file is never overwritten: restore it from a backup or move it away.
-    """
-    import asyncio
-
-    from ordinis.engines.learning import LearningEngine, LearningEngineConfig, LearningEngineError
-
-    async def body() -> None:
-        overrides: dict[str, Any] = {"init_store": True}
-        if data_dir is not None:
-            overrides["data_dir"] = data_dir
-        cfg = LearningEngineConfig.load(config, **overrides)
-        async with LearningEngine(cfg) as engine:
-            ident = engine.identity
-            r.out.print(
-                f"stores ready in {cfg.data_dir} (store id {ident.store_id if ident else '?'})"
-            )
-
-    try:
-        asyncio.run(body())
-    except LearningEngineError as exc:
+    except (LearningEngineError, ValueError) as exc:
         r.fail(str(exc))
         raise typer.Exit(2) from None
 

@@ -7,6 +7,7 @@ from ordinis.engines.learning.collectors.feedback_types import (
     DEFAULT_PRIORITY,
     FEEDBACK_EVENT_TYPES,
     FeedbackType,
+    TradeOutcome,
     is_account_level,
 )
 from ordinis.engines.learning.collectors.sink import EventSink
@@ -19,6 +20,7 @@ __all__ = [
     "FeedbackCollector",
     "FeedbackListener",
     "FeedbackType",
+    "TradeOutcome",
     "event_to_record",
     "is_account_level",
     "record_to_event",

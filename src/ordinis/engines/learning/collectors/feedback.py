@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from ordinis.engines.learning.collectors.feedback_types import (
     DEFAULT_PRIORITY,
     FEEDBACK_EVENT_TYPES,
     FeedbackType,
+    TradeOutcome,
     is_account_level,
 )
 from ordinis.engines.learning.collectors.sink import EventSink
@@ -157,6 +158,75 @@ class FeedbackCollector:
         body["outcome_kind"] = "return_pct" if ret is not None else "pnl"
         body["breaker_tripped"] = tripped
         return await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome)
+
+    async def record_trade_outcomes(self, trades: Sequence[TradeOutcome]) -> list[FeedbackRecord]:
+        """Many closed trades at once (a host's book at the close of a bar), in order.
+
+        Each is validated as ``record_trade_outcome`` does (one bad entry refuses the batch,
+        naming its index, and nothing is stored); the breakers see every trade in turn with a
+        single store commit, so a book of many positions costs one round trip, not one each.
+        """
+        checked: list[tuple[TradeOutcome, dict[str, Any], dict[str, Any], float]] = []
+        problems: list[FieldProblem] = []
+        for i, t in enumerate(trades):
+            c = Checker(f"trade outcome [{i}]")
+            pnl_value = c.number("pnl", t.pnl)
+            ret = c.number("return_pct", t.return_pct, optional=True)
+            equity_value = c.number("equity", t.equity, optional=True, positive=True)
+            data = {
+                "pnl": pnl_value,
+                "return_pct": ret,
+                "signal_id": c.text("signal_id", t.signal_id, optional=True),
+                "model_name": c.text("model_name", t.model_name, optional=True),
+                "model_version": c.text("model_version", t.model_version, optional=True),
+                "equity": equity_value,
+            }
+            common = self._common(c, t.symbol, t.source_engine, t.metadata, None, t.record_id,
+                                  None, symbol_required=True)
+            try:
+                c.done()
+            except ValidationError as exc:
+                problems.extend(
+                    FieldProblem(f"trades[{i}].{p.field}", p.value, p.problem)
+                    for p in exc.problems
+                )
+                continue
+            assert pnl_value is not None
+            checked.append((t, common, data, ret if ret is not None else pnl_value))
+        if problems:
+            raise ValidationError("trade outcomes", problems)
+        if not checked:
+            return []
+        execution = self.breakers.engine_for("execution_failure")
+        results = [(t.pnl, t.equity) for t, *_ in checked]
+        keys = [common["record_id"] for _, common, *_ in checked]
+        deadline = min(common["deadline"] for _, common, *_ in checked)
+
+        def breakers(timeout: float) -> list[bool]:  # one thread hop for the whole bar
+            tripped = self.breakers.record_trade_results(results, keys=keys, timeout=timeout)
+            if execution is not None:
+                self.breakers.record_success(execution, key=keys[-1], timeout=timeout)
+            return tripped
+
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._timeout(checked[0][1], "feeding the circuit breakers")
+        try:
+            async with asyncio.timeout(remaining):
+                tripped = await asyncio.to_thread(breakers, remaining)
+        except StoreError as exc:  # kept by the manager, retried on its next change
+            log.error("breaker state not saved (kept, retried on the next change): %s", exc)
+            self.breaker_errors.append(exc)
+            tripped = [False] * len(checked)
+        except (TimeoutError, CallTimeoutError):
+            raise self._timeout(checked[0][1], "feeding the circuit breakers") from None
+        records: list[FeedbackRecord] = []
+        for (_, common, data, outcome), trip in zip(checked, tripped, strict=True):
+            body: dict[str, Any] = dict(data)
+            body["outcome_kind"] = "return_pct" if data["return_pct"] is not None else "pnl"
+            body["breaker_tripped"] = trip
+            records.append(await self._emit(FeedbackType.TRADE_OUTCOME, common, body, outcome))
+        return records
 
     async def record_signal_accuracy(
         self,

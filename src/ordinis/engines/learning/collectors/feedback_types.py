@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ordinis.engines.learning.core.models import EventType, FeedbackPriority
 
@@ -71,3 +73,20 @@ def is_account_level(*texts: str | None) -> bool:
         if any(marker in normalised for marker in ACCOUNT_LEVEL_MARKERS):
             return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class TradeOutcome:
+    """One closed trade for ``FeedbackCollector.record_trade_outcomes`` (the fields of
+    ``record_trade_outcome``)."""
+
+    symbol: str
+    pnl: float
+    return_pct: float | None = None
+    signal_id: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+    source_engine: str = "portfolio"
+    metadata: dict[str, Any] | None = None
+    equity: float | None = None
+    record_id: str | None = None  # the idempotency key: a retried batch counts each trade once

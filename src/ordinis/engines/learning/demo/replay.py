@@ -1,21 +1,21 @@
-"""The closed-loop demo: replay 1990-2022 S&P 500 stocks through the LearningEngine.
+"""The closed-loop demo, written as an ordinis host would write it, through the public API only.
 
-A simulated clock follows the bars. Until the first model exists a momentum rule trades;
-then the engine trains a model on the stored events, registers it, evaluates it on the
-benchmark packs and gates it. From there each day the serving model predicts, trades are
-reported through the FeedbackCollector, drift is checked on the clock, and the loop retrains,
-evaluates and gates by itself. Everything it does is printed as it happens.
+A simulated clock follows the bars. Every bar the host's SignalEngine asks the engine which
+model serves each symbol; the simulated execution trades with costs and slippage; each closed
+position goes to the FeedbackCollector; the breakers gate trading through
+``should_allow_signals()``. Until the first model exists a momentum rule trades. The loop
+(drift, retraining through the safeguards, evaluation, gates) runs by itself on the clock.
 
-Honest rules apply: evaluations are as of the simulated clock and out of each version's training
-window (the newest 20 % of a training window is held out and judged as its forward holdout).
-Production needs the production gates, parity included, which only live shadow/canary evidence
-can satisfy; when no model passes them the demo says so and trades its STAGING version (the
-staging path), and a challenger replaces it only when a one-sided paired test says it is better.
+Honest rules: production needs the production gates of the model's type; when no version
+earns them the demo says so, trades its staged versions (the staging path, labelled as such)
+and never lowers a bar. Beside the closed loop the host keeps two paper books on the same
+execution: the first model never retrained, and equal-weight buy-and-hold.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,98 +25,119 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ordinis.engines.learning import (
-    LearningEngine,
-    LearningEngineError,
-    PositionMapping,
-    PositionPolicy,
-)
-from ordinis.engines.learning.core.clock import SimulatedClock
-from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.models import (
+    FEATURE_NAMES,
+    EvaluationResult,
     EventType,
+    LearningEngine,
+    LearningEngineConfig,
+    LearningEngineError,
     LearningEvent,
     ModelStage,
+    RolloutStrategy,
+    SimulatedClock,
+    TradeOutcome,
     TrainingStatus,
+    write_pipeline_variant,
 )
-from ordinis.engines.learning.demo.market_data import FeaturePanel, load_panel
+from ordinis.engines.learning.demo.collect import collect_record
+from ordinis.engines.learning.demo.execution import DemoPolicy, SimulatedExecution
+from ordinis.engines.learning.demo.market_data import FeaturePanel, load_data
+from ordinis.engines.learning.demo.record import DemoRecord, PhaseTimes
 from ordinis.engines.learning.demo.report import print_evaluation
+from ordinis.engines.learning.demo.report_html import write_report
+from ordinis.engines.learning.demo.signals import SignalEngine
+from ordinis.engines.learning.demo.trainer import MODEL_TYPE
+from ordinis.engines.learning.demo.trainer import SPEC as TRAINER_SPEC
 from ordinis.engines.learning.demo.workdir import prepare_demo_dir
-from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
-from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 
 MODEL = "spx-signal"
-# What the demo trades: the sign of the signal, the full slice long or short, 1 + 1 bps costs.
-DEMO_POLICY = PositionPolicy(mapping=PositionMapping.SIGN, cost_bps=1.0, slippage_bps=1.0)
-BASELINE_MODEL = "momentum-rule"
+RULE = "momentum-rule"
+#: What the demo trades: the sign of the signal, 1 bp of costs and 1 bp of slippage per turnover.
+POLICY = DemoPolicy(cost_bps=1.0, slippage_bps=1.0)
+QUICK_END_YEARS = 9.0  # --quick: nine years from the start (first model after six)
 
 
 @dataclass(slots=True)
 class DemoOptions:
-    """What to replay and where to keep it."""
+    """What to replay and where to keep it (the CLI's options)."""
 
     data_dir: Path = Path("data/demo")
-    start: str = "1990-01-01"
-    end: str = "2022-12-31"
+    data: str = "sp500"
+    start: str | None = None
+    end: str | None = None
     n_symbols: int = 20
     fresh: bool = False  # replace a previous demo run (only a directory marked by the demo)
-    initial_train_years: float = 6.0
-    baseline_periods: int = 125
-    gate_set: str = "demo"
+    quick: bool = False
+    pipeline: Path | None = None  # --config: a pipeline.yaml of the user's instead of the demo's
+    report: Path | None = None  # --report: where the HTML goes (default: data dir/report.html)
+    initial_train_years: float | None = None  # default: 6 (sp500), 3 (bitcoin)
     holdout_fraction: float = 0.2
+    baseline_periods: int = 125
+    staging_gate_set: str = "demo"
+    progress: bool = True
+
+    @property
+    def report_path(self) -> Path:
+        return self.report or self.data_dir / "report.html"
 
 
 @dataclass(slots=True)
-class DemoSummary:
-    """What the demo did, for the final table and for tests."""
+class _Books:
+    """Daily returns of the three books, indexed like the panel's days."""
 
-    events_recorded: int = 0
-    events_stored: int = 0
-    ingest_seconds: float = 0.0
-    trades: int = 0
-    drift_alerts: int = 0
-    retrains: int = 0
-    promotions: list[str] = field(default_factory=list)
-    loop_lines: list[str] = field(default_factory=list)
-    production_versions: list[str] = field(default_factory=list)
-    audit_ok: bool = False
-    audit_records: int = 0
-    blocked_days: int = 0
+    loop: np.ndarray
+    static: np.ndarray
+    first_model_day: int | None = None
 
 
-def demo_config(opts: DemoOptions) -> LearningEngineConfig:
-    """Settings for daily bars of 20 stocks: weekly drift checks on a 125-day live window of the
-    book (about six months), drift at 50 % degradation, a 180-day cooldown, 5-year windows."""
+@dataclass(slots=True)
+class DemoOutcome:
+    """What ``run_demo`` returns: the record the report was made of and where the report is."""
+
+    record: DemoRecord
+    report_path: Path
+    served: list[tuple[datetime, str]] = field(default_factory=list)
+
+
+def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineConfig:
+    """Settings for daily bars of 20 stocks: weekly drift checks on a 125-period live window
+    (about six months), drift at 50 % degradation, a 180-day cooldown, 5-year windows."""
+    bar = 365.0 / periods_per_year  # calendar days per bar
     return LearningEngineConfig.create(
         data_dir=opts.data_dir,
         max_events_memory=100_000,
         event_retention_days=36500,
+        retention_check_interval_seconds=30 * 86400.0,  # nothing is old enough to purge
         flush_batch_size=20_000,
-        min_samples_for_training=1000,
-        drift_check_interval_seconds=7 * 86400.0,
+        min_samples_for_training=1000 if periods_per_year > 200 else 200,
+        drift_check_interval_seconds=7 * 86400.0 * max(1.0, bar / 1.45),
         retrain_cooldown_seconds=180 * 86400.0,
         drift_threshold_pct=0.5,
         max_retrains_per_day=1,
-        live_metrics_window=125,
+        live_metrics_window=125,  # periods of the book: about six months of daily bars
         breaker_max_consecutive_losses=60,
         breaker_max_drawdown_pct=0.5,
         breaker_recovery_timeout_seconds=3 * 86400.0,
-        pipeline_config_path=_demo_pipeline(opts),
+        pipeline_config_path=opts.pipeline or _demo_pipeline(opts),
+        allowed_model_types=["signal", MODEL_TYPE],
     )
 
 
 def _demo_pipeline(opts: DemoOptions) -> Path:
-    """The packaged pipeline.yaml with a 5-year window and the demo's gate set."""
+    """The packaged pipeline.yaml with a 5-year window; candidates are staged on the demo set."""
     return write_pipeline_variant(
         opts.data_dir / "pipeline.yaml",
         stages={
             "data_collection": {"window": "1825d"},
+            "training": {"model_type": MODEL_TYPE},
             # PSI above 0.25 is the conventional "significant shift"; 0.1 (the engine default)
             # refuses most 5-year windows of volatility-level features against the last one
             "data_validation": {"max_feature_drift": 0.25},
             "evaluation": {
-                "gate_set": opts.gate_set,
+                "gate_set": opts.staging_gate_set,
                 "thresholds": {},
                 "benchmarks": ["pack_01_bull", "pack_02_sideways", "pack_03_crash", "pack_04_bear"],
             },
@@ -129,8 +150,13 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
     )
 
 
-class _Replay:
-    """State of one replay: the engine, the panel, positions and what was printed."""
+def _momentum(features: np.ndarray) -> np.ndarray:
+    """The host's own rule before any model serves: the sign of the 20-day return."""
+    return np.sign(np.nan_to_num(features[:, FEATURE_NAMES.index("ret_20")]))
+
+
+class _Host:
+    """One replay: the engine, the SignalEngine, the execution, the paper books, the console."""
 
     def __init__(
         self, engine: LearningEngine, panel: FeaturePanel, console: Console, opts: DemoOptions
@@ -139,54 +165,64 @@ class _Replay:
         self.panel = panel
         self.console = console
         self.opts = opts
-        self.summary = DemoSummary()
-        self.positions = np.zeros(len(panel.symbols))
-        self.previous = np.zeros(len(panel.symbols))
-        self.position_model: str = BASELINE_MODEL
-        self.position_version: str | None = None
-        self.equity = 1.0
-        self.model: Any = None
-        self.model_version: str | None = None
+        self.signals = SignalEngine(engine, MODEL, FEATURE_NAMES, _momentum)
+        self.book = SimulatedExecution(list(panel.symbols))
+        self.static_book = SimulatedExecution(list(panel.symbols))
+        n = len(panel.days)
+        self.books = _Books(np.zeros(n), np.zeros(n))
+        self.static_signals: np.ndarray | None = None
+        self.serving: str | None = None
         self.blocked = False
+        self.blocked_days = 0
+        self.events = 0
+        self.trades = 0
         self.candidates: list[str] = []
-        self.baseline_pending = True
-        self.serving: str | None = None  # the staging version traded when none is in production
-        self.policy = DEMO_POLICY
+        self.switches = 0
+        self.baseline_pending = False
+        self.served: list[tuple[datetime, str]] = []
+        self.rollouts: dict[str, Any] = {}  # rollout id -> its newest report
+        self.versions: list[str] = ["rule"] * len(panel.symbols)  # who set each position
+        self.prediction_ids: list[str | None] = [None] * len(panel.symbols)
+        self.times = PhaseTimes()
 
-    # ------------------------------------------------------------------ one day
-    async def step(self, d: int) -> None:
+    # ------------------------------------------------------------------ one bar
+    async def bar(self, d: int) -> None:
         engine, panel = self.engine, self.panel
         clock = engine.clock
         assert isinstance(clock, SimulatedClock)
         clock.set(panel.days[d])
-        await self._settle_trades(d)
+        if d > 0:
+            await self._settle(d)
         allowed, reason = engine.should_allow_signals()
         if not allowed:
-            self.summary.blocked_days += 1
+            self.blocked_days += 1
             if not self.blocked:
                 self.console.print(f"[red]{panel.days[d]:%Y-%m-%d} signals blocked:[/red] {reason}")
             self.blocked = True
-            self.positions[:] = 0.0
-            return
-        if self.blocked:
-            self.console.print(f"[green]{panel.days[d]:%Y-%m-%d} signals allowed again[/green]")
-            self.blocked = False
-        self._refresh_model(d)
-        valid = panel.valid[d]
-        feats = panel.features[d]
-        if self.model is not None:
-            frame = pd.DataFrame(feats, columns=list(FEATURE_NAMES))
-            frame = frame.fillna(0.0)
-            signal = np.asarray(self.model.predict(frame), dtype=float)
-            model_name, version = MODEL, self.model_version
+            self.book.flatten()
         else:
-            signal = np.sign(np.nan_to_num(feats[:, FEATURE_NAMES.index("ret_20")]))
-            model_name, version = BASELINE_MODEL, None
+            if self.blocked:
+                self.console.print(f"[green]{panel.days[d]:%Y-%m-%d} signals allowed again[/green]")
+                self.blocked = False
+            self._trade(d)
+        self._paper_static(d)
+
+    def _trade(self, d: int) -> None:
+        panel = self.panel
+        valid = panel.valid[d]
+        served = self.signals.bar(panel.symbols, panel.features[d])
+        version = served[0].version_id if served else "rule"
+        if version != self.serving:
+            self._now_serving(d, version)
+        values = np.array([s.value if valid[i] else 0.0 for i, s in enumerate(served)])
+        self.book.rebalance(POLICY.positions(values))
+        self.prediction_ids = [s.prediction_id for s in served]
+        self.versions = [s.version_id for s in served]
+        feats = panel.features[d]
         for s, sym in enumerate(panel.symbols):
             if not valid[s]:
-                signal[s] = 0.0
                 continue
-            engine.record_event(
+            self.engine.record_event(
                 LearningEvent(
                     EventType.SIGNAL_GENERATED,
                     "signal",
@@ -194,165 +230,208 @@ class _Replay:
                     timestamp=panel.days[d],
                     payload={
                         "features": dict(zip(FEATURE_NAMES, map(float, feats[s]), strict=True)),
-                        "signal": float(signal[s]),
-                        "model_name": model_name,
-                        "model_version": version or "rule",
+                        "signal": float(values[s]),
+                        "model_name": MODEL if served[s].version_id != "rule" else RULE,
+                        "model_version": served[s].version_id,
                     },
                     outcome=float(panel.target[d, s]),
                 )
             )
-            self.summary.events_recorded += 1
-        self.previous = self.positions.copy()
-        self.positions = self.policy.positions(signal)
-        self.position_model, self.position_version = model_name, version
+            self.events += 1
 
-    async def _settle_trades(self, d: int) -> None:
-        """Yesterday's positions earn yesterday's next-day return; report each closed trade."""
-        if d == 0 or not self.positions.any():
-            return
-        panel = self.panel
-        collector = self.engine.feedback
-        n_open = max(1, int(np.count_nonzero(self.positions)))
-        for s, sym in enumerate(panel.symbols):
-            pos = self.positions[s]
-            ret = panel.target[d - 1, s]
-            if pos == 0 or not np.isfinite(ret):
-                continue
-            # the version's position policy defines the trade's return (costs included)
-            trade_ret = self.policy.trade_return(float(pos), float(self.previous[s]), float(ret))
-            self.equity *= 1.0 + trade_ret / n_open
-            await collector.record_trade_outcome(
-                sym,
-                pnl=trade_ret,
-                return_pct=trade_ret,
-                model_name=self.position_model,
-                model_version=self.position_version,
-                metadata={"signal": float(pos)},
-                equity=self.equity,
+    async def _settle(self, d: int) -> None:
+        """Yesterday's positions earn the bar's return; each closed position is reported."""
+        returns = self.panel.target[d - 1]
+        fills, book_return = self.book.settle(returns, POLICY)
+        self.books.loop[d] = book_return
+        versions, ids = self.versions, self.prediction_ids
+        index = {s: i for i, s in enumerate(self.panel.symbols)}
+        trades = []
+        for fill in fills:
+            i = index[fill.symbol]
+            version = versions[i]
+            trades.append(
+                TradeOutcome(
+                    fill.symbol,
+                    pnl=fill.trade_return,
+                    return_pct=fill.trade_return,
+                    signal_id=ids[i],
+                    model_name=MODEL if version != "rule" else RULE,
+                    model_version=None if version == "rule" else version,
+                    metadata={"position": fill.position},
+                    equity=self.book.equity,
+                )
             )
-            self.summary.trades += 1
+        # the book closes at the bar: every position reported, the breakers see each in turn
+        await self.engine.feedback.record_trade_outcomes(trades)
+        self.trades += len(trades)
 
-    def _serving(self) -> Any:
-        """Production if a version passed the production gates, else the staged version."""
-        prod = self.engine.get_production_model(MODEL)
-        if prod is not None:
-            return prod
-        return self.engine.get_model_version(self.serving) if self.serving else None
-
-    def _refresh_model(self, d: int) -> None:
-        prod = self._serving()
-        if prod is None or prod.version_id == self.model_version:
+    def _paper_static(self, d: int) -> None:
+        """The first model, never retrained, on the same execution (a paper book)."""
+        panel = self.panel
+        if d > 0:
+            _, r = self.static_book.settle(panel.target[d - 1], POLICY)
+            self.books.static[d] = r if self.static_signals is not None else self.books.loop[d]
+        if self.static_signals is None:
+            self.static_book.rebalance(self.book.positions)
             return
-        self.policy = PositionPolicy.of_lineage(prod.lineage, DEMO_POLICY)
-        self.model = self.engine.load_model(prod.version_id)
-        self.model_version = prod.version_id
-        self.engine.reset_live_metrics(MODEL)  # live metrics of the new model only
-        self.baseline_pending = True
-        self.summary.production_versions.append(prod.version_id)
-        self.console.print(
-            f"[bold cyan]{self.panel.days[d]:%Y-%m-%d} now trading with "
-            f"{prod.version_id}[/bold cyan]"
-        )
+        self.static_book.rebalance(POLICY.positions(self.static_signals[d]))
 
-    # ------------------------------------------------------------------ first model
+    def pin_static(self, d: int, model: Any) -> None:
+        """Fix the first model's signals for day ``d`` on: each uses that day's features only,
+        so one batch prediction equals one prediction per bar (and costs far less)."""
+        panel = self.panel
+        rows = panel.features[d:].reshape(-1, len(FEATURE_NAMES))
+        frame = pd.DataFrame(np.nan_to_num(rows), columns=list(FEATURE_NAMES))
+        values = np.asarray(model.predict(frame), dtype=float).reshape(-1, len(panel.symbols))
+        signals = np.zeros(panel.valid.shape)
+        signals[d:] = np.where(panel.valid[d:], values, 0.0)
+        self.static_signals = signals
+
+    def _now_serving(self, d: int, version: str) -> None:
+        self.serving = version
+        self.served.append((self.panel.days[d], version))
+        if version == "rule":
+            return
+        self.engine.reset_live_metrics(MODEL)  # live metrics of the new version only
+        self.baseline_pending = True
+        how = (
+            "from PRODUCTION"
+            if self.engine.get_production_model(MODEL)
+            else "from STAGING (the staging path: no version holds production)"
+        )
+        self.console.print(f"[bold cyan]{self.panel.days[d]:%Y-%m-%d} now trading {version} {how}")
+
+    # ------------------------------------------------------------------ models
     async def first_model(self, d: int) -> None:
         engine, console = self.engine, self.console
         now = self.panel.days[d]
         await engine.flush_events()
         console.rule(f"[bold]{now:%Y-%m-%d}: train the first model on the stored events")
-        start = now - timedelta(days=int(365 * self.opts.initial_train_years))
-        # the newest part of the window is held out: the model is judged there (forward holdout)
-        end = now - (now - start) * self.opts.holdout_fraction
+        start = now - timedelta(days=int(365 * _train_years(self.opts)))
+        end = now - (now - start) * self.opts.holdout_fraction  # the forward holdout is kept out
+        t0 = time.perf_counter()
         job = await engine.submit_training_job(
             MODEL,
-            "signal",
+            MODEL_TYPE,
             {
                 "algorithm": "lightgbm",
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "params": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15},
-                "position_policy": DEMO_POLICY.to_json(),
             },
             actor="demo",
         )
-        t0 = time.perf_counter()
         job = await engine.wait_for_training_job(job.job_id)
+        self.times.train += time.perf_counter() - t0
         if job.status is not TrainingStatus.COMPLETED or not job.model_version_id:
             console.print(f"[red]training failed:[/red] {job.error_message}")
             return
+        version_id = job.model_version_id
         console.print(
             f"job {job.job_id} {job.status.value} in {time.perf_counter() - t0:.1f} s -> "
-            f"registered {job.model_version_id}; holdout "
+            f"registered {version_id}; holdout "
             + ", ".join(f"{k}={v:.3f}" for k, v in sorted(job.metrics.items()))
         )
-        version_id = job.model_version_id
-        console.rule("evaluation as of now, out of sample: production gates")
+        self.pin_static(d, engine.load_model(version_id))
+        await self.judge(version_id, first=True)
+
+    async def judge(self, version_id: str, first: bool = False) -> None:
+        """Production gates first; if they refuse, stage on the demo set and say why."""
+        engine, console = self.engine, self.console
+        t0 = time.perf_counter()
+        console.rule(f"{version_id}: the production gates of its model type")
         strict = await engine.evaluate_model(version_id, gate_set="production")
         print_evaluation(console, strict)
-        console.rule(f"evaluation: the demo's gate set ({self.opts.gate_set}: safety required)")
-        result = await engine.evaluate_model(version_id, gate_set=self.opts.gate_set)
-        print_evaluation(console, result)
-        if not result.passed:
-            console.print(
-                "[yellow]the first model did not pass; the momentum rule keeps trading[/yellow]"
-            )
+        if strict.passed:
+            await self._promote(version_id, ModelStage.PRODUCTION, "passed the production gates")
+            self.times.evaluate += time.perf_counter() - t0
             return
-        await engine.promote_model(
-            MODEL, version_id, ModelStage.STAGING, actor="demo", reason="demo gates passed"
-        )
-        blocker = engine.production_blocker(version_id)
-        if blocker is None:
-            await engine.promote_model(
-                MODEL, version_id, ModelStage.PRODUCTION, actor="demo",
-                reason="passed the production gates",
-            )
-            self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> production")
-            console.print(f"[green]{version_id} promoted: staging -> production[/green]")
+        console.print(f"[yellow]{version_id} does not earn production: {_why(strict)}[/yellow]")
+        if _only_parity_waits(strict) and await self._shadow(version_id):
+            self.times.evaluate += time.perf_counter() - t0
             return
-        self.serving = version_id
-        self.summary.promotions.append(f"{now:%Y-%m-%d} {version_id} -> staging (serving)")
-        console.print(
-            f"[yellow]no honest model passes production ({blocker}); the demo trades "
-            f"{version_id} from STAGING (the staging path) and its loop runs on it[/yellow]"
+        if not first:
+            self.times.evaluate += time.perf_counter() - t0
+            self.signals.stage(version_id)
+            return
+        staged = await engine.evaluate_model(version_id, gate_set=self.opts.staging_gate_set)
+        print_evaluation(console, staged)
+        self.times.evaluate += time.perf_counter() - t0
+        if not staged.passed:
+            console.print("[yellow]not even staged: the momentum rule keeps trading[/yellow]")
+            return
+        await self._promote(version_id, ModelStage.STAGING, "passed the demo's staging gates")
+        self.signals.stage(version_id)
+
+    async def _promote(self, version_id: str, stage: ModelStage, reason: str) -> None:
+        t0 = time.perf_counter()
+        # with a rollout part, production is reached through a canary ramp (and can roll back)
+        canary = self._has_rollouts() and stage is ModelStage.PRODUCTION
+        strategy = RolloutStrategy.CANARY if canary else None
+        await self.engine.promote_model(
+            MODEL, version_id, stage, rollout_strategy=strategy, actor="demo", reason=reason
         )
+        self.times.rollout += time.perf_counter() - t0
+        self.switches += 1
+
+    def _has_rollouts(self) -> bool:
+        """True when the engine has the rollout part (shadow, canary, automatic rollback)."""
+        return callable(getattr(self.engine, "get_rollout", None))
+
+    async def _shadow(self, version_id: str) -> bool:
+        """Only live evidence is missing: run the version in shadow, where the engine gathers
+        it (parity), then judge it again. False when this engine has no rollout part."""
+        if not self._has_rollouts():
+            return False
+        start: Any = getattr(self.engine, "start_rollout")  # noqa: B009
+        t0 = time.perf_counter()
+        await start(MODEL, version_id, RolloutStrategy.SHADOW, actor="demo",
+                    reason="production gates wait for live evidence")
+        self.times.rollout += time.perf_counter() - t0
+        self.console.print(f"[cyan]{version_id}: shadow rollout started for live evidence[/cyan]")
+        return True
+
+    def poll_rollout(self) -> None:
+        """Keep each rollout's newest state (the report shows their traffic over time)."""
+        if not self._has_rollouts():
+            return
+        get: Any = getattr(self.engine, "get_rollout")  # noqa: B009
+        try:
+            report = get(MODEL)
+        except LearningEngineError:
+            return
+        self.rollouts[str(report.rollout_id)] = report
 
     async def review_candidates(self) -> None:
-        """The demo's operator: a staged challenger that beats the champion goes to production."""
+        """The demo's operator: a staged challenger replaces the serving version only when a
+        paired test on the same packs says it is better."""
         while self.candidates:
             version_id = self.candidates.pop(0)
-            champion = self._serving()
-            if champion is None or champion.version_id == version_id:
+            champion = self.signals.serving_version()
+            if champion is None or champion == version_id:
                 continue
+            t0 = time.perf_counter()
             try:
-                cmp = await self.engine.compare_models(version_id, champion.version_id)
+                cmp = await self.engine.compare_models(version_id, champion)
             except LearningEngineError as exc:
-                self.console.print(
-                    f"{self.engine.clock.now():%Y-%m-%d} operator: cannot compare {version_id} "
-                    f"with {champion.version_id}: {exc}"
-                )
+                self.console.print(f"operator: cannot compare {version_id} with {champion}: {exc}")
                 continue
+            finally:
+                self.times.evaluate += time.perf_counter() - t0
+            better = _challenger_better(cmp)
             self.console.print(
                 f"{self.engine.clock.now():%Y-%m-%d} operator: challenger {version_id} vs "
-                f"champion {champion.version_id}: {cmp.describe()}"
+                f"{champion}: Sharpe difference {cmp.sharpe_diff:+.3f} "
+                f"[{cmp.lower:+.3f}, {cmp.upper:+.3f}], p={cmp.p_value:.3f} -> "
+                + ("switch" if better else "keep the champion")
             )
-            if not cmp.a_better:  # promotion follows the one-sided test at its alpha
-                continue
-            reason = f"challenger beat {champion.version_id}: one-sided p={cmp.p_value:.3f}"
-            if self.engine.production_blocker(version_id) is None:
-                await self.engine.promote_model(
-                    MODEL, version_id, ModelStage.PRODUCTION, actor="demo-operator",
-                    reason=reason,
-                )
-                self.summary.promotions.append(f"{self.engine.clock.now():%Y-%m-%d} {version_id}")
-            else:
-                self.serving = version_id
-                self.summary.promotions.append(
-                    f"{self.engine.clock.now():%Y-%m-%d} {version_id} (staging path)"
-                )
-            self.baseline_pending = True
+            if better:
+                await self.judge(version_id)
+                self.switches += 1
 
     def maybe_set_baseline(self) -> bool:
-        """Once the serving model has traded enough periods, its live metrics are the baseline."""
+        """Once the serving version has traded enough, its live metrics become the baseline."""
         live = self.engine.live_metrics(MODEL)
         needed = min(self.opts.baseline_periods, self.engine.config.live_metrics_window)
         if live.n < needed:
@@ -360,7 +439,7 @@ class _Replay:
         metrics = {
             k: v
             for k, v in live.as_dict().items()
-            if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown")
+            if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown") and math.isfinite(v)
         }
         self.engine.set_baseline(MODEL, metrics)
         self.console.print(
@@ -370,63 +449,139 @@ class _Replay:
         return True
 
 
-async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoSummary:
-    """Run the whole replay and print what happens; returns the summary."""
+def _only_parity_waits(result: EvaluationResult) -> bool:
+    """True when every failed required gate is a parity gate (waiting for live evidence)."""
+    report = result.gate_report
+    if report is None or not report.failures:
+        return False
+    return all(g.gate_type.value == "parity" for g in report.failures)
+
+
+def _train_years(opts: DemoOptions) -> float:
+    """Years of bars before the first model: six of daily stocks, three of bitcoin."""
+    if opts.initial_train_years is not None:
+        return opts.initial_train_years
+    return 6.0 if opts.data == "sp500" else 3.0
+
+
+def _why(result: EvaluationResult) -> str:
+    report = result.gate_report
+    if report is None:
+        return "no gate report"
+    return report.summary()
+
+
+def _challenger_better(cmp: Any) -> bool:
+    """The engine's one-sided verdict when it gives one, else a positive significant difference."""
+    verdict = getattr(cmp, "a_better", None)
+    if isinstance(verdict, bool):
+        return verdict
+    return bool(cmp.sharpe_diff > 0 and cmp.lower > 0)
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]simulated year {task.fields[year]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("years"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
+
+
+async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOutcome:
+    """Run the whole replay, print what happens, write the HTML report; returns the record."""
     console = console or Console()
+    t_start = time.perf_counter()
     for noisy in ("mlflow", "alembic", "ordinis.engines.learning.safety"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     prepare_demo_dir(opts.data_dir, opts.fresh)
-    t_load = time.perf_counter()
-    panel = load_panel(opts.start, opts.end, opts.n_symbols)
+    t0 = time.perf_counter()
+    panel = load_data(opts.data, opts.start, opts.end, opts.n_symbols, opts.quick)
     console.print(
-        f"loaded {len(panel.days):,} days x {len(panel.symbols)} stocks "
-        f"({panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d}) "
-        f"in {time.perf_counter() - t_load:.1f} s"
+        f"loaded {panel.source}: {len(panel.days):,} bars x {len(panel.symbols)} "
+        f"({panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d}) in "
+        f"{time.perf_counter() - t0:.1f} s"
     )
+    load_seconds = time.perf_counter() - t0
     clock = SimulatedClock(panel.days[0] - timedelta(hours=1))
-    config = demo_config(opts)
+    config = demo_config(opts, panel.periods_per_year)
     async with LearningEngine(config, clock=clock) as engine:
-        replay = _Replay(engine, panel, console, opts)
+        engine.register_trainer(MODEL_TYPE, TRAINER_SPEC)
+        host = _Host(engine, panel, console, opts)
+        host.times.load = load_seconds
+        retrains = 0
 
         def on_loop_event(event: Any) -> None:
-            line = str(event)
-            replay.summary.loop_lines.append(line)
-            colour = {"drift_alert": "yellow", "promotion": "green"}.get(event.step.value, "white")
-            if event.step.value == "training" and event.outcome == "completed":
-                replay.summary.retrains += 1
-            if event.step.value == "promotion" and event.outcome == "promoted":
-                replay.candidates.append(
-                    event.message.split()[1]
-                    if event.message.startswith("version ")
-                    else _version_in(event.message)
-                )
-            console.print(f"[{colour}]{line}[/{colour}]")
+            nonlocal retrains
+            step = event.step.value
+            if step == "training" and event.outcome == "completed":
+                retrains += 1
+            if step == "promotion" and event.outcome == "promoted":
+                host.candidates.append(_version_in(event.message))
+            colour = {"drift_alert": "yellow", "promotion": "green"}.get(step, "white")
+            console.print(f"[{colour}]{event}[/{colour}]", highlight=False)
 
         engine.subscribe_loop_events(on_loop_event)
-        first_day = panel.days[0] + timedelta(days=int(365 * opts.initial_train_years))
+        first_day = panel.days[0] + timedelta(days=int(365 * _train_years(opts)))
         trained = False
-        t0 = time.perf_counter()
-        ingest_done = False
-        for d in range(len(panel.days)):
-            if not trained and panel.days[d] >= first_day:
-                flushed = await engine.flush_events()
-                replay.summary.ingest_seconds = time.perf_counter() - t0
-                if not ingest_done:
-                    _print_ingest(console, engine, replay.summary, flushed)
-                    ingest_done = True
-                await replay.first_model(d)
-                trained = True
-            await replay.step(d)
-            if replay.baseline_pending and replay.model is not None:
-                replay.baseline_pending = not replay.maybe_set_baseline()
-            if engine.has_background_work:
-                await engine.drain()  # a retrain in flight takes no simulated time
-            if replay.candidates:
-                await replay.review_candidates()
+        years = sorted({day.year for day in panel.days})
+        t_loop = time.perf_counter()
+        with _progress(console, opts.progress) as progress:
+            task = progress.add_task("replay", total=len(years), year=years[0])
+            year = panel.days[0].year
+            for d in range(len(panel.days)):
+                if panel.days[d].year != year:
+                    year = panel.days[d].year
+                    progress.update(task, advance=1, year=year)
+                if not trained and panel.days[d] >= first_day:
+                    await engine.flush_events()
+                    await host.first_model(d)
+                    host.books.first_model_day = d
+                    trained = True
+                await host.bar(d)
+                if host.baseline_pending:
+                    host.baseline_pending = not host.maybe_set_baseline()
+                if engine.has_background_work:
+                    t_bg = time.perf_counter()
+                    await engine.drain()  # a retrain in flight takes no simulated time
+                    host.times.train += time.perf_counter() - t_bg
+                if host.candidates:
+                    await host.review_candidates()
+                host.poll_rollout()
+            progress.update(task, advance=1, year=year)
         await engine.flush_events()
         await engine.drain()
-        _print_summary(console, engine, replay.summary, panel.days[0])
-        return replay.summary
+        t_report = time.perf_counter()
+        times = host.times
+        times.ingest = t_report - t_loop - times.train - times.evaluate - times.rollout
+        record = collect_record(
+            engine,
+            panel,
+            model_name=MODEL,
+            loop_returns=host.books.loop,
+            static_returns=host.books.static,
+            first_model_day=host.books.first_model_day,
+            served=host.served,
+            rollouts=list(host.rollouts.values()),
+            counts={
+                "events": host.events,
+                "trades": host.trades,
+                "retrains": retrains,
+                "switches": host.switches,
+                "blocked_days": host.blocked_days,
+            },
+        )
+        host.times.report = 0.0
+        path = write_report(record, opts.report_path)
+        host.times.report = time.perf_counter() - t_report
+        host.times.total = time.perf_counter() - t_start
+        record.times = host.times
+        _print_summary(console, record, path)
+        return DemoOutcome(record, path, host.served)
 
 
 def _version_in(message: str) -> str:
@@ -437,44 +592,26 @@ def _version_in(message: str) -> str:
     return message
 
 
-def _print_ingest(
-    console: Console, engine: LearningEngine, summary: DemoSummary, flushed: int
-) -> None:
-    stats = engine.event_stats()
-    by_type = ", ".join(f"{k}={v:,}" for k, v in sorted(stats.by_type.items()))
-    rate = summary.events_recorded / summary.ingest_seconds if summary.ingest_seconds else 0.0
-    console.rule("[bold]events replayed and stored")
-    console.print(
-        f"{stats.total:,} events stored ({by_type}); "
-        f"last flush committed {flushed:,}; replay with trading ran at {rate:,.0f} signal events/s"
-    )
-
-
-def _print_summary(
-    console: Console, engine: LearningEngine, summary: DemoSummary, start: datetime
-) -> None:
-    stats = engine.event_stats()
-    summary.events_stored = stats.total
-    alerts = engine.get_drift_alerts()
-    summary.drift_alerts = len(alerts)
-    verification = engine.verify_audit()
-    summary.audit_ok = bool(verification.ok)
-    summary.audit_records = int(verification.checked)
+def _print_summary(console: Console, rec: DemoRecord, path: Path) -> None:
     console.rule("[bold]closed loop: summary")
-    report = engine.loop_report(start, engine.clock.now() + timedelta(seconds=1))
-    console.print(report.render())
-    console.print(
-        f"events stored: {stats.total:,}; trades reported: {summary.trades:,}; drift alerts: "
-        f"{len(alerts)}; days with signals blocked: {summary.blocked_days}"
-    )
-    for mv in engine.list_model_versions(MODEL):
-        label = mv.evaluation_label or "not evaluated"
-        console.print(f"  {mv.version_id:<16} {mv.stage.value:<12} {label}")
-    console.print(
-        f"audit log: {verification.checked} records, chain "
-        + (
-            "[green]intact[/green]"
-            if verification.ok
-            else f"[red]broken: {verification.problem}[/red]"
+    for b in rec.books:
+        console.print(
+            f"{b.name:<40} {b.annual_return:+7.2%} a year, max drawdown {b.max_drawdown:6.1%}"
         )
+    if rec.verdict is not None and len(rec.books) > 1:
+        colour = "green" if rec.verdict.beat else "red"
+        console.print(
+            f"[{colour}]{rec.verdict.sentence(rec.books[0].name, rec.books[1].name)}[/{colour}]"
+        )
+    if not rec.production_reached:
+        console.print(
+            "[yellow]No version earned production on the production gates; the report shows "
+            "each refusal and why.[/yellow]"
+        )
+    console.print(
+        f"retrains {rec.retrains}, promotions {rec.promotions}, rollbacks {rec.rollbacks}, "
+        f"drift alerts {sum(1 for m in rec.marks if m.kind.value == 'drift alert')}, breaker "
+        f"trips {len(rec.trips)}; audit log {rec.audit_records} records, chain "
+        + ("intact" if rec.audit_ok else "BROKEN")
     )
+    console.print(f"report: [bold]{path.resolve()}[/bold]")

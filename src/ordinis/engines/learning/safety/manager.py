@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -211,26 +211,71 @@ class CircuitBreakerManager:
             if done is not None:
                 return done
             self._ensure_loaded()
-            loss_trip = self._losses.update(float(pnl), None if equity is None else float(equity))
-            self._loss_dirty = True
-            signal = self._breakers.get(SIGNAL_ENGINE)
-            tripped = False
-            if signal is not None:
-                state = signal.state
-                if state is BreakerState.HALF_OPEN and pnl > 0:
-                    signal.record_success()
-                elif state is BreakerState.HALF_OPEN and pnl < 0:
-                    tripped = signal.record_error("losing_trade", f"pnl={pnl:g}")
-                if loss_trip is not None and signal.state is not BreakerState.OPEN:
-                    tripped = signal.trip(loss_trip.reason, loss_trip.error_type, latched=False)
-                if tripped:
-                    self._losses.rebase()
-                self._remember(("trade", key), tripped)
-                self._commit([SIGNAL_ENGINE], raise_errors=True)
-            else:
-                self._remember(("trade", key), tripped)
-                self._commit([], raise_errors=True)
+            tripped = self._trade_locked(float(pnl), None if equity is None else float(equity))
+            self._remember(("trade", key), tripped)
+            self._commit([SIGNAL_ENGINE] if SIGNAL_ENGINE in self._breakers else [],
+                         raise_errors=True)
             return tripped
+
+    def record_trade_results(
+        self,
+        trades: Sequence[tuple[float, float | None]],
+        *,
+        keys: Sequence[str | None] | None = None,
+        timeout: float | None = None,
+    ) -> list[bool]:
+        """Many closed trades ``(pnl, equity)`` in order, with one store commit for all of them.
+
+        The same rules as ``record_trade_result`` apply to each trade in turn (``keys``, one per
+        trade, make each idempotent); the result says, per trade, whether it opened signals.
+        Validated first: one bad entry refuses them all.
+        """
+        problems: list[FieldProblem] = []
+        if keys is not None and len(keys) != len(trades):
+            problems.append(FieldProblem("keys", len(keys), f"needs one per trade ({len(trades)})"))
+        for i, (pnl, equity) in enumerate(trades):
+            if not _is_finite(pnl):
+                problems.append(FieldProblem(f"trades[{i}].pnl", pnl, "must be a finite number"))
+            if equity is not None and not _is_finite(equity):
+                problems.append(
+                    FieldProblem(f"trades[{i}].equity", equity, "must be a finite number or None")
+                )
+        if problems:
+            raise ValidationError("trade results", problems)
+        with self._locked(timeout, "record_trade_results", self.config.call_timeout_seconds):
+            self._ensure_loaded()
+            out: list[bool] = []
+            for i, (p, e) in enumerate(trades):
+                key = keys[i] if keys is not None else None
+                done = self._applied.get(("trade", key)) if key is not None else None
+                if done is not None:
+                    out.append(done)
+                    continue
+                tripped = self._trade_locked(float(p), None if e is None else float(e))
+                self._remember(("trade", key), tripped)
+                out.append(tripped)
+            self._commit([SIGNAL_ENGINE] if SIGNAL_ENGINE in self._breakers else [],
+                         raise_errors=True)
+            return out
+
+    def _trade_locked(self, pnl: float, equity: float | None) -> bool:
+        """One trade's effect on the loss counts and the signal breaker (lock held, no commit)."""
+        loss_trip = self._losses.update(pnl, equity)
+        self._loss_dirty = True
+        signal = self._breakers.get(SIGNAL_ENGINE)
+        if signal is None:
+            return False
+        tripped = False
+        state = signal.state
+        if state is BreakerState.HALF_OPEN and pnl > 0:
+            signal.record_success()
+        elif state is BreakerState.HALF_OPEN and pnl < 0:
+            tripped = signal.record_error("losing_trade", f"pnl={pnl:g}")
+        if loss_trip is not None and signal.state is not BreakerState.OPEN:
+            tripped = signal.trip(loss_trip.reason, loss_trip.error_type, latched=False)
+        if tripped:
+            self._losses.rebase()
+        return tripped
 
     # ------------------------------------------------------------------ gates
     def should_allow_signals(

@@ -78,6 +78,13 @@ class SignalModel:
         values = self._matrix(X)
         if len(values) == 0:
             return np.empty((0, 2))
+        lgbm = self.algorithm == "lightgbm"
+        booster = getattr(self.estimator, "booster_", None) if lgbm else None
+        if booster is not None:
+            # The serving path: the fitted booster on the validated matrix, one thread (OpenMP
+            # start-up costs more than a bar's rows; a busy host's cores are not ours to take).
+            up = np.asarray(booster.predict(values, num_threads=1), dtype=float)
+            return np.column_stack([1.0 - up, up])
         frame = pd.DataFrame(values, columns=list(self.feature_names))
         proba = np.asarray(self.estimator.predict_proba(frame), dtype=float)
         return proba

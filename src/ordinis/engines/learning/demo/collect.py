@@ -1,0 +1,215 @@
+"""Fill a DemoRecord after the replay from the engine's public API and the host's own books.
+
+Stage history, evaluations (their typed gate reports), drift alerts, retraining triggers,
+audit records (breaker trips) and, when the engine has a rollout part, its rollout state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ordinis.engines.learning import EvaluationResult, LearningEngine
+from ordinis.engines.learning.demo.market_data import FeaturePanel
+from ordinis.engines.learning.demo.record import (
+    BookSeries,
+    BreakerTrip,
+    DemoRecord,
+    GateLine,
+    GateReportView,
+    MarkKind,
+    StageSpan,
+    TimelineMark,
+    TrafficStep,
+)
+from ordinis.engines.learning.demo.verdict import equity_band, paired_test
+
+LOOP = "closed loop"
+STATIC = "first model, never retrained"
+HOLD = "equal-weight buy-and-hold"
+
+
+def collect_record(
+    engine: LearningEngine,
+    panel: FeaturePanel,
+    model_name: str,
+    loop_returns: np.ndarray,
+    static_returns: np.ndarray,
+    first_model_day: int | None,
+    served: Sequence[tuple[datetime, str]],
+    counts: Mapping[str, int],
+    rollouts: Sequence[Any] = (),
+) -> DemoRecord:
+    """Everything the report shows, read back through the public API after the run."""
+    rec = DemoRecord(
+        title=f"ordinis-learning closed loop: {panel.source}",
+        data=panel.source,
+        model_name=model_name,
+        symbols=list(panel.symbols),
+        days=list(panel.days),
+    )
+    ppy = panel.periods_per_year
+    rec.books = [
+        BookSeries(LOOP, loop_returns, "what the host traded: served model (or its rule), "
+                   "costs and slippage, breakers on", ppy),
+        BookSeries(STATIC, static_returns, "paper book: the first model kept for the whole run, "
+                   "same execution", ppy),
+        BookSeries(HOLD, panel.buy_and_hold(), "paper book: the same instruments, equal "
+                   "weight, bought on the first day and held", ppy),
+    ]
+    rec.bands = [equity_band(b) for b in rec.books]
+    if first_model_day is not None and len(panel.days) - first_model_day > 20:
+        cut = slice(first_model_day, None)
+        rec.verdict = paired_test(
+            BookSeries(LOOP, loop_returns[cut], periods_per_year=ppy),
+            BookSeries(STATIC, static_returns[cut], periods_per_year=ppy),
+        )
+        rec.notes.append(
+            f"The paired test covers {panel.days[first_model_day]:%Y-%m-%d} onwards, the days "
+            "the first model existed (before that both books traded the host's rule)."
+        )
+    rec.events_recorded = counts.get("events", 0)
+    rec.trades = counts.get("trades", 0)
+    rec.retrains = counts.get("retrains", 0)
+    rec.blocked_days = counts.get("blocked_days", 0)
+    _stages(engine, model_name, rec, served)
+    _evaluations(engine, model_name, rec)
+    _drift_and_retrains(engine, model_name, rec)
+    _trips(engine, rec)
+    _rollout(engine, rec, rollouts)
+    if not any(m.kind is MarkKind.DRIFT for m in rec.marks) and not rec.production_reached:
+        rec.notes.append(
+            "No drift alert and no retrain: this engine watches the live performance of "
+            "production versions only, and none reached production, so the loop had nothing "
+            "to watch."
+        )
+    verification = engine.verify_audit()
+    rec.audit_ok = bool(verification.ok)
+    rec.audit_records = int(verification.checked)
+    rec.marks.sort(key=lambda m: m.at)
+    return rec
+
+
+def _stages(
+    engine: LearningEngine, model_name: str, rec: DemoRecord, served: Sequence[tuple[datetime, str]]
+) -> None:
+    """Stage spans from the registry's history; the host's serving spans beside them."""
+    open_spans: dict[str, tuple[str, datetime, str]] = {}
+    for change in engine.stage_history(model_name):
+        vid = change.version_id
+        if vid in open_spans:
+            stage, start, reason = open_spans.pop(vid)
+            rec.stages.append(StageSpan(vid, stage, start, change.at, reason))
+        stage = change.to_stage.value
+        open_spans[vid] = (stage, change.at, change.reason)
+        if stage == "production":
+            rec.production_reached = True
+            rec.promotions += 1
+        if change.action == "rollback":
+            rec.rollbacks += 1
+            rec.marks.append(TimelineMark(change.at, MarkKind.ROLLBACK, f"{vid}: {change.reason}"))
+        elif stage in ("staging", "production"):
+            rec.marks.append(TimelineMark(change.at, MarkKind.PROMOTION, f"{vid} -> {stage}"))
+    for vid, (stage, start, reason) in open_spans.items():
+        if stage != "none":
+            rec.stages.append(StageSpan(vid, stage, start, None, reason))
+    for i, (at, vid) in enumerate(served):
+        if vid == "rule":
+            continue
+        end = served[i + 1][0] if i + 1 < len(served) else None
+        rec.stages.append(StageSpan(vid, "serving", at, end, "the host traded this version"))
+    if not rec.production_reached:
+        rec.notes.append(
+            "No version reached PRODUCTION: the production gates refused every candidate "
+            "(see the gate reports). The host traded the staged versions (the staging path) "
+            "so the loop had live evidence to watch; that is labelled 'serving' above."
+        )
+
+
+def _gate_view(result: EvaluationResult) -> GateReportView | None:
+    report = result.gate_report
+    if report is None:
+        return None
+    return GateReportView(
+        version_id=result.model_version_id,
+        gate_set=report.gate_set,
+        evaluated_at=result.evaluated_at,
+        passed=report.passed,
+        summary=report.summary(),
+        gates=tuple(
+            GateLine(
+                g.name, g.metric, g.value, g.comparison.symbol, g.threshold, g.required,
+                g.verdict.value,
+            )
+            for g in report.results
+        ),
+    )
+
+
+def _evaluations(engine: LearningEngine, model_name: str, rec: DemoRecord) -> None:
+    for result in engine.get_evaluations():
+        if not result.model_version_id.startswith(f"{model_name}:"):
+            continue
+        view = _gate_view(result)
+        if view is not None:
+            rec.gate_reports.append(view)
+
+
+def _drift_and_retrains(engine: LearningEngine, model_name: str, rec: DemoRecord) -> None:
+    for alert in engine.get_drift_alerts(model_name=model_name):
+        rec.marks.append(
+            TimelineMark(
+                alert.detected_at,
+                MarkKind.DRIFT,
+                f"{alert.severity.value} {alert.drift_type.value} drift of {alert.metric}",
+            )
+        )
+    for trig in engine.list_retraining_triggers(model_name):
+        status = str(getattr(trig.status, "value", trig.status))
+        if trig.refusal_reason or status == "refused":
+            label = f"{trig.trigger_type.value}: refused by {trig.safeguard or '?'}"
+            rec.marks.append(TimelineMark(trig.created_at, MarkKind.REFUSED, label))
+        elif trig.job_id:
+            label = f"{trig.trigger_type.value} -> {trig.version_id or status}"
+            rec.marks.append(
+                TimelineMark(trig.training_started_at or trig.created_at, MarkKind.RETRAIN, label)
+            )
+
+
+def _trips(engine: LearningEngine, rec: DemoRecord) -> None:
+    """Breaker trips from the audit log (``breaker.open`` then the next change of that breaker)."""
+    opened: dict[str, tuple[datetime, str]] = {}
+    for r in engine.audit_records():
+        if not r.action.startswith("breaker."):
+            continue
+        state = r.action.partition(".")[2]
+        if state == "open":
+            opened.setdefault(r.target, (r.timestamp, r.reason))
+        elif state == "closed" and r.target in opened:
+            at, reason = opened.pop(r.target)
+            rec.trips.append(BreakerTrip(r.target, at, reason, r.timestamp))
+    for target, (at, reason) in opened.items():
+        rec.trips.append(BreakerTrip(target, at, reason, None))
+    rec.trips.sort(key=lambda t: t.opened_at)
+
+
+def _rollout(engine: LearningEngine, rec: DemoRecord, rollouts: Sequence[Any]) -> None:
+    """Canary traffic from the rollout reports the host kept (``engine.get_rollout``)."""
+    if not callable(getattr(engine, "get_rollout", None)):
+        rec.pending.append(
+            "Canary traffic and automatic rollbacks: this engine has no rollout part yet "
+            "(engine.get_rollout); versions move by registry stages only."
+        )
+        return
+    for report in rollouts:
+        for decision in getattr(report, "decisions", ()):
+            at = getattr(decision, "at", None)
+            traffic = getattr(decision, "traffic", None)
+            if at is None or traffic is None:
+                continue
+            phase = str(getattr(getattr(decision, "phase", ""), "value", ""))
+            rec.traffic.append(TrafficStep(at, str(report.candidate), float(traffic), phase))
+    rec.traffic.sort(key=lambda t: t.at)
