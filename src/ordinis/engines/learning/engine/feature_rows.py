@@ -6,7 +6,7 @@ Each frame is in the columns of one version's own feature set (its lineage ``fea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -63,10 +63,11 @@ def retrain_feature_config(lineage: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def lineage_time(value: Any) -> datetime | None:
-    """A lineage timestamp (ISO-8601), or None when absent or unreadable."""
+    """A lineage timestamp (ISO-8601; a naive one is UTC), or None when absent or unreadable."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value))
+        parsed = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -14,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ordinis.engines.learning.collectors.feedback import FeedbackCollector
@@ -26,6 +25,7 @@ from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.cycle_ingest import CycleIngest
 from ordinis.engines.learning.engine.drift_references import DriftReferences
 from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+from ordinis.engines.learning.engine.feature_rows import lineage_time
 from ordinis.engines.learning.engine.feature_service import FeatureService, chroma_situations
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
@@ -357,21 +357,11 @@ def training_windows(registry: ModelRegistry) -> list[Window]:
     windows: list[Window] = []
     for name in registry.list_models():
         for mv in registry.list_versions(name):
-            start = _lineage_time(mv.lineage.get("window_start"))
-            end = _lineage_time(mv.lineage.get("window_end"))
+            start = lineage_time(mv.lineage.get("window_start"))
+            end = lineage_time(mv.lineage.get("window_end"))
             if start is not None:
                 windows.append((start, end or start))
     return windows
-
-
-def _lineage_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class FailedJobAudit:
