@@ -3,8 +3,9 @@
 Events keep payload as JSON (validated, stored as sent) and labels as JSONB. A batch is COPYed
 straight into ``events``; when an id is already stored it is COPYed into a per-connection
 temporary table instead and moved with ``INSERT ... ON CONFLICT (event_id) DO NOTHING``, in
-one transaction either way, so a retried batch never duplicates. The schema is versioned (``schema_version`` table) and the
-audit table refuses UPDATE, DELETE and TRUNCATE through a trigger.
+one transaction either way, so a retried batch never duplicates. The schema is versioned
+(``schema_version`` table) and the audit table refuses UPDATE, DELETE and TRUNCATE through a
+trigger.
 
 Isolation: ``postgresql://...?schema=name`` (or ``PostgresEventStore(url, schema=name)``) puts
 every table in that schema, created if missing; libpq's ``?options=-csearch_path=name`` works
