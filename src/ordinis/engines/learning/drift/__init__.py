@@ -35,6 +35,7 @@ from ordinis.engines.learning.drift.detectors import (
     RiverDetector,
     make_detector,
 )
+from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 from ordinis.engines.learning.drift.hysteresis import Episode, EpisodeBook, EpisodeEvent
 from ordinis.engines.learning.drift.monitor import (
     DEFAULT_STREAM_DETECTOR,
@@ -61,6 +62,7 @@ __all__ = [
     "EpisodeBook",
     "EpisodeEvent",
     "FeatureDriftResult",
+    "HybridCUSUM",
     "FeatureReference",
     "KSWINDetector",
     "LiveMetrics",
