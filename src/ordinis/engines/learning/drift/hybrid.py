@@ -48,7 +48,7 @@ class HybridCUSUM:
         early_window: int = 20,
         early_warmup: int = 10,
         early_hazard_lambda: float = 1000.0,
-        restart_from_change: bool = True,
+        restart_from_change: bool = False,
         early_after_alarm: bool = False,
     ) -> None:
         problems: list[FieldProblem] = []
@@ -87,6 +87,11 @@ class HybridCUSUM:
     def n_seen(self) -> int:
         """Values fed since construction (the index of the last one is ``n_seen - 1``)."""
         return self._t + 1
+
+    @property
+    def reference(self) -> tuple[float, float, float]:
+        """The CUSUM's reference ``(mean, innovation sd, rho)``; NaNs while it learns."""
+        return self._cusum.reference
 
     def reset(self) -> None:
         """Forget both references (``n_detections`` is kept)."""
