@@ -36,13 +36,13 @@ from drift_series import Series, dev_series, heldout_series, null_returns, tcpd_
 from ordinis.engines.learning.drift.bocpd import BOCPD
 from ordinis.engines.learning.drift.calibration import average_run_length
 from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
-from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 from ordinis.engines.learning.drift.detectors import (
     ADWINDetector,
     DriftDetector,
     KSWINDetector,
     PageHinkleyDetector,
 )
+from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 from ordinis.engines.learning.drift.monitor import DEFAULT_STREAM_DETECTOR
 from ordinis.engines.learning.drift.scoring import f_measure
 

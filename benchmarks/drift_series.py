@@ -178,9 +178,10 @@ def tcpd_like(seed: int) -> Series:
     """A simulated series shaped like TCPD's real ones (development only, seeded).
 
     Length 20-600 (log-uniform), 1-4 changes at least 8 points apart (one plus about one
-    per 150 points; none in one series of ten: TCPD's series were chosen for their changes), a level, a trend (deterministic or integrated) or a volatility regime, AR(1)
-    noise with ``phi`` in [0, 0.9] and Gaussian, t5 or t3 innovations, a yearly cycle on some;
-    changes of level, slope or scale. Five simulated annotators mark each change with
+    per 150 points; none in one series of ten: TCPD's series were chosen for their changes),
+    a level, a trend (deterministic or integrated) or a volatility regime, AR(1) noise with
+    ``phi`` in [0, 0.9] and Gaussian, t5 or t3 innovations, a yearly cycle on some; changes
+    of level, slope or scale. Five simulated annotators mark each change with
     probability 0.85 within about 2 points, and now and then a point of their own.
     """
     rng = np.random.default_rng(50_000 + seed)
@@ -228,7 +229,7 @@ def tcpd_like(seed: int) -> Series:
     values = values * float(math.exp(rng.uniform(-3, 8))) + float(rng.normal(0, 100))
     ann: dict[str, list[int]] = {}
     for j in range(5):
-        marks = sorted({min(n - 1, max(1, c + int(round(rng.normal(0.0, 1.5)))))
+        marks = sorted({min(n - 1, max(1, c + round(rng.normal(0.0, 1.5))))
                         for c in cps if rng.uniform() < 0.85})
         if rng.uniform() < 0.1 and n > 2:
             marks = sorted({*marks, int(rng.integers(1, n))})

@@ -45,11 +45,12 @@ def test_a_change_inside_a_short_series_is_found_where_the_cusum_is_still_learni
     assert det.last_alarm_statistic == "early:short_run_mass"
 
 
-def test_a_long_quiet_stream_raises_nothing_and_a_later_shift_is_the_cusums() -> None:
+def test_after_the_first_warm_up_the_hybrid_is_the_cusum() -> None:
     values = _steps(2, 700, at=450, shift=3.0)
     det = HybridCUSUM()
     assert isinstance(det, DriftDetector)
     found = _alarms(det, values)
+    assert found == _alarms(AutocorrelatedCUSUM(), values)
     assert len(found) == 1, found
     alarm, located = found[0]
     assert 450 <= alarm <= 470
@@ -58,9 +59,9 @@ def test_a_long_quiet_stream_raises_nothing_and_a_later_shift_is_the_cusums() ->
     assert det.n_detections == 1
 
 
-def test_after_an_alarm_the_new_reference_is_learnt_from_post_change_values_only() -> None:
+def test_restart_from_change_learns_the_new_reference_from_post_change_values() -> None:
     values = _steps(3, 560, at=450, shift=6.0)
-    det = HybridCUSUM()
+    det = HybridCUSUM(restart_from_change=True)
     found = _alarms(det, values[:470])
     assert found and found[-1][1] >= 448
     # The values since the located change begin the new warm-up: 40 values after it, the

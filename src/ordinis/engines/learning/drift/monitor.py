@@ -33,6 +33,7 @@ from ordinis.engines.learning.drift.baselines import (
     MetricDirection,
     PerformanceBaseline,
 )
+from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
 from ordinis.engines.learning.drift.data_drift import (
     REFERENCE_KIND,
     DataDriftThresholds,
@@ -42,7 +43,6 @@ from ordinis.engines.learning.drift.data_drift import (
     compare_feature,
 )
 from ordinis.engines.learning.drift.detectors import DriftDetector
-from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 from ordinis.engines.learning.drift.hysteresis import (
     EPISODE_KIND,
     Episode,
@@ -59,7 +59,7 @@ from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import traced_check
 
-DEFAULT_STREAM_DETECTOR: Callable[[], DriftDetector] = HybridCUSUM
+DEFAULT_STREAM_DETECTOR: Callable[[], DriftDetector] = AutocorrelatedCUSUM
 """The streaming detector a monitor builds per stream unless given one: the detector that
 won the held-out evaluation of ``benchmarks/drift_detection.py`` (docs/drift.md)."""
 
