@@ -8,14 +8,16 @@ value a ``DriftAlert`` carries) when it reports one, else the index of the alarm
 detectors report no location. Both scorings are printed. The zero-alarm baseline (a
 detector that never fires) is scored in the same run.
 
-Sets (benchmarks/drift_series.py): development = seeded synthetic series + river's docs
-streams + river's Bitcoin (our defaults were chosen looking at these); held-out = 22 real
+Sets (benchmarks/drift_series.py): development = seeded synthetic series + simulated
+TCPD-like series + river's docs streams + river's Bitcoin (our defaults were chosen looking at
+these); held-out = 22 real
 annotated TCPD series (benchmarks/data/tcpd), never used for any choice of parameter. Our
 thresholds come from benchmarks/calibrate_drift.py (ARL0 1000 on block-bootstrapped returns
 and simulated AR(1) x Student-t nulls).
 
 Also: ARL0 of every detector on fresh null draws, detection delay on the synthetic series
-(first alarm after each change), and the cost per update.
+(first alarm after each change), and the cost per update (on iid values, and for ours on
+returns nulls with their alarms and restarts).
 
 Run: ``python benchmarks/drift_detection.py`` (about 2 minutes); the last line is
 ``RESULT f1_ours=… f1_best_river=… f1_zero=… arl0_ours=… mean_delay=… updates_per_s=…``,

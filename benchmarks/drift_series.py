@@ -2,7 +2,9 @@
 
 * development (``dev_series``): seeded synthetic piecewise-stationary streams (mean and
   variance shifts of Gaussian, AR(1) and Student-t noise, trend changes of a random walk),
-  the two toy streams of river's docs and river's Bitcoin series with its 5 annotators.
+  the two toy streams of river's docs and river's Bitcoin series with its 5 annotators;
+  ``tcpd_like_series``: simulated series shaped like TCPD's (lengths 20-600, level, slope and
+  scale changes, persistence, heavy tails, simulated annotators), for development only.
   Defaults and design choices may look at these.
 * held-out (``heldout_series``): the real-world, redistributable univariate series of the
   Turing change-point dataset (TCPD), vendored in ``benchmarks/data/tcpd`` with their 5
