@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+    from ordinis.engines.learning.rollout import ABResults, ABTest, RolloutReport
     from ordinis.engines.learning.training.signal_trainer import SignalTrainer
 
 _LAZY: dict[str, str] = {
@@ -92,6 +93,9 @@ _LAZY: dict[str, str] = {
     "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
     "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
     "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
+    "ABResults": "ordinis.engines.learning.rollout",
+    "ABTest": "ordinis.engines.learning.rollout",
+    "RolloutReport": "ordinis.engines.learning.rollout",
 }
 
 
@@ -106,6 +110,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FEATURE_NAMES",
+    "ABResults",
+    "ABTest",
     "ArtifactIntegrityError",
     "BufferFullError",
     "CallTimeoutError",
@@ -150,6 +156,7 @@ __all__ = [
     "ProductionVerdict",
     "PromotionRequest",
     "RequestStatus",
+    "RolloutReport",
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",

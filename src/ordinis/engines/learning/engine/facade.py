@@ -798,6 +798,10 @@ class LearningEngine:
         """The model's current (or last) rollout: phase, step, traffic, evidence, decisions."""
         return self._require().rollouts.report(model_name)
 
+    def list_rollouts(self) -> list[RolloutReport]:
+        """Every model's current (or last) rollout, by model name."""
+        return self._require().rollouts.reports()
+
     async def advance_rollouts(self) -> dict[str, str]:
         """Close due periods and let every rollout decide now; returns each model's move.
 

@@ -438,6 +438,12 @@ class RolloutService:
             raise NotFoundError(f"model_name={model_name!r} has no rollout in progress")
         return ctl
 
+    def reports(self) -> list[RolloutReport]:
+        """Every model's current (or last) rollout, by model name."""
+        names = set(self.controllers)
+        names.update(rec.tag for rec in self.deps.store.list_records(ROLLOUT_KIND) if rec.tag)
+        return [self.report(name) for name in sorted(names)]
+
     def report(self, model_name: str) -> RolloutReport:
         ctl = self.controllers.get(model_name)
         if ctl is None:

@@ -35,10 +35,8 @@ async def ingest_one(
     body: s.EventIn, engine: Engine, who: Writer, durable: Durable = True
 ) -> s.IngestResult:
     """Record one event; with ``durable`` (default) the reply comes after commit."""
-    raw = body.model_dump(exclude_none=True)
-    if body.timestamp is not None:
-        raw["timestamp"] = body.timestamp.isoformat()
-    events = ingest.parse_batch(ingest.orjson.dumps([raw]), ndjson=False)
+    # pydantic's JSON (big integers included) through the same parser as batches
+    events = ingest.parse_batch(body.model_dump_json(exclude_none=True).encode(), ndjson=False)
     ids = await engine.record_events(events, durable=durable)
     return s.IngestResult(accepted=len(ids), committed=durable, buffered=not durable,
                           event_ids=ids)
