@@ -95,7 +95,7 @@ class ScaleModel:
         return [self.scale * float(features["x"])]
 
 
-def seed_rollout(live: Live, name: str) -> tuple[str, str]:
+def seed_rollout(live: Live, name: str, starter: str = "olga") -> tuple[str, str]:
     """A production champion (through four eyes) and a candidate in a shadow rollout."""
     eng = live.engine
 
@@ -106,7 +106,7 @@ def seed_rollout(live: Live, name: str) -> tuple[str, str]:
         await eng.approve_promotion(req.request_id, "anna", "ok")
         v2 = await eng.register_model_version(name, "v2", model=ScaleModel(2.0))
         await eng.promote_model(name, v2.version_id, "staging", actor="olga", reason="try")
-        await eng.start_rollout(name, v2.version_id, "canary", actor="olga", reason="better")
+        await eng.start_rollout(name, v2.version_id, "canary", actor=starter, reason="better")
         return v1.version_id, v2.version_id
 
     return live.call(go())

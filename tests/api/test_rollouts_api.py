@@ -77,6 +77,17 @@ def test_rollout_state_approve_and_abort_with_roles(live: Live) -> None:
                        for a in audit)
 
 
+def test_who_started_a_rollout_cannot_approve_it(live: Live) -> None:
+    seed_rollout(live, "ro4", starter="bert")
+    with httpx.Client(base_url=live.url) as c:
+        r = c.post("/v1/rollouts/ro4/approve", json={}, headers=bearer("tok-approver2"))
+        assert r.status_code == 409 and r.json()["policy"] == "approval_required"
+        assert "'bert' started rollout" in r.json()["detail"]
+        assert "approve" not in {d["action"] for d in _get(c, "/v1/rollouts/ro4")["decisions"]}
+        r = c.post("/v1/rollouts/ro4/approve", json={}, headers=bearer("tok-approver"))
+        assert r.status_code == 200, r.text
+
+
 def test_ab_tests_listed_and_stopped_by_an_operator_only(live: Live) -> None:
     ab = live.engine.ab_tests
     test = ab.create_test("sizing", min_samples=2)
