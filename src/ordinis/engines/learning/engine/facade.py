@@ -475,6 +475,19 @@ class LearningEngine:
             await pipeline.flush()
         return ids
 
+    async def record_json_events(self, items: list[Any], durable: bool = True) -> list[str]:
+        """Record a batch of events given as decoded JSON objects (the HTTP API's batches),
+        encoded straight to the store's rows; ``durable``: return once all committed.
+
+        A bad event refuses the whole batch (nothing recorded) with a ValidationError naming
+        its index and field. A missing timestamp is the engine clock's now.
+        """
+        pipeline = self._require().pipeline
+        ids = await pipeline.record_json(items, self.clock.now())
+        if durable:
+            await pipeline.flush()
+        return ids
+
     async def flush_events(self, timeout: float | None = None) -> int:
         """Commit every buffered event; returns how many. CallTimeoutError after ``timeout`` s
         (default ``call_timeout_seconds``); the events stay buffered and keep being written."""
@@ -797,6 +810,10 @@ class LearningEngine:
     def get_rollout(self, model_name: str) -> RolloutReport:
         """The model's current (or last) rollout: phase, step, traffic, evidence, decisions."""
         return self._require().rollouts.report(model_name)
+
+    def list_rollouts(self) -> list[RolloutReport]:
+        """Every model's current (or last) rollout, by model name."""
+        return self._require().rollouts.reports()
 
     async def advance_rollouts(self) -> dict[str, str]:
         """Close due periods and let every rollout decide now; returns each model's move.
