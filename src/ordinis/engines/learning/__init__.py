@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
     from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
     from ordinis.engines.learning.engine.facade import LearningEngine
+    from ordinis.engines.learning.engine.reader import EngineReader
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -81,6 +82,7 @@ _LAZY: dict[str, str] = {
     "LearningEngineProtocol": "ordinis.engines.learning.core.protocol",
     "PredictiveModel": "ordinis.engines.learning.core.protocol",
     "LearningEngine": "ordinis.engines.learning.engine.facade",
+    "EngineReader": "ordinis.engines.learning.engine.reader",
     "PromotionRequest": "ordinis.engines.learning.governance.approvals",
     "RequestStatus": "ordinis.engines.learning.governance.approvals",
     "Decision": "ordinis.engines.learning.governance.policies",
@@ -126,6 +128,7 @@ __all__ = [
     "DriftSeverity",
     "DriftType",
     "EngineNotRunningError",
+    "EngineReader",
     "EvaluationError",
     "EvaluationResult",
     "EvaluationScope",

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ordinis.engines.learning import (
-    ABResults,
-    ABTest,
-    DriftAlert,
-    EvaluationResult,
-    FeedbackRecord,
-    LearningEvent,
-    ModelVersion,
-    PolicyResult,
-    PromotionRequest,
-    RolloutReport,
-    TrainingJob,
-)
 from ordinis.engines.learning.api import schemas as s
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning import (
+        ABResults,
+        ABTest,
+        DriftAlert,
+        EvaluationResult,
+        FeedbackRecord,
+        LearningEvent,
+        ModelVersion,
+        PolicyResult,
+        PromotionRequest,
+        RolloutReport,
+        TrainingJob,
+    )
 
 
 def event(e: LearningEvent) -> s.EventOut:

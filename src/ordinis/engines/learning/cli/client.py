@@ -128,7 +128,7 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
                 raise CliError(f"{target.url}: {exc}; is `ordinis-learning serve` running "
                                "there?") from None
         return
-    from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+    from ordinis.engines.learning import LearningEngineConfig
 
     overrides: dict[str, Any] = {}
     if target.data_dir is not None:
@@ -144,12 +144,17 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
             "not create one: pass --data-dir DIR of an existing store, or --url of a server"
         )
     say(f"store: {store}")
+    if not write:
+        with _reads(config) as local:
+            yield Client(local)
+        return
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from fastapi.testclient import TestClient
 
+    from ordinis.engines.learning import LearningEngine
     from ordinis.engines.learning.api import create_app
 
     engine = LearningEngine(config, read_only=not write)  # reads write nothing, start nothing
@@ -165,6 +170,28 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
         if isinstance(exc, LearningEngineError):
             raise CliError(str(exc)) from None
         raise
+
+
+@contextmanager
+def _reads(config: Any) -> Iterator[Any]:
+    """A read command: the store-backed reads without MLflow or FastAPI (``EngineReader``),
+    the full read-only engine only for what needs it (registry, drift, rollouts)."""
+    from ordinis.engines.learning import EngineReader, LearningEngineError
+    from ordinis.engines.learning.cli.local import LocalReads
+
+    reader = EngineReader(config)
+    try:
+        reader.open()
+    except LearningEngineError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        with LocalReads(reader, config, _user()) as local:
+            try:
+                yield local
+            except LearningEngineError as exc:
+                raise CliError(str(exc)) from None
+    finally:
+        reader.close()
 
 
 def _user() -> str:

@@ -1,50 +1,115 @@
-"""Drift detection: streaming detectors, performance baselines, data drift, the monitor."""
+"""Drift detection: streaming detectors, performance baselines, data drift, the monitor.
 
-from ordinis.engines.learning.drift.baselines import (
-    MetricBounds,
-    MetricCheck,
-    MetricDirection,
-    PerformanceBaseline,
-    compute_bounds,
-    metric_direction,
-)
-from ordinis.engines.learning.drift.bocpd import BOCPD
-from ordinis.engines.learning.drift.calibration import (
-    ARL0Estimate,
-    Calibration,
-    average_run_length,
-    calibrate,
-)
-from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
-from ordinis.engines.learning.drift.data_drift import (
-    DataDriftThresholds,
-    FeatureDriftResult,
-    FeatureReference,
-    ReferenceProfile,
-    TestResult,
-    build_profile,
-    build_reference,
-    compare_feature,
-    psi,
-)
-from ordinis.engines.learning.drift.detectors import (
-    ADWINDetector,
-    DriftDetector,
-    KSWINDetector,
-    PageHinkleyDetector,
-    RiverDetector,
-    make_detector,
-)
-from ordinis.engines.learning.drift.hybrid import HybridCUSUM
-from ordinis.engines.learning.drift.hysteresis import Episode, EpisodeBook, EpisodeEvent
-from ordinis.engines.learning.drift.monitor import (
-    DEFAULT_STREAM_DETECTOR,
-    AlertListener,
-    DriftMonitor,
-)
-from ordinis.engines.learning.drift.records import drift_alert_from_record, drift_alert_to_record
-from ordinis.engines.learning.drift.scoring import ChangePointScore, f_measure
-from ordinis.engines.learning.drift.tracker import LiveMetrics, LivePerformanceTracker
+Names load on first use (PEP 562): importing one light module of this package does not
+import the heavy ones.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.drift.baselines import (
+        MetricBounds,
+        MetricCheck,
+        MetricDirection,
+        PerformanceBaseline,
+        compute_bounds,
+        metric_direction,
+    )
+    from ordinis.engines.learning.drift.bocpd import BOCPD
+    from ordinis.engines.learning.drift.calibration import (
+        ARL0Estimate,
+        Calibration,
+        average_run_length,
+        calibrate,
+    )
+    from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
+    from ordinis.engines.learning.drift.data_drift import (
+        DataDriftThresholds,
+        FeatureDriftResult,
+        FeatureReference,
+        ReferenceProfile,
+        TestResult,
+        build_profile,
+        build_reference,
+        compare_feature,
+        psi,
+    )
+    from ordinis.engines.learning.drift.detectors import (
+        ADWINDetector,
+        DriftDetector,
+        KSWINDetector,
+        PageHinkleyDetector,
+        RiverDetector,
+        make_detector,
+    )
+    from ordinis.engines.learning.drift.hybrid import HybridCUSUM
+    from ordinis.engines.learning.drift.hysteresis import Episode, EpisodeBook, EpisodeEvent
+    from ordinis.engines.learning.drift.monitor import (
+        DEFAULT_STREAM_DETECTOR,
+        AlertListener,
+        DriftMonitor,
+    )
+    from ordinis.engines.learning.drift.records import (
+        drift_alert_from_record,
+        drift_alert_to_record,
+    )
+    from ordinis.engines.learning.drift.scoring import ChangePointScore, f_measure
+    from ordinis.engines.learning.drift.tracker import LiveMetrics, LivePerformanceTracker
+
+_LAZY: dict[str, str] = {
+    "MetricBounds": "ordinis.engines.learning.drift.baselines",
+    "MetricCheck": "ordinis.engines.learning.drift.baselines",
+    "MetricDirection": "ordinis.engines.learning.drift.baselines",
+    "PerformanceBaseline": "ordinis.engines.learning.drift.baselines",
+    "compute_bounds": "ordinis.engines.learning.drift.baselines",
+    "metric_direction": "ordinis.engines.learning.drift.baselines",
+    "BOCPD": "ordinis.engines.learning.drift.bocpd",
+    "ARL0Estimate": "ordinis.engines.learning.drift.calibration",
+    "Calibration": "ordinis.engines.learning.drift.calibration",
+    "average_run_length": "ordinis.engines.learning.drift.calibration",
+    "calibrate": "ordinis.engines.learning.drift.calibration",
+    "AutocorrelatedCUSUM": "ordinis.engines.learning.drift.cusum",
+    "DataDriftThresholds": "ordinis.engines.learning.drift.data_drift",
+    "FeatureDriftResult": "ordinis.engines.learning.drift.data_drift",
+    "FeatureReference": "ordinis.engines.learning.drift.data_drift",
+    "ReferenceProfile": "ordinis.engines.learning.drift.data_drift",
+    "TestResult": "ordinis.engines.learning.drift.data_drift",
+    "build_profile": "ordinis.engines.learning.drift.data_drift",
+    "build_reference": "ordinis.engines.learning.drift.data_drift",
+    "compare_feature": "ordinis.engines.learning.drift.data_drift",
+    "psi": "ordinis.engines.learning.drift.data_drift",
+    "ADWINDetector": "ordinis.engines.learning.drift.detectors",
+    "DriftDetector": "ordinis.engines.learning.drift.detectors",
+    "KSWINDetector": "ordinis.engines.learning.drift.detectors",
+    "PageHinkleyDetector": "ordinis.engines.learning.drift.detectors",
+    "RiverDetector": "ordinis.engines.learning.drift.detectors",
+    "make_detector": "ordinis.engines.learning.drift.detectors",
+    "HybridCUSUM": "ordinis.engines.learning.drift.hybrid",
+    "Episode": "ordinis.engines.learning.drift.hysteresis",
+    "EpisodeBook": "ordinis.engines.learning.drift.hysteresis",
+    "EpisodeEvent": "ordinis.engines.learning.drift.hysteresis",
+    "DEFAULT_STREAM_DETECTOR": "ordinis.engines.learning.drift.monitor",
+    "AlertListener": "ordinis.engines.learning.drift.monitor",
+    "DriftMonitor": "ordinis.engines.learning.drift.monitor",
+    "drift_alert_from_record": "ordinis.engines.learning.drift.records",
+    "drift_alert_to_record": "ordinis.engines.learning.drift.records",
+    "ChangePointScore": "ordinis.engines.learning.drift.scoring",
+    "f_measure": "ordinis.engines.learning.drift.scoring",
+    "LiveMetrics": "ordinis.engines.learning.drift.tracker",
+    "LivePerformanceTracker": "ordinis.engines.learning.drift.tracker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BOCPD",

@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter
 
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Reader
 from ordinis.engines.learning.api.deps import Engine, Limit
@@ -17,13 +17,10 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 @router.get("", response_model=list[s.AuditOut])
 async def tail(engine: Engine, who: Reader, limit: Limit = 50) -> list[s.AuditOut]:
     """The newest ``limit`` records, oldest first."""
-    records = await asyncio.to_thread(engine.audit_records, limit)
-    return [convert.audit(r) for r in records]
+    return await asyncio.to_thread(reads.audit_tail, engine, limit)
 
 
 @router.get("/verify", response_model=s.AuditVerifyOut)
 async def verify(engine: Engine, who: Reader) -> s.AuditVerifyOut:
     """Recompute the hash chain end to end."""
-    v = await asyncio.to_thread(engine.verify_audit)
-    return s.AuditVerifyOut(ok=v.ok, checked=v.checked, first_bad_sequence=v.first_bad_sequence,
-                            problem=v.problem)
+    return await asyncio.to_thread(reads.audit_verify, engine)

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 
 from ordinis.engines.learning import NotFoundError
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Operator, Reader
 from ordinis.engines.learning.api.deps import Engine
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/breakers", tags=["breakers"])
 @router.get("", response_model=list[s.BreakerOut])
 async def breakers(engine: Engine, who: Reader) -> list[s.BreakerOut]:
     """Every breaker: closed, open or half-open, and why."""
-    return [convert.breaker(k, v) for k, v in sorted(engine.breaker_states().items())]
+    return reads.breakers(engine)
 
 
 @router.post("/{engine_name}/reset", response_model=s.BreakerOut)

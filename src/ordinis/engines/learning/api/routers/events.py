@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from ordinis.engines.learning import EventType, FieldProblem, ValidationError
-from ordinis.engines.learning.api import convert, ingest
+from ordinis.engines.learning.api import ingest, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Reader, Writer
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -67,28 +66,13 @@ async def list_events(
     end: datetime | None = None,
 ) -> dict[str, object]:
     """Stored events, newest first, filtered."""
-    etype = None
-    if event_type is not None:
-        try:
-            etype = EventType(event_type)
-        except ValueError:
-            raise ValidationError("query", [FieldProblem(
-                "event_type", event_type, f"must be one of {[t.value for t in EventType]}")]
-            ) from None
-    events = await asyncio.to_thread(
-        engine.get_events, event_type=etype, start=start, end=end, symbol=symbol,
-        source_engine=source_engine, limit=offset + limit + 1, newest_first=True,
+    return await asyncio.to_thread(
+        reads.events_page, engine, limit, offset, reads.event_type(event_type), symbol,
+        source_engine, start, end,
     )
-    out = s.page([convert.event(e) for e in events], limit, offset)
-    out["total"] = offset + len(events[offset:])
-    return out
 
 
 @router.get("/stats", response_model=s.EventStatsOut)
 async def event_stats(engine: Engine, who: Reader) -> s.EventStatsOut:
     """Counts by type and source, and the time span."""
-    st = await asyncio.to_thread(engine.event_stats)
-    return s.EventStatsOut(
-        total=st.total, by_type=st.by_type, by_source=st.by_source,
-        first_timestamp=st.first_timestamp, last_timestamp=st.last_timestamp,
-    )
+    return await asyncio.to_thread(reads.event_stats, engine)

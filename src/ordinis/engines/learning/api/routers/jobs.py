@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ordinis.engines.learning import NotFoundError
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Operator, Reader
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -14,13 +13,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 def _job(engine: Engine, job_id: str) -> s.JobOut:
-    job = engine.get_training_job(job_id)
-    if job is None:
-        raise NotFoundError(
-            f"no training job {job_id!r}; `ordinis-learning jobs list` (GET /v1/jobs) lists "
-            "the known jobs"
-        )
-    return convert.job(job)
+    return reads.job(engine, job_id)
 
 
 @router.post("", response_model=s.JobOut, status_code=202)
@@ -38,8 +31,7 @@ async def list_jobs(
     model_name: str | None = None,
 ) -> dict[str, object]:
     """Training jobs, oldest first."""
-    jobs = engine.list_training_jobs(model_name=model_name)
-    return s.page([convert.job(j) for j in jobs], limit, offset)
+    return reads.jobs_page(engine, limit, offset, model_name)
 
 
 @router.get("/{job_id}", response_model=s.JobOut)

@@ -1,0 +1,85 @@
+"""The store-backed GET endpoints served in-process, without HTTP or FastAPI: the CLI's read
+commands on a data dir get the JSON a server would send, from an ``EngineReader``.
+
+``answer(engine, path, params)`` returns the JSON document of ``GET path``, or ``None`` when
+the path is not one of these (the caller then needs the full app: registry, drift, rollouts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ordinis.engines.learning import FieldProblem, ValidationError
+from ordinis.engines.learning.api import reads
+from ordinis.engines.learning.api import schemas as s
+
+Handler = Callable[[reads.EngineReads, Mapping[str, Any]], Any]
+_JOB = re.compile(r"/v1/jobs/(?P<id>[^/]+)")
+MAX_LIMIT = 1000
+
+
+def _int(params: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """A paging parameter with the API's bounds (the same message a server would give)."""
+    raw = params.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationError("query", [FieldProblem(
+            name, raw, f"must be an integer from {low} to {high}")])
+    return value
+
+
+def _limit(params: Mapping[str, Any], default: int) -> int:
+    return _int(params, "limit", default, 1, MAX_LIMIT)
+
+
+def _offset(params: Mapping[str, Any]) -> int:
+    return _int(params, "offset", 0, 0, 10_000_000)
+
+
+def _dump(model: Any) -> Any:
+    if isinstance(model, list):
+        return [m.model_dump(mode="json") for m in model]
+    return model.model_dump(mode="json")
+
+
+def _events(engine: reads.EngineReads, p: Mapping[str, Any]) -> Any:
+    page = reads.events_page(
+        engine, _limit(p, 100), _offset(p), reads.event_type(p.get("event_type")),
+        p.get("symbol"), p.get("source_engine"),
+    )
+    return s.Page[s.EventOut].model_validate(page).model_dump(mode="json")
+
+
+def _jobs(engine: reads.EngineReads, p: Mapping[str, Any]) -> Any:
+    page = reads.jobs_page(engine, _limit(p, 100), _offset(p), p.get("model_name"))
+    return s.Page[s.JobOut].model_validate(page).model_dump(mode="json")
+
+
+_ROUTES: dict[str, Handler] = {
+    "/v1/audit": lambda e, p: _dump(reads.audit_tail(e, _limit(p, 50))),
+    "/v1/audit/verify": lambda e, p: _dump(reads.audit_verify(e)),
+    "/v1/events": _events,
+    "/v1/events/stats": lambda e, p: _dump(reads.event_stats(e)),
+    "/v1/jobs": _jobs,
+    "/v1/breakers": lambda e, p: _dump(reads.breakers(e)),
+    "/v1/status": lambda e, p: _dump(reads.status(e)),
+    "/health": lambda e, p: _dump(asyncio.run(reads.health(e))),
+}
+
+
+def answer(engine: reads.EngineReads, path: str, params: Mapping[str, Any]) -> Any | None:
+    """The JSON of ``GET path`` (a LearningEngineError for what a server answers 4xx), or
+    ``None`` when the path is not a store-backed read."""
+    handler = _ROUTES.get(path.rstrip("/") or "/")
+    if handler is not None:
+        return handler(engine, params)
+    job = _JOB.fullmatch(path)
+    if job is not None:
+        return _dump(reads.job(engine, job.group("id")))
+    return None

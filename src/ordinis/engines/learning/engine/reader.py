@@ -1,0 +1,242 @@
+"""EngineReader: the store-backed reads of an engine (audit, events, jobs, breakers, status),
+opened read-only without MLflow, river, scikit-learn or the HTTP stack.
+
+The CLI's in-process read commands use it: a read costs the event store, not the whole engine.
+It takes no lock, writes nothing, starts nothing and runs beside a live engine, like
+``LearningEngine.open_read_only``; registry reads (versions, lineage, evaluations) need that
+full read-only engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from ordinis.engines.learning.core.clock import Clock, SystemClock
+from ordinis.engines.learning.core.config import LearningEngineConfig
+from ordinis.engines.learning.core.errors import EngineNotRunningError
+from ordinis.engines.learning.core.models import (
+    EventType,
+    HealthLevel,
+    HealthStatus,
+    LearningEvent,
+    TrainingJob,
+    TrainingStatus,
+)
+from ordinis.engines.learning.drift.records import ALERT_KIND
+from ordinis.engines.learning.events.factory import open_store
+from ordinis.engines.learning.events.identity import IDENTITY_KEY, IDENTITY_KIND
+from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
+from ordinis.engines.learning.governance.audit import AuditLog, AuditVerification
+from ordinis.engines.learning.observability.health import (
+    HealthSignals,
+    StoreReachability,
+    assess,
+)
+from ordinis.engines.learning.observability.metrics import LearningMetrics
+from ordinis.engines.learning.registry.history import STAGE_CHANGE_KIND
+from ordinis.engines.learning.safety.manager import CircuitBreakerManager
+from ordinis.engines.learning.safety.state import BreakerSnapshot
+from ordinis.engines.learning.training.job_records import JOB_RECORD_KIND, job_from_record
+
+READ_ONLY = "read-only"
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderPipelineStats:
+    """The pipeline figures a reader can state: it buffers nothing and commits nothing."""
+
+    buffered: int = 0
+    committed: int = 0
+
+
+class EngineReader:
+    """Reads of one engine's event store, with the facade's method names and results.
+
+    ``with EngineReader(config) as reader:``. Registry reads beyond the model names
+    (versions, lineage, evaluations) need ``LearningEngine.open_read_only``.
+    """
+
+    def __init__(self, config: LearningEngineConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = LearningMetrics()
+        self._store: EventStore | None = None
+        self._audit: AuditLog | None = None
+        self._breakers: CircuitBreakerManager | None = None
+        self._reach = StoreReachability()
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        """Open the store read-only and restore the breakers' state (nothing is written)."""
+        if self._store is not None:
+            return
+        store = open_store(self.config.resolved_store_url, read_only=True)
+        try:
+            breakers = CircuitBreakerManager(store, self.clock, self.metrics, self.config)
+            breakers.load()
+        except BaseException:
+            store.close()
+            raise
+        self._store, self._breakers = store, breakers
+        self._audit = AuditLog(store, self.clock, self.metrics)
+
+    def close(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            store, self._store = self._store, None
+            self._audit = self._breakers = None
+            store.close()
+
+    def __enter__(self) -> EngineReader:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def store(self) -> EventStore:
+        if self._store is None:
+            raise EngineNotRunningError("EngineReader is not open: call open() (or use `with`)")
+        return self._store
+
+    @property
+    def read_only(self) -> bool:
+        return True
+
+    @property
+    def role(self) -> str:
+        return READ_ONLY
+
+    @property
+    def is_running(self) -> bool:
+        return self._store is not None
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking store of this engine (not opened by the reader)."""
+        return self.config.resolved_mlflow_uri
+
+    # ------------------------------------------------------------------ audit
+    def audit_records(self, limit: int | None = None) -> list[Any]:
+        """Audit records, oldest first; with ``limit``, the newest ``limit`` of them."""
+        records = self._audit_log().records()
+        return records[-limit:] if limit else records
+
+    def verify_audit(self) -> AuditVerification:
+        """Check the audit log's hash chain end to end."""
+        return self._audit_log().verify()
+
+    def _audit_log(self) -> AuditLog:
+        if self._audit is None:
+            raise EngineNotRunningError("EngineReader is not open: call open() (or use `with`)")
+        return self._audit
+
+    # ------------------------------------------------------------------ events
+    def get_events(
+        self,
+        event_type: EventType | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        symbol: str | None = None,
+        source_engine: str | None = None,
+        limit: int | None = 1000,
+        newest_first: bool = False,
+    ) -> list[LearningEvent]:
+        """Committed events, filtered; oldest first (``newest_first``: the newest first)."""
+        return self.store.query_events(EventQuery(
+            event_type=event_type, start=start, end=end, symbol=symbol,
+            source_engine=source_engine, limit=limit, descending=newest_first,
+        ))
+
+    def event_stats(self) -> EventStats:
+        return self.store.event_stats()
+
+    # ------------------------------------------------------------------ jobs, breakers
+    def list_training_jobs(
+        self, model_name: str | None = None, status: Any = None
+    ) -> list[TrainingJob]:
+        """Stored jobs in submission order (as the engine running them last recorded them)."""
+        jobs = [job_from_record(r) for r in self.store.list_records(JOB_RECORD_KIND)]
+        jobs.sort(key=lambda j: (j.created_at, j.job_id))
+        return [
+            j for j in jobs
+            if (model_name is None or j.model_name == model_name)
+            and (status is None or j.status is TrainingStatus(status))
+        ]
+
+    def get_training_job(self, job_id: str) -> TrainingJob | None:
+        record = self.store.get_record(JOB_RECORD_KIND, job_id)
+        return None if record is None else job_from_record(record)
+
+    def breaker_states(self) -> dict[str, BreakerSnapshot]:
+        """Every circuit breaker's state, reason and history counters."""
+        if self._breakers is None:
+            raise EngineNotRunningError("EngineReader is not open: call open() (or use `with`)")
+        return dict(self._breakers.states())
+
+    # ------------------------------------------------------------------ models (from the store)
+    def list_models(self) -> list[str]:
+        """Names of the registered models, sorted: registration is every version's first stage
+        change in the store, so this needs no MLflow."""
+        return sorted({str(r.body["model_name"]) for r in self.store.list_records(
+            STAGE_CHANGE_KIND)})
+
+    # ------------------------------------------------------------------ health and stats
+    async def health_check(self) -> HealthStatus:
+        """The read-only engine's health: store reachability and breakers (no buffer, no
+        schedules to fail)."""
+        t0 = time.perf_counter()
+        if self._store is None:
+            return HealthStatus(HealthLevel.UNHEALTHY, "engine not running", {}, 0.0)
+        store_error = await asyncio.to_thread(self._probe_store)
+        down = self._reach.observe(store_error is None, self.clock.now())
+        try:
+            assert self._breakers is not None
+            allowed, reason = self._breakers.should_allow_signals(consume_probe=False)
+        except Exception as exc:  # a read-only opener cannot persist a transition
+            allowed, reason = True, f"breaker state unknown: {exc}"
+        signals = HealthSignals(
+            store_error=store_error, store_down_seconds=down, consecutive_flush_failures=0,
+            flush_error=None, flush_lag_seconds=0.0, buffered=0,
+            capacity=self.config.max_events_memory, signals_allowed=allowed,
+            signals_reason=reason,
+        )
+        level, causes = assess(signals)
+        details: dict[str, Any] = {
+            "role": READ_ONLY, "buffered": 0, "flush_failures": 0,
+            "consecutive_flush_failures": 0, "flush_lag_seconds": 0.0,
+            "store_down_seconds": down, "signals_allowed": allowed, "failing_tasks": [],
+        }
+        return HealthStatus(
+            level, "; ".join(causes) or "ok", details, (time.perf_counter() - t0) * 1000
+        )
+
+    def _probe_store(self) -> str | None:
+        try:
+            self.store.get_record(IDENTITY_KIND, IDENTITY_KEY)
+            return None
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}".strip()
+
+    def get_stats(self) -> dict[str, Any]:
+        """The facade's summary, from the store: models, jobs, alerts, breakers."""
+        return {
+            "running": self.is_running,
+            "started_at": None,
+            "clock": self.clock.now(),
+            "pipeline": ReaderPipelineStats(),
+            "breakers": self.breaker_states(),
+            "models": self.list_models(),
+            "training_jobs": len(self.store.list_records(JOB_RECORD_KIND)),
+            "drift_alerts": len(self.store.list_records(ALERT_KIND)),
+        }
+
