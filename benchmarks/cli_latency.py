@@ -4,8 +4,9 @@ Run: ``python benchmarks/cli_latency.py [--repeats 3]``
 
 Measured (best of ``--repeats``, fresh processes): ``python -c pass`` (the floor),
 ``ordinis-learning --help``, ``audit tail`` against a running server (``--url``: the CLI never
-imports the engine), and ``audit tail`` in-process on a data dir (opens the engine). The server
-and the data dir are made by this script in a temp dir. Last line:
+imports the engine), and ``audit tail`` in-process on a data dir (opens the event store
+read-only: no MLflow, river or FastAPI). The server and the data dir are made by this script in
+a temp dir. Last line:
 ``RESULT url_read_s=... inprocess_read_s=... python_floor_s=... help_s=... url_read_cpu_s=...
 inprocess_read_cpu_s=...`` (CPU = user + system time of the command's process: on a loaded
 machine the wall time is mostly waiting for a core).
@@ -87,7 +88,7 @@ def main() -> None:
     print(f"python -c pass: {floor:.2f} s (CPU {CPU['floor']:.2f} s)")
     print(f"ordinis-learning --help: {helps:.2f} s (CPU {CPU['help']:.2f} s)")
     print(f"audit tail --url (read through a server): {remote:.2f} s (CPU {CPU['url']:.2f} s)")
-    print(f"audit tail --data-dir (in-process, opens the engine): {local:.2f} s "
+    print(f"audit tail --data-dir (in-process, opens the event store): {local:.2f} s "
           f"(CPU {CPU['local']:.2f} s)")
     print(f"RESULT url_read_s={remote:.2f} inprocess_read_s={local:.2f} "
           f"python_floor_s={floor:.2f} help_s={helps:.2f} url_read_cpu_s={CPU['url']:.2f} "

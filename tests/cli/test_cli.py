@@ -28,6 +28,7 @@ from ordinis.engines.learning import (
     LearningEngine,
     LearningEngineConfig,
     LearningEvent,
+    NotFoundError,
 )
 from ordinis.engines.learning.cli import app
 
@@ -318,3 +319,61 @@ def test_bad_config_file_exits_2_naming_the_field(ws: Workspace) -> None:
     # nothing was touched: the stored events are all still there
     r = cli("events", "stats", *ws.opts())
     assert f"total {ws.n_signals + N_FILLS:,}" in r.output
+
+
+# ---------------------------------------------------------------------------- in-process reads
+READS = [("audit", "tail", "-n", "5"), ("events", "tail", "-n", "3"), ("events", "stats"),
+         ("jobs", "list"), ("breakers", "list"), ("status",), ("audit", "verify")]
+HEAVY = ("mlflow", "river", "sklearn", "fastapi", "starlette", "httpx",
+         "ordinis.engines.learning.engine.facade")
+
+
+def test_inprocess_reads_import_neither_mlflow_river_nor_fastapi(
+    ws: Workspace, submitted: Result
+) -> None:
+    """A read on a data dir opens the event store only: the cost of a read is the store's."""
+    import subprocess
+
+    code = ("import json, sys\nfrom ordinis.engines.learning.cli import app\n"
+            "for argv in json.loads(sys.argv[1]):\n"
+            "    try: app([*argv, '--json', *sys.argv[2:]])\n"
+            "    except SystemExit as e: assert not e.code, (argv, e.code)\n"
+            f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(READS), *ws.opts()],
+                         capture_output=True, text=True, timeout=300)
+    assert "LOADED []" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_inprocess_reads_answer_what_the_server_answers(ws: Workspace, submitted: Result) -> None:
+    """The store-backed reads (EngineReader + api.local) give the JSON of the HTTP app over
+    the full read-only engine, page for page."""
+    from fastapi.testclient import TestClient
+
+    from ordinis.engines.learning import EngineReader
+    from ordinis.engines.learning.api import create_app
+    from ordinis.engines.learning.api.local import answer
+
+    cfg = LearningEngineConfig.load(ws.config, env=False, data_dir=ws.data_dir)
+    job_id = re.search(r"submitted (\S+)", submitted.output).group(1)  # type: ignore[union-attr]
+    queries: list[tuple[str, dict[str, object]]] = [
+        ("/v1/audit", {"limit": 7}), ("/v1/audit/verify", {}), ("/v1/events/stats", {}),
+        ("/v1/events", {"limit": 4, "offset": 2, "event_type": "order_filled"}),
+        ("/v1/events", {"limit": 3, "symbol": "JPM"}), ("/v1/jobs", {}),
+        ("/v1/jobs", {"model_name": "alpha", "limit": 1}), (f"/v1/jobs/{job_id}", {}),
+        ("/v1/breakers", {}), ("/v1/status", {}),
+    ]
+    app = create_app(LearningEngine.open_read_only(cfg), insecure_local=True)
+    with EngineReader(cfg) as reader, TestClient(app) as http:
+        for path, params in queries:
+            served = http.get(path, params=params)
+            assert served.status_code == 200, (path, served.text)
+            local, remote = answer(reader, path, params), served.json()
+            if path == "/v1/status":
+                assert local["models"] == ["alpha"]  # from the stage history, without MLflow
+                for doc in (local, remote):
+                    doc.pop("clock")
+            assert local == remote, path
+        assert answer(reader, "/v1/models", {}) is None  # registry reads: the full engine
+        with pytest.raises(NotFoundError, match="no training job 'nope'"):
+            answer(reader, "/v1/jobs/nope", {})
+        assert answer(reader, "/health", {})["level"] == "healthy"

@@ -1,5 +1,6 @@
-"""How the CLI reaches an engine: a running server (``--url``) or the same HTTP app served
-in-process on a data dir. Either way the commands send the same requests and read the same JSON.
+"""How the CLI reaches an engine: a running server (``--url``), or in-process on a data dir
+(reads of the event store answered by ``api.local``; writes and registry reads by the same HTTP
+app in-process). Either way the commands send the same requests and read the same JSON.
 """
 
 from __future__ import annotations

@@ -1,17 +1,48 @@
-"""Observability: Prometheus metrics, OpenTelemetry spans, the /metrics endpoint."""
+"""Observability: Prometheus metrics, OpenTelemetry spans, the /metrics endpoint.
 
-from ordinis.engines.learning.observability.exposition import (
-    MetricsServer,
-    RenderedMetrics,
-    render_metrics,
-)
-from ordinis.engines.learning.observability.metrics import LearningMetrics, RolloutStateValue
-from ordinis.engines.learning.observability.telemetry import EngineTelemetry
-from ordinis.engines.learning.observability.tracing import (
-    build_tracer_provider,
-    span,
-    tracer_of,
-)
+Names load on first use (PEP 562): importing one light module of this package does not
+import the heavy ones.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.observability.exposition import (
+        MetricsServer,
+        RenderedMetrics,
+        render_metrics,
+    )
+    from ordinis.engines.learning.observability.metrics import LearningMetrics, RolloutStateValue
+    from ordinis.engines.learning.observability.telemetry import EngineTelemetry
+    from ordinis.engines.learning.observability.tracing import (
+        build_tracer_provider,
+        span,
+        tracer_of,
+    )
+
+_LAZY: dict[str, str] = {
+    "MetricsServer": "ordinis.engines.learning.observability.exposition",
+    "RenderedMetrics": "ordinis.engines.learning.observability.exposition",
+    "render_metrics": "ordinis.engines.learning.observability.exposition",
+    "LearningMetrics": "ordinis.engines.learning.observability.metrics",
+    "RolloutStateValue": "ordinis.engines.learning.observability.metrics",
+    "EngineTelemetry": "ordinis.engines.learning.observability.telemetry",
+    "build_tracer_provider": "ordinis.engines.learning.observability.tracing",
+    "span": "ordinis.engines.learning.observability.tracing",
+    "tracer_of": "ordinis.engines.learning.observability.tracing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EngineTelemetry",
