@@ -36,6 +36,7 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
     TrainingJob,
 )
+from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.ownership_role import Ownership
 from ordinis.engines.learning.engine.promotions import blocking
@@ -764,6 +765,25 @@ class LearningEngine:
         champion answers instead.
         """
         return self._require().rollouts.predict(model_name, key, features)
+
+    def predict_batch(
+        self, model_name: str, keys: Sequence[str], features: Any
+    ) -> list[Prediction]:
+        """``predict`` for many keys at once (a host's bar of symbols): ``features`` is a 2-D
+        batch (a DataFrame or array) with one row per key, in the order of ``keys``.
+
+        Each key is routed as ``predict`` routes it; each serving version predicts its keys'
+        rows in one call of its model's ``predict`` (which must take a batch and return one
+        value per row). One MODEL_PREDICTION event per key, shadows off this path, and a
+        failing candidate rolled back with the champion answering its rows, as in ``predict``.
+        """
+        return self._require().rollouts.predict_batch(model_name, keys, features)
+
+    def position_policy(self, version_id: str) -> PositionPolicy:
+        """The strategy definition a version carries (signal to position, sizing, costs): the
+        one its evaluation and live tracking use, so a host trading the version with it trades
+        what was judged. Versions registered without one carry the engine's default."""
+        return self._require().registry.position_policy_of(version_id)
 
     def record_prediction_outcome(self, prediction_id: str, realised_return: float) -> bool:
         """The delayed realised return of a prediction, attributed to the versions that made it.
