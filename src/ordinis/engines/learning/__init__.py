@@ -70,6 +70,12 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
+    from ordinis.engines.learning.rollout import (
+        Prediction,
+        RolloutDecision,
+        RolloutPhase,
+        RolloutReport,
+    )
     from ordinis.engines.learning.training.signal_trainer import SignalTrainer
 
 _LAZY: dict[str, str] = {
@@ -91,6 +97,10 @@ _LAZY: dict[str, str] = {
     "next_return": "ordinis.engines.learning.features.bar_features",
     "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
     "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
+    "Prediction": "ordinis.engines.learning.rollout",
+    "RolloutDecision": "ordinis.engines.learning.rollout",
+    "RolloutPhase": "ordinis.engines.learning.rollout",
+    "RolloutReport": "ordinis.engines.learning.rollout",
     "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
 }
 
@@ -146,10 +156,14 @@ __all__ = [
     "PolicyResult",
     "PositionMapping",
     "PositionPolicy",
+    "Prediction",
     "PredictiveModel",
     "ProductionVerdict",
     "PromotionRequest",
     "RequestStatus",
+    "RolloutDecision",
+    "RolloutPhase",
+    "RolloutReport",
     "RolloutStrategy",
     "Scheduler",
     "SignalBlockedError",

@@ -788,8 +788,11 @@ class LearningEngine:
     def record_prediction_outcome(self, prediction_id: str, realised_return: float) -> bool:
         """The delayed realised return of a prediction, attributed to the versions that made it.
 
-        ``feedback.record_trade_outcome(..., signal_id=prediction_id, return_pct=r)`` does the
-        same. False when the prediction is not part of a rollout (nothing to attribute).
+        ``realised_return`` is the asset's return over the prediction's horizon (each version's
+        position policy turns it into that version's PnL), not the position's return. A trade
+        outcome naming the prediction (``signal_id``) is attributed the same way with its
+        ``return_pct`` unless this was called first. False when the prediction is not part of a
+        rollout (nothing to attribute).
         """
         return self._require().rollouts.record_outcome(prediction_id, realised_return)
 

@@ -21,6 +21,7 @@ import numpy as np
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     FieldProblem,
+    LearningEngineError,
     NotFoundError,
     PolicyDeniedError,
     ValidationError,
@@ -35,6 +36,7 @@ from ordinis.engines.learning.core.models import (
     ModelStage,
     RolloutStrategy,
 )
+from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.evaluation.parity import BacktestRecord
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.registry.history import StageChange
@@ -133,6 +135,7 @@ class RolloutService:
         self.breakers: dict[str, CircuitBreaker] = {}
         self.backtests: dict[str, BacktestRecord] = {}
         self._shadow_lock = threading.Lock()
+        self._policies: dict[str, PositionPolicy] = {}  # version id -> its position policy
         self._drain_scheduled = False
 
     # ------------------------------------------------------------------ restore
@@ -369,8 +372,20 @@ class RolloutService:
         if champ is None or cand not in pending.values or champ not in pending.values:
             return False
         r = float(realised_return)
-        return ctl.book.add(pending.period, position(pending.values[cand]) * r,
-                            position(pending.values[champ]) * r)
+        return ctl.book.add(pending.period, self._position(cand, pending.values[cand]) * r,
+                            self._position(champ, pending.values[champ]) * r)
+
+    def _position(self, version_id: str, signal: float) -> float:
+        """The position a version takes on a signal: its own position policy (the one its
+        backtest and the host use), else the evidence's default (the signal clipped)."""
+        policy = self._policies.get(version_id)
+        if policy is None:
+            try:
+                policy = self.deps.registry.position_policy_of(version_id)
+            except LearningEngineError:
+                return position(signal)
+            self._policies[version_id] = policy
+        return policy.position(signal)
 
     def on_feedback(self, record: FeedbackRecord) -> None:
         """A trade outcome whose ``signal_id`` is a prediction id is that prediction's outcome."""
