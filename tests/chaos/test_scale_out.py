@@ -10,6 +10,7 @@ model from the server (hashes verified) and retrains through the loop's manual t
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 import subprocess
@@ -34,6 +35,13 @@ from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.postgres]
 MODEL = "scale"
 DAY0 = datetime(2015, 1, 5, tzinfo=UTC)
+# what a training task of this test imports ("signal" trainer, "logistic" algorithm)
+WARM_MODULES = (
+    "ordinis.engines.learning.training.execution",
+    "ordinis.engines.learning.training.signal_trainer",
+    "sklearn.linear_model",
+    "sklearn.pipeline",
+)
 LOOSE_GATES = """
 name: scale-loose
 default:
@@ -78,10 +86,20 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--serve-artifacts", "--artifacts-destination", str(artifacts / "store"),
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         stdout=log, stderr=subprocess.STDOUT,
+        # no job runner: it serves GenAI scorers this test never calls, and its extra process
+        # (importing MLflow beside the server's) slowed start-up and took ~20 s to terminate
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # while MLflow boots
+        # while MLflow boots; one CPU: one training job runs at a time (max_concurrent_jobs=1),
+        # so Ray prestarts one worker process, not one per core
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        # the worker imports the trainer's libraries while MLflow is still booting, as the
+        # warm workers of a long-lived cluster have (the first job then trains, not imports)
+        # (a lambda: Ray ships it by value; this test module is not importable in the worker)
+        warm = ray.remote(lambda names: len([importlib.import_module(n) for n in names])).remote(
+            WARM_MODULES)
         deadline = time.monotonic() + 300
         while True:
             try:
@@ -93,6 +111,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"mlflow server did not start; see {log.name}")
             time.sleep(0.25)
+        ray.get(warm, timeout=300)
         yield url
     finally:
         if ray.is_initialized():

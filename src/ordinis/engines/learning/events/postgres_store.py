@@ -1,9 +1,11 @@
 """PostgreSQL event store (psycopg 3): the store at scale, same contract as the SQLite default.
 
-Events keep payload and labels as JSONB. A batch is COPYed into a per-connection temporary
-table and moved with ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` in one transaction, so a
-retried batch never duplicates. The schema is versioned (``schema_version`` table) and the
-audit table refuses UPDATE, DELETE and TRUNCATE through a trigger.
+Events keep payload as JSON (validated, stored as sent) and labels as JSONB. A batch is COPYed
+straight into ``events``; when an id is already stored it is COPYed into a per-connection
+temporary table instead and moved with ``INSERT ... ON CONFLICT (event_id) DO NOTHING``, in
+one transaction either way, so a retried batch never duplicates. The schema is versioned
+(``schema_version`` table) and the audit table refuses UPDATE, DELETE and TRUNCATE through a
+trigger.
 
 Isolation: ``postgresql://...?schema=name`` (or ``PostgresEventStore(url, schema=name)``) puts
 every table in that schema, created if missing; libpq's ``?options=-csearch_path=name`` works
@@ -96,6 +98,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     """,
+    # v2, the insert path's cost per row (issue 18): the text keys compare bytewise (COLLATE
+    # "C": memcmp instead of strcoll in the primary key and both text indexes; the order of
+    # ids and symbols is never shown to a user), and the payload is ``json`` (validated text,
+    # stored as sent) instead of ``jsonb``, whose parse turned every float feature into a
+    # numeric and cost about as much as the heap insert itself. Labels stay ``jsonb`` (short
+    # strings, cheap to parse, and what an operator filters on with ``@>``).
+    """
+    ALTER TABLE events
+        ALTER COLUMN event_id TYPE text COLLATE "C",
+        ALTER COLUMN event_type TYPE text COLLATE "C",
+        ALTER COLUMN source_engine TYPE text COLLATE "C",
+        ALTER COLUMN symbol TYPE text COLLATE "C",
+        ALTER COLUMN payload TYPE json USING payload::json;
+    """,
 )
 
 _EVENT_COLUMNS = ", ".join(EVENT_ROW_FIELDS)
@@ -110,7 +126,7 @@ _STAGE_DDL = (
 )
 _MOVE_STAGE = (
     f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT event_id, event_type, source_engine, symbol, "
-    "ts_us, payload::jsonb, labels::jsonb, outcome FROM _ordinis_event_stage "
+    "ts_us, payload::json, labels::jsonb, outcome FROM _ordinis_event_stage "
     "ON CONFLICT (event_id) DO NOTHING"
 )
 

@@ -1,0 +1,59 @@
+"""PostgreSQL schema v2: a v1 store (jsonb payload, database collation) upgrades in place."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from event_helpers import make_event
+
+from ordinis.engines.learning.events import postgres_store
+from ordinis.engines.learning.events.encoding import encode_event
+from ordinis.engines.learning.events.postgres_store import MIGRATIONS, PostgresEventStore
+from ordinis.engines.learning.events.store import EventQuery
+
+
+def _column_types(store: PostgresEventStore) -> dict[str, tuple[str, str | None]]:
+    rows = store._c.execute(
+        "SELECT column_name, data_type, collation_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'events'"
+    ).fetchall()
+    return {name: (kind, coll) for name, kind, coll in rows}
+
+
+def test_v1_store_upgrades_and_reads_back_the_same_events(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = f"t_events_v1_{uuid.uuid4().hex[:10]}"
+    events = [
+        make_event(i, payload={"x": 0.1 + i / 3, "tag": "é\\\t", "nested": {"k": [1, 2.5]}})
+        for i in range(20)
+    ]
+    monkeypatch.setattr(postgres_store, "MIGRATIONS", MIGRATIONS[:1])
+    old = PostgresEventStore(pg_url, schema=schema)
+    old.open()
+    try:
+        assert old.schema_version == 1
+        assert _column_types(old)["payload"][0] == "jsonb"
+        old.append_events([encode_event(e, 64 * 1024) for e in events[:10]])
+        old.close()
+
+        monkeypatch.setattr(postgres_store, "MIGRATIONS", MIGRATIONS)
+        new = PostgresEventStore(pg_url, schema=schema)
+        new.open()
+        assert new.schema_version == len(MIGRATIONS) == 2
+        types = _column_types(new)
+        assert types["payload"][0] == "json" and types["labels"][0] == "jsonb"
+        assert {types[c][1] for c in ("event_id", "event_type", "source_engine", "symbol")} == {
+            "C"
+        }
+        # the upgraded store takes new rows, still refuses duplicates, and reads all back
+        assert new.append_events([encode_event(e, 64 * 1024) for e in events]) == 10
+        assert new.query_events(EventQuery(limit=None)) == events
+        new.close()
+    finally:
+        old.close()
+        cleanup = PostgresEventStore(pg_url, schema=schema)
+        cleanup.open()
+        cleanup.drop_schema()
+        cleanup.close()
