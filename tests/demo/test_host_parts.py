@@ -86,3 +86,21 @@ def test_annual_return_uses_the_bars_per_year() -> None:
     assert BookSeries("btc", r, periods_per_year=122.0).annual_return == pytest.approx(
         1.001**122 - 1
     )
+
+
+def test_the_no_production_note_names_who_was_refused_and_who_never_faced_the_gates() -> None:
+    from datetime import UTC, datetime
+
+    from ordinis.engines.learning.demo.collect import _production_note
+    from ordinis.engines.learning.demo.record import DemoRecord, GateReportView, StageSpan
+
+    at = datetime(2000, 1, 3, tzinfo=UTC)
+    rec = DemoRecord("r", "d", "m", ["A"])
+    rec.stages = [StageSpan(f"m:v{i}", "staging", at, None) for i in (1, 2, 10)]
+    rec.stages.append(StageSpan("m:v1", "serving", at, None))
+    rec.gate_reports = [GateReportView("m:v1", "production", at, False, "blocked", ()),
+                        GateReportView("m:v2", "demo", at, True, "staged", ())]
+    _production_note(rec)
+    (note,) = rec.notes
+    assert note.startswith("No version reached PRODUCTION. The production gates refused m:v1 ")
+    assert " m:v2, m:v10 never faced them" in note

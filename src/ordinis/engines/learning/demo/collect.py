@@ -81,6 +81,7 @@ def collect_record(
     rec.blocked_days = counts.get("blocked_days", 0)
     _stages(engine, model_name, rec, served)
     _evaluations(engine, model_name, rec)
+    _production_note(rec)
     _drift_and_retrains(engine, model_name, rec)
     _trips(engine, rec)
     _rollout(rec, rollouts)
@@ -119,12 +120,37 @@ def _stages(
         if stage != "none":
             rec.stages.append(StageSpan(vid, stage, start, None, reason))
     rec.stages.extend(_serving_spans(served))
-    if not rec.production_reached:
-        rec.notes.append(
-            "No version reached PRODUCTION: the production gates refused every candidate "
-            "(see the gate reports). The host traded the staged versions (the staging path) "
-            "so the loop had live evidence to watch; that is labelled 'serving' above."
-        )
+
+
+def _production_note(rec: DemoRecord) -> None:
+    """When nothing reached production, which versions the production gates refused and which
+    never faced them (from the gate reports and the stages, never assumed)."""
+    if rec.production_reached:
+        return
+    judged = {g.version_id for g in rec.gate_reports if g.gate_set == "production"}
+    passed = {g.version_id for g in rec.gate_reports if g.gate_set == "production" and g.passed}
+    others = {s.version_id for s in rec.stages if s.stage != "serving"} - judged
+    text = "No version reached PRODUCTION. "
+    if judged:
+        text += (f"The production gates refused {_names(judged - passed)} (see the gate reports)."
+                 if judged - passed else "")
+    else:
+        text += "No version was put to the production gates."
+    if others:
+        text += (f" {_names(others)} never faced them: a retrained candidate is put to them only "
+                 "when the paired comparison says it beats the serving version (and the "
+                 "pipeline's gates staged it), and none did.")
+    text += (" The host traded the staged version (the staging path) so the loop had live "
+             "evidence to watch; that is labelled 'serving' above.")
+    rec.notes.append(text)
+
+
+def _names(versions: set[str]) -> str:
+    def order(v: str) -> tuple[str, int]:
+        name, _, n = v.rpartition(":v")
+        return (name, int(n)) if n.isdigit() else (v, 0)
+
+    return ", ".join(sorted(versions, key=order))
 
 
 def _serving_spans(served: Sequence[tuple[datetime, Sequence[str]]]) -> list[StageSpan]:
