@@ -36,6 +36,7 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
     TrainingJob,
 )
+from ordinis.engines.learning.engine import heap_freeze
 from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.ownership_role import Ownership
 from ordinis.engines.learning.engine.promotions import blocking
@@ -123,6 +124,7 @@ class LearningEngine:
         self._reach = StoreReachability()
         self.identity: StoreIdentity | None = None
         self._stop_audited = False
+        self._heap_frozen = False  # this engine holds a heap freeze (heap_freeze.release)
 
     @classmethod
     def open_read_only(
@@ -169,6 +171,9 @@ class LearningEngine:
             await self.telemetry.stop()
             raise
         self._running = True
+        if self.config.freeze_startup_heap and not self._heap_frozen:
+            heap_freeze.freeze()
+            self._heap_frozen = True
         if not self.clock.simulated:
             self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
         if not self.read_only:
@@ -312,6 +317,9 @@ class LearningEngine:
             self._store = None
         self._stop_audited = False
         self._ownership.release()
+        if self._heap_frozen:
+            heap_freeze.release()
+            self._heap_frozen = False
         await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
@@ -585,11 +593,14 @@ class LearningEngine:
         self._require().executor.add_progress_listener(listener)
 
     async def wait_for_training_workers(self) -> None:
-        """Wait until the training backend's workers are warm (start-up cost paid once)."""
-        backend = self._require().executor.backend
-        ready = getattr(backend, "wait_ready", None)
+        """Wait until the training backend's workers and the store-read helper (which builds
+        datasets and holdouts) are warm (start-up cost paid once)."""
+        parts = self._require()
+        ready = getattr(parts.executor.backend, "wait_ready", None)
         if ready is not None:
-            await asyncio.to_thread(ready)
+            await asyncio.gather(asyncio.to_thread(ready), asyncio.to_thread(parts.offload.warm))
+        else:
+            await asyncio.to_thread(parts.offload.warm)
 
     # ------------------------------------------------------------------ registry
     async def register_model_version(
