@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -74,11 +75,13 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
+    from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
     from ordinis.engines.learning.evaluation.parity import (
         BacktestRecord,
         ParityEvidence,
         ParityResult,
     )
+    from ordinis.engines.learning.events.pipeline import EventPipeline
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -92,6 +95,16 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.safety.state import BreakerSnapshot
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineDuties:
+    """The work an engine runs beside the host (``LearningEngine.duties``)."""
+
+    training: bool  # the training executor and its workers
+    event_writer: bool  # the pipeline's writer thread
+    retention: bool  # the retention job
+    schedules: tuple[str, ...]  # scheduled checks by name (drift-check, rollout-check, ...)
 
 class LearningEngine:
     """The LearningEngine of ordinis: collect, train, register, evaluate, detect drift, retrain.
@@ -394,6 +407,23 @@ class LearningEngine:
         return task
 
     @property
+    def duties(self) -> EngineDuties:
+        """What this engine runs now: training workers, the event writer, retention and the
+        scheduled checks (a follower or a read-only opener runs none of them)."""
+        parts = self._require()
+        return EngineDuties(
+            training=parts.executor.started,
+            event_writer=parts.pipeline.running,
+            retention=parts.retention is not None,
+            schedules=tuple(sorted(t.name for t in parts.scheduled)),
+        )
+
+    @property
+    def event_pipeline(self) -> EventPipeline:
+        """The event pipeline (buffer, writer, group commit): its ``stats()`` and store."""
+        return self._require().pipeline
+
+    @property
     def has_background_work(self) -> bool:
         """True while a background task (a retrain, an off-loop check) is still running."""
         return bool(self._background)
@@ -520,6 +550,11 @@ class LearningEngine:
         parts = self._require()
         self._ownership.require_writer("feedback")
         return parts.collector
+
+    @property
+    def evaluator(self) -> ModelEvaluator:
+        """The evaluator the engine judges versions with: its benchmark packs and backtests."""
+        return self._require().evaluator
 
     @property
     def breakers(self) -> Any:
@@ -848,6 +883,7 @@ class LearningEngine:
         metrics: dict[str, float] | None = None,
         thresholds: dict[str, float] | None = None,
         gate_set: str | None = None,
+        threshold_overrides: Mapping[str, float] | None = None,
     ) -> EvaluationResult:
         """Evaluate a version on benchmark packs and pass it through the gates.
 
@@ -857,10 +893,13 @@ class LearningEngine:
 
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
+        ``threshold_overrides`` (gate name or metric -> threshold) judges with changed gates,
+        as the improvement loop's pipeline spec does; such a verdict never opens production.
         """
         self._ownership.require_leader("evaluate_model")
         return await self._require().evaluation.evaluate(
-            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set
+            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set,
+            threshold_overrides=threshold_overrides,
         )
 
     async def compare_models(
