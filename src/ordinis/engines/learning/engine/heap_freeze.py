@@ -19,11 +19,13 @@ _holders = 0
 
 
 def freeze() -> None:
-    """Freeze the heap as it is now (cheap: no collection); pair with ``release``."""
+    """Freeze the heap as it is now (cheap: no collection) unless an engine already holds a
+    freeze (then what a later engine left behind stays collectable); pair with ``release``."""
     global _holders
     with _lock:
         _holders += 1
-        gc.freeze()
+        if _holders == 1:
+            gc.freeze()
 
 
 def release() -> None:
