@@ -25,10 +25,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from ordinis.engines.learning.engine.offload_worker import StoreRef, preload
 from ordinis.engines.learning.events.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -42,13 +42,6 @@ _BOOT = (
     f"with contextlib.suppress(OSError): os.nice({HELPER_NICENESS})\n"
     "from ordinis.engines.learning.engine.offload_worker import main; main()"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoreRef:
-    """Where the helper opens the event store (read-only): the engine's store URL."""
-
-    url: str
 
 
 def offloadable_url(url: str | None) -> str | None:
@@ -105,8 +98,6 @@ class Offload:
     def warm(self) -> None:
         """Start the helper and load the modules its calls use (start-up cost paid once)."""
         if self.available:
-            from ordinis.engines.learning.engine.offload_worker import preload
-
             self.call(preload)
 
     def _remote(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

@@ -9,14 +9,23 @@ itself does not pickle (the host then runs the call itself and raises it there).
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRef:
+    """Where the helper opens the event store (read-only): the engine's store URL."""
+
+    url: str
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -37,17 +46,23 @@ def _reply(status: str, value: Any) -> bytes:
         return pickle.dumps(("unavailable", f"{type(value).__name__} does not pickle: {exc}"))
 
 
+# The modules the engine's store reads live in (named, like the training workers' preload).
+PRELOAD = (
+    "ordinis.engines.learning.engine.feature_rows",
+    "ordinis.engines.learning.engine.forward_holdout",
+    "ordinis.engines.learning.engine.training_data",
+    "ordinis.engines.learning.training.dataset",
+)
+
+
 def preload() -> None:
     """Import what the engine's store reads use (``Offload.warm`` calls this in the helper)."""
-    import ordinis.engines.learning.engine.feature_rows
-    import ordinis.engines.learning.engine.forward_holdout
-    import ordinis.engines.learning.engine.training_data
-    import ordinis.engines.learning.training.dataset  # noqa: F401
+    for name in PRELOAD:
+        importlib.import_module(name)
 
 
 def serve(conn: Connection, parent_pid: int) -> None:
     """Answer calls until the pipe closes."""
-    from ordinis.engines.learning.engine.offload import StoreRef
     from ordinis.engines.learning.events.factory import open_store
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the host, which decides
