@@ -9,7 +9,9 @@ target on *every* family (bisection per family, then the maximum); the ARL0 is t
 on fresh draws (another seed). No benchmark series (development or held-out) is used.
 
 BOCPD is calibrated on the returns family only (its cost makes the grid slow); its ARL0 on
-every family is printed.
+every family is printed. ``HybridCUSUM`` uses both constants; the ARL0 of its early phase
+(the BOCPD during the CUSUM's first 40-point warm-up) is printed on 40-point nulls of every
+family.
 
 Run: ``python benchmarks/calibrate_drift.py`` (a few minutes); paste the printed constants
 into ``src/ordinis/engines/learning/drift/calibrated.py``. The last line is ``RESULT ...``.
@@ -30,6 +32,7 @@ from ordinis.engines.learning.drift.calibrated import TARGET_ARL0
 from ordinis.engines.learning.drift.calibration import average_run_length, calibrate
 from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
 from ordinis.engines.learning.drift.detectors import DriftDetector
+from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 
 N_SERIES = 24
 LENGTH = 5000
@@ -37,6 +40,18 @@ N_AR = 8
 AR_LENGTH = 4000
 CALIBRATION_SEED = 11
 CHECK_SEED = 12
+N_SHORT = 150
+SHORT_LENGTH = 40
+
+
+def short_null_families(seed: int) -> dict[str, list[np.ndarray]]:
+    """Every null family cut to ``SHORT_LENGTH`` points (the CUSUM's warm-up), ``N_SHORT`` each."""
+    fams = {}
+    for name, series in null_families(seed).items():
+        cuts = [s[i:i + SHORT_LENGTH] for s in series
+                for i in range(0, len(s) - SHORT_LENGTH + 1, 2 * SHORT_LENGTH)]
+        fams[name] = cuts[:N_SHORT]
+    return fams
 
 
 def null_families(seed: int) -> dict[str, list[np.ndarray]]:
@@ -79,6 +94,10 @@ def main() -> int:
             lambda: AutocorrelatedCUSUM(threshold_scale=scale), check[name]).arl0
         b = average_run_length(lambda: BOCPD(threshold=bocpd.value), check[name]).arl0
         print(f"{name:<16}{cal:>18.0f}{cusum_check[name]:>18.0f}{b:>13.0f}")
+    print(f"HybridCUSUM early phase: ARL0 on {N_SHORT} x {SHORT_LENGTH}-point nulls per family "
+          "(the BOCPD watching the CUSUM's first warm-up)")
+    for name, nulls in short_null_families(CHECK_SEED).items():
+        print(f"{name:<16}{average_run_length(HybridCUSUM, nulls).arl0:>18.0f}")
     print(f"CUSUM_THRESHOLD_SCALE = {scale:.4f}   # set by the {scale_by} family")
     print(f"BOCPD_THRESHOLD = {bocpd.value:.6f}   # ARL0 {bocpd.estimate.arl0:.0f} on returns")
     print(f"took {time.perf_counter() - t0:.0f} s")

@@ -2,7 +2,9 @@
 
 * development (``dev_series``): seeded synthetic piecewise-stationary streams (mean and
   variance shifts of Gaussian, AR(1) and Student-t noise, trend changes of a random walk),
-  the two toy streams of river's docs and river's Bitcoin series with its 5 annotators.
+  the two toy streams of river's docs and river's Bitcoin series with its 5 annotators;
+  ``tcpd_like_series``: simulated series shaped like TCPD's (lengths 20-600, level, slope and
+  scale changes, persistence, heavy tails, simulated annotators), for development only.
   Defaults and design choices may look at these.
 * held-out (``heldout_series``): the real-world, redistributable univariate series of the
   Turing change-point dataset (TCPD), vendored in ``benchmarks/data/tcpd`` with their 5
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -171,3 +174,80 @@ def null_ar_t(
             values[i] = prev
         out.append(values)
     return out
+
+
+def tcpd_like(seed: int) -> Series:
+    """A simulated series shaped like TCPD's real ones (development only, seeded).
+
+    Length 20-600 (log-uniform), 1-4 changes at least 8 points apart (one plus about one
+    per 150 points; none in one series of ten: TCPD's series were chosen for their changes),
+    a level, a trend (deterministic or integrated) or a volatility regime, AR(1) noise with
+    ``phi`` in [0, 0.9] and Gaussian, t5 or t3 innovations, a yearly cycle on some; changes
+    of level, slope or scale. Five simulated annotators mark each change with
+    probability 0.85 within about 2 points, and now and then a point of their own.
+    """
+    rng = np.random.default_rng(50_000 + seed)
+    n = int(math.exp(rng.uniform(math.log(20), math.log(600))))
+    k = 0 if rng.uniform() < 0.1 else min(1 + int(rng.poisson(n / 150.0)), 4)
+    cps: list[int] = []
+    for _ in range(k):
+        c = int(rng.integers(8, n - 8)) if n > 16 else 0
+        if c and all(abs(c - o) >= 8 for o in cps):
+            cps.append(c)
+    cps.sort()
+    kind = rng.choice(["level", "trend", "random_walk", "volatility"])
+    phi = float(rng.uniform(0.0, 0.9))
+    dof = float(rng.choice([math.inf, 5.0, 3.0]))
+    eps = rng.normal(0.0, 1.0, n) if math.isinf(dof) else rng.standard_t(dof, n) / math.sqrt(
+        dof / (dof - 2.0))
+    bounds = [0, *cps, n]
+    scale = np.ones(n)
+    level = np.zeros(n)
+    slope = np.zeros(n)
+    lvl, slp, sc = 0.0, float(rng.normal(0.0, 0.3)), 1.0
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if i:
+            what = kind if kind != "random_walk" else "trend"
+            change = rng.choice(["level", what, "volatility"], p=[0.4, 0.4, 0.2])
+            if change == "level":
+                lvl += float(rng.choice([-1, 1]) * rng.uniform(1.5, 5.0))
+            elif change == "trend":
+                slp += float(rng.choice([-1, 1]) * rng.uniform(0.4, 1.5))
+            else:
+                sc *= float(rng.choice([1 / 3, 3.0]) * rng.uniform(0.8, 1.25))
+        level[a:b] = lvl
+        slope[a:b] = slp
+        scale[a:b] = sc
+    noise = _ar1_from(eps * scale, phi) * math.sqrt(1 - phi * phi)
+    if kind == "random_walk":
+        values = np.cumsum(slope + 0.5 * noise) + level * 0.5
+    elif kind == "trend":
+        steps = np.cumsum(slope) * 0.1
+        values = steps + level + noise
+    else:
+        values = level + noise
+    if rng.uniform() < 0.2:
+        values = values + float(rng.uniform(0.5, 2.0)) * np.sin(2 * math.pi * np.arange(n) / 12)
+    values = values * float(math.exp(rng.uniform(-3, 8))) + float(rng.normal(0, 100))
+    ann: dict[str, list[int]] = {}
+    for j in range(5):
+        marks = sorted({min(n - 1, max(1, c + round(rng.normal(0.0, 1.5))))
+                        for c in cps if rng.uniform() < 0.85})
+        if rng.uniform() < 0.1 and n > 2:
+            marks = sorted({*marks, int(rng.integers(1, n))})
+        ann[str(j)] = marks
+    return Series(f"tcpd_like_{seed}", "tcpd_like", values, ann)
+
+
+def _ar1_from(eps: np.ndarray, phi: float) -> np.ndarray:
+    out = np.empty(len(eps))
+    prev = 0.0
+    for i, e in enumerate(eps.tolist()):
+        prev = phi * prev + e
+        out[i] = prev
+    return out
+
+
+def tcpd_like_series(n_series: int = 120, offset: int = 0) -> list[Series]:
+    """``n_series`` seeded TCPD-like development series."""
+    return [tcpd_like(offset + i) for i in range(n_series)]

@@ -35,6 +35,7 @@ from ordinis.engines.learning.drift.detectors import (
     RiverDetector,
     make_detector,
 )
+from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 from ordinis.engines.learning.drift.hysteresis import Episode, EpisodeBook, EpisodeEvent
 from ordinis.engines.learning.drift.monitor import (
     DEFAULT_STREAM_DETECTOR,
@@ -62,6 +63,7 @@ __all__ = [
     "EpisodeEvent",
     "FeatureDriftResult",
     "FeatureReference",
+    "HybridCUSUM",
     "KSWINDetector",
     "LiveMetrics",
     "LivePerformanceTracker",

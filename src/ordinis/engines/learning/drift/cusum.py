@@ -164,6 +164,22 @@ class AutocorrelatedCUSUM:
         self._restart()
 
     @property
+    def warming_up(self) -> bool:
+        """Whether the detector is still learning the reference of the current regime."""
+        return self._warm is not None
+
+    def restart(self, values: list[float]) -> None:
+        """Start a new regime from ``values``, the latest ones already fed (change found elsewhere).
+
+        They begin the warm-up (NaNs skipped; at most ``warmup - 1`` of the latest are kept, so
+        the next value fed is looked at). ``n_seen`` and ``n_detections`` do not change.
+        """
+        self._drift = False
+        self._restart()
+        warm = [v for v in values if v == v][-(self._warmup - 1):]
+        self._warm = warm
+
+    @property
     def n_seen(self) -> int:
         """Values fed since construction (the index of the last one is ``n_seen - 1``)."""
         return self._t + 1
