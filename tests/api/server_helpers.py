@@ -81,3 +81,32 @@ def live_server(data_dir: Path, **cfg: object) -> Iterator[Live]:
 
 def bearer(token: str | None) -> dict[str, str]:
     return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+class ScaleModel:
+    """Signal = scale * features["x"] (pickled by reference: it lives in this module)."""
+
+    feature_names = ("x",)
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale
+
+    def predict(self, features: Any) -> list[float]:
+        return [self.scale * float(features["x"])]
+
+
+def seed_rollout(live: Live, name: str, starter: str = "olga") -> tuple[str, str]:
+    """A production champion (through four eyes) and a candidate in a shadow rollout."""
+    eng = live.engine
+
+    async def go() -> tuple[str, str]:
+        v1 = await eng.register_model_version(name, "v1", model=ScaleModel(1.0))
+        await eng.promote_model(name, v1.version_id, "staging", actor="olga", reason="try")
+        req = await eng.request_promotion(v1.version_id, "production", "olga", "first")
+        await eng.approve_promotion(req.request_id, "anna", "ok")
+        v2 = await eng.register_model_version(name, "v2", model=ScaleModel(2.0))
+        await eng.promote_model(name, v2.version_id, "staging", actor="olga", reason="try")
+        await eng.start_rollout(name, v2.version_id, "canary", actor=starter, reason="better")
+        return v1.version_id, v2.version_id
+
+    return live.call(go())

@@ -8,6 +8,7 @@ on that dir, as a user's shell would.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import sqlite3
@@ -43,6 +44,14 @@ default:
     - {name: max_drawdown, metric: max_drawdown, type: safety, comparison: lte, threshold: 1.0}
     - {name: min_sharpe, metric: sharpe, type: performance, comparison: gte, threshold: 0.5,
        required: false}
+"""
+
+STRICT_GATES = """\
+name: test-strict
+default:
+  gates:
+    - {name: impossible_drawdown, metric: max_drawdown, type: safety, comparison: lte,
+       threshold: -1.0}
 """
 
 N_FILLS = 3
@@ -262,6 +271,21 @@ def test_models_evaluate_prints_the_gate_report_and_records_the_pass(
     r = cli("models", "evaluate", "alpha", "v1", "-b", "nopack", *ws.opts())
     assert r.exit_code == 2
     assert "benchmark 'nopack' is not registered" in " ".join(r.output.split())
+
+    # a gate set that refuses: exit 1; the earlier gate set's evaluation is kept beside it
+    strict = ws.root / "strict-gates.yaml"
+    strict.write_text(STRICT_GATES)
+    r = cli("models", "evaluate", "alpha:v1", "-b", "pack_01_bull", "--gates", str(strict),
+            *ws.opts())
+    assert r.exit_code == 1, r.output
+    assert "gate set 'test-strict': REFUSED" in r.output
+    r = cli("models", "evaluations", "alpha:v1", "--json", *ws.opts())
+    assert r.exit_code == 0, r.output
+    history = json.loads(r.stdout)
+    assert [(e["sequence"], e["gate_set"], e["passed"]) for e in history] == [
+        (1, "test-loose", True), (2, "test-strict", False)]
+    r = cli("models", "evaluations", "alpha:v1", "--gates", "test-loose", "--json", *ws.opts())
+    assert [e["gate_set"] for e in json.loads(r.stdout)] == ["test-loose"]
 
 
 # ---------------------------------------------------------------------------- audit, config

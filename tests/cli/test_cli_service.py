@@ -106,3 +106,29 @@ def test_no_wait_belongs_to_url_mode(tmp_path: Path) -> None:
 def test_token_hash_is_the_sha256() -> None:
     r = cli("token", "hash", "s3cret")
     assert r.stdout.strip() == hashlib.sha256(b"s3cret").hexdigest()
+
+
+def test_unreachable_or_malformed_url_is_a_clear_refusal() -> None:
+    from server_helpers import free_port
+
+    r = cli("audit", "tail", "--url", f"http://127.0.0.1:{free_port()}", "--token", "t")
+    assert r.exit_code == 2
+    assert "cannot reach the server" in " ".join(r.output.split())
+    r = cli("audit", "tail", "--url", "127.0.0.1:8765")
+    assert r.exit_code == 2 and "give http(s)://host:port" in " ".join(r.output.split())
+
+
+def test_url_mode_imports_neither_the_engine_nor_httpx(live: Live) -> None:
+    import subprocess
+
+    code = ("import sys; from ordinis.engines.learning.cli import app\n"
+            "try: app(['audit', 'tail', '-n', '1', '--json', '--url', sys.argv[1], "
+            "'--token', 'tok-reader'])\n"
+            "except SystemExit: pass\n"
+            "bad = [m for m in ('httpx', 'numpy', 'mlflow', "
+            "'ordinis.engines.learning.engine.facade', 'ordinis.engines.learning.core.config')"
+            " if m in sys.modules]\n"
+            "print('LOADED', bad)")
+    out = subprocess.run([sys.executable, "-c", code, live.url], capture_output=True,
+                         text=True, timeout=120)
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr

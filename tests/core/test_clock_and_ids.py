@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.clock import Scheduler, SimulatedClock
-from ordinis.engines.learning.core.ids import id_timestamp_ms, new_id
+from ordinis.engines.learning.core.ids import id_timestamp_ms, new_id, new_ids
 
 
 def test_simulated_clock_refuses_naive_and_backwards() -> None:
@@ -74,3 +74,12 @@ def test_ids_are_unique_and_time_ordered(n: int) -> None:
     assert ids == sorted(ids)
     assert all(len(i) == 36 and i[14] == "7" for i in ids)  # version nibble of UUIDv7
     assert id_timestamp_ms(ids[-1]) >= id_timestamp_ms(ids[0])
+
+
+def test_batch_ids_are_unique_ordered_and_interleave_with_single_ids() -> None:
+    ids = [new_id(), *new_ids(5000), new_id(), *new_ids(3), new_id()]
+    assert len(set(ids)) == len(ids) == 5006
+    assert ids == sorted(ids)  # UUIDv7: a later id sorts after an earlier one
+    assert all(len(i) == 36 and i[14] == "7" and i[19] in "89ab" for i in ids)
+    assert abs(id_timestamp_ms(ids[1]) - id_timestamp_ms(ids[0])) < 60_000
+    assert new_ids(0) == []

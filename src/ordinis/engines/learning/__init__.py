@@ -8,7 +8,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
-from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     ArtifactIntegrityError,
     BufferFullError,
@@ -48,11 +47,12 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.collectors.feedback_types import TradeOutcome
+    from ordinis.engines.learning.core.config import LearningEngineConfig
     from ordinis.engines.learning.core.protocol import LearningEngineProtocol, PredictiveModel
+    from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
     from ordinis.engines.learning.engine.facade import LearningEngine
     from ordinis.engines.learning.features import (
         FeatureFunction,
@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
     from ordinis.engines.learning.rollout import (
+        ABResults,
+        ABTest,
         Prediction,
         RolloutDecision,
         RolloutPhase,
@@ -79,6 +81,10 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.training.signal_trainer import SignalTrainer
 
 _LAZY: dict[str, str] = {
+    # pydantic and numpy: loaded on first use, so the CLI's --url mode never imports them
+    "LearningEngineConfig": "ordinis.engines.learning.core.config",
+    "PositionMapping": "ordinis.engines.learning.core.strategy",
+    "PositionPolicy": "ordinis.engines.learning.core.strategy",
     "LearningEngineProtocol": "ordinis.engines.learning.core.protocol",
     "PredictiveModel": "ordinis.engines.learning.core.protocol",
     "LearningEngine": "ordinis.engines.learning.engine.facade",
@@ -102,6 +108,8 @@ _LAZY: dict[str, str] = {
     "RolloutPhase": "ordinis.engines.learning.rollout",
     "RolloutReport": "ordinis.engines.learning.rollout",
     "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
+    "ABResults": "ordinis.engines.learning.rollout",
+    "ABTest": "ordinis.engines.learning.rollout",
 }
 
 
@@ -116,6 +124,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FEATURE_NAMES",
+    "ABResults",
+    "ABTest",
     "ArtifactIntegrityError",
     "BufferFullError",
     "CallTimeoutError",

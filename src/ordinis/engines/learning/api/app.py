@@ -23,9 +23,12 @@ from ordinis.engines.learning.api.routers import (
     health,
     jobs,
     models,
+    rollouts,
 )
 
-ROUTERS = (health, events, feedback, jobs, models, evaluations, drift, breakers, audit)
+ROUTERS = (
+    health, events, feedback, jobs, models, evaluations, drift, rollouts, breakers, audit
+)
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _ERRORS: dict[int | str, str] = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ordinis.engines.learning import (
+    ABResults,
+    ABTest,
     DriftAlert,
     EvaluationResult,
     FeedbackRecord,
@@ -12,6 +14,7 @@ from ordinis.engines.learning import (
     ModelVersion,
     PolicyResult,
     PromotionRequest,
+    RolloutReport,
     TrainingJob,
 )
 from ordinis.engines.learning.api import schemas as s
@@ -88,7 +91,7 @@ def verdict(r: PolicyResult) -> s.PolicyVerdict:
     return s.PolicyVerdict(policy=r.policy, decision=r.decision.value, reason=r.reason)
 
 
-def evaluation(r: EvaluationResult) -> s.EvaluationOut:
+def evaluation(r: EvaluationResult, sequence: int | None = None) -> s.EvaluationOut:
     return s.EvaluationOut(
         evaluation_id=r.evaluation_id, model_version_id=r.model_version_id,
         benchmark_name=r.benchmark_name, passed=r.passed, gate_set=r.gate_set,
@@ -97,6 +100,7 @@ def evaluation(r: EvaluationResult) -> s.EvaluationOut:
         gate_report=r.gate_report.render() if r.gate_report is not None else None,
         opens_production=r.verdict is not None and r.verdict.opens_production,
         verdict=r.verdict.label() if r.verdict is not None else None,
+        sequence=sequence,
     )
 
 
@@ -120,4 +124,42 @@ def audit(r: Any) -> s.AuditOut:
     return s.AuditOut(
         sequence=r.sequence, timestamp=r.timestamp, actor=r.actor, action=r.action,
         target=r.target, decision=r.decision, reason=r.reason, record_hash=r.record_hash,
+    )
+
+
+def rollout(r: RolloutReport) -> s.RolloutOut:
+    e = r.evidence
+    return s.RolloutOut(
+        rollout_id=r.rollout_id, model_name=r.model_name, candidate=r.candidate,
+        champion=r.champion, strategy=r.strategy.value, phase=r.phase.value,
+        active=not r.phase.is_final, step=r.step, traffic=s.num(r.traffic),
+        started_at=r.started_at, phase_started_at=r.phase_started_at, ended_at=r.ended_at,
+        evidence=s.AnalysisOut(
+            verdict=e.verdict.value, periods=e.periods, mean_difference=s.num(e.mean_difference),
+            lower=s.num(e.lower), upper=s.num(e.upper), margin=s.num(e.margin),
+            champion_mean=s.num(e.champion_mean), p_value=s.num(e.p_value), reason=e.reason,
+        ),
+        outcomes=r.outcomes,
+        shadow_agreement=None if r.shadow_agreement is None else s.num(r.shadow_agreement),
+        rollback_reason=r.rollback_reason,
+        decisions=[
+            s.RolloutDecisionOut(at=d.at, action=d.action, phase=d.phase.value, step=d.step,
+                                 traffic=s.num(d.traffic), reason=d.reason, actor=d.actor)
+            for d in r.decisions
+        ],
+    )
+
+
+def ab_test(t: ABTest, res: ABResults) -> s.ABTestOut:
+    return s.ABTestOut(
+        test_id=t.test_id, name=t.name, variants=list(t.variants), weights=list(t.weights),
+        created_at=t.created_at, status=t.status, stop_reason=t.stop_reason, alpha=t.alpha,
+        min_samples=t.min_samples,
+        stats=[s.VariantOut(variant=v.variant, n=v.n, mean=s.num(v.mean),
+                            win_rate=s.num(v.win_rate)) for v in res.variants],
+        difference=s.num(res.difference), difference_lower=s.num(res.difference_lower),
+        difference_upper=s.num(res.difference_upper), lift=s.num(res.lift),
+        lift_lower=s.num(res.lift_lower), lift_upper=s.num(res.lift_upper),
+        p_value=s.num(res.p_value), win_rate_p_value=s.num(res.win_rate_p_value),
+        decision=res.decision, reason=res.reason,
     )

@@ -224,6 +224,9 @@ class EvaluationOut(BaseModel):
         default=False, description="whether this gate set's verdict can open production"
     )
     verdict: str | None = Field(default=None, description="what the verdict means")
+    sequence: int | None = Field(
+        default=None, description="the version's evaluation number (1 = first; the MLflow step)"
+    )
 
 
 class CompareIn(BaseModel):
@@ -309,3 +312,93 @@ class StatusOut(BaseModel):
     breakers: dict[str, str]
     store: str
     tracking_uri: str
+
+
+class AnalysisOut(BaseModel):
+    """The rollout's evidence so far: the verdict and the interval on the mean difference."""
+
+    verdict: str
+    periods: int
+    mean_difference: Num
+    lower: Num
+    upper: Num
+    margin: Num
+    champion_mean: Num
+    p_value: Num
+    reason: str
+
+
+class RolloutDecisionOut(BaseModel):
+    at: datetime
+    action: str
+    phase: str
+    step: int
+    traffic: Num
+    reason: str
+    actor: str
+
+
+class RolloutOut(BaseModel):
+    """A model's current (or last) rollout: phase, step, traffic, evidence, every decision."""
+
+    rollout_id: str
+    model_name: str
+    candidate: str
+    champion: str | None
+    strategy: str
+    phase: str
+    active: bool = Field(description="false once promoted, rolled back or aborted")
+    step: int
+    traffic: Num
+    started_at: datetime
+    phase_started_at: datetime
+    ended_at: datetime | None
+    evidence: AnalysisOut
+    outcomes: int
+    shadow_agreement: Num
+    rollback_reason: str | None
+    decisions: list[RolloutDecisionOut]
+
+
+class RolloutStartIn(BaseModel):
+    version_id: str = Field(description="name:version of the candidate")
+    strategy: str | None = Field(
+        default=None, description="shadow, canary, blue_green, immediate; default: pipeline"
+    )
+    reason: str = ""
+
+
+class AbortIn(BaseModel):
+    reason: str = Field(min_length=1, description="why (audited)")
+
+
+class VariantOut(BaseModel):
+    variant: str
+    n: int
+    mean: Num
+    win_rate: Num
+
+
+class ABTestOut(BaseModel):
+    """An A/B test with its results: lift with an anytime-valid interval and the decision."""
+
+    test_id: str
+    name: str
+    variants: list[str]
+    weights: list[float]
+    created_at: datetime
+    status: str
+    stop_reason: str | None
+    alpha: float
+    min_samples: int
+    stats: list[VariantOut]
+    difference: Num
+    difference_lower: Num
+    difference_upper: Num
+    lift: Num
+    lift_lower: Num
+    lift_upper: Num
+    p_value: Num
+    win_rate_p_value: Num
+    decision: str
+    reason: str

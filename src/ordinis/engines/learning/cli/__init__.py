@@ -5,9 +5,9 @@ Every command talks to a running server (``--url``, ``--token``) or, in-process,
 returned. Imports are lazy: ``--url`` commands never import the engine.
 """
 
-from ordinis.engines.learning.cli import model_commands, ops_commands
+from ordinis.engines.learning.cli import model_commands, ops_commands, rollout_commands
 from ordinis.engines.learning.cli.commands import app
 
-_REGISTERED = (model_commands, ops_commands)  # their commands register on import
+_REGISTERED = (model_commands, ops_commands, rollout_commands)  # their commands register on import
 
 __all__ = ["app"]

@@ -113,12 +113,20 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
     choose another); ``say`` reports which store or server is used.
     """
     if target.remote:
-        import httpx
+        from ordinis.engines.learning.cli.http import UrlClient
 
         headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
         say(f"server: {target.url}")
-        with httpx.Client(base_url=str(target.url), headers=headers, timeout=600) as http:
-            yield Client(http)
+        try:
+            remote = UrlClient(str(target.url), headers, timeout=600)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        with remote:
+            try:
+                yield Client(remote)
+            except ConnectionError as exc:
+                raise CliError(f"{target.url}: {exc}; is `ordinis-learning serve` running "
+                               "there?") from None
         return
     from ordinis.engines.learning import LearningEngine, LearningEngineConfig
 

@@ -1,4 +1,5 @@
-"""The commands: status, events, jobs, models, drift, breakers, audit, serve, ui, demo, token."""
+"""The commands: status, events, jobs, models, drift, rollouts, breakers, audit, serve, ui,
+demo, token."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ drift_app = typer.Typer(help="Drift alerts, baselines, checks.", no_args_is_help
 breakers_app = typer.Typer(help="Circuit breakers.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for `serve`.", no_args_is_help=True)
+rollouts_app = typer.Typer(help="Rollouts (shadow, canary, blue-green) and A/B tests.",
+                           no_args_is_help=True)
 for sub, name in ((events_app, "events"), (models_app, "models"), (jobs_app, "jobs"),
-                  (drift_app, "drift"), (breakers_app, "breakers"), (audit_app, "audit"),
-                  (token_app, "token")):
+                  (drift_app, "drift"), (rollouts_app, "rollouts"), (breakers_app, "breakers"),
+                  (audit_app, "audit"), (token_app, "token")):
     app.add_typer(sub, name=name)
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config (LearningEngineConfig)")

@@ -1,5 +1,5 @@
 """``models``: list, show, history, at, promote, request/approve/reject, blockers, rollback,
-evaluate, compare."""
+evaluate, evaluations, compare."""
 
 from __future__ import annotations
 
@@ -235,6 +235,27 @@ def models_evaluate(
         )
     if not res["passed"]:
         raise typer.Exit(1)
+
+
+@models_app.command("evaluations")
+def models_evaluations(
+    name: str, version: str | None = VersionArg,
+    gates: str | None = typer.Option(None, help="Only this gate set's evaluations"),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """A version's evaluation history, oldest first (every gate set, or one)."""
+    vid = _version_id(name, version)
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        items = _all(c, f"/v1/versions/{vid}/evaluations", gate_set=gates)
+    if js:
+        return r.as_json(items)
+    r.table(("#", "at", "gate set", "benchmark", "result", "verdict", "evaluation_id"), [
+        (e["sequence"], r.ts(e["evaluated_at"]), e["gate_set"] or "-", e["benchmark_name"],
+         "passed" if e["passed"] else "refused", e["verdict"] or "-", e["evaluation_id"])
+        for e in items
+    ], title=f"evaluations of {vid}", ids=("evaluation_id",))
 
 
 @models_app.command("compare")

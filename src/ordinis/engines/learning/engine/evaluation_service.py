@@ -1,7 +1,9 @@
 """Engine glue for evaluation: load the version, run the packs, apply the gates, store the result.
 
-Results live in the event store (kind ``evaluation``, tagged with the version id), as metrics
-on the version's MLflow run, and as the version's evaluation tag that promotion checks.
+Results live in the event store (kind ``evaluation``, tagged with the version id: the history),
+as one MLflow run each (nested under the version's run; step = the version's evaluation
+number, time = the engine clock's), and as the version's tags per gate set (promotion reads the
+production gate set's verdict only).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -22,6 +25,7 @@ from ordinis.engines.learning.core.models import (
     StoredRecord,
 )
 from ordinis.engines.learning.engine.forward_holdout import forward_holdout
+from ordinis.engines.learning.engine.offload import Offload
 from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
 from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
 from ordinis.engines.learning.evaluation.gates import (
@@ -110,7 +114,9 @@ class EvaluationService:
         audit: AuditLog,
         default_benchmarks: Sequence[str] | None = None,
         feature_function_of: Callable[[Mapping[str, str]], FeatureFunction | None] | None = None,
+        offload: Offload | None = None,
     ) -> None:
+        self.offload = offload  # builds forward holdouts in the store-read helper
         self.feature_function_of = feature_function_of  # lineage -> the version's function
         self.config = config
         self.store = store
@@ -192,7 +198,15 @@ class EvaluationService:
         names = [str(n) for n in getattr(model, "feature_names", [])]
         if not names:
             return None
-        return forward_holdout(self.store, oos.excluded_end, oos.as_of, names)
+        return self._holdout(oos.excluded_end, oos.as_of, names)
+
+    def _holdout(
+        self, start: datetime, end: datetime, names: list[str]
+    ) -> BenchmarkDataset | None:
+        """``forward_holdout`` over the store, in the store-read helper when there is one."""
+        if self.offload is None:
+            return forward_holdout(self.store, start, end, names)
+        return self.offload.call(forward_holdout, self.store, start, end, names)
 
     def _gates(
         self,
@@ -253,6 +267,8 @@ class EvaluationService:
     async def _record(
         self, model_name: str, run_id: str | None, result: EvaluationResult, report: GateReport
     ) -> None:
+        """Keep the evaluation as its own record: the store (its history), one MLflow run
+        (step = the version's evaluation number), the gate set's tags on the version."""
         now = self.clock.now()
         await asyncio.to_thread(
             self.store.put_record,
@@ -265,6 +281,19 @@ class EvaluationService:
                 result.model_version_id,
             ),
         )
+        sequence = await asyncio.to_thread(
+            lambda: len(self.store.list_records(EVALUATION_KIND, tag=result.model_version_id))
+        )
+        gate_set = report.gate_set or result.gate_set or ""
+        eval_run = await self.registry.log_evaluation_run(
+            result.model_version_id,
+            {"ordinis.gate_set": gate_set, "ordinis.evaluation_id": result.evaluation_id,
+             "ordinis.benchmark": result.benchmark_name[:250],
+             "ordinis.passed": "true" if result.passed else "false",
+             "ordinis.evaluation_sequence": str(sequence)},
+            mlflow_metrics(result),
+            sequence,
+        )
         summary = {k: v for k, v in result.metrics.items() if math.isfinite(v)}
         await self.registry.record_evaluation(
             result.model_version_id,
@@ -273,9 +302,9 @@ class EvaluationService:
             result.evaluation_id,
             verdict=result.verdict,
             label=report.summary(),
+            gate_set=gate_set,
+            run_id=eval_run,
         )
-        if run_id:
-            await asyncio.to_thread(self._log_to_mlflow, run_id, result)
         self.audit.append(
             "engine",
             "model.evaluate",
@@ -286,18 +315,12 @@ class EvaluationService:
                 "evaluation_id": result.evaluation_id,
                 "benchmark": result.benchmark_name,
                 "gate_set": report.gate_set,
+                "sequence": sequence,
+                "mlflow_run_id": eval_run,
                 "verdict": result.verdict.to_dict() if result.verdict else None,
             },
         )
         record_verdict(self.metrics, model_name, result.passed, report)
-
-    def _log_to_mlflow(self, run_id: str, result: EvaluationResult) -> None:
-        from mlflow.entities import Metric
-
-        ts = int(self.clock.time() * 1000)
-        values = mlflow_metrics(result)
-        client = self.registry.mlflow_client
-        client.log_batch(run_id, metrics=[Metric(k, v, ts, 0) for k, v in sorted(values.items())])
 
     def stored(self, version_id: str | None = None) -> list[EvaluationResult]:
         """Evaluation results from the store, oldest first (of one version, or all)."""
@@ -401,9 +424,7 @@ class EvaluationService:
             names = sorted(
                 {str(n) for m in (model_a, model_b) for n in getattr(m, "feature_names", [])}
             )
-            holdout = await asyncio.to_thread(
-                forward_holdout, self.store, oos.excluded_end, now, names
-            )
+            holdout = await asyncio.to_thread(self._holdout, oos.excluded_end, now, names)
         return await self.evaluator.compare_models(
             model_a, version_a, model_b, version_b, packs, alpha=alpha, oos=oos,
             policy=self.registry.position_policy_of(version_a), holdout=holdout,

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
 )
 from ordinis.engines.learning.core.strategy import PositionPolicy
+from ordinis.engines.learning.engine import heap_freeze
 from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.ownership_role import Ownership
 from ordinis.engines.learning.engine.promotions import blocking
@@ -74,11 +76,13 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
+    from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
     from ordinis.engines.learning.evaluation.parity import (
         BacktestRecord,
         ParityEvidence,
         ParityResult,
     )
+    from ordinis.engines.learning.events.pipeline import EventPipeline
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -92,6 +96,16 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.safety.state import BreakerSnapshot
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineDuties:
+    """The work an engine runs beside the host (``LearningEngine.duties``)."""
+
+    training: bool  # the training executor and its workers
+    event_writer: bool  # the pipeline's writer thread
+    retention: bool  # the retention job
+    schedules: tuple[str, ...]  # scheduled checks by name (drift-check, rollout-check, ...)
 
 class LearningEngine:
     """The LearningEngine of ordinis: collect, train, register, evaluate, detect drift, retrain.
@@ -124,6 +138,7 @@ class LearningEngine:
         self._reach = StoreReachability()
         self.identity: StoreIdentity | None = None
         self._stop_audited = False
+        self._heap_frozen = False  # this engine holds a heap freeze (heap_freeze.release)
 
     @classmethod
     def open_read_only(
@@ -170,6 +185,9 @@ class LearningEngine:
             await self.telemetry.stop()
             raise
         self._running = True
+        if self.config.freeze_startup_heap and not self._heap_frozen:
+            heap_freeze.freeze()
+            self._heap_frozen = True
         if not self.clock.simulated:
             self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
         if not self.read_only:
@@ -313,6 +331,9 @@ class LearningEngine:
             self._store = None
         self._stop_audited = False
         self._ownership.release()
+        if self._heap_frozen:
+            heap_freeze.release()
+            self._heap_frozen = False
         await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
@@ -385,6 +406,23 @@ class LearningEngine:
 
         task.add_done_callback(_done)
         return task
+
+    @property
+    def duties(self) -> EngineDuties:
+        """What this engine runs now: training workers, the event writer, retention and the
+        scheduled checks (a follower or a read-only opener runs none of them)."""
+        parts = self._require()
+        return EngineDuties(
+            training=parts.executor.started,
+            event_writer=parts.pipeline.running,
+            retention=parts.retention is not None,
+            schedules=tuple(sorted(t.name for t in parts.scheduled)),
+        )
+
+    @property
+    def event_pipeline(self) -> EventPipeline:
+        """The event pipeline (buffer, writer, group commit): its ``stats()`` and store."""
+        return self._require().pipeline
 
     @property
     def has_background_work(self) -> bool:
@@ -476,6 +514,19 @@ class LearningEngine:
             await pipeline.flush()
         return ids
 
+    async def record_json_events(self, items: list[Any], durable: bool = True) -> list[str]:
+        """Record a batch of events given as decoded JSON objects (the HTTP API's batches),
+        encoded straight to the store's rows; ``durable``: return once all committed.
+
+        A bad event refuses the whole batch (nothing recorded) with a ValidationError naming
+        its index and field. A missing timestamp is the engine clock's now.
+        """
+        pipeline = self._require().pipeline
+        ids = await pipeline.record_json(items, self.clock.now())
+        if durable:
+            await pipeline.flush()
+        return ids
+
     async def flush_events(self, timeout: float | None = None) -> int:
         """Commit every buffered event; returns how many. CallTimeoutError after ``timeout`` s
         (default ``call_timeout_seconds``); the events stay buffered and keep being written."""
@@ -513,6 +564,11 @@ class LearningEngine:
         parts = self._require()
         self._ownership.require_writer("feedback")
         return parts.collector
+
+    @property
+    def evaluator(self) -> ModelEvaluator:
+        """The evaluator the engine judges versions with: its benchmark packs and backtests."""
+        return self._require().evaluator
 
     @property
     def breakers(self) -> Any:
@@ -586,11 +642,14 @@ class LearningEngine:
         self._require().executor.add_progress_listener(listener)
 
     async def wait_for_training_workers(self) -> None:
-        """Wait until the training backend's workers are warm (start-up cost paid once)."""
-        backend = self._require().executor.backend
-        ready = getattr(backend, "wait_ready", None)
+        """Wait until the training backend's workers and the store-read helper (which builds
+        datasets and holdouts) are warm (start-up cost paid once)."""
+        parts = self._require()
+        ready = getattr(parts.executor.backend, "wait_ready", None)
         if ready is not None:
-            await asyncio.to_thread(ready)
+            await asyncio.gather(asyncio.to_thread(ready), asyncio.to_thread(parts.offload.warm))
+        else:
+            await asyncio.to_thread(parts.offload.warm)
 
     # ------------------------------------------------------------------ registry
     async def register_model_version(
@@ -821,6 +880,10 @@ class LearningEngine:
         """The model's current (or last) rollout: phase, step, traffic, evidence, decisions."""
         return self._require().rollouts.report(model_name)
 
+    def list_rollouts(self) -> list[RolloutReport]:
+        """Every model's current (or last) rollout, by model name."""
+        return self._require().rollouts.reports()
+
     async def advance_rollouts(self) -> dict[str, str]:
         """Close due periods and let every rollout decide now; returns each model's move.
 
@@ -860,6 +923,7 @@ class LearningEngine:
         metrics: dict[str, float] | None = None,
         thresholds: dict[str, float] | None = None,
         gate_set: str | None = None,
+        threshold_overrides: Mapping[str, float] | None = None,
     ) -> EvaluationResult:
         """Evaluate a version on benchmark packs and pass it through the gates.
 
@@ -869,10 +933,13 @@ class LearningEngine:
 
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
+        ``threshold_overrides`` (gate name or metric -> threshold) judges with changed gates,
+        as the improvement loop's pipeline spec does; such a verdict never opens production.
         """
         self._ownership.require_leader("evaluate_model")
         return await self._require().evaluation.evaluate(
-            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set
+            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set,
+            threshold_overrides=threshold_overrides,
         )
 
     async def compare_models(

@@ -23,7 +23,9 @@ import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from operator import itemgetter
+from typing import Any
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -43,6 +45,7 @@ from ordinis.engines.learning.events.buffer import (
     OutcomeTally,
 )
 from ordinis.engines.learning.events.encoding import encode_event
+from ordinis.engines.learning.events.json_rows import rows_from_json
 from ordinis.engines.learning.events.store import (
     ROW_EVENT_ID,
     ROW_EVENT_TYPE,
@@ -293,6 +296,37 @@ class EventPipeline:
         await self._put_waiting(row, deadline)
         await self._wait_committed(self._buffer.end_position, deadline)
         return row[ROW_EVENT_ID]
+
+    async def record_json(
+        self, items: list[Any], now: datetime, timeout: float | None = None
+    ) -> list[str]:
+        """Buffer events given as decoded JSON objects, encoded straight to rows (no
+        LearningEvent each); returns their ids. InvalidEventError (nothing buffered) names
+        each bad event's index and field; awaits buffer space at most ``timeout`` seconds."""
+        rows, problems = rows_from_json(items, self._max_payload, now)
+        if problems:
+            self._rejected += 1
+            self._tally.add("invalid", "invalid", REJECTED)
+            raise InvalidEventError("events", problems)
+        buffer, disabled = self._buffer, self._disabled_values
+        put = buffer.put
+        deadline: float | None = None
+        size = 0
+        for row in rows:
+            if disabled and row[ROW_EVENT_TYPE] in disabled:
+                self._disabled += 1
+                self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], DISABLED)
+                continue
+            size = put(row)
+            if not size:
+                if deadline is None:
+                    deadline = self._deadline(timeout)
+                await self._put_waiting(row, deadline)
+                size = len(buffer)
+        if size >= self._batch_size and not self._wake_requested:
+            self._wake_requested = True
+            self._wake.set()
+        return [row[ROW_EVENT_ID] for row in rows]
 
     async def flush(self, timeout: float | None = None) -> int:
         """Commit everything buffered as of this call; returns how many events that was.

@@ -45,6 +45,8 @@ TAG_EVAL_SUMMARY = "evaluation.summary"
 TAG_EVAL_AT = "evaluation.at"
 TAG_EVAL_LABEL = "evaluation.label"
 TAG_EVAL_PRODUCTION = "evaluation.production_verdict"
+TAG_EVAL_GATE_SET = "evaluation.gate_set"
+TAG_EVAL_RUN = "evaluation.run_id"
 # ---- registered-model tag marking the models this engine manages
 TAG_MANAGED = "ordinis.managed"
 
@@ -153,6 +155,25 @@ class MlflowBackend:
             self.experiment_id(model_name), tags=tags, run_name=f"{model_name}-{version}"
         )
         return run.info.run_id, str(run.info.artifact_uri)
+
+    def log_evaluation_run(
+        self, model_name: str, version: str, tags: dict[str, str],
+        metrics: dict[str, float], timestamp_ms: int, step: int, parent_run_id: str | None,
+    ) -> str:
+        """One finished run per evaluation (nested under the version's run when it has one):
+        its metrics at the engine clock's ``timestamp_ms`` and ``step``; returns its id."""
+        all_tags = {"ordinis.model_name": model_name, "ordinis.version": version, **tags}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run = self.client.create_run(
+            self.experiment_id(model_name), start_time=timestamp_ms, tags=all_tags,
+            run_name=f"{model_name}-{version}-eval-{step}-{tags.get('ordinis.gate_set', '')}",
+        )
+        run_id = str(run.info.run_id)
+        self.client.log_batch(run_id, metrics=[
+            Metric(k, v, timestamp_ms, step) for k, v in sorted(metrics.items())])
+        self.client.set_terminated(run_id, status="FINISHED", end_time=timestamp_ms)
+        return run_id
 
     def existing_run(self, run_id: str) -> tuple[str, str, dict[str, str]]:
         """(run_id, artifact_uri, params) of a run a trainer already made."""

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import re
 import tempfile
 import threading
 import uuid
@@ -69,10 +70,12 @@ from ordinis.engines.learning.registry.mlflow_backend import (
     STAGE_ALIASES,
     TAG_CREATED_AT,
     TAG_EVAL_AT,
+    TAG_EVAL_GATE_SET,
     TAG_EVAL_ID,
     TAG_EVAL_LABEL,
     TAG_EVAL_PASSED,
     TAG_EVAL_PRODUCTION,
+    TAG_EVAL_RUN,
     TAG_EVAL_SUMMARY,
     TAG_MANIFEST,
     TAG_METRICS,
@@ -604,10 +607,16 @@ class ModelRegistry:
         evaluation_id: str,
         verdict: ProductionVerdict | None = None,
         label: str = "",
+        gate_set: str = "",
+        run_id: str | None = None,
     ) -> None:
         """Record an evaluation on the version (MLflow tags). ``verdict`` with
         ``opens_production`` becomes the version's production verdict, which promotion to
-        PRODUCTION reads (``production_blocker``); other verdicts are shown, never used."""
+        PRODUCTION reads (``production_blocker``); other verdicts are shown, never used.
+
+        The ``evaluation.*`` tags are the latest evaluation of any gate set (it is named in
+        ``evaluation.gate_set``); ``evaluation.<gate set>.*`` keep each gate set's latest, so
+        one gate set's evaluation never overwrites another's."""
         self.write_guard()
         backend = self._require_backend()
         mv = self.get_model_version(version_id)
@@ -630,7 +639,14 @@ class ModelRegistry:
                 TAG_EVAL_SUMMARY: json_tag(summary_clean),
                 TAG_EVAL_AT: now.isoformat(),
                 TAG_EVAL_LABEL: label[:500],
+                TAG_EVAL_GATE_SET: gate_set,
             }
+            if run_id:
+                tags[TAG_EVAL_RUN] = run_id
+            if gate_set:
+                scoped = f"evaluation.{gate_set_tag(gate_set)}."
+                tags.update({scoped + k.removeprefix("evaluation."): v
+                             for k, v in list(tags.items()) if k != TAG_EVAL_GATE_SET})
             opens = verdict is not None and verdict.opens_production
             if opens and verdict is not None:
                 tags[TAG_EVAL_PRODUCTION] = json_tag(verdict.to_dict())
@@ -646,6 +662,24 @@ class ModelRegistry:
                 current, evaluation_passed=bool(passed), evaluation_label=label[:500],
                 production_verdict=verdict if opens else current.production_verdict,
             ))
+
+    async def log_evaluation_run(
+        self, version_id: str, tags: dict[str, str], metrics: dict[str, float], step: int,
+    ) -> str | None:
+        """One MLflow run per evaluation, nested under the version's run, its metrics stamped
+        with the engine clock's time and ``step`` (the version's evaluation number); returns
+        the run id (None without a tracking backend)."""
+        self.write_guard()
+        backend = self._backend
+        if backend is None:
+            return None
+        mv = self.get_model_version(version_id)
+        ts = int(self.clock.time() * 1000)
+        return await asyncio.to_thread(
+            backend.log_evaluation_run, mv.model_name, mv.version,
+            {"ordinis.kind": "evaluation", "ordinis.version_id": mv.version_id, **tags},
+            metrics, ts, step, mv.run_id,
+        )
 
     # ------------------------------------------------------------------ stage changes
     async def promote_model(
@@ -1141,3 +1175,8 @@ def _number(version: str) -> int:
     """n of a ``v<n>`` version string (0 for any other form)."""
     tail = version[1:] if version[:1] in ("v", "V") else ""
     return int(tail) if tail.isdigit() else 0
+
+
+def gate_set_tag(gate_set: str) -> str:
+    """A gate set's name as an MLflow tag key part (a YAML path becomes its safe form)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", gate_set).strip("_") or "unnamed"

@@ -504,6 +504,13 @@ class RolloutService:
         if not approver.strip():
             raise ValidationError("approve rollout", [FieldProblem(
                 "approver", approver, "must name who approves")])
+        starter = next((d.actor for d in ctl.state.decisions if d.action == "start"), None)
+        if approver == starter:  # four eyes: who started the rollout does not approve it
+            why = (f"{approver!r} started rollout {ctl.state.rollout_id} and cannot approve it; "
+                   "another approver must approve")
+            self.deps.audit.append(approver, "rollout.approve", ctl.state.candidate, "deny", why,
+                                   {"rollout_id": ctl.state.rollout_id})
+            raise PolicyDeniedError("approve rollout", "approval_required", why)
         await ctl.approve(approver)
         await ctl.tick()
         return self.report(model_name)
@@ -521,6 +528,12 @@ class RolloutService:
         if ctl is None or ctl.state.phase.is_final:
             raise NotFoundError(f"model_name={model_name!r} has no rollout in progress")
         return ctl
+
+    def reports(self) -> list[RolloutReport]:
+        """Every model's current (or last) rollout, by model name."""
+        names = set(self.controllers)
+        names.update(rec.tag for rec in self.deps.store.list_records(ROLLOUT_KIND) if rec.tag)
+        return [self.report(name) for name in sorted(names)]
 
     def report(self, model_name: str) -> RolloutReport:
         ctl = self.controllers.get(model_name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 
 from ordinis.engines.learning.api import convert
@@ -16,23 +18,31 @@ router = APIRouter(prefix="/v1", tags=["evaluations"])
 async def evaluate(
     version_id: str, body: s.EvaluateIn, engine: Engine, who: Operator
 ) -> s.EvaluationOut:
-    """Evaluate a version and pass it through a gate set (``passed`` says the verdict)."""
+    """Evaluate a version and pass it through a gate set (``passed`` says the verdict). Each
+    evaluation is kept: it never replaces another gate set's."""
     engine.get_model_version(version_id)
     result = await engine.evaluate_model(
         version_id, body.benchmarks, metrics=body.metrics, thresholds=body.thresholds,
         gate_set=body.gate_set,
     )
-    return convert.evaluation(result)
+    history = await asyncio.to_thread(engine.get_evaluations, version_id)
+    sequence = next((i for i, r in enumerate(history, 1)
+                     if r.evaluation_id == result.evaluation_id), None)
+    return convert.evaluation(result, sequence)
 
 
 @router.get("/versions/{version_id}/evaluations", response_model=s.Page[s.EvaluationOut])
 async def evaluations(
-    version_id: str, engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0
+    version_id: str, engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0,
+    gate_set: str | None = None,
 ) -> dict[str, object]:
-    """Every stored evaluation of the version, oldest first (a history, per gate set)."""
+    """Every stored evaluation of the version, oldest first (a history, per gate set);
+    ``gate_set`` keeps one gate set's."""
     engine.get_model_version(version_id)
-    return s.page([convert.evaluation(r) for r in engine.get_evaluations(version_id)],
-                  limit, offset)
+    history = await asyncio.to_thread(engine.get_evaluations, version_id)
+    out = [convert.evaluation(r, i) for i, r in enumerate(history, 1)
+           if gate_set is None or r.gate_set == gate_set]
+    return s.page(out, limit, offset)
 
 
 @router.post("/evaluations/compare", response_model=s.CompareOut)

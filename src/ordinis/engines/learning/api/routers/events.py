@@ -35,11 +35,9 @@ async def ingest_one(
     body: s.EventIn, engine: Engine, who: Writer, durable: Durable = True
 ) -> s.IngestResult:
     """Record one event; with ``durable`` (default) the reply comes after commit."""
-    raw = body.model_dump(exclude_none=True)
-    if body.timestamp is not None:
-        raw["timestamp"] = body.timestamp.isoformat()
-    events = ingest.parse_batch(ingest.orjson.dumps([raw]), ndjson=False)
-    ids = await engine.record_events(events, durable=durable)
+    # pydantic's JSON (big integers included) through the same parser as batches
+    items = ingest.decode_batch(body.model_dump_json(exclude_none=True).encode(), ndjson=False)
+    ids = await engine.record_json_events(items, durable=durable)
     return s.IngestResult(accepted=len(ids), committed=durable, buffered=not durable,
                           event_ids=ids)
 
@@ -52,11 +50,12 @@ async def ingest_batch(
     """Record a JSON array or NDJSON (``Content-Type: application/x-ndjson``) of events.
 
     Durable on acknowledgement: the reply comes after the store committed every event, unless
-    ``durable=false`` (then ``buffered: true`` says they are not committed yet).
+    ``durable=false`` (then ``buffered: true`` says they are not committed yet). One bad event
+    refuses the batch (nothing recorded); the problem names its index and field.
     """
     ndjson = "ndjson" in request.headers.get("content-type", "")
-    events = ingest.parse_batch(await request.body(), ndjson)
-    ids = await engine.record_events(events, durable=durable)
+    items = ingest.decode_batch(await request.body(), ndjson)
+    ids = await engine.record_json_events(items, durable=durable)
     return s.IngestResult(accepted=len(ids), committed=durable, buffered=not durable)
 
 

@@ -1,0 +1,104 @@
+"""Rollouts and A/B tests: state (readers), start and abort (operators), approve (approvers).
+
+Every call that changes a rollout names the caller: the library records the identity in the
+rollout's decisions and the audit log, and the app's middleware audits the HTTP call too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+
+from ordinis.engines.learning import FieldProblem, NotFoundError, ValidationError
+from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import schemas as s
+from ordinis.engines.learning.api.auth import Approver, Operator, Reader
+from ordinis.engines.learning.api.deps import Engine, Limit, Offset
+
+router = APIRouter(prefix="/v1", tags=["rollouts"])
+
+
+@router.get("/rollouts", response_model=s.Page[s.RolloutOut])
+async def list_rollouts(
+    engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0,
+    active: bool | None = None,
+) -> dict[str, object]:
+    """Each model's current (or last) rollout, by model name; ``active`` filters."""
+    reports = await asyncio.to_thread(engine.list_rollouts)
+    out = [convert.rollout(r) for r in reports]
+    if active is not None:
+        out = [r for r in out if r.active is active]
+    return s.page(out, limit, offset)
+
+
+@router.get("/rollouts/{model_name}", response_model=s.RolloutOut)
+async def show_rollout(model_name: str, engine: Engine, who: Reader) -> s.RolloutOut:
+    """The model's current (or last) rollout: phase, step, traffic, evidence, decisions."""
+    return convert.rollout(await asyncio.to_thread(engine.get_rollout, model_name))
+
+
+@router.post("/rollouts", response_model=s.RolloutOut | None, status_code=201)
+async def start_rollout(
+    body: s.RolloutStartIn, engine: Engine, who: Operator
+) -> s.RolloutOut | None:
+    """Start a rollout of a candidate against the production version (null: it cut over at
+    once, as IMMEDIATE or as a model's first production version)."""
+    mv = engine.get_model_version(body.version_id)
+    report = await engine.start_rollout(
+        mv.model_name, mv.version_id, body.strategy, actor=who.name, reason=body.reason
+    )
+    return None if report is None else convert.rollout(report)
+
+
+@router.post("/rollouts/{model_name}/approve", response_model=s.RolloutOut)
+async def approve_rollout(
+    model_name: str, body: s.DecisionIn, engine: Engine, who: Approver
+) -> s.RolloutOut:
+    """Approve a rollout in shadow or awaiting approval; it moves on at once."""
+    return convert.rollout(await engine.approve_rollout(model_name, who.name))
+
+
+@router.post("/rollouts/{model_name}/abort", response_model=s.RolloutOut)
+async def abort_rollout(
+    model_name: str, body: s.AbortIn, engine: Engine, who: Operator
+) -> s.RolloutOut:
+    """Roll back now: the champion serves again at once and the candidate is archived."""
+    return convert.rollout(await engine.abort_rollout(model_name, body.reason, actor=who.name))
+
+
+def _ab_test(engine: Engine, test_id: str) -> s.ABTestOut:
+    tests = engine.ab_tests.tests
+    if test_id not in tests:
+        raise NotFoundError(f"test_id={test_id!r} is not an A/B test; known: "
+                            f"{', '.join(sorted(tests)) or 'none'}")
+    return convert.ab_test(tests[test_id], engine.ab_tests.results(test_id))
+
+
+@router.get("/ab-tests", response_model=s.Page[s.ABTestOut])
+async def list_ab_tests(
+    engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0,
+    status: str | None = None,
+) -> dict[str, object]:
+    """Every A/B test with its results, oldest first; ``status`` (running, stopped) filters."""
+    tests = sorted(engine.ab_tests.tests.values(), key=lambda t: (t.created_at, t.test_id))
+    out = [_ab_test(engine, t.test_id) for t in tests if status in (None, t.status)]
+    return s.page(out, limit, offset)
+
+
+@router.get("/ab-tests/{test_id}", response_model=s.ABTestOut)
+async def show_ab_test(test_id: str, engine: Engine, who: Reader) -> s.ABTestOut:
+    """One A/B test: per-variant stats, the lift with its anytime-valid interval, decision."""
+    return _ab_test(engine, test_id)
+
+
+@router.post("/ab-tests/{test_id}/stop", response_model=s.ABTestOut)
+async def stop_ab_test(
+    test_id: str, body: s.AbortIn, engine: Engine, who: Operator
+) -> s.ABTestOut:
+    """Stop (abort) a test; its results stay readable."""
+    if _ab_test(engine, test_id).status != "running":
+        raise ValidationError("stop A/B test", [FieldProblem(
+            "test_id", test_id, "the test is already stopped; its results stay readable")])
+    await asyncio.to_thread(engine.ab_tests.stop, test_id, f"{who.name}: {body.reason}")
+    return _ab_test(engine, test_id)

@@ -1,0 +1,157 @@
+"""``rollouts``: list, show, start, approve, abort; ``rollouts ab`` and ``ab-stop`` for A/B
+tests. The same requests in-process (``--data-dir``) and against a server (``--url``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ordinis.engines.learning.cli import render as r
+from ordinis.engines.learning.cli.commands import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    _all,
+    _session,
+    rollouts_app,
+)
+
+ROLLOUT_COLUMNS = ("model", "candidate", "champion", "strategy", "phase", "step", "traffic",
+                   "outcomes", "verdict", "started")
+
+
+def _row(ro: dict[str, Any]) -> tuple[Any, ...]:
+    traffic = "-" if ro["traffic"] is None else f"{ro['traffic']:.0%}"
+    return (ro["model_name"], ro["candidate"], ro["champion"] or "-", ro["strategy"],
+            ro["phase"], ro["step"], traffic, ro["outcomes"], ro["evidence"]["verdict"],
+            r.ts(ro["started_at"]))
+
+
+def _print(ro: dict[str, Any]) -> None:
+    r.table(ROLLOUT_COLUMNS, [_row(ro)], ids=("model", "candidate", "champion"))
+    ev = ro["evidence"]
+    r.out.print(f"rollout {ro['rollout_id']}: evidence over {ev['periods']} periods: "
+                f"{ev['verdict']} ({ev['reason']})", soft_wrap=True, markup=False)
+    if ro["rollback_reason"]:
+        r.out.print(f"rolled back: {ro['rollback_reason']}", soft_wrap=True, markup=False)
+
+
+@rollouts_app.command("list")
+def rollouts_list(active: bool = typer.Option(False, "--active", help="Only running rollouts"),
+                  url: str | None = UrlOpt, token: str | None = TokenOpt,
+                  data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                  json_out: bool = JsonOpt) -> None:
+    """Each model's current (or last) rollout."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        items = _all(c, "/v1/rollouts", active=True if active else None)
+        if js:
+            return r.as_json(items)
+        r.table(ROLLOUT_COLUMNS, [_row(x) for x in items], ids=("model", "candidate", "champion"))
+
+
+@rollouts_app.command("show")
+def rollouts_show(model: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+                  data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                  json_out: bool = JsonOpt) -> None:
+    """One model's rollout: phase, step, traffic, evidence and every decision."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        ro = c.get(f"/v1/rollouts/{model}")
+        if js:
+            return r.as_json(ro)
+        _print(ro)
+        r.table(("at", "action", "phase", "step", "traffic", "actor", "reason"), [
+            (r.ts(d["at"]), d["action"], d["phase"], d["step"],
+             "-" if d["traffic"] is None else f"{d['traffic']:.0%}", d["actor"], d["reason"])
+            for d in ro["decisions"]
+        ], title="decisions")
+
+
+@rollouts_app.command("start")
+def rollouts_start(version: str = typer.Argument(..., help="The candidate, name:vN"),
+                   strategy: str | None = typer.Option(
+                       None, help="shadow, canary, blue_green, immediate (default: pipeline)"),
+                   reason: str = typer.Option("", help="Why (audited)"),
+                   url: str | None = UrlOpt, token: str | None = TokenOpt,
+                   data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                   json_out: bool = JsonOpt) -> None:
+    """Start a rollout of a candidate against the production version."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        ro = c.post("/v1/rollouts", {"version_id": version, "strategy": strategy,
+                                     "reason": reason})
+        if js:
+            return r.as_json(ro)
+        if ro is None:
+            r.out.print(f"{version}: cut over to production at once (no rollout)")
+        else:
+            _print(ro)
+
+
+@rollouts_app.command("approve")
+def rollouts_approve(model: str, reason: str = typer.Option("", help="Why (audited)"),
+                     url: str | None = UrlOpt, token: str | None = TokenOpt,
+                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                     json_out: bool = JsonOpt) -> None:
+    """Approve a rollout in shadow or awaiting approval (the approver role)."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        ro = c.post(f"/v1/rollouts/{model}/approve", {"reason": reason})
+        if js:
+            return r.as_json(ro)
+        _print(ro)
+
+
+@rollouts_app.command("abort")
+def rollouts_abort(model: str, reason: str = typer.Option(..., help="Why (audited)"),
+                   url: str | None = UrlOpt, token: str | None = TokenOpt,
+                   data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                   json_out: bool = JsonOpt) -> None:
+    """Roll the candidate back now: the champion serves again at once."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        ro = c.post(f"/v1/rollouts/{model}/abort", {"reason": reason})
+        if js:
+            return r.as_json(ro)
+        _print(ro)
+
+
+AB_COLUMNS = ("test_id", "name", "status", "n", "lift", "interval", "p", "decision")
+
+
+def _ab_row(t: dict[str, Any]) -> tuple[Any, ...]:
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:+.1%}"
+
+    n = "/".join(str(v["n"]) for v in t["stats"])
+    p = "-" if t["p_value"] is None else f"{t['p_value']:.3g}"
+    return (t["test_id"], t["name"], t["status"], n, pct(t["lift"]),
+            f"[{pct(t['lift_lower'])}, {pct(t['lift_upper'])}]", p, t["decision"])
+
+
+@rollouts_app.command("ab")
+def rollouts_ab(test_id: str | None = typer.Argument(None, help="One test (default: all)"),
+                url: str | None = UrlOpt, token: str | None = TokenOpt,
+                data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                json_out: bool = JsonOpt) -> None:
+    """A/B tests with their lift, anytime-valid interval, p-value and decision."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        items = [c.get(f"/v1/ab-tests/{test_id}")] if test_id else _all(c, "/v1/ab-tests")
+        if js:
+            return r.as_json(items[0] if test_id else items)
+        r.table(AB_COLUMNS, [_ab_row(t) for t in items], ids=("test_id",))
+        for t in items if test_id else ():
+            r.out.print(f"{t['decision']}: {t['reason']}", soft_wrap=True, markup=False)
+
+
+@rollouts_app.command("ab-stop")
+def rollouts_ab_stop(test_id: str, reason: str = typer.Option(..., help="Why (audited)"),
+                     url: str | None = UrlOpt, token: str | None = TokenOpt,
+                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                     json_out: bool = JsonOpt) -> None:
+    """Stop (abort) an A/B test; its results stay readable."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        t = c.post(f"/v1/ab-tests/{test_id}/stop", {"reason": reason})
+        if js:
+            return r.as_json(t)
+        r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))

@@ -1,0 +1,66 @@
+"""``rollouts`` from the CLI, against a server (--url) and in-process (--data-dir): the same
+commands, the roles enforced, the identity recorded."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from server_helpers import live_server, seed_rollout
+
+from ordinis.engines.learning.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> Result:
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def test_rollouts_against_a_server_then_in_process(tmp_path: Path) -> None:
+    data = tmp_path / "learning"
+    with live_server(data, approval="manual", auto_retrain_enabled=False,
+                     require_eval_pass=False) as live:
+        champion, candidate = seed_rollout(live, "cro")
+        ab = live.engine.ab_tests.create_test("sizing", min_samples=2)
+
+        def url(tok: str) -> list[str]:
+            return ["--url", live.url, "--token", tok]
+
+        r = cli("rollouts", "list", "--json", *url("tok-reader"))
+        assert r.exit_code == 0, r.output
+        (ro,) = json.loads(r.stdout)
+        assert (ro["model_name"], ro["candidate"], ro["phase"]) == ("cro", candidate, "shadow")
+        r = cli("rollouts", "show", "cro", *url("tok-reader"))
+        assert r.exit_code == 0 and candidate in r.output and "olga" in r.output
+        r = cli("rollouts", "approve", "cro", *url("tok-operator"))
+        assert r.exit_code == 2 and "'olga' lacks the role 'approver'" in r.output
+        r = cli("rollouts", "approve", "cro", "--json", *url("tok-approver"))
+        assert r.exit_code == 0, r.output
+        assert ("approve", "anna") in {(d["action"], d["actor"])
+                                       for d in json.loads(r.stdout)["decisions"]}
+        r = cli("rollouts", "ab", *url("tok-reader"))
+        assert r.exit_code == 0 and ab.test_id in r.output
+        r = cli("rollouts", "ab-stop", ab.test_id, "--reason", "enough", *url("tok-reader"))
+        assert r.exit_code == 2 and "lacks the role 'operator'" in r.output
+
+    # the server is gone: the same commands on the data dir (reads open it read-only)
+    r = cli("rollouts", "show", "cro", "--json", "--data-dir", str(data))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["active"] is True
+    r = cli("rollouts", "abort", "cro", "--reason", "desk asked", "--json",
+            "--data-dir", str(data))
+    assert r.exit_code == 0, r.output
+    done = json.loads(r.stdout)
+    assert done["active"] is False and done["champion"] == champion
+    r = cli("rollouts", "list", "--active", "--json", "--data-dir", str(data))
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    r = cli("rollouts", "abort", "cro", "--reason", "again", "--data-dir", str(data))
+    assert r.exit_code == 2 and "has no rollout in progress" in " ".join(r.output.split())
