@@ -22,22 +22,24 @@ import numpy as np
 from rich.console import Console
 
 from ordinis.engines.learning import FEATURE_NAMES
-from ordinis.engines.learning.demo.execution import SimulatedExecution
+from ordinis.engines.learning.demo.execution import SimulatedExecution, host_policy
 from ordinis.engines.learning.demo.market_data import load_data
-from ordinis.engines.learning.demo.replay import POLICY, DemoOptions, run_demo
+from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
 
 
 def host_alone(data: str, quick: bool) -> tuple[float, int]:
     """Seconds of the host's own loop over the bars (no engine) and the bars it ran."""
     panel = load_data(data, None, None, quick=quick)
-    book = SimulatedExecution(list(panel.symbols))
+    policy = host_policy(panel.periods_per_year)
+    book = SimulatedExecution(list(panel.symbols), policy)
+    policies = [policy] * len(panel.symbols)
     col = FEATURE_NAMES.index("ret_20")
     t0 = time.perf_counter()
     for d in range(len(panel.days)):
         if d:
-            book.settle(panel.target[d - 1], POLICY)
+            book.settle(panel.target[d - 1])
         signal = np.where(panel.valid[d], np.sign(np.nan_to_num(panel.features[d, :, col])), 0.0)
-        book.rebalance(POLICY.positions(signal))
+        book.trade(signal, policies)
     return time.perf_counter() - t0, len(panel.days)
 
 

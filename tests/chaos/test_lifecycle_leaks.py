@@ -54,7 +54,7 @@ async def test_a_failed_shutdown_keeps_the_events_and_a_retry_commits_them(
     engine = LearningEngine(quick_config(tmp_path, max_concurrent_jobs=1,
                                          max_events_memory=20_000))
     await engine.initialize()
-    pipeline = engine._parts.pipeline  # type: ignore[union-attr]  # inject the failing store
+    pipeline = engine.event_pipeline  # inject the failing store
     inner = pipeline.store
     flaky = SwitchableStore(inner)
     pipeline.store = flaky  # type: ignore[assignment]

@@ -88,9 +88,9 @@ async def test_a_read_only_engine_starts_no_workers_and_no_schedules(tmp_path: P
     async with LearningEngine(cfg, clock=SimulatedClock(T0)):
         pass  # create the stores
     async with LearningEngine.open_read_only(cfg) as ro:  # the system clock: a ticker runs
-        parts = ro._require()
-        assert not parts.executor.started and not parts.pipeline.running
-        assert parts.retention is None and parts.scheduled == []
+        duties = ro.duties
+        assert not duties.training and not duties.event_writer
+        assert not duties.retention and duties.schedules == ()
         assert len(ro.scheduler) == 0
         await asyncio.sleep(0.6)  # one tick of the ticker: still nothing written
         assert ro.store.list_audit()[-1].action == "engine.stop"

@@ -5,25 +5,49 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ordinis.engines.learning.demo.execution import DemoPolicy, SimulatedExecution
+from ordinis.engines.learning import PositionMapping, PositionPolicy
+from ordinis.engines.learning.demo.execution import SimulatedExecution, host_policy
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_data
 from ordinis.engines.learning.demo.record import BookSeries
 
 
 def test_costs_are_charged_on_turnover_once() -> None:
-    policy = DemoPolicy(cost_bps=1.0, slippage_bps=1.0)  # 2 bps per unit of turnover
-    ex = SimulatedExecution(["A", "B"])
-    ex.rebalance(np.array([1.0, -1.0]))
-    fills, r = ex.settle(np.array([0.01, 0.01]), policy)
+    policy = host_policy(252.0)  # sign of the signal; 2 bps per unit of turnover
+    ex = SimulatedExecution(["A", "B"], policy)
+    ex.trade(np.array([0.3, -0.7]), [policy, policy])
+    assert list(ex.positions) == [1.0, -1.0]
+    fills, r = ex.settle(np.array([0.01, 0.01]))
     # A: +1 % - 2 bp; B: -1 % - 2 bp; the book is their mean
     assert [f.trade_return for f in fills] == pytest.approx([0.0098, -0.0102])
     assert r == pytest.approx(-0.0002)
-    ex.rebalance(np.array([1.0, -1.0]))  # unchanged positions: no cost
-    _, r2 = ex.settle(np.array([0.0, 0.0]), policy)
+    ex.trade(np.array([0.9, -0.1]), [policy, policy])  # unchanged positions: no cost
+    _, r2 = ex.settle(np.array([0.0, 0.0]))
     assert r2 == 0.0
     ex.flatten()  # closing costs 2 bp on each
-    fills3, r3 = ex.settle(np.array([0.05, 0.05]), policy)
+    fills3, r3 = ex.settle(np.array([0.05, 0.05]))
     assert fills3 == [] and r3 == pytest.approx(-0.0002)
+
+
+def test_each_symbol_trades_with_the_policy_of_the_version_that_gave_its_signal() -> None:
+    """A canary splits the book: each slice is sized and charged by its own version's policy,
+    the same ``PositionPolicy`` the engine's backtest and live tracker use."""
+    sign = host_policy(252.0)
+    clip = PositionPolicy(mapping=PositionMapping.CLIP, max_gross=2.0, cost_bps=5.0,
+                          slippage_bps=5.0)
+    ex = SimulatedExecution(["A", "B", "C"], sign)
+    signals = np.array([0.4, 0.4, -0.25])
+    ex.trade(signals, [sign, clip, clip])
+    assert list(ex.positions) == [1.0, 0.4, -0.25]
+    fills, book = ex.settle(np.array([0.02, 0.02, 0.02]))
+    expected = [sign.trade_return(1.0, 0.0, 0.02), clip.trade_return(0.4, 0.0, 0.02),
+                clip.trade_return(-0.25, 0.0, 0.02)]
+    assert [f.trade_return for f in fills] == pytest.approx(expected)
+    assert book == pytest.approx((expected[0] + 2.0 * (expected[1] + expected[2])) / 3)
+    # one policy for the whole book: the book's return is PositionPolicy.book_return
+    ex2 = SimulatedExecution(["A", "B", "C"], clip)
+    ex2.trade(signals, [clip] * 3)
+    fills2, book2 = ex2.settle(np.array([0.02, -0.01, 0.03]))
+    assert book2 == pytest.approx(clip.book_return([f.trade_return for f in fills2], 3))
 
 
 def test_buy_and_hold_is_equal_weight_bought_once() -> None:
@@ -62,3 +86,21 @@ def test_annual_return_uses_the_bars_per_year() -> None:
     assert BookSeries("btc", r, periods_per_year=122.0).annual_return == pytest.approx(
         1.001**122 - 1
     )
+
+
+def test_the_no_production_note_names_who_was_refused_and_who_never_faced_the_gates() -> None:
+    from datetime import UTC, datetime
+
+    from ordinis.engines.learning.demo.collect import _production_note
+    from ordinis.engines.learning.demo.record import DemoRecord, GateReportView, StageSpan
+
+    at = datetime(2000, 1, 3, tzinfo=UTC)
+    rec = DemoRecord("r", "d", "m", ["A"])
+    rec.stages = [StageSpan(f"m:v{i}", "staging", at, None) for i in (1, 2, 10)]
+    rec.stages.append(StageSpan("m:v1", "serving", at, None))
+    rec.gate_reports = [GateReportView("m:v1", "production", at, False, "blocked", ()),
+                        GateReportView("m:v2", "demo", at, True, "staged", ())]
+    _production_note(rec)
+    (note,) = rec.notes
+    assert note.startswith("No version reached PRODUCTION. The production gates refused m:v1 ")
+    assert " m:v2, m:v10 never faced them" in note

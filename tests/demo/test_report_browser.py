@@ -9,40 +9,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from browser import chromium, console_messages, run_browser
 from matplotlib.image import imread
 from sample_record import sample_record
 
 from ordinis.engines.learning.demo.report_html import FIGURES, write_report
-
-# The page's console as chromium logs it: `...:INFO:CONSOLE:12] "message", source: ...`
-# (older builds: `CONSOLE(12)]`).
-_CONSOLE = re.compile(r":CONSOLE[(:]\d+\)?\]")
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    message = "chromium is not installed (apt-get install -y chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(message + "; CI must run the browser test")
-    pytest.skip(message)
-
-
-def _run(browser: str, *args: str) -> subprocess.CompletedProcess[str]:
-    # root in containers needs --no-sandbox; every host name resolves to nothing, so any
-    # attempt to reach the network would fail and show in the log
-    cmd = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
-        "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--enable-logging=stderr", "--v=1", *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +32,8 @@ def test_report_is_self_contained(report: Path) -> None:
 
 
 def test_report_loads_in_chromium_with_every_figure(report: Path) -> None:
-    browser = _chromium()
-    done = _run(browser, "--dump-dom", report.as_uri())
+    browser = chromium()
+    done = run_browser(browser, "--dump-dom", report.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
     for name in FIGURES:
@@ -67,32 +41,28 @@ def test_report_loads_in_chromium_with_every_figure(report: Path) -> None:
         assert m is not None, f"figure {name!r} missing from the rendered page"
         assert "<svg" in m.group(1) and "<path" in m.group(1), f"figure {name!r} is empty"
     assert "did not beat" in dom or "beat the" in dom  # the verdict is stated
-    errors = _console_messages(done.stderr)
+    errors = console_messages(done.stderr)
     assert not errors, "browser console reported errors:\n" + "\n".join(errors[:20])
-
-
-def _console_messages(log: str) -> list[str]:
-    return [line for line in log.splitlines() if _CONSOLE.search(line)]
 
 
 def test_console_check_catches_a_page_that_reaches_out(tmp_path: Path) -> None:
     """The console check is not vacuous: a page that loads a remote image is caught."""
-    browser = _chromium()
+    browser = chromium()
     page = tmp_path / "bad.html"
     page.write_text(
         "<!DOCTYPE html><html><body><img src='https://cdn.example.invalid/x.png'>"
         "<script>console.error('boom')</script></body></html>",
         encoding="utf-8",
     )
-    done = _run(browser, "--dump-dom", page.as_uri())
-    messages = _console_messages(done.stderr)
+    done = run_browser(browser, "--dump-dom", page.as_uri())
+    messages = console_messages(done.stderr)
     assert any("boom" in m for m in messages), done.stderr[-2000:]
 
 
 def test_report_screenshot(report: Path, tmp_path: Path) -> None:
-    browser = _chromium()
+    browser = chromium()
     shot = tmp_path / "report.png"
-    done = _run(
+    done = run_browser(
         browser, "--hide-scrollbars", "--window-size=1280,3200", f"--screenshot={shot}",
         report.as_uri(),
     )

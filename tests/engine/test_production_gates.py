@@ -113,7 +113,7 @@ async def test_best_of_100_random_rules_never_reaches_production(
     packs = ["pack_01_bull", "pack_04_bear"]
     async for engine in _engine(data_dir, at):
         # pick the best rule by its Sharpe on the packs (the snooping the DSR deflates)
-        evaluator = engine._require().evaluator
+        evaluator = engine.evaluator
         datasets = [evaluator.benchmarks.get(p) for p in packs]
         sharpes = [
             float(np.mean([
@@ -133,13 +133,12 @@ async def test_best_of_100_random_rules_never_reaches_production(
         name = "rules" if best % 2 == 0 else "rules-renamed"
         vid = f"{name}:r{best}"
         await engine.promote_model(name, vid, ModelStage.STAGING)
-        evaluation = engine._require().evaluation  # threshold overrides: the loop's path
         attempts = [
             await engine.evaluate_model(vid, packs, gate_set="production"),
             await engine.evaluate_model(vid, packs, gate_set="staging"),
             await engine.evaluate_model(vid, packs, gate_set="demo"),
             await engine.evaluate_model(vid, packs, gate_set=str(loose)),
-            await evaluation.evaluate(
+            await engine.evaluate_model(  # threshold overrides: the loop's path
                 vid, packs, gate_set="production",
                 threshold_overrides={"sharpe": 0.0, "dsr": 0.0, "p_value": 1.0,
                                      "win_rate": 0.0, "profit_factor": 0.0},

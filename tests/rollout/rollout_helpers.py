@@ -107,3 +107,22 @@ async def to_canary(
 def key_of(engine: LearningEngine, name: str, role: str) -> str:
     """A key the router currently gives to ``role`` (candidate or champion)."""
     return next(k for k in (f"K{i}" for i in range(1000)) if engine.route(name, k).role == role)
+
+
+class FrameModel:
+    """Signal per row = scale * column "x" of a DataFrame (a batch model, like the trainers');
+    ``calls`` counts the model's predict calls (the batch path makes one per version)."""
+
+    calls = 0
+
+    def __init__(self, scale: float = 1.0, fail: bool = False, nan_above: float = math.inf) -> None:
+        self.scale = scale
+        self.fail = fail
+        self.nan_above = nan_above
+
+    def predict(self, features: Any) -> np.ndarray:
+        type(self).calls += 1
+        x = np.asarray(features["x"], dtype=float)
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return np.where(x > self.nan_above, math.nan, self.scale * x)

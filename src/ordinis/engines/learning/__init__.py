@@ -71,7 +71,14 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
-    from ordinis.engines.learning.rollout import ABResults, ABTest, RolloutReport
+    from ordinis.engines.learning.rollout import (
+        ABResults,
+        ABTest,
+        Prediction,
+        RolloutDecision,
+        RolloutPhase,
+        RolloutReport,
+    )
     from ordinis.engines.learning.training.signal_trainer import SignalTrainer
 
 _LAZY: dict[str, str] = {
@@ -98,10 +105,13 @@ _LAZY: dict[str, str] = {
     "next_return": "ordinis.engines.learning.features.bar_features",
     "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
     "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
+    "Prediction": "ordinis.engines.learning.rollout",
+    "RolloutDecision": "ordinis.engines.learning.rollout",
+    "RolloutPhase": "ordinis.engines.learning.rollout",
+    "RolloutReport": "ordinis.engines.learning.rollout",
     "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
     "ABResults": "ordinis.engines.learning.rollout",
     "ABTest": "ordinis.engines.learning.rollout",
-    "RolloutReport": "ordinis.engines.learning.rollout",
 }
 
 
@@ -159,10 +169,13 @@ __all__ = [
     "PolicyResult",
     "PositionMapping",
     "PositionPolicy",
+    "Prediction",
     "PredictiveModel",
     "ProductionVerdict",
     "PromotionRequest",
     "RequestStatus",
+    "RolloutDecision",
+    "RolloutPhase",
     "RolloutReport",
     "RolloutStrategy",
     "Scheduler",

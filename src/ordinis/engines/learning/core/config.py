@@ -72,6 +72,12 @@ class LearningEngineConfig(BaseModel):
         description="Default bound of every awaited trading-path call (record_*, "
         "flush_events, record_event_durable) before CallTimeoutError",
     )
+    freeze_startup_heap: bool = Field(
+        default=True,
+        description="Freeze the heap at start (gc.freeze; the last engine to stop unfreezes) "
+        "so full garbage collections walk only newer objects and do not stall the host's "
+        "event loop for up to a second; False when the host manages gc itself",
+    )
     gate_timeout_seconds: float = Field(
         default=0.5,
         gt=0,

@@ -30,6 +30,9 @@ class ValidationError(LearningEngineError, ValueError):
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid {what} ({len(problems)} problem(s)):\n{lines}")
 
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[str, list[FieldProblem]]]:
+        return (type(self), (self.what, self.problems))  # crosses a process boundary intact
+
 
 class InvalidEventError(ValidationError):
     """An event refused at ``record_event``: it would not be storable."""

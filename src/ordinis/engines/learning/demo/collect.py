@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
-from ordinis.engines.learning import EvaluationResult, LearningEngine
+from ordinis.engines.learning import (
+    EvaluationResult,
+    LearningEngine,
+    RolloutPhase,
+    RolloutReport,
+)
 from ordinis.engines.learning.demo.market_data import FeaturePanel
 from ordinis.engines.learning.demo.record import (
     BookSeries,
@@ -39,9 +43,9 @@ def collect_record(
     loop_returns: np.ndarray,
     static_returns: np.ndarray,
     first_model_day: int | None,
-    served: Sequence[tuple[datetime, str]],
+    served: Sequence[tuple[datetime, Sequence[str]]],
     counts: Mapping[str, int],
-    rollouts: Sequence[Any] = (),
+    rollouts: Sequence[RolloutReport] = (),
 ) -> DemoRecord:
     """Everything the report shows, read back through the public API after the run."""
     rec = DemoRecord(
@@ -77,15 +81,11 @@ def collect_record(
     rec.blocked_days = counts.get("blocked_days", 0)
     _stages(engine, model_name, rec, served)
     _evaluations(engine, model_name, rec)
+    _production_note(rec)
     _drift_and_retrains(engine, model_name, rec)
     _trips(engine, rec)
-    _rollout(engine, rec, rollouts)
-    if not any(m.kind is MarkKind.DRIFT for m in rec.marks) and not rec.production_reached:
-        rec.notes.append(
-            "No drift alert and no retrain: this engine watches the live performance of "
-            "production versions only, and none reached production, so the loop had nothing "
-            "to watch."
-        )
+    _rollout(rec, rollouts)
+    _quiet_loop(rec, served, engine.config.enable_drift_detection)
     verification = engine.verify_audit()
     rec.audit_ok = bool(verification.ok)
     rec.audit_records = int(verification.checked)
@@ -94,7 +94,10 @@ def collect_record(
 
 
 def _stages(
-    engine: LearningEngine, model_name: str, rec: DemoRecord, served: Sequence[tuple[datetime, str]]
+    engine: LearningEngine,
+    model_name: str,
+    rec: DemoRecord,
+    served: Sequence[tuple[datetime, Sequence[str]]],
 ) -> None:
     """Stage spans from the registry's history; the host's serving spans beside them."""
     open_spans: dict[str, tuple[str, datetime, str]] = {}
@@ -116,17 +119,55 @@ def _stages(
     for vid, (stage, start, reason) in open_spans.items():
         if stage != "none":
             rec.stages.append(StageSpan(vid, stage, start, None, reason))
-    for i, (at, vid) in enumerate(served):
-        if vid == "rule":
-            continue
-        end = served[i + 1][0] if i + 1 < len(served) else None
-        rec.stages.append(StageSpan(vid, "serving", at, end, "the host traded this version"))
-    if not rec.production_reached:
-        rec.notes.append(
-            "No version reached PRODUCTION: the production gates refused every candidate "
-            "(see the gate reports). The host traded the staged versions (the staging path) "
-            "so the loop had live evidence to watch; that is labelled 'serving' above."
-        )
+    rec.stages.extend(_serving_spans(served))
+
+
+def _production_note(rec: DemoRecord) -> None:
+    """When nothing reached production, which versions the production gates refused and which
+    never faced them (from the gate reports and the stages, never assumed)."""
+    if rec.production_reached:
+        return
+    judged = {g.version_id for g in rec.gate_reports if g.gate_set == "production"}
+    passed = {g.version_id for g in rec.gate_reports if g.gate_set == "production" and g.passed}
+    others = {s.version_id for s in rec.stages if s.stage != "serving"} - judged
+    text = "No version reached PRODUCTION. "
+    if judged:
+        text += (f"The production gates refused {_names(judged - passed)} (see the gate reports)."
+                 if judged - passed else "")
+    else:
+        text += "No version was put to the production gates."
+    if others:
+        text += (f" {_names(others)} never faced them: a retrained candidate is put to them only "
+                 "when the paired comparison says it beats the serving version (and the "
+                 "pipeline's gates staged it), and none did.")
+    text += (" The host traded the staged version (the staging path) so the loop had live "
+             "evidence to watch; that is labelled 'serving' above.")
+    rec.notes.append(text)
+
+
+def _names(versions: set[str]) -> str:
+    def order(v: str) -> tuple[str, int]:
+        name, _, n = v.rpartition(":v")
+        return (name, int(n)) if n.isdigit() else (v, 0)
+
+    return ", ".join(sorted(versions, key=order))
+
+
+def _serving_spans(served: Sequence[tuple[datetime, Sequence[str]]]) -> list[StageSpan]:
+    """Per version, the spans in which the host traded it on at least one symbol (``served``:
+    from each time on, the versions trading; two during a canary)."""
+    spans: list[StageSpan] = []
+    open_at: dict[str, datetime] = {}
+    for at, versions in served:
+        now = {v for v in versions if v != "rule"}
+        for vid in [v for v in open_at if v not in now]:
+            spans.append(StageSpan(vid, "serving", open_at.pop(vid), at,
+                                   "the host traded this version"))
+        for vid in sorted(now):
+            open_at.setdefault(vid, at)
+    spans.extend(StageSpan(vid, "serving", at, None, "the host traded this version")
+                 for vid, at in open_at.items())
+    return spans
 
 
 def _gate_view(result: EvaluationResult) -> GateReportView | None:
@@ -196,20 +237,46 @@ def _trips(engine: LearningEngine, rec: DemoRecord) -> None:
     rec.trips.sort(key=lambda t: t.opened_at)
 
 
-def _rollout(engine: LearningEngine, rec: DemoRecord, rollouts: Sequence[Any]) -> None:
-    """Canary traffic from the rollout reports the host kept (``engine.get_rollout``)."""
-    if not callable(getattr(engine, "get_rollout", None)):
-        rec.pending.append(
-            "Canary traffic and automatic rollbacks: this engine has no rollout part yet "
-            "(engine.get_rollout); versions move by registry stages only."
+def _quiet_loop(
+    rec: DemoRecord, served: Sequence[tuple[datetime, Sequence[str]]], watching: bool
+) -> None:
+    """Say why the timeline is empty when no drift alert fired."""
+    if any(m.kind is MarkKind.DRIFT for m in rec.marks):
+        return
+    if not watching:
+        rec.notes.append("No drift alert: drift detection is off in this engine's config.")
+        return
+    if not any(v != "rule" for _, versions in served for v in versions):
+        rec.notes.append(
+            "No drift alert and no retrain: no model ever served (the host's rule traded "
+            "throughout), so the loop had no live performance to watch."
         )
         return
+    rec.notes.append(
+        "No drift alert: the engine watched the live performance of each version that served "
+        "(production, or the staged version on the staging path), and no drift check crossed "
+        "its threshold."
+    )
+
+
+def _rollout(rec: DemoRecord, rollouts: Sequence[RolloutReport]) -> None:
+    """Canary traffic from the rollout reports the host kept (``engine.get_rollout``): each
+    decision's traffic from its time on, per candidate; a rollout rolled back (or aborted)
+    before its candidate held production is a rollback the registry records as an archive."""
     for report in rollouts:
-        for decision in getattr(report, "decisions", ()):
-            at = getattr(decision, "at", None)
-            traffic = getattr(decision, "traffic", None)
-            if at is None or traffic is None:
-                continue
-            phase = str(getattr(getattr(decision, "phase", ""), "value", ""))
-            rec.traffic.append(TrafficStep(at, str(report.candidate), float(traffic), phase))
+        for decision in report.decisions:
+            rec.traffic.append(
+                TrafficStep(decision.at, report.candidate, float(decision.traffic),
+                            decision.phase.value)
+            )
+        if report.phase not in (RolloutPhase.ROLLED_BACK, RolloutPhase.ABORTED):
+            continue
+        at = report.ended_at or report.phase_started_at
+        counted = any(
+            m.kind is MarkKind.ROLLBACK and abs((m.at - at).total_seconds()) < 60 for m in rec.marks
+        )  # after a switch the registry's rollback already counted it
+        if not counted:
+            rec.rollbacks += 1
+            why = report.rollback_reason or "rolled back"
+            rec.marks.append(TimelineMark(at, MarkKind.ROLLBACK, f"{report.candidate}: {why}"))
     rec.traffic.sort(key=lambda t: t.at)

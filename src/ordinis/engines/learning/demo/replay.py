@@ -3,7 +3,10 @@
 A simulated clock follows the bars. Every bar the host's SignalEngine asks the engine which
 model serves each symbol; the simulated execution trades with costs and slippage; each closed
 position goes to the FeedbackCollector; the breakers gate trading through
-``should_allow_signals()``. Until the first model exists a momentum rule trades. The loop
+``should_allow_signals()``. Each version trades with the position policy the registry keeps
+with it (``engine.position_policy``): the strategy its evaluation judged. The first training job
+asks for the host's policy and every retrain keeps it. Until the first model exists a momentum
+rule trades, with the host's policy. The loop
 (drift, retraining through the safeguards, evaluation, gates) runs by itself on the clock.
 
 Honest rules: production needs the production gates of the model's type; when no version
@@ -36,6 +39,8 @@ from ordinis.engines.learning import (
     LearningEngineError,
     LearningEvent,
     ModelStage,
+    PositionPolicy,
+    RolloutReport,
     RolloutStrategy,
     SimulatedClock,
     TradeOutcome,
@@ -43,7 +48,7 @@ from ordinis.engines.learning import (
     write_pipeline_variant,
 )
 from ordinis.engines.learning.demo.collect import collect_record
-from ordinis.engines.learning.demo.execution import DemoPolicy, SimulatedExecution
+from ordinis.engines.learning.demo.execution import SimulatedExecution, host_policy
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_data
 from ordinis.engines.learning.demo.record import DemoRecord, PhaseTimes
 from ordinis.engines.learning.demo.report import print_evaluation
@@ -55,8 +60,6 @@ from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 
 MODEL = "spx-signal"
 RULE = "momentum-rule"
-#: What the demo trades: the sign of the signal, 1 bp of costs and 1 bp of slippage per turnover.
-POLICY = DemoPolicy(cost_bps=1.0, slippage_bps=1.0)
 QUICK_END_YEARS = 9.0  # --quick: nine years from the start (first model after six)
 
 
@@ -99,7 +102,7 @@ class DemoOutcome:
 
     record: DemoRecord
     report_path: Path
-    served: list[tuple[datetime, str]] = field(default_factory=list)
+    served: list[tuple[datetime, str]] = field(default_factory=list)  # lead version from then
 
 
 def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineConfig:
@@ -166,12 +169,16 @@ class _Host:
         self.console = console
         self.opts = opts
         self.signals = SignalEngine(engine, MODEL, FEATURE_NAMES, _momentum)
-        self.book = SimulatedExecution(list(panel.symbols))
-        self.static_book = SimulatedExecution(list(panel.symbols))
+        self.policy = host_policy(panel.periods_per_year)
+        self.book = SimulatedExecution(list(panel.symbols), self.policy)
+        self.static_book = SimulatedExecution(list(panel.symbols), self.policy)
         n = len(panel.days)
         self.books = _Books(np.zeros(n), np.zeros(n))
         self.static_signals: np.ndarray | None = None
-        self.serving: str | None = None
+        self.static_policy = self.policy
+        self._policies: dict[str, PositionPolicy] = {"rule": self.policy}
+        self.serving: str | None = None  # the lead version: the one trading the most symbols
+        self.serving_set: tuple[str, ...] = ()
         self.blocked = False
         self.blocked_days = 0
         self.events = 0
@@ -180,7 +187,8 @@ class _Host:
         self.switches = 0
         self.baseline_pending = False
         self.served: list[tuple[datetime, str]] = []
-        self.rollouts: dict[str, Any] = {}  # rollout id -> its newest report
+        self.serving_sets: list[tuple[datetime, tuple[str, ...]]] = []  # a canary: two versions
+        self.rollouts: dict[str, RolloutReport] = {}  # rollout id -> its newest report
         self.versions: list[str] = ["rule"] * len(panel.symbols)  # who set each position
         self.prediction_ids: list[str | None] = [None] * len(panel.symbols)
         self.times = PhaseTimes()
@@ -211,11 +219,9 @@ class _Host:
         panel = self.panel
         valid = panel.valid[d]
         served = self.signals.bar(panel.symbols, panel.features[d])
-        version = served[0].version_id if served else "rule"
-        if version != self.serving:
-            self._now_serving(d, version)
+        self._track_serving(d, [s.version_id for i, s in enumerate(served) if valid[i]])
         values = np.array([s.value if valid[i] else 0.0 for i, s in enumerate(served)])
-        self.book.rebalance(POLICY.positions(values))
+        self.book.trade(values, [self.policy_of(s.version_id) for s in served])
         self.prediction_ids = [s.prediction_id for s in served]
         self.versions = [s.version_id for s in served]
         feats = panel.features[d]
@@ -242,9 +248,14 @@ class _Host:
     async def _settle(self, d: int) -> None:
         """Yesterday's positions earn the bar's return; each closed position is reported."""
         returns = self.panel.target[d - 1]
-        fills, book_return = self.book.settle(returns, POLICY)
+        fills, book_return = self.book.settle(returns)
         self.books.loop[d] = book_return
         versions, ids = self.versions, self.prediction_ids
+        # each served prediction's realised return (the asset's, not the position's): during a
+        # rollout the engine attributes it to champion and candidate alike
+        for i, pid in enumerate(ids):
+            if pid is not None and math.isfinite(returns[i]):
+                self.engine.record_prediction_outcome(pid, float(returns[i]))
         index = {s: i for i, s in enumerate(self.panel.symbols)}
         trades = []
         for fill in fills:
@@ -270,16 +281,27 @@ class _Host:
         """The first model, never retrained, on the same execution (a paper book)."""
         panel = self.panel
         if d > 0:
-            _, r = self.static_book.settle(panel.target[d - 1], POLICY)
+            _, r = self.static_book.settle(panel.target[d - 1])
             self.books.static[d] = r if self.static_signals is not None else self.books.loop[d]
         if self.static_signals is None:
-            self.static_book.rebalance(self.book.positions)
+            self.static_book.rebalance(self.book.positions, self.book.policies)
             return
-        self.static_book.rebalance(POLICY.positions(self.static_signals[d]))
+        signals = self.static_signals[d]
+        self.static_book.trade(signals, [self.static_policy] * len(signals))
 
-    def pin_static(self, d: int, model: Any) -> None:
+    def policy_of(self, version: str) -> PositionPolicy:
+        """The position policy a version carries (kept by the registry), the host's for its rule."""
+        policy = self._policies.get(version)
+        if policy is None:
+            policy = self._policies[version] = self.engine.position_policy(version)
+        return policy
+
+    def pin_static(self, d: int, version_id: str) -> None:
         """Fix the first model's signals for day ``d`` on: each uses that day's features only,
-        so one batch prediction equals one prediction per bar (and costs far less)."""
+        so one batch prediction equals one prediction per bar (and costs far less). It trades
+        with its own position policy, like every version."""
+        model = self.engine.load_model(version_id)
+        self.static_policy = self.policy_of(version_id)
         panel = self.panel
         rows = panel.features[d:].reshape(-1, len(FEATURE_NAMES))
         frame = pd.DataFrame(np.nan_to_num(rows), columns=list(FEATURE_NAMES))
@@ -287,6 +309,21 @@ class _Host:
         signals = np.zeros(panel.valid.shape)
         signals[d:] = np.where(panel.valid[d:], values, 0.0)
         self.static_signals = signals
+
+    def _track_serving(self, d: int, versions: list[str]) -> None:
+        """Which versions trade today (two during a canary) and which one leads."""
+        if not versions:
+            return
+        counts: dict[str, int] = {}
+        for v in versions:
+            counts[v] = counts.get(v, 0) + 1
+        now = tuple(sorted(counts))
+        if now != self.serving_set:
+            self.serving_set = now
+            self.serving_sets.append((self.panel.days[d], now))
+        lead = max(counts, key=lambda v: counts[v])
+        if lead != self.serving:
+            self._now_serving(d, lead)
 
     def _now_serving(self, d: int, version: str) -> None:
         self.serving = version
@@ -319,6 +356,8 @@ class _Host:
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "params": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15},
+                # the strategy the version is judged and traded with (kept in its lineage)
+                "position_policy": self.policy.to_json(),
             },
             actor="demo",
         )
@@ -333,7 +372,7 @@ class _Host:
             f"registered {version_id}; holdout "
             + ", ".join(f"{k}={v:.3f}" for k, v in sorted(job.metrics.items()))
         )
-        self.pin_static(d, engine.load_model(version_id))
+        self.pin_static(d, version_id)
         await self.judge(version_id, first=True)
 
     async def judge(self, version_id: str, first: bool = False) -> None:
@@ -366,39 +405,34 @@ class _Host:
 
     async def _promote(self, version_id: str, stage: ModelStage, reason: str) -> None:
         t0 = time.perf_counter()
-        # with a rollout part, production is reached through a canary ramp (and can roll back)
-        canary = self._has_rollouts() and stage is ModelStage.PRODUCTION
-        strategy = RolloutStrategy.CANARY if canary else None
+        # production is reached through a canary ramp (and can roll back)
+        strategy = RolloutStrategy.CANARY if stage is ModelStage.PRODUCTION else None
         await self.engine.promote_model(
             MODEL, version_id, stage, rollout_strategy=strategy, actor="demo", reason=reason
         )
         self.times.rollout += time.perf_counter() - t0
         self.switches += 1
 
-    def _has_rollouts(self) -> bool:
-        """True when the engine has the rollout part (shadow, canary, automatic rollback)."""
-        return callable(getattr(self.engine, "get_rollout", None))
-
     async def _shadow(self, version_id: str) -> bool:
         """Only live evidence is missing: run the version in shadow, where the engine gathers
-        it (parity), then judge it again. False when this engine has no rollout part."""
-        if not self._has_rollouts():
-            return False
-        start: Any = getattr(self.engine, "start_rollout")  # noqa: B009
+        it (parity), then judge it again. False when the engine refuses the rollout."""
         t0 = time.perf_counter()
-        await start(MODEL, version_id, RolloutStrategy.SHADOW, actor="demo",
-                    reason="production gates wait for live evidence")
+        try:
+            await self.engine.start_rollout(
+                MODEL, version_id, RolloutStrategy.SHADOW, actor="demo",
+                reason="production gates wait for live evidence",
+            )
+        except LearningEngineError as exc:
+            self.console.print(f"[yellow]{version_id}: no shadow rollout: {exc}[/yellow]")
+            return False
         self.times.rollout += time.perf_counter() - t0
         self.console.print(f"[cyan]{version_id}: shadow rollout started for live evidence[/cyan]")
         return True
 
     def poll_rollout(self) -> None:
         """Keep each rollout's newest state (the report shows their traffic over time)."""
-        if not self._has_rollouts():
-            return
-        get: Any = getattr(self.engine, "get_rollout")  # noqa: B009
         try:
-            report = get(MODEL)
+            report = self.engine.get_rollout(MODEL)
         except LearningEngineError:
             return
         self.rollouts[str(report.rollout_id)] = report
@@ -565,7 +599,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
             loop_returns=host.books.loop,
             static_returns=host.books.static,
             first_model_day=host.books.first_model_day,
-            served=host.served,
+            served=host.serving_sets,
             rollouts=list(host.rollouts.values()),
             counts={
                 "events": host.events,

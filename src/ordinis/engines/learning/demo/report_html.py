@@ -129,7 +129,9 @@ def _timeline_figure(rec: DemoRecord) -> str:
             ax.scatter(at, [row] * len(at), color=_COLOURS[kind], s=18, marker="|" if
                        kind is MarkKind.DRIFT else "o", label=f"{kind.value} ({len(at)})")
         ax.xaxis_date()
-        ax.set_yticks(range(len(kinds)), [k.value for k in kinds])
+        counts = [sum(1 for m in rec.marks if m.kind is k) for k in kinds]
+        ax.set_yticks(range(len(kinds)), [f"{k.value} ({n})" for k, n in zip(kinds, counts,
+                                                                            strict=True)])
         ax.set_ylim(-0.7, len(kinds) - 0.3)
         if rec.days:
             ax.set_xlim(_x(rec.days[0]), _x(rec.days[-1]))

@@ -1,10 +1,10 @@
 """The host's SignalEngine: every bar it asks the engine which model serves and what it says.
 
-With the engine's serving path (``engine.predict(model, key, features)``, the rollout part) each
-symbol is a routing key: the router picks champion or candidate, shadows run off the path and
-the prediction event carries the serving version. Until an engine offers ``predict``,
-``_RegistryAdapter`` (TEMPORARY, marked for removal) reads the serving version from the
-registry and predicts the whole bar in one call.
+With a production version, the engine serves: ``engine.predict_batch(model, symbols, frame)``
+routes each symbol (the router picks champion or canary candidate, shadows run off the path),
+predicts each version's rows in one call and records each prediction with its serving version.
+While no version holds production (the staging path, labelled so in the console and the
+report), the version the demo's operator staged serves: loaded through ``engine.load_model``.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ class ServedSignal:
     prediction_id: str | None = None
 
 
-class _RegistryAdapter:
-    """TEMPORARY until ``engine.predict`` exists: the serving version from the registry.
+class _StagingPath:
+    """The serving version when the engine serves none: the version the operator staged.
 
-    Serving = the production version, else the version the demo's operator staged (the staging
-    path, said as such in the console and the report). One batch prediction per bar.
+    ``serving`` is the production version when there is one (then the engine serves), else the
+    staged version, predicted here in one batch per bar.
     """
 
     def __init__(self, engine: LearningEngine, model_name: str) -> None:
@@ -75,8 +75,7 @@ class SignalEngine:
         self.model_name = model_name
         self.feature_names = feature_names
         self.fallback = fallback
-        self.adapter = _RegistryAdapter(engine, model_name)
-        self.uses_engine_predict = callable(getattr(engine, "predict", None))
+        self.adapter = _StagingPath(engine, model_name)
 
     def stage(self, version_id: str | None) -> None:
         """The staging path: serve this staged version while no version holds production."""
@@ -97,14 +96,10 @@ class SignalEngine:
         return [ServedSignal(s, float(v), "rule") for s, v in zip(symbols, values, strict=True)]
 
     def _from_engine(self, symbols: list[str], frame: pd.DataFrame) -> list[ServedSignal] | None:
-        if self.uses_engine_predict and self.engine.get_production_model(self.model_name):
-            out: list[ServedSignal] = []
-            predict = self.engine.predict  # type: ignore[attr-defined]
-            for i, sym in enumerate(symbols):
-                try:
-                    p = predict(self.model_name, sym, frame.iloc[i : i + 1])
-                except LearningEngineError:
-                    return None
-                out.append(ServedSignal(sym, float(p.value), p.version_id, p.prediction_id))
-            return out
-        return self.adapter.predict(symbols, frame)
+        if self.engine.get_production_model(self.model_name) is None:
+            return self.adapter.predict(symbols, frame)
+        try:
+            batch = self.engine.predict_batch(self.model_name, symbols, frame)
+        except LearningEngineError:
+            return None
+        return [ServedSignal(p.key, float(p.value), p.version_id, p.prediction_id) for p in batch]

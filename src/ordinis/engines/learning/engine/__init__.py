@@ -1,8 +1,11 @@
 """The engine layer: the LearningEngine facade, the wiring, and the services that cross parts.
 
-Names load on first use (PEP 562): ``engine.reader`` (the CLI's in-process reads) must not
-import the facade and its parts.
+Names load on first use (PEP 562), so a process that needs one engine module (the store-read
+helper unpickling ``engine.forward_holdout``, the CLI's in-process reads through
+``engine.reader``) does not import the facade and its parts.
 """
+
+from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any

@@ -23,6 +23,7 @@ from ordinis.engines.learning.events.store import EventStore
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.drift.monitor import DriftMonitor
+    from ordinis.engines.learning.engine.offload import Offload
     from ordinis.engines.learning.registry import ModelRegistry, StageChange
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class DriftReferences:
     """Profiles each production version's training data and compares live data with it."""
 
     def __init__(
-        self, store: EventStore, clock: Clock, registry: ModelRegistry, drift: DriftMonitor
+        self, store: EventStore, clock: Clock, registry: ModelRegistry, drift: DriftMonitor,
+        offload: Offload | None = None,
     ) -> None:
+        self.offload = offload  # reads a reference window in the store-read helper
         self.store = store
         self.clock = clock
         self.registry = registry
@@ -80,8 +83,9 @@ class DriftReferences:
             return False
         model = self.registry.load_model(version_id)
         names = lineage_features(mv.lineage) or tuple(getattr(model, "feature_names", ()) or ())
-        features = window_features(self.store, start, end + timedelta(microseconds=1),
-                                   names or None)
+        args = (self.store, start, end + timedelta(microseconds=1), names or None)
+        features = (self.offload.call(window_features, *args) if self.offload is not None
+                    else window_features(*args))
         if features is None or features.empty:
             return False
         features = features.dropna()

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -24,6 +25,7 @@ from ordinis.engines.learning.core.models import (
     StoredRecord,
 )
 from ordinis.engines.learning.engine.forward_holdout import forward_holdout
+from ordinis.engines.learning.engine.offload import Offload
 from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
 from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
 from ordinis.engines.learning.evaluation.gates import (
@@ -112,7 +114,9 @@ class EvaluationService:
         audit: AuditLog,
         default_benchmarks: Sequence[str] | None = None,
         feature_function_of: Callable[[Mapping[str, str]], FeatureFunction | None] | None = None,
+        offload: Offload | None = None,
     ) -> None:
+        self.offload = offload  # builds forward holdouts in the store-read helper
         self.feature_function_of = feature_function_of  # lineage -> the version's function
         self.config = config
         self.store = store
@@ -194,7 +198,15 @@ class EvaluationService:
         names = [str(n) for n in getattr(model, "feature_names", [])]
         if not names:
             return None
-        return forward_holdout(self.store, oos.excluded_end, oos.as_of, names)
+        return self._holdout(oos.excluded_end, oos.as_of, names)
+
+    def _holdout(
+        self, start: datetime, end: datetime, names: list[str]
+    ) -> BenchmarkDataset | None:
+        """``forward_holdout`` over the store, in the store-read helper when there is one."""
+        if self.offload is None:
+            return forward_holdout(self.store, start, end, names)
+        return self.offload.call(forward_holdout, self.store, start, end, names)
 
     def _gates(
         self,
@@ -412,9 +424,7 @@ class EvaluationService:
             names = sorted(
                 {str(n) for m in (model_a, model_b) for n in getattr(m, "feature_names", [])}
             )
-            holdout = await asyncio.to_thread(
-                forward_holdout, self.store, oos.excluded_end, now, names
-            )
+            holdout = await asyncio.to_thread(self._holdout, oos.excluded_end, now, names)
         return await self.evaluator.compare_models(
             model_a, version_a, model_b, version_b, packs, alpha=alpha, oos=oos,
             policy=self.registry.position_policy_of(version_a), holdout=holdout,

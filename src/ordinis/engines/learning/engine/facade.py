@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
     TrainingJob,
 )
+from ordinis.engines.learning.core.strategy import PositionPolicy
+from ordinis.engines.learning.engine import heap_freeze
 from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.ownership_role import Ownership
 from ordinis.engines.learning.engine.promotions import blocking
@@ -73,11 +76,13 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
+    from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
     from ordinis.engines.learning.evaluation.parity import (
         BacktestRecord,
         ParityEvidence,
         ParityResult,
     )
+    from ordinis.engines.learning.events.pipeline import EventPipeline
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -91,6 +96,16 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.safety.state import BreakerSnapshot
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineDuties:
+    """The work an engine runs beside the host (``LearningEngine.duties``)."""
+
+    training: bool  # the training executor and its workers
+    event_writer: bool  # the pipeline's writer thread
+    retention: bool  # the retention job
+    schedules: tuple[str, ...]  # scheduled checks by name (drift-check, rollout-check, ...)
 
 class LearningEngine:
     """The LearningEngine of ordinis: collect, train, register, evaluate, detect drift, retrain.
@@ -123,6 +138,7 @@ class LearningEngine:
         self._reach = StoreReachability()
         self.identity: StoreIdentity | None = None
         self._stop_audited = False
+        self._heap_frozen = False  # this engine holds a heap freeze (heap_freeze.release)
 
     @classmethod
     def open_read_only(
@@ -169,6 +185,9 @@ class LearningEngine:
             await self.telemetry.stop()
             raise
         self._running = True
+        if self.config.freeze_startup_heap and not self._heap_frozen:
+            heap_freeze.freeze()
+            self._heap_frozen = True
         if not self.clock.simulated:
             self._ticker = asyncio.create_task(self._tick_forever(), name="learning-scheduler")
         if not self.read_only:
@@ -312,6 +331,9 @@ class LearningEngine:
             self._store = None
         self._stop_audited = False
         self._ownership.release()
+        if self._heap_frozen:
+            heap_freeze.release()
+            self._heap_frozen = False
         await self.telemetry.stop()
 
     async def __aenter__(self) -> LearningEngine:
@@ -384,6 +406,23 @@ class LearningEngine:
 
         task.add_done_callback(_done)
         return task
+
+    @property
+    def duties(self) -> EngineDuties:
+        """What this engine runs now: training workers, the event writer, retention and the
+        scheduled checks (a follower or a read-only opener runs none of them)."""
+        parts = self._require()
+        return EngineDuties(
+            training=parts.executor.started,
+            event_writer=parts.pipeline.running,
+            retention=parts.retention is not None,
+            schedules=tuple(sorted(t.name for t in parts.scheduled)),
+        )
+
+    @property
+    def event_pipeline(self) -> EventPipeline:
+        """The event pipeline (buffer, writer, group commit): its ``stats()`` and store."""
+        return self._require().pipeline
 
     @property
     def has_background_work(self) -> bool:
@@ -527,6 +566,11 @@ class LearningEngine:
         return parts.collector
 
     @property
+    def evaluator(self) -> ModelEvaluator:
+        """The evaluator the engine judges versions with: its benchmark packs and backtests."""
+        return self._require().evaluator
+
+    @property
     def breakers(self) -> Any:
         """The circuit breakers (`record_error`, `reset`, `states`)."""
         return self._require().breakers
@@ -598,11 +642,14 @@ class LearningEngine:
         self._require().executor.add_progress_listener(listener)
 
     async def wait_for_training_workers(self) -> None:
-        """Wait until the training backend's workers are warm (start-up cost paid once)."""
-        backend = self._require().executor.backend
-        ready = getattr(backend, "wait_ready", None)
+        """Wait until the training backend's workers and the store-read helper (which builds
+        datasets and holdouts) are warm (start-up cost paid once)."""
+        parts = self._require()
+        ready = getattr(parts.executor.backend, "wait_ready", None)
         if ready is not None:
-            await asyncio.to_thread(ready)
+            await asyncio.gather(asyncio.to_thread(ready), asyncio.to_thread(parts.offload.warm))
+        else:
+            await asyncio.to_thread(parts.offload.warm)
 
     # ------------------------------------------------------------------ registry
     async def register_model_version(
@@ -778,11 +825,33 @@ class LearningEngine:
         """
         return self._require().rollouts.predict(model_name, key, features)
 
+    def predict_batch(
+        self, model_name: str, keys: Sequence[str], features: Any
+    ) -> list[Prediction]:
+        """``predict`` for many keys at once (a host's bar of symbols): ``features`` is a 2-D
+        batch (a DataFrame or array) with one row per key, in the order of ``keys``.
+
+        Each key is routed as ``predict`` routes it; each serving version predicts its keys'
+        rows in one call of its model's ``predict`` (which must take a batch and return one
+        value per row). One MODEL_PREDICTION event per key, shadows off this path, and a
+        failing candidate rolled back with the champion answering its rows, as in ``predict``.
+        """
+        return self._require().rollouts.predict_batch(model_name, keys, features)
+
+    def position_policy(self, version_id: str) -> PositionPolicy:
+        """The strategy definition a version carries (signal to position, sizing, costs): the
+        one its evaluation and live tracking use, so a host trading the version with it trades
+        what was judged. Versions registered without one carry the engine's default."""
+        return self._require().registry.position_policy_of(version_id)
+
     def record_prediction_outcome(self, prediction_id: str, realised_return: float) -> bool:
         """The delayed realised return of a prediction, attributed to the versions that made it.
 
-        ``feedback.record_trade_outcome(..., signal_id=prediction_id, return_pct=r)`` does the
-        same. False when the prediction is not part of a rollout (nothing to attribute).
+        ``realised_return`` is the asset's return over the prediction's horizon (each version's
+        position policy turns it into that version's PnL), not the position's return. A trade
+        outcome naming the prediction (``signal_id``) is attributed the same way with its
+        ``return_pct`` unless this was called first. False when the prediction is not part of a
+        rollout (nothing to attribute).
         """
         return self._require().rollouts.record_outcome(prediction_id, realised_return)
 
@@ -854,6 +923,7 @@ class LearningEngine:
         metrics: dict[str, float] | None = None,
         thresholds: dict[str, float] | None = None,
         gate_set: str | None = None,
+        threshold_overrides: Mapping[str, float] | None = None,
     ) -> EvaluationResult:
         """Evaluate a version on benchmark packs and pass it through the gates.
 
@@ -863,10 +933,13 @@ class LearningEngine:
 
         With ``metrics`` and ``thresholds`` (the ordinis call of today) and no artifact, the
         reported metrics are checked against ``thresholds * eval_benchmark_threshold``.
+        ``threshold_overrides`` (gate name or metric -> threshold) judges with changed gates,
+        as the improvement loop's pipeline spec does; such a verdict never opens production.
         """
         self._ownership.require_leader("evaluate_model")
         return await self._require().evaluation.evaluate(
-            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set
+            version_id, benchmark_name, metrics=metrics, thresholds=thresholds, gate_set=gate_set,
+            threshold_overrides=threshold_overrides,
         )
 
     async def compare_models(

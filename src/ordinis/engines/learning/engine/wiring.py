@@ -30,6 +30,7 @@ from ordinis.engines.learning.engine.feature_service import FeatureService, chro
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
+from ordinis.engines.learning.engine.offload import Offload
 from ordinis.engines.learning.engine.promotions import PromotionService
 from ordinis.engines.learning.engine.training_data import TrainingData
 from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
@@ -88,6 +89,7 @@ class Parts:
     ab_tests: ABTestingFramework
     features: FeatureService
     promotions: PromotionService
+    offload: Offload
     scheduled: list[ScheduledTask] = field(default_factory=list)
     retention: RetentionJob | None = None
 
@@ -111,6 +113,7 @@ class Parts:
         await self.registry.close()
         await self.pipeline.stop()  # idempotent; commits what a failed close left buffered
         self.features.close()
+        await asyncio.to_thread(self.offload.close)
 
 
 def _make_backend(ctx: EngineContext) -> Any:
@@ -216,7 +219,9 @@ async def _build_parts(
     collector.enable_similarity(chroma_situations(collector.query_feedback))
 
     trainers = TrainerRegistry.default()
-    data = TrainingData(cfg, store, clock, features)
+    offload = Offload(store, cfg.resolved_store_url)
+    undo.callback(offload.close)
+    data = TrainingData(cfg, store, clock, features, offload)
     registrar = TrainingRegistrar(registry)
     executor = TrainingExecutor(
         cfg,
@@ -244,6 +249,7 @@ async def _build_parts(
         audit,
         default_benchmarks=spec.evaluation.benchmarks,
         feature_function_of=features.function_of,
+        offload=offload,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)
@@ -259,7 +265,7 @@ async def _build_parts(
         retraining, actions, store, clock, metrics, spec, on_event=loop_events.publish
     )
     observations = LoopObservations(loop, registry, drift, tracker, ctx.spawn)
-    references = DriftReferences(store, clock, registry, drift)
+    references = DriftReferences(store, clock, registry, drift, offload)
     drift.add_listener(observations.on_drift_alert)
     registry.add_listener(references.on_stage_change)
     collector.add_listener(observations.on_feedback)
@@ -306,6 +312,7 @@ async def _build_parts(
         ab_tests=ab_tests,
         features=features,
         promotions=PromotionService(registry, PromotionRequests(store, clock), audit),
+        offload=offload,
     )
     return parts
 

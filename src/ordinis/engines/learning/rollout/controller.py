@@ -86,6 +86,9 @@ class RolloutController:
         self.book = EvidenceBook.from_dict(state.evidence, state.plan.analysis)
         self.shadow_errors = 0
         self.rollback_pending: str | None = None
+        # one tick at a time (the scheduler's and a host's ``advance_rollouts`` may overlap),
+        # and a serving-path rollback's registry half after the tick in flight
+        self._busy = asyncio.Lock()
 
     # ------------------------------------------------------------------ views
     @property
@@ -145,6 +148,10 @@ class RolloutController:
     # ------------------------------------------------------------------ the state machine
     async def tick(self) -> Move:
         """Close due periods, analyse, and apply the machine's move (at most one per tick)."""
+        async with self._busy:
+            return await self._tick()
+
+    async def _tick(self) -> Move:
         s = self.state
         if s.phase.is_final:
             return Move(MoveKind.STAY, "finished")
@@ -173,12 +180,16 @@ class RolloutController:
             return
         if move.kind is MoveKind.AWAIT_APPROVAL:
             await self._parity("end of shadow")
+            if s.phase.is_final:
+                return  # rolled back while this tick waited (a failed served request)
             self._enter(RolloutPhase.AWAITING_APPROVAL)
             self.decide("await_approval", move.reason, actor, analysis)
         elif move.kind is MoveKind.START_CANARY:
             if s.phase is RolloutPhase.SHADOW:
                 await self._parity("end of shadow")
             await self._stage(ModelStage.CANARY, move.reason, actor)
+            if s.phase.is_final:
+                return
             self._enter(RolloutPhase.CANARY, move.step, move.traffic)
             self.decide("start_canary", move.reason, actor, analysis)
         elif move.kind is MoveKind.NEXT_STEP:
@@ -193,6 +204,8 @@ class RolloutController:
                 await self.roll_back(RollbackReason.HEALTH_CHECK, why, actor, analysis)
                 return
             await self._stage(ModelStage.PRODUCTION, "blue-green switch: " + move.reason, actor)
+            if s.phase.is_final:
+                return
             self._enter(RolloutPhase.BLUE_GREEN, -1, 1.0)
             self.decide("switch", move.reason, actor, analysis)
         elif move.kind is MoveKind.PRODUCTION:
@@ -204,6 +217,8 @@ class RolloutController:
                     await self.roll_back(RollbackReason.GATE_REFUSED,
                                          f"production refused: {exc}", actor, analysis)
                     return
+            if s.phase.is_final:
+                return
             self._enter(RolloutPhase.PRODUCTION, -1, 1.0)
             s.ended_at = self.deps.clock.now()
             self.decide("production", move.reason, actor, analysis)
@@ -255,13 +270,24 @@ class RolloutController:
                                {"rollout_id": s.rollout_id, "from_phase": was.value})
         return was
 
+    async def finish_rollback_after_tick(self, was: RolloutPhase, actor: str = "rollout") -> None:
+        """``finish_rollback`` once the tick in flight (if any) is done: a rollback from outside
+        a tick (the serving path, an operator) must not archive the candidate before that
+        tick's stage change lands."""
+        async with self._busy:
+            await self.finish_rollback(was, actor)
+
     async def finish_rollback(self, was: RolloutPhase, actor: str = "rollout") -> None:
         """The registry half: archive the candidate (switch back to blue after a switch)."""
         s = self.state
         registry = self.deps.registry
         reason = s.rollback_reason or "rolled back"
+        production = registry.get_production_model(s.model_name)
+        # the candidate may hold production in the registry though the rollout was not there
+        # yet: a tick's switch landed after this rollback restored the champion's routes
+        switched = production is not None and production.version_id == s.candidate
         try:
-            if was in (RolloutPhase.BLUE_GREEN, RolloutPhase.PRODUCTION):
+            if was in (RolloutPhase.BLUE_GREEN, RolloutPhase.PRODUCTION) or switched:
                 await registry.rollback(s.model_name, reason, actor=actor)
             else:
                 await registry.demote_model(s.model_name, s.candidate, ModelStage.ARCHIVED,

@@ -1,8 +1,9 @@
 """Live evidence of a rollout: pending predictions, their delayed outcomes, per-period PnL.
 
 Every request of a model under rollout is predicted by both versions (one served, the other in
-shadow), so each realised return gives a paired PnL: position (the signal clipped to [-1, 1],
-as in the backtest) times the return, for each version. Outcomes are grouped by the period of
+shadow), so each realised return gives a paired PnL: each version's position (its own
+position policy, as in its backtest; the signal clipped to [-1, 1] by default) times the
+return. Outcomes are grouped by the period of
 their prediction; a period closes once the clock is ``settle_seconds`` past its end, and then
 counts as one observation of the sequential test (periods, not requests, are independent
 enough: requests of one day share that day's market).

@@ -11,14 +11,17 @@ import asyncio
 import logging
 import math
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     FieldProblem,
+    LearningEngineError,
     NotFoundError,
     PolicyDeniedError,
     ValidationError,
@@ -33,6 +36,7 @@ from ordinis.engines.learning.core.models import (
     ModelStage,
     RolloutStrategy,
 )
+from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.evaluation.parity import BacktestRecord
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.registry.history import StageChange
@@ -131,6 +135,7 @@ class RolloutService:
         self.breakers: dict[str, CircuitBreaker] = {}
         self.backtests: dict[str, BacktestRecord] = {}
         self._shadow_lock = threading.Lock()
+        self._policies: dict[str, PositionPolicy] = {}  # version id -> its position policy
         self._drain_scheduled = False
 
     # ------------------------------------------------------------------ restore
@@ -209,6 +214,71 @@ class RolloutService:
             self._spawn(self._drain(), "rollout-shadows")
         return Prediction(pid, model_name, key, routed.version_id, value, routed.role, rid)
 
+    def predict_batch(
+        self, model_name: str, keys: Sequence[str], features: Any
+    ) -> list[Prediction]:
+        """One prediction per key from ``features``, a 2-D batch with one row per key (a
+        DataFrame or array): each version predicts its keys' rows in one call.
+
+        Routing, events, shadows and ids are those of ``predict`` key by key. A candidate that
+        fails any of its rows is rolled back and the champion answers all of them."""
+        n = len(keys)
+        rows = _n_rows(features)
+        if rows != n:
+            raise ValidationError("predict batch", [FieldProblem(
+                "features", rows, f"must hold one row per key ({n} keys)")])
+        routed = [self.route(model_name, k) for k in keys]
+        groups: dict[int, list[int]] = {}
+        for i, r in enumerate(routed):
+            groups.setdefault(id(r), []).append(i)
+        values = [math.nan] * n
+        for idx in groups.values():
+            served = routed[idx[0]]
+            part = features if len(idx) == n else _take(features, idx)
+            got, problem = _run_many(served, part, len(idx))
+            if problem is not None:
+                served, got = self._candidate_failed_batch(model_name, served, part, idx, problem)
+            for j, i in enumerate(idx):
+                values[i] = got[j]
+                routed[i] = served
+        now = self.deps.clock.now()
+        table = self.router.table(model_name)
+        out: list[Prediction] = []
+        queued = 0
+        for i, key in enumerate(keys):
+            served = routed[i]
+            pid = new_id()
+            rid = served.rollout_id
+            shadow = None
+            if rid is not None and table is not None and table.rollout_id == rid:
+                shadow = (table.shadow_of_candidate if served.role == "candidate"
+                          else table.shadow_of_champion)
+            queued = self.shadows.submit(ShadowRequest(
+                pid, model_name, key, features if shadow else None, now, served, values[i],
+                shadow, row=i if shadow else None))
+            out.append(Prediction(pid, model_name, key, served.version_id, values[i],
+                                  served.role, rid))
+        if queued >= _DRAIN_AT and not self._drain_scheduled:
+            self._drain_scheduled = True
+            self._spawn(self._drain(), "rollout-shadows")
+        return out
+
+    def _candidate_failed_batch(
+        self, model_name: str, routed: RoutedModel, features: Any, idx: list[int], problem: str
+    ) -> tuple[RoutedModel, list[float]]:
+        """A candidate failed rows of a batch: roll back at once, the champion answers them."""
+        ctl = self.controllers.get(model_name)
+        if routed.role != "candidate" or ctl is None or ctl.champion is None:
+            raise PredictionFailedError(f"{routed.version_id} failed to predict: {problem}")
+        reason = (RollbackReason.NON_FINITE_OUTPUT if problem.startswith("non-finite")
+                  else RollbackReason.PREDICTION_ERROR)
+        self._roll_back_now(ctl, reason, f"served request failed: {problem}")
+        champion = ctl.champion
+        values, again = _run_many(champion, features, len(idx))
+        if again is not None:
+            raise PredictionFailedError(f"{champion.version_id} failed to predict: {again}")
+        return champion, values
+
     async def _drain(self) -> None:
         """Run the queued shadow work in a worker thread (the queue passed ``_DRAIN_AT``)."""
         try:
@@ -235,7 +305,7 @@ class RolloutService:
     def _roll_back_now(self, ctl: RolloutController, reason: RollbackReason, detail: str) -> None:
         was = ctl.restore_champion(reason, detail)
         if was is not None:
-            self._spawn(ctl.finish_rollback(was), f"rollback:{ctl.model_name}")
+            self._spawn(ctl.finish_rollback_after_tick(was), f"rollback:{ctl.model_name}")
 
     # ------------------------------------------------------------------ shadows and outcomes
     def run_shadows(self, limit: int | None = None) -> int:
@@ -302,8 +372,20 @@ class RolloutService:
         if champ is None or cand not in pending.values or champ not in pending.values:
             return False
         r = float(realised_return)
-        return ctl.book.add(pending.period, position(pending.values[cand]) * r,
-                            position(pending.values[champ]) * r)
+        return ctl.book.add(pending.period, self._position(cand, pending.values[cand]) * r,
+                            self._position(champ, pending.values[champ]) * r)
+
+    def _position(self, version_id: str, signal: float) -> float:
+        """The position a version takes on a signal: its own position policy (the one its
+        backtest and the host use), else the evidence's default (the signal clipped)."""
+        policy = self._policies.get(version_id)
+        if policy is None:
+            try:
+                policy = self.deps.registry.position_policy_of(version_id)
+            except LearningEngineError:
+                return position(signal)
+            self._policies[version_id] = policy
+        return policy.position(signal)
 
     def on_feedback(self, record: FeedbackRecord) -> None:
         """A trade outcome whose ``signal_id`` is a prediction id is that prediction's outcome."""
@@ -436,7 +518,9 @@ class RolloutService:
     async def abort(self, model_name: str, actor: str, reason: str) -> RolloutReport:
         """An operator's rollback: the champion serves again at once."""
         ctl = self._active(model_name)
-        await ctl.roll_back(RollbackReason.OPERATOR, reason or "aborted by operator", actor)
+        was = ctl.restore_champion(RollbackReason.OPERATOR, reason or "aborted by operator", actor)
+        if was is not None:
+            await ctl.finish_rollback_after_tick(was, actor)
         return self.report(model_name)
 
     def _active(self, model_name: str) -> RolloutController:
@@ -469,6 +553,41 @@ def _report(st: RolloutState, ctl: RolloutController | None) -> RolloutReport:
         st.rollout_id, st.model_name, st.candidate, st.champion, st.strategy, st.phase, st.step,
         st.traffic, st.started_at, st.phase_started_at, st.ended_at, book.analyse(),
         book.outcomes, st.shadow_agreement, st.rollback_reason, tuple(st.decisions))
+
+
+def _n_rows(features: Any) -> int:
+    """Rows of a 2-D batch (a DataFrame, an array or a list of rows)."""
+    shape = getattr(features, "shape", None)
+    if shape is not None and len(shape) == 2:
+        return int(shape[0])
+    if isinstance(features, list | tuple):
+        return len(features)
+    return -1
+
+
+def _take(features: Any, idx: list[int]) -> Any:
+    """The rows ``idx`` of a batch, of the same kind."""
+    iloc = getattr(features, "iloc", None)
+    if iloc is not None:
+        return iloc[idx]
+    if isinstance(features, list | tuple):
+        return [features[i] for i in idx]
+    return features[idx]
+
+
+def _run_many(routed: RoutedModel, features: Any, n: int) -> tuple[list[float], str | None]:
+    """The model's signals for ``n`` rows in one call, or the problem (an exception, a wrong
+    number of values, a non-finite value)."""
+    try:
+        out = np.asarray(routed.model.predict(features), dtype=float).reshape(-1)
+    except Exception as exc:
+        return [math.nan] * n, f"{type(exc).__name__}: {exc}"
+    if out.shape[0] != n:
+        return [math.nan] * n, f"returned {out.shape[0]} values for {n} rows"
+    finite = np.isfinite(out)
+    if not finite.all():
+        return out.tolist(), f"non-finite output {out[~finite][0]}"
+    return out.tolist(), None
 
 
 def _run(routed: RoutedModel, features: Any) -> tuple[float, str | None]:

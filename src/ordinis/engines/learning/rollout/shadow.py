@@ -1,7 +1,8 @@
 """ShadowRunner: the unserved version predicts on the same features, off the serving path.
 
 ``predict`` only queues the served request; ``run`` (at the next outcome, ``update`` or tick)
-records its MODEL_PREDICTION event and gives it to the shadow version, if any. A shadow
+records its MODEL_PREDICTION event and gives it to the shadow version, if any (requests of one
+``predict_batch`` share their batch: the shadow predicts it in one call). A shadow
 therefore never changes a served signal, nor its latency; its errors and non-finite outputs
 are reported, and its sign agreement with the served signal is counted for
 ``shadow_agreement_ratio``. A full queue drops its oldest request and counts it.
@@ -14,6 +15,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from ordinis.engines.learning.rollout.router import RoutedModel
 
@@ -32,6 +35,7 @@ class ShadowRequest:
     served: RoutedModel
     served_value: float
     shadow: RoutedModel | None
+    row: int | None = None  # set: ``features`` is a whole batch and this request is its row
 
     @property
     def served_version(self) -> str:
@@ -84,6 +88,7 @@ class ShadowRunner:
     def run(self, limit: int | None = None) -> list[ShadowResult]:
         """Predict every queued request (up to ``limit``) with its shadow version."""
         out: list[ShadowResult] = []
+        batches: dict[tuple[int, str], tuple[np.ndarray | None, str | None]] = {}
         q = self._queue
         while q and (limit is None or len(out) < limit):
             try:
@@ -92,6 +97,9 @@ class ShadowRunner:
                 break
             if req.shadow is None:
                 out.append(ShadowResult(req, None, None))
+                continue
+            if req.row is not None:
+                out.append(_from_batch(req, req.shadow, req.row, batches))
                 continue
             try:
                 value = scalar(req.shadow.model.predict(req.features))
@@ -103,6 +111,31 @@ class ShadowRunner:
                 continue
             out.append(ShadowResult(req, value, None))
         return out
+
+
+def _from_batch(
+    req: ShadowRequest,
+    shadow: RoutedModel,
+    row: int,
+    batches: dict[tuple[int, str], tuple[np.ndarray | None, str | None]],
+) -> ShadowResult:
+    """The shadow's value for one row of a batch, the whole batch predicted once per run."""
+    key = (id(req.features), shadow.version_id)
+    done = batches.get(key)
+    if done is None:
+        try:
+            values = np.asarray(shadow.model.predict(req.features), dtype=float).reshape(-1)
+            done = (values, None)
+        except Exception as exc:
+            done = (None, f"{type(exc).__name__}: {exc}")
+        batches[key] = done
+    got, error = done
+    if got is None or row >= got.shape[0]:
+        return ShadowResult(req, None, error or f"returned too few values for row {row}")
+    value = float(got[row])
+    if not math.isfinite(value):
+        return ShadowResult(req, None, f"non-finite output {value}", True)
+    return ShadowResult(req, value, None)
 
 
 def scalar(output: Any) -> float:
