@@ -94,3 +94,41 @@ async def test_a_read_only_engine_starts_no_workers_and_no_schedules(tmp_path: P
         assert len(ro.scheduler) == 0
         await asyncio.sleep(0.6)  # one tick of the ticker: still nothing written
         assert ro.store.list_audit()[-1].action == "engine.stop"
+
+
+async def test_the_cli_reader_reads_beside_a_live_engine_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """EngineReader (the CLI's in-process reads) opens the store beside the owner: it sees the
+    committed events, the running job and the audit log, and adds nothing to any of them."""
+    from ordinis.engines.learning import EngineReader
+
+    cfg = engine_config(tmp_path / "learning", min_samples_for_training=1)
+    live = LearningEngine(cfg, clock=SimulatedClock(T0.replace(hour=15)))
+    await live.initialize()
+    try:
+        live.register_trainer("test_sleep", SLEEP_TRAINER)
+        for i in range(5):
+            live.record_event(_event(i))
+        await live.flush_events()
+        job = await live.submit_training_job("m", "test_sleep", {"seconds": 30, "steps": 300})
+        await _wait_running(live, job.job_id)
+        audit_before = len(live.store.list_audit())
+
+        with EngineReader(engine_config(tmp_path / "learning")) as reader:
+            assert reader.role == "read-only"
+            assert len(reader.get_events(limit=None)) == 5
+            newest = reader.get_events(limit=2, newest_first=True)
+            assert [e.timestamp.minute for e in newest] == [4, 3]
+            assert {j.job_id: j.status for j in reader.list_training_jobs()} == {
+                job.job_id: TrainingStatus.RUNNING}
+            assert len(reader.audit_records()) == audit_before
+            assert reader.verify_audit().ok
+            assert {s.state.value for s in reader.breaker_states().values()} == {"closed"}
+            assert (await reader.health_check()).details["role"] == "read-only"
+        assert len(live.store.list_audit()) == audit_before
+        assert live.get_training_job(job.job_id).status is TrainingStatus.RUNNING
+        assert len(live.get_events(limit=None)) == 5
+        await live.cancel_training_job(job.job_id)
+    finally:
+        await live.shutdown()
