@@ -849,9 +849,9 @@ class LearningEngine:
 
         ``realised_return`` is the asset's return over the prediction's horizon (each version's
         position policy turns it into that version's PnL), not the position's return. A trade
-        outcome naming the prediction (``signal_id``) is attributed the same way with its
-        ``return_pct`` unless this was called first. False when the prediction is not part of a
-        rollout (nothing to attribute).
+        outcome naming the prediction (``signal_id``) is attributed the same way, its
+        ``return_pct`` divided by the served version's position, unless this was called first.
+        False when the prediction is not part of a rollout (nothing to attribute).
         """
         return self._require().rollouts.record_outcome(prediction_id, realised_return)
 

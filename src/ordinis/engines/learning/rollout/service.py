@@ -69,6 +69,7 @@ Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 SERVING_ERROR_RULE = TripRule("serving_error", 5, 300.0)
 # Queued predictions that start a background drain (events and shadows) between host cycles.
 _DRAIN_AT = 2_000
+_FLAT_POSITION = 1e-12  # below this a served position is flat: its trade says nothing
 
 
 class PredictionFailedError(Exception):
@@ -388,13 +389,27 @@ class RolloutService:
         return policy.position(signal)
 
     def on_feedback(self, record: FeedbackRecord) -> None:
-        """A trade outcome whose ``signal_id`` is a prediction id is that prediction's outcome."""
+        """A trade outcome whose ``signal_id`` is a prediction id is that prediction's outcome.
+
+        Its ``return_pct`` is already signed by the served version's position, so the asset's
+        return is that divided by the position; a flat position tells nothing and is skipped.
+        A host that calls ``record_prediction_outcome`` with the asset's return first has
+        already settled the prediction, and the trade is then ignored here.
+        """
         if record.feedback_type != "trade_outcome":
             return
         pid = record.data.get("signal_id")
         ret = record.data.get("return_pct")
-        if isinstance(pid, str) and isinstance(ret, int | float) and self.ledger.get(pid):
-            self.record_outcome(pid, float(ret))
+        if not isinstance(pid, str) or not isinstance(ret, int | float):
+            return
+        self.run_shadows()  # the prediction's shadow may still be queued
+        pending = self.ledger.get(pid)
+        if pending is None or pending.served not in pending.values:
+            return
+        held = self._position(pending.served, pending.values[pending.served])
+        if abs(held) < _FLAT_POSITION or not math.isfinite(float(ret)):
+            return
+        self.record_outcome(pid, float(ret) / held)
 
     # ------------------------------------------------------------------ triggers
     def report_serving_error(self, model_name: str, key: str, error_type: str,
