@@ -205,7 +205,7 @@ class _Host:
         if not allowed:
             self.blocked_days += 1
             if not self.blocked:
-                self.console.print(f"[red]{panel.days[d]:%Y-%m-%d} signals blocked:[/red] {reason}")
+                self.console.print(f"[red]{panel.days[d]:%Y-%m-%d}[/red] {reason}")
             self.blocked = True
             self.book.flatten()
         else:
