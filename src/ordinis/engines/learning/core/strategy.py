@@ -8,6 +8,7 @@ of a period is :meth:`PositionPolicy.book_return` of the trades closed in it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -122,7 +123,13 @@ class PositionPolicy:
     def of_lineage(cls, lineage: Mapping[str, str], default: PositionPolicy) -> PositionPolicy:
         """The policy a version carries in its lineage, else ``default``."""
         text = lineage.get(LINEAGE_KEY)
-        return cls.from_json(text) if text else default
+        return _policy_of_text(text) if text else default
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_of_text(text: str) -> PositionPolicy:
+    """A lineage's policy, parsed once per distinct text (read on every trade outcome)."""
+    return PositionPolicy.from_json(text)
 
 
 def annualised_sharpe(returns: Sequence[float] | np.ndarray, periods_per_year: float) -> float:
