@@ -4,8 +4,7 @@ The kernel's names load at once; the facade and the governance names load on fir
 (PEP 562), so ``import ordinis.engines.learning`` (and the CLI's ``--url`` mode) stays fast.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ordinis.engines.learning.core.clock import Clock, Scheduler, SimulatedClock, SystemClock
 from ordinis.engines.learning.core.errors import (
@@ -27,6 +26,7 @@ from ordinis.engines.learning.core.errors import (
     TrainingError,
     ValidationError,
 )
+from ordinis.engines.learning.core.lazy import lazy_getattr
 from ordinis.engines.learning.core.models import (
     DriftAlert,
     DriftSeverity,
@@ -115,14 +115,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a heavy public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "FEATURE_NAMES",

@@ -5,8 +5,9 @@ the CLI's in-process reads use ``api.local`` (the same read endpoints without HT
 import FastAPI.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ordinis.engines.learning.core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.api.app import create_app
@@ -21,14 +22,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = ["Identity", "Role", "TokenBook", "create_app", "hash_token"]

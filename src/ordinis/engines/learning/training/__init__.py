@@ -6,8 +6,9 @@ Names load on first use (PEP 562): importing one light module of this package do
 import the heavy ones.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ordinis.engines.learning.core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.training.backends import (
@@ -81,14 +82,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
