@@ -13,6 +13,7 @@ import pytest
 from ordinis.engines.learning.core.errors import InsufficientDataError, ValidationError
 from ordinis.engines.learning.core.models import EventType, LearningEvent
 from ordinis.engines.learning.engine import heap_freeze
+from ordinis.engines.learning.engine.feature_rows import live_window
 from ordinis.engines.learning.engine.forward_holdout import forward_holdout
 from ordinis.engines.learning.engine.offload import Offload, offloadable_url
 from ordinis.engines.learning.engine.training_data import read_dataset
@@ -30,7 +31,8 @@ def _store(tmp_path: Path, n: int = 400) -> SQLiteEventStore:
         LearningEvent(
             EventType.SIGNAL_GENERATED, "signal", symbol=f"S{i % 3}",
             timestamp=T0 + timedelta(days=i // 3),
-            payload={"features": {"a": float(i % 7), "b": float(i % 5) / 3}, "signal": 0.0},
+            payload={"features": {"a": float(i % 7), "b": float(i % 5) / 3},
+                     "signal": float(i % 4) - 1.5, "model_name": "m" if i % 2 else "n"},
             outcome=((i * 37) % 11 - 5) / 100,
         )
         for i in range(n)
@@ -63,6 +65,14 @@ def test_the_helper_builds_the_same_dataset_and_holdout_as_the_host(tmp_path: Pa
         mine = forward_holdout(store, *window)
         assert held is not None and mine is not None and held.version == mine.version
         pd.testing.assert_frame_equal(held.returns, mine.returns)
+        recent = (store, T0 + timedelta(days=60), T0 + timedelta(days=90))
+        frame, signals = offload.call(live_window, *recent)
+        frame_here, signals_here = live_window(*recent)
+        assert offload.calls == 3 and offload.fallbacks == 0
+        assert frame is not None and frame_here is not None and len(frame) == 90
+        pd.testing.assert_frame_equal(frame, frame_here)
+        assert signals == signals_here and sorted(signals) == ["m", "n"]
+        assert len(signals["m"]) + len(signals["n"]) == 90
     finally:
         pid = offload.pid()
         offload.close()

@@ -13,10 +13,9 @@ from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.errors import NotFoundError
 from ordinis.engines.learning.core.models import DriftAlert, ModelStage
 from ordinis.engines.learning.engine.feature_rows import (
-    feature_frame,
     lineage_features,
     lineage_time,
-    signal_events,
+    live_window,
     window_features,
 )
 from ordinis.engines.learning.events.store import EventStore
@@ -109,8 +108,10 @@ class DriftReferences:
         if not live:
             return alerts
         end = self.clock.now()
-        events = signal_events(self.store, end - timedelta(days=_LIVE_DATA_DAYS), end)
-        frame = feature_frame(events)  # the same recent rows serve every model
+        args = (self.store, end - timedelta(days=_LIVE_DATA_DAYS), end)
+        # the same recent rows serve every model
+        frame, signals = (self.offload.call(live_window, *args) if self.offload is not None
+                          else live_window(*args))
         for model_name in live:
             names = lineage_features(
                 self.registry.get_model_version(self._reference_of[model_name]).lineage)
@@ -118,12 +119,7 @@ class DriftReferences:
                 frame.reindex(columns=list(names)) if names else frame).dropna()
             if features is not None and len(features) >= _MIN_LIVE_ROWS:
                 alerts += self.drift.check_data_drift(model_name, features)
-            predictions = [
-                float(e.payload["signal"])
-                for e in events
-                if e.payload.get("model_name") == model_name
-                and isinstance(e.payload.get("signal"), int | float)
-            ]
+            predictions = signals.get(model_name, [])
             if len(predictions) >= _MIN_LIVE_ROWS:
                 alerts += self.drift.check_prediction_drift(model_name, np.asarray(predictions))
         return alerts

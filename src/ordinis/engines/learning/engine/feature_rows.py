@@ -47,6 +47,20 @@ def window_features(
     return feature_frame(signal_events(store, start, end), names)
 
 
+def live_window(
+    store: EventStore, start: datetime | None, end: datetime | None
+) -> tuple[pd.DataFrame | None, dict[str, list[float]]]:
+    """One read of recent signal events: their feature frame and each model's numeric signals
+    (the live drift check's inputs; built in the store-read helper, off the host's heap)."""
+    events = signal_events(store, start, end)
+    signals: dict[str, list[float]] = {}
+    for e in events:
+        name, value = e.payload.get("model_name"), e.payload.get("signal")
+        if isinstance(name, str) and isinstance(value, int | float):
+            signals.setdefault(name, []).append(float(value))
+    return feature_frame(events), signals
+
+
 def lineage_features(lineage: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The feature names a version was trained on (None for versions from before sets)."""
     return lineage_feature_names(lineage)
