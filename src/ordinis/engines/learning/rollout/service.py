@@ -363,8 +363,11 @@ class RolloutService:
                 "realised_return", realised_return, "must be a finite number (a return)")])
         self.run_shadows()
         pending = self.ledger.pop(prediction_id)
-        if pending is None:
-            return False
+        return pending is not None and self._settle(pending, float(realised_return))
+
+    def _settle(self, pending: PendingPrediction, r: float) -> bool:
+        """Book one prediction's outcome (the asset's return ``r``) for candidate and champion;
+        False when its rollout moved on or a side is missing."""
         ctl = self.controllers.get(pending.model_name)
         if ctl is None or ctl.state.rollout_id != pending.rollout_id or ctl.state.phase.is_final:
             return False
@@ -372,7 +375,6 @@ class RolloutService:
         cand = ctl.state.candidate
         if champ is None or cand not in pending.values or champ not in pending.values:
             return False
-        r = float(realised_return)
         return ctl.book.add(pending.period, self._position(cand, pending.values[cand]) * r,
                             self._position(champ, pending.values[champ]) * r)
 
@@ -409,7 +411,8 @@ class RolloutService:
         held = self._position(pending.served, pending.values[pending.served])
         if abs(held) < _FLAT_POSITION or not math.isfinite(float(ret)):
             return
-        self.record_outcome(pid, float(ret) / held)
+        self.ledger.pop(pid)  # the shadows already ran above
+        self._settle(pending, float(ret) / held)
 
     # ------------------------------------------------------------------ triggers
     def report_serving_error(self, model_name: str, key: str, error_type: str,
