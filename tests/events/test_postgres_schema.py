@@ -35,7 +35,12 @@ def test_v1_store_upgrades_and_reads_back_the_same_events(
     try:
         assert old.schema_version == 1
         assert _column_types(old)["payload"][0] == "jsonb"
-        old.append_events([encode_event(e, 64 * 1024) for e in events[:10]])
+        # rows as a v1 engine wrote them (today's COPY is in the binary format of v2's types)
+        with old._c.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)",
+                [encode_event(e, 64 * 1024) for e in events[:10]],
+            )
         old.close()
 
         monkeypatch.setattr(postgres_store, "MIGRATIONS", MIGRATIONS)

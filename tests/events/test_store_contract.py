@@ -72,6 +72,35 @@ def test_events_round_trip_exactly(store: EventStore) -> None:
     assert got.source_engine == "signal_engine"
 
 
+def test_text_with_copy_special_characters_round_trips_on_both_paths(store: EventStore) -> None:
+    # Tabs, newlines, backslashes, non-ASCII and long values in every text column: stored as
+    # sent by the first write (PostgreSQL: COPY binary straight into events) and by a replay
+    # that meets a stored id (the staging table + ON CONFLICT path).
+    odd = "tab\there\nline\\back\rcr é€ 😀"
+    events = [
+        make_event(
+            i,
+            event_id=f"id\t{i}\\{odd}",
+            source_engine=f"src\n{odd}",
+            symbol=None if i % 3 == 0 else f"S\\{odd}",
+            payload={"text": odd * (i + 1), "long": "x" * (3000 * (i % 2)), "f": 1.5e-300},
+            labels={"k\tey": odd},
+            outcome=None if i % 2 else -0.0,
+        )
+        for i in range(6)
+    ]
+    assert store.append_events(_rows(events[:2])) == 2
+    assert store.append_events(_rows(events)) == 4  # meets stored ids: the idempotent path
+    got = {e.event_id: e for e in store.query_events(EventQuery(limit=None))}
+    assert len(got) == 6
+    for ev in events:
+        back = got[ev.event_id]
+        assert (back.source_engine, back.symbol, back.payload, back.labels, back.outcome) == (
+            ev.source_engine, ev.symbol, ev.payload, ev.labels, ev.outcome
+        )
+        assert back.timestamp == ev.timestamp
+
+
 def test_queries_by_each_filter(store: EventStore) -> None:
     events = []
     for i in range(40):

@@ -1,11 +1,11 @@
 """PostgreSQL event store (psycopg 3): the store at scale, same contract as the SQLite default.
 
 Events keep payload as JSON (validated, stored as sent) and labels as JSONB. A batch is COPYed
-straight into ``events``; when an id is already stored it is COPYed into a per-connection
-temporary table instead and moved with ``INSERT ... ON CONFLICT (event_id) DO NOTHING``, in
-one transaction either way, so a retried batch never duplicates. The schema is versioned
-(``schema_version`` table) and the audit table refuses UPDATE, DELETE and TRUNCATE through a
-trigger.
+(binary format) straight into ``events``; when an id is already stored it is COPYed into a
+per-connection temporary table instead and moved with ``INSERT ... ON CONFLICT (event_id) DO
+NOTHING``, in one transaction either way, so a retried batch never duplicates. The schema is
+versioned (``schema_version`` table) and the audit table refuses UPDATE, DELETE and TRUNCATE
+through a trigger.
 
 Isolation: ``postgresql://...?schema=name`` (or ``PostgresEventStore(url, schema=name)``) puts
 every table in that schema, created if missing; libpq's ``?options=-csearch_path=name`` works
@@ -14,6 +14,7 @@ too when the schema already exists.
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -121,55 +122,87 @@ _AUDIT_COLUMNS = (
 )
 _STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS _ordinis_event_stage (event_id text, event_type text, "
-    "source_engine text, symbol text, ts_us bigint, payload text, labels text, "
+    "source_engine text, symbol text, ts_us bigint, payload json, labels jsonb, "
     "outcome double precision) ON COMMIT DELETE ROWS"
 )
 _MOVE_STAGE = (
-    f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT event_id, event_type, source_engine, symbol, "
-    "ts_us, payload::json, labels::jsonb, outcome FROM _ordinis_event_stage "
+    f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM _ordinis_event_stage "
     "ON CONFLICT (event_id) DO NOTHING"
 )
 
 
-_COPY_EVENTS = f"COPY events ({_EVENT_COLUMNS}) FROM STDIN"
-_COPY_STAGE = f"COPY _ordinis_event_stage ({_EVENT_COLUMNS}) FROM STDIN"
-_NULL = "\\N"
+_COPY_EVENTS = f"COPY events ({_EVENT_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+_COPY_STAGE = f"COPY _ordinis_event_stage ({_EVENT_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
 _COPY_CHUNK_ROWS = 1000
 
+# COPY's binary format: a signature and two zero int32 (flags, header extension) first, an
+# int16 -1 last; each row is an int16 field count, then per field an int32 byte length (-1
+# for NULL) and the value as the type's binary input reads it.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+COPY_BINARY_TRAILER = struct.pack(">h", -1)
+_FIELDS = struct.pack(">h", len(EVENT_ROW_FIELDS))
+_LEN = struct.Struct(">i").pack
+_BIGINT = struct.Struct(">iq").pack  # length 8, then the value
+_FLOAT8 = struct.Struct(">id").pack
+_NULL_FIELD = _LEN(-1)
+_LENGTHS = tuple(_LEN(n) for n in range(2048))  # the length prefix of short values, made once
+# The field bytes of values that repeat from row to row (event types, sources, symbols, label
+# sets): built once, kept in a bounded map.
+_TEXT_FIELDS: dict[str, bytes] = {}
+_JSONB_FIELDS: dict[str, bytes] = {}
+_MAX_CACHED = 4096
 
-def copy_text(rows: Sequence[EventRow]) -> bytes:
-    """The rows as COPY text format (tab-separated, ``\\N`` for NULL, backslash escapes).
 
-    Built in one pass with f-strings: about twice as fast as ``copy.write_row`` per row,
-    which matters because the writer thread shares the GIL with the host's producers.
-    Payload and labels are orjson text: no raw tab, newline or CR, so only backslashes
-    need doubling; the short text columns are escaped only when they hold a special char.
+def _text_field(text: str) -> bytes:
+    """A text (or json) value as a binary COPY field: length, UTF-8 bytes (remembered)."""
+    data = text.encode()
+    field = _LEN(len(data)) + data
+    if len(_TEXT_FIELDS) >= _MAX_CACHED:
+        _TEXT_FIELDS.clear()
+    _TEXT_FIELDS[text] = field
+    return field
+
+
+def _jsonb_field(text: str) -> bytes:
+    """A jsonb value as a binary COPY field: length, format version 1, the JSON text."""
+    data = b"\x01" + text.encode()
+    field = _LEN(len(data)) + data
+    if len(_JSONB_FIELDS) >= _MAX_CACHED:
+        _JSONB_FIELDS.clear()
+    _JSONB_FIELDS[text] = field
+    return field
+
+
+def copy_binary(rows: Sequence[EventRow]) -> bytes:
+    """The rows as COPY binary tuples (no signature, no trailer: ``append_events`` adds them).
+
+    No escaping and no number formatting: the server reads ids, types and symbols as bytes,
+    ``ts_us`` and ``outcome`` as 8-byte integers and floats (it parses only the JSON), which
+    saves it ~15% of its work per row against COPY text; and building these bytes costs the
+    writer thread, which shares the GIL with the host's producers, about half the time of
+    the text format. Repeating values (types, sources, symbols, labels) come from a cache.
     """
-    out: list[str] = []
-    append = out.append
+    out: list[bytes] = []
+    extend = out.extend
+    text_field, jsonb_field = _TEXT_FIELDS.get, _JSONB_FIELDS.get
+    lengths, n_lengths = _LENGTHS, len(_LENGTHS)
+    head, null, bigint, float8, length = _FIELDS, _NULL_FIELD, _BIGINT, _FLOAT8, _LEN
     for event_id, event_type, source, symbol, ts_us, payload, labels, outcome in rows:
-        head = f"{event_id} {event_type} {source} {'' if symbol is None else symbol}"
-        if head.isprintable() and "\\" not in head:  # the common case: nothing to escape
-            head = f"{event_id}\t{event_type}\t{source}\t{_NULL if symbol is None else symbol}"
-        else:
-            head = "\t".join(
-                _NULL if v is None else _escape(v) for v in (event_id, event_type, source, symbol)
-            )
-        if "\\" in payload:
-            payload = payload.replace("\\", "\\\\")
-        if "\\" in labels:
-            labels = labels.replace("\\", "\\\\")
-        append(
-            f"{head}\t{ts_us}\t{payload}\t{labels}\t{_NULL if outcome is None else repr(outcome)}\n"
-        )
-    return "".join(out).encode()
-
-
-def _escape(text: str) -> str:
-    """COPY text-format escaping of one value."""
-    return (
-        text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
+        eid = event_id.encode()
+        body = payload.encode()
+        n_eid, n_body = len(eid), len(body)
+        extend((
+            head,
+            lengths[n_eid] if n_eid < n_lengths else length(n_eid), eid,
+            text_field(event_type) or _text_field(event_type),
+            text_field(source) or _text_field(source),
+            null if symbol is None else text_field(symbol) or _text_field(symbol),
+            bigint(8, ts_us),
+            lengths[n_body] if n_body < n_lengths else length(n_body), body,
+            jsonb_field(labels) or _jsonb_field(labels),
+            null if outcome is None else float8(8, outcome),
+        ))
+    return b"".join(out)
 
 
 class PostgresEventStore:
@@ -229,8 +262,9 @@ class PostgresEventStore:
             return conn
         if conn is not None:
             conn.close()
-        conn = psycopg.connect(
-            self._conninfo, autocommit=True, connect_timeout=self.connect_timeout
+        conn = psycopg.connect(  # UTF8: the COPY data is UTF-8 bytes, whatever the server's default
+            self._conninfo, autocommit=True, connect_timeout=self.connect_timeout,
+            client_encoding="UTF8",
         )
         if self.read_only:
             if self.schema is not None:
@@ -333,10 +367,18 @@ class PostgresEventStore:
         chunks: list[bytes] = []
 
         def send(copy: psycopg.Copy) -> None:
-            # Streamed in chunks: the server inserts one chunk while the next is formatted.
-            for start in range(0, len(rows), step):
+            # Streamed in chunks: the server inserts one chunk while the next is built. The
+            # first chunk carries the format's signature and the last its trailer, so the
+            # same chunks serve the staging COPY if the first one meets a stored id.
+            n = len(rows)
+            for start in range(0, n, step):
                 if len(chunks) * step <= start:
-                    chunks.append(copy_text(rows[start : start + step]))
+                    data = copy_binary(rows[start : start + step])
+                    if not start:
+                        data = COPY_BINARY_HEADER + data
+                    if start + step >= n:
+                        data += COPY_BINARY_TRAILER
+                    chunks.append(data)
                 copy.write(chunks[start // step])
 
         def write(conn: psycopg.Connection[Any]) -> int:
