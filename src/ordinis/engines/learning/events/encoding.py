@@ -67,7 +67,7 @@ def encode_event(event: LearningEvent, max_payload_bytes: int) -> EventRow:
                 and type(payload) is dict
                 and len(raw) <= max_payload_bytes
                 and ("null" not in text or _all_finite(payload, 0))
-                and "\\u0000" not in text
+                and ("\\" not in text or "\\u0000" not in text)  # one-char search first
                 and "\x00" not in source
             ):
                 d = ts - _EPOCH  # exact µs, and a bad tzinfo raises here

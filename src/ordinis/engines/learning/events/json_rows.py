@@ -103,7 +103,7 @@ def _row(
     else:
         raw = _dumps(payload)
         text = raw.decode()
-        if len(raw) > max_payload or "\\u0000" in text:
+        if len(raw) > max_payload or ("\\" in text and "\\u0000" in text):
             why = (f"is {len(raw)} bytes; at most {max_payload}" if len(raw) > max_payload
                    else "must not contain NUL characters")
             problems.append(FieldProblem(f"[{i}].payload", None, why))
