@@ -200,6 +200,10 @@ class _Host:
         clock = engine.clock
         assert isinstance(clock, SimulatedClock)
         clock.set(panel.days[d])
+        if engine.has_background_work:
+            # what fell due at the new time (scheduled drift checks) runs on the state as of
+            # the bar's open, before the bar's outcomes arrive: the same replay on every run
+            await engine.drain()
         if d > 0:
             await self._settle(d)
         allowed, reason = engine.should_allow_signals()
