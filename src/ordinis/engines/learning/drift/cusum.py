@@ -47,11 +47,13 @@ class AutocorrelatedCUSUM:
     calibrated to a false-alarm target on simulated and bootstrapped nulls (``calibrated.py``).
     ``difference_above``: when the warm-up's lag-1 autocorrelation reaches it (a unit-root-like
     level), the regime is watched on first differences; ``None`` never differences.
-    ``learn_gate``: the reference keeps learning only while every statistic is below this
-    fraction of its threshold. ``locate_window``: when > 0, an alarm's ``change_point`` is the
-    best two-segment split (``locate.py``) of the last ``locate_window`` values since the
-    restart (mean statistics: a level split; variance statistics: a scale split) instead of
-    the last zero of the statistic that fired; 0 keeps the last zero.
+    ``learn_gate``: the reference keeps learning only while the mean and variance-up
+    statistics are below this fraction of their thresholds. ``locate_window``: when > 0, an
+    alarm's ``change_point`` is the best two-segment split (``locate.py``) of the last
+    ``locate_window`` values since the restart (mean statistics: a level split; variance
+    statistics: a scale split) instead of the last zero of the statistic that fired; 0 keeps
+    the last zero. The defaults (0.5, 0) are the detector as it won the held-out evaluation;
+    ``LocatedCUSUM`` sets both.
     """
 
     name = "cusum"
