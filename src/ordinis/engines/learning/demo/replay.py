@@ -126,6 +126,7 @@ def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineCon
         breaker_recovery_timeout_seconds=3 * 86400.0,
         pipeline_config_path=opts.pipeline or _demo_pipeline(opts),
         allowed_model_types=["signal", MODEL_TYPE],
+        max_concurrent_jobs=1,  # one model, retrains one at a time: one warm worker is enough
     )
 
 
@@ -199,6 +200,10 @@ class _Host:
         clock = engine.clock
         assert isinstance(clock, SimulatedClock)
         clock.set(panel.days[d])
+        if engine.has_background_work:
+            # what fell due at the new time (scheduled drift checks) runs on the state as of
+            # the bar's open, before the bar's outcomes arrive: the same replay on every run
+            await engine.drain()
         if d > 0:
             await self._settle(d)
         allowed, reason = engine.should_allow_signals()
