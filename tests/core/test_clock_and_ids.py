@@ -83,3 +83,23 @@ def test_batch_ids_are_unique_ordered_and_interleave_with_single_ids() -> None:
     assert all(len(i) == 36 and i[14] == "7" and i[19] in "89ab" for i in ids)
     assert abs(id_timestamp_ms(ids[1]) - id_timestamp_ms(ids[0])) < 60_000
     assert new_ids(0) == []
+
+
+def test_a_forked_child_never_repeats_its_parents_random_bits() -> None:
+    """The random pool is emptied in a forked child: its next ids share no random bits."""
+    import os
+
+    new_id()  # the parent's pool is filled and partly used
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids and leave at once
+        os.write(write, ",".join(new_id() for _ in range(4)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split(",")
+    os.close(read)
+    mine = [new_id() for _ in range(4)]
+    assert len(child) == 4
+    # the last 16 hex digits hold the random bits (and the variant)
+    assert not {c[-12:] for c in child} & {m[-12:] for m in mine}

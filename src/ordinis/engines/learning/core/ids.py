@@ -9,6 +9,30 @@ import time
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+# Random bits are drawn from the OS 4 KiB at a time (one syscall per 512 ids, not one per id);
+# a forked child starts with an empty pool so it never repeats its parent's bits.
+_POOL_BYTES = 4096
+_pool = b""
+_pool_at = 0
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_at
+    _pool, _pool_at = b"", 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _random64() -> int:
+    """Next 64 random bits of the pool (the caller holds ``_lock``)."""
+    global _pool, _pool_at
+    if _pool_at + 8 > len(_pool):
+        _pool, _pool_at = os.urandom(_POOL_BYTES), 0
+    at = _pool_at
+    _pool_at = at + 8
+    return int.from_bytes(_pool[at : at + 8], "big")
 
 
 def new_id() -> str:
@@ -26,7 +50,7 @@ def new_id() -> str:
             _counter = 0
         _last_ms = ms
         seq = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFFFFFFFFFFFFFF
+        rand = _random64() & 0x3FFFFFFFFFFFFFFF
     value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0x2 << 62) | rand
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

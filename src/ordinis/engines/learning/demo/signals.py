@@ -89,7 +89,8 @@ class SignalEngine:
 
     def bar(self, symbols: list[str], features: np.ndarray) -> list[ServedSignal]:
         """One signal per symbol for this bar's feature rows (rows of NaN never reach a model)."""
-        frame = pd.DataFrame(np.nan_to_num(features), columns=self._columns, copy=False)
+        rows = np.where(np.isfinite(features), features, 0.0)  # a row of NaN is never traded
+        frame = pd.DataFrame(rows, columns=self._columns, copy=False)
         served = self._from_engine(symbols, frame)
         if served is not None:
             return served
