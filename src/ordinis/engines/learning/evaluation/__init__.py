@@ -2,74 +2,144 @@
 gates and parity.
 
 The engine facade uses these names; see docs/evaluation.md.
+
+Names load on first use (PEP 562): reading a stored evaluation does not import the statistics,
+the backtests or skfolio.
 """
 
-from ordinis.engines.learning.evaluation.backtest import BacktestResult, backtest
-from ordinis.engines.learning.evaluation.benchmarks import (
-    BenchmarkDataset,
-    BenchmarkRegistry,
-    build_dataset,
-    validate_prices,
-)
-from ordinis.engines.learning.evaluation.cross_validation import (
-    CombinatorialPurged,
-    CVResult,
-    FoldResult,
-    LeakageCheck,
-    PurgedKFold,
-    ShuffledKFold,
-    Splitter,
-    WalkForwardSplit,
-    cross_validate,
-    leakage_check,
-)
-from ordinis.engines.learning.evaluation.evaluator import (
-    ComparisonResult,
-    ModelEvaluator,
-    MultipleComparisonResult,
-    PackEvaluation,
-)
-from ordinis.engines.learning.evaluation.gates import (
-    Comparison,
-    EvaluationGate,
-    GateReport,
-    GateResult,
-    GateSet,
-    GateType,
-    Verdict,
-    load_gate_set,
-    shipped_gate_sets,
-)
-from ordinis.engines.learning.evaluation.metrics import TradingMetrics, compute_trading_metrics
-from ordinis.engines.learning.evaluation.oos import OutOfSample, scope_pack
-from ordinis.engines.learning.evaluation.parity import (
-    BacktestRecord,
-    LiveRecord,
-    Mismatch,
-    ParityCheck,
-    ParityEvidence,
-    ParityResult,
-    ParityValidator,
-    PredictionParity,
-    replay_live_features,
-    validate_parity,
-)
-from ordinis.engines.learning.evaluation.serialization import (
-    evaluation_from_dict,
-    evaluation_to_dict,
-    mlflow_metrics,
-)
-from ordinis.engines.learning.evaluation.statistics import (
-    BootstrapSettings,
-    DeflatedSharpe,
-    PairedTestResult,
-    SPAResult,
-    deflated_sharpe_ratio,
-    min_track_record_length,
-    paired_sharpe_test,
-    probabilistic_sharpe_ratio,
-    spa_test,
-)
+from typing import TYPE_CHECKING
+
+from ordinis.engines.learning.core.lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.evaluation.backtest import BacktestResult, backtest
+    from ordinis.engines.learning.evaluation.benchmarks import (
+        BenchmarkDataset,
+        BenchmarkRegistry,
+        build_dataset,
+        validate_prices,
+    )
+    from ordinis.engines.learning.evaluation.cross_validation import (
+        CombinatorialPurged,
+        CVResult,
+        FoldResult,
+        LeakageCheck,
+        PurgedKFold,
+        ShuffledKFold,
+        Splitter,
+        WalkForwardSplit,
+        cross_validate,
+        leakage_check,
+    )
+    from ordinis.engines.learning.evaluation.evaluator import (
+        ComparisonResult,
+        ModelEvaluator,
+        MultipleComparisonResult,
+        PackEvaluation,
+    )
+    from ordinis.engines.learning.evaluation.gates import (
+        Comparison,
+        EvaluationGate,
+        GateReport,
+        GateResult,
+        GateSet,
+        GateType,
+        Verdict,
+        load_gate_set,
+        shipped_gate_sets,
+    )
+    from ordinis.engines.learning.evaluation.metrics import TradingMetrics, compute_trading_metrics
+    from ordinis.engines.learning.evaluation.oos import OutOfSample, scope_pack
+    from ordinis.engines.learning.evaluation.parity import (
+        BacktestRecord,
+        LiveRecord,
+        Mismatch,
+        ParityCheck,
+        ParityEvidence,
+        ParityResult,
+        ParityValidator,
+        PredictionParity,
+        replay_live_features,
+        validate_parity,
+    )
+    from ordinis.engines.learning.evaluation.serialization import (
+        evaluation_from_dict,
+        evaluation_to_dict,
+        mlflow_metrics,
+    )
+    from ordinis.engines.learning.evaluation.statistics import (
+        BootstrapSettings,
+        DeflatedSharpe,
+        PairedTestResult,
+        SPAResult,
+        deflated_sharpe_ratio,
+        min_track_record_length,
+        paired_sharpe_test,
+        probabilistic_sharpe_ratio,
+        spa_test,
+    )
+
+_LAZY: dict[str, str] = {
+    "BacktestRecord": "ordinis.engines.learning.evaluation.parity",
+    "BacktestResult": "ordinis.engines.learning.evaluation.backtest",
+    "BenchmarkDataset": "ordinis.engines.learning.evaluation.benchmarks",
+    "BenchmarkRegistry": "ordinis.engines.learning.evaluation.benchmarks",
+    "BootstrapSettings": "ordinis.engines.learning.evaluation.statistics",
+    "CVResult": "ordinis.engines.learning.evaluation.cross_validation",
+    "CombinatorialPurged": "ordinis.engines.learning.evaluation.cross_validation",
+    "Comparison": "ordinis.engines.learning.evaluation.gates",
+    "ComparisonResult": "ordinis.engines.learning.evaluation.evaluator",
+    "DeflatedSharpe": "ordinis.engines.learning.evaluation.statistics",
+    "EvaluationGate": "ordinis.engines.learning.evaluation.gates",
+    "FoldResult": "ordinis.engines.learning.evaluation.cross_validation",
+    "GateReport": "ordinis.engines.learning.evaluation.gates",
+    "GateResult": "ordinis.engines.learning.evaluation.gates",
+    "GateSet": "ordinis.engines.learning.evaluation.gates",
+    "GateType": "ordinis.engines.learning.evaluation.gates",
+    "LeakageCheck": "ordinis.engines.learning.evaluation.cross_validation",
+    "LiveRecord": "ordinis.engines.learning.evaluation.parity",
+    "Mismatch": "ordinis.engines.learning.evaluation.parity",
+    "ModelEvaluator": "ordinis.engines.learning.evaluation.evaluator",
+    "MultipleComparisonResult": "ordinis.engines.learning.evaluation.evaluator",
+    "OutOfSample": "ordinis.engines.learning.evaluation.oos",
+    "PackEvaluation": "ordinis.engines.learning.evaluation.evaluator",
+    "PairedTestResult": "ordinis.engines.learning.evaluation.statistics",
+    "ParityCheck": "ordinis.engines.learning.evaluation.parity",
+    "ParityEvidence": "ordinis.engines.learning.evaluation.parity",
+    "ParityResult": "ordinis.engines.learning.evaluation.parity",
+    "ParityValidator": "ordinis.engines.learning.evaluation.parity",
+    "PredictionParity": "ordinis.engines.learning.evaluation.parity",
+    "PurgedKFold": "ordinis.engines.learning.evaluation.cross_validation",
+    "SPAResult": "ordinis.engines.learning.evaluation.statistics",
+    "ShuffledKFold": "ordinis.engines.learning.evaluation.cross_validation",
+    "Splitter": "ordinis.engines.learning.evaluation.cross_validation",
+    "TradingMetrics": "ordinis.engines.learning.evaluation.metrics",
+    "Verdict": "ordinis.engines.learning.evaluation.gates",
+    "WalkForwardSplit": "ordinis.engines.learning.evaluation.cross_validation",
+    "backtest": "ordinis.engines.learning.evaluation.backtest",
+    "build_dataset": "ordinis.engines.learning.evaluation.benchmarks",
+    "compute_trading_metrics": "ordinis.engines.learning.evaluation.metrics",
+    "cross_validate": "ordinis.engines.learning.evaluation.cross_validation",
+    "deflated_sharpe_ratio": "ordinis.engines.learning.evaluation.statistics",
+    "evaluation_from_dict": "ordinis.engines.learning.evaluation.serialization",
+    "evaluation_to_dict": "ordinis.engines.learning.evaluation.serialization",
+    "leakage_check": "ordinis.engines.learning.evaluation.cross_validation",
+    "load_gate_set": "ordinis.engines.learning.evaluation.gates",
+    "min_track_record_length": "ordinis.engines.learning.evaluation.statistics",
+    "mlflow_metrics": "ordinis.engines.learning.evaluation.serialization",
+    "paired_sharpe_test": "ordinis.engines.learning.evaluation.statistics",
+    "probabilistic_sharpe_ratio": "ordinis.engines.learning.evaluation.statistics",
+    "replay_live_features": "ordinis.engines.learning.evaluation.parity",
+    "scope_pack": "ordinis.engines.learning.evaluation.oos",
+    "shipped_gate_sets": "ordinis.engines.learning.evaluation.gates",
+    "spa_test": "ordinis.engines.learning.evaluation.statistics",
+    "validate_parity": "ordinis.engines.learning.evaluation.parity",
+    "validate_prices": "ordinis.engines.learning.evaluation.benchmarks",
+}
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+
 
 __all__ = [
     "BacktestRecord",

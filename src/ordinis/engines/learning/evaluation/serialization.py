@@ -7,10 +7,9 @@ come back as floats; datetimes are ISO 8601 strings.
 from __future__ import annotations
 
 import math
+import sys
 from datetime import datetime
 from typing import Any
-
-import numpy as np
 
 from ordinis.engines.learning.core.gate_report import GateReport
 from ordinis.engines.learning.core.models import (
@@ -20,16 +19,27 @@ from ordinis.engines.learning.core.models import (
     ProductionVerdict,
 )
 
+EVALUATION_KIND = "evaluation"  # the store's record kind of an evaluation (tag: the version id)
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _kinds() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """Integer, float and sequence types, numpy's among them once numpy is loaded (a numpy
+    value cannot exist before): reading stored evaluations does not import numpy."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return (int,), (float,), (list, tuple)
+    return (int, np.integer), (float, np.floating), (list, tuple, np.ndarray)
 
 
 def json_safe(value: Any) -> Any:
     """Recursively turn numpy scalars, non-finite floats, tuples and datetimes into JSON values."""
     if isinstance(value, bool | str) or value is None:
         return value
-    if isinstance(value, int | np.integer):
+    ints, floats, sequences = _kinds()
+    if isinstance(value, ints):
         return int(value)
-    if isinstance(value, float | np.floating):
+    if isinstance(value, floats):
         f = float(value)
         if math.isnan(f):
             return "nan"
@@ -40,7 +50,7 @@ def json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, sequences):
         return [json_safe(v) for v in value]
     if isinstance(value, MetricEstimate):
         return estimate_to_dict(value)
