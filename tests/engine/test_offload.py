@@ -116,3 +116,35 @@ def test_the_heap_freeze_is_held_until_the_last_engine_releases_it() -> None:
     assert gc.get_freeze_count() == 0 or base > 0
     heap_freeze.release()  # more releases than freezes: nothing happens
     assert os.getpid() > 0
+
+
+class _NoVersions:
+    """A registry with no versions yet (the window's features keep their own columns)."""
+
+    def list_versions(self, model_name: str) -> list[object]:
+        return []
+
+
+def test_the_loop_reads_its_training_window_in_the_helper(tmp_path: Path) -> None:
+    """Data validation's window read runs in the helper and equals the host's own read."""
+    from typing import Any
+
+    from ordinis.engines.learning.core.clock import SimulatedClock
+    from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
+    from ordinis.engines.learning.feedback.pipeline_spec import load_pipeline_spec
+
+    store = _store(tmp_path)
+    offload = Offload(store, store.url)
+    clock = SimulatedClock(T0 + timedelta(days=120))
+    spec = load_pipeline_spec()
+    none: Any = None
+    try:
+        parts = (store, clock, spec, none, none, none, _NoVersions())
+        remote = EngineLoopActions(*parts, offload).training_window_features("m")
+        local = EngineLoopActions(*parts).training_window_features("m")
+        assert offload.calls == 1 and offload.fallbacks == 0
+        assert remote is not None and local is not None and len(remote) == 270
+        pd.testing.assert_frame_equal(remote, local)
+    finally:
+        offload.close()
+        store.close()

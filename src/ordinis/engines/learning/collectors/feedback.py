@@ -785,9 +785,9 @@ class FeedbackCollector:
             timestamp=self.clock.now(),
             data=body,
             outcome=outcome,
+            record_id=common["record_id"],
+            event_id=common["record_id"],
         )
-        record.record_id = common["record_id"]
-        record.event_id = record.record_id
         remaining = common["deadline"] - time.monotonic()
         if remaining <= 0:
             raise self._timeout(common, "waiting for event buffer space")

@@ -126,6 +126,7 @@ def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineCon
         breaker_recovery_timeout_seconds=3 * 86400.0,
         pipeline_config_path=opts.pipeline or _demo_pipeline(opts),
         allowed_model_types=["signal", MODEL_TYPE],
+        max_concurrent_jobs=1,  # one model, retrains one at a time: one warm worker is enough
     )
 
 

@@ -258,7 +258,9 @@ async def _build_parts(
         clock, window=cfg.live_metrics_window, policy=registry.default_policy
     )
 
-    actions = EngineLoopActions(store, clock, spec, training, data, evaluation, registry)
+    actions = EngineLoopActions(
+        store, clock, spec, training, data, evaluation, registry, offload, pipeline.flush
+    )
     retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
     loop_events = LoopEventLog(audit)
     loop = ImprovementLoop(

@@ -3,16 +3,19 @@ gates and parity.
 
 The engine facade uses these names; see docs/evaluation.md.
 
-Names load on first use (PEP 562): reading a stored evaluation does not import the statistics,
-the backtests or skfolio.
+Names load on first use (PEP 562): a training worker that needs the splitters does not
+import the evaluator, parity and the bootstrap.
 """
 
 from typing import TYPE_CHECKING
 
 from ordinis.engines.learning.core.lazy import lazy_getattr
 
+# ``backtest`` is also a submodule's name: bound here (a light module), so that importing the
+# submodule never shadows the function on the package
+from ordinis.engines.learning.evaluation.backtest import BacktestResult, backtest
+
 if TYPE_CHECKING:
-    from ordinis.engines.learning.evaluation.backtest import BacktestResult, backtest
     from ordinis.engines.learning.evaluation.benchmarks import (
         BenchmarkDataset,
         BenchmarkRegistry,
@@ -80,61 +83,59 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
-    "BacktestRecord": "ordinis.engines.learning.evaluation.parity",
-    "BacktestResult": "ordinis.engines.learning.evaluation.backtest",
     "BenchmarkDataset": "ordinis.engines.learning.evaluation.benchmarks",
     "BenchmarkRegistry": "ordinis.engines.learning.evaluation.benchmarks",
-    "BootstrapSettings": "ordinis.engines.learning.evaluation.statistics",
+    "build_dataset": "ordinis.engines.learning.evaluation.benchmarks",
+    "validate_prices": "ordinis.engines.learning.evaluation.benchmarks",
     "CVResult": "ordinis.engines.learning.evaluation.cross_validation",
     "CombinatorialPurged": "ordinis.engines.learning.evaluation.cross_validation",
-    "Comparison": "ordinis.engines.learning.evaluation.gates",
-    "ComparisonResult": "ordinis.engines.learning.evaluation.evaluator",
-    "DeflatedSharpe": "ordinis.engines.learning.evaluation.statistics",
-    "EvaluationGate": "ordinis.engines.learning.evaluation.gates",
     "FoldResult": "ordinis.engines.learning.evaluation.cross_validation",
+    "LeakageCheck": "ordinis.engines.learning.evaluation.cross_validation",
+    "PurgedKFold": "ordinis.engines.learning.evaluation.cross_validation",
+    "ShuffledKFold": "ordinis.engines.learning.evaluation.cross_validation",
+    "Splitter": "ordinis.engines.learning.evaluation.cross_validation",
+    "WalkForwardSplit": "ordinis.engines.learning.evaluation.cross_validation",
+    "cross_validate": "ordinis.engines.learning.evaluation.cross_validation",
+    "leakage_check": "ordinis.engines.learning.evaluation.cross_validation",
+    "ComparisonResult": "ordinis.engines.learning.evaluation.evaluator",
+    "ModelEvaluator": "ordinis.engines.learning.evaluation.evaluator",
+    "MultipleComparisonResult": "ordinis.engines.learning.evaluation.evaluator",
+    "PackEvaluation": "ordinis.engines.learning.evaluation.evaluator",
+    "Comparison": "ordinis.engines.learning.evaluation.gates",
+    "EvaluationGate": "ordinis.engines.learning.evaluation.gates",
     "GateReport": "ordinis.engines.learning.evaluation.gates",
     "GateResult": "ordinis.engines.learning.evaluation.gates",
     "GateSet": "ordinis.engines.learning.evaluation.gates",
     "GateType": "ordinis.engines.learning.evaluation.gates",
-    "LeakageCheck": "ordinis.engines.learning.evaluation.cross_validation",
+    "Verdict": "ordinis.engines.learning.evaluation.gates",
+    "load_gate_set": "ordinis.engines.learning.evaluation.gates",
+    "shipped_gate_sets": "ordinis.engines.learning.evaluation.gates",
+    "TradingMetrics": "ordinis.engines.learning.evaluation.metrics",
+    "compute_trading_metrics": "ordinis.engines.learning.evaluation.metrics",
+    "OutOfSample": "ordinis.engines.learning.evaluation.oos",
+    "scope_pack": "ordinis.engines.learning.evaluation.oos",
+    "BacktestRecord": "ordinis.engines.learning.evaluation.parity",
     "LiveRecord": "ordinis.engines.learning.evaluation.parity",
     "Mismatch": "ordinis.engines.learning.evaluation.parity",
-    "ModelEvaluator": "ordinis.engines.learning.evaluation.evaluator",
-    "MultipleComparisonResult": "ordinis.engines.learning.evaluation.evaluator",
-    "OutOfSample": "ordinis.engines.learning.evaluation.oos",
-    "PackEvaluation": "ordinis.engines.learning.evaluation.evaluator",
-    "PairedTestResult": "ordinis.engines.learning.evaluation.statistics",
     "ParityCheck": "ordinis.engines.learning.evaluation.parity",
     "ParityEvidence": "ordinis.engines.learning.evaluation.parity",
     "ParityResult": "ordinis.engines.learning.evaluation.parity",
     "ParityValidator": "ordinis.engines.learning.evaluation.parity",
     "PredictionParity": "ordinis.engines.learning.evaluation.parity",
-    "PurgedKFold": "ordinis.engines.learning.evaluation.cross_validation",
-    "SPAResult": "ordinis.engines.learning.evaluation.statistics",
-    "ShuffledKFold": "ordinis.engines.learning.evaluation.cross_validation",
-    "Splitter": "ordinis.engines.learning.evaluation.cross_validation",
-    "TradingMetrics": "ordinis.engines.learning.evaluation.metrics",
-    "Verdict": "ordinis.engines.learning.evaluation.gates",
-    "WalkForwardSplit": "ordinis.engines.learning.evaluation.cross_validation",
-    "backtest": "ordinis.engines.learning.evaluation.backtest",
-    "build_dataset": "ordinis.engines.learning.evaluation.benchmarks",
-    "compute_trading_metrics": "ordinis.engines.learning.evaluation.metrics",
-    "cross_validate": "ordinis.engines.learning.evaluation.cross_validation",
-    "deflated_sharpe_ratio": "ordinis.engines.learning.evaluation.statistics",
+    "replay_live_features": "ordinis.engines.learning.evaluation.parity",
+    "validate_parity": "ordinis.engines.learning.evaluation.parity",
     "evaluation_from_dict": "ordinis.engines.learning.evaluation.serialization",
     "evaluation_to_dict": "ordinis.engines.learning.evaluation.serialization",
-    "leakage_check": "ordinis.engines.learning.evaluation.cross_validation",
-    "load_gate_set": "ordinis.engines.learning.evaluation.gates",
-    "min_track_record_length": "ordinis.engines.learning.evaluation.statistics",
     "mlflow_metrics": "ordinis.engines.learning.evaluation.serialization",
+    "BootstrapSettings": "ordinis.engines.learning.evaluation.statistics",
+    "DeflatedSharpe": "ordinis.engines.learning.evaluation.statistics",
+    "PairedTestResult": "ordinis.engines.learning.evaluation.statistics",
+    "SPAResult": "ordinis.engines.learning.evaluation.statistics",
+    "deflated_sharpe_ratio": "ordinis.engines.learning.evaluation.statistics",
+    "min_track_record_length": "ordinis.engines.learning.evaluation.statistics",
     "paired_sharpe_test": "ordinis.engines.learning.evaluation.statistics",
     "probabilistic_sharpe_ratio": "ordinis.engines.learning.evaluation.statistics",
-    "replay_live_features": "ordinis.engines.learning.evaluation.parity",
-    "scope_pack": "ordinis.engines.learning.evaluation.oos",
-    "shipped_gate_sets": "ordinis.engines.learning.evaluation.gates",
     "spa_test": "ordinis.engines.learning.evaluation.statistics",
-    "validate_parity": "ordinis.engines.learning.evaluation.parity",
-    "validate_prices": "ordinis.engines.learning.evaluation.benchmarks",
 }
 
 

@@ -46,7 +46,10 @@ class SignalModel:
                 [FieldProblem("X", type(X).__name__, "must be a pandas DataFrame with columns "
                               f"{list(self.feature_names)}")],
             )
-        missing = [n for n in self.feature_names if n not in X.columns]
+        names = list(self.feature_names)
+        # the common case: the columns are exactly the training columns, in order (no reindex)
+        frame = X if list(X.columns) == names else None
+        missing = [] if frame is not None else [n for n in names if n not in X.columns]
         if missing:
             raise ValidationError(
                 "model input",
@@ -54,7 +57,8 @@ class SignalModel:
                               f"missing feature column(s) {missing}; the model needs "
                               f"{list(self.feature_names)}")],
             )
-        frame = X.loc[:, list(self.feature_names)]
+        if frame is None:
+            frame = X.loc[:, names]
         try:
             values = frame.to_numpy(dtype=float)
         except (TypeError, ValueError):
