@@ -25,6 +25,7 @@ from ordinis.engines.learning.core.errors import (
     FieldProblem,
     ValidationError,
 )
+from ordinis.engines.learning.core.evaluation_json import EVALUATION_KIND, evaluation_from_dict
 from ordinis.engines.learning.core.models import (
     EvaluationResult,
     EventType,
@@ -37,10 +38,6 @@ from ordinis.engines.learning.core.models import (
     TrainingStatus,
 )
 from ordinis.engines.learning.drift.records import ALERT_KIND
-from ordinis.engines.learning.evaluation.serialization import (
-    EVALUATION_KIND,
-    evaluation_from_dict,
-)
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import IDENTITY_KEY, IDENTITY_KIND
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
