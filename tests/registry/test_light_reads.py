@@ -146,3 +146,21 @@ def test_a_store_it_does_not_know_is_left_to_mlflowclient(tmp_path: Path) -> Non
         db.execute("CREATE TABLE registered_models (name TEXT)")
         db.execute("CREATE TABLE model_versions (name TEXT, version INTEGER)")
     assert load_models(f"sqlite:///{odd}") is None
+
+
+def test_model_reads_fall_back_to_the_full_app_when_the_tables_cannot_be_read(
+    config: LearningEngineConfig,
+) -> None:
+    """With a tracking store this reader does not read (here a server URI), the in-process
+    answer is None (the CLI then serves the full app, MlflowClient) and store reads still
+    answer; the model names then come from the stage history."""
+    from ordinis.engines.learning.api.local import answer
+
+    other = config.model_copy(update={"mlflow_tracking_uri": "http://127.0.0.1:9"})
+    with EngineReader(other) as reader:
+        assert not reader.registry_readable()
+        assert answer(reader, "/v1/models", {}) is None
+        assert answer(reader, "/v1/versions/alpha:v1", {}) is None
+        assert answer(reader, "/v1/status", {})["models"] == ["alpha", "beta"]
+    with EngineReader(config) as reader:
+        assert answer(reader, "/v1/models", {})["total"] == 2
