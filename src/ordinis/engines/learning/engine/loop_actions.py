@@ -54,6 +54,8 @@ class EngineLoopActions:
         self.registry = registry
         self.offload = offload  # window reads decode in the store-read helper, off the host
         self.commit = commit  # the event pipeline's flush
+        # model -> (version id, its training window's features): read once per version
+        self._references: dict[str, tuple[str, pd.DataFrame | None]] = {}
 
     async def commit_events(self) -> None:
         if self.commit is not None:
@@ -163,10 +165,15 @@ class EngineLoopActions:
         if not versions:
             return None
         latest = max(versions, key=lambda v: v.created_at)
+        cached = self._references.get(model_name)
+        if cached is not None and cached[0] == latest.version_id:
+            return cached[1]  # the same version's window: read once, not on every trigger
         start = lineage_time(latest.lineage.get("window_start"))
         end = lineage_time(latest.lineage.get("window_end"))
         if end is None:
             return None
-        return self._window_features(
+        frame = self._window_features(
             start, end + timedelta(microseconds=1), lineage_features(latest.lineage)
         )
+        self._references[model_name] = (latest.version_id, frame)
+        return frame
