@@ -120,7 +120,7 @@ _bearer = HTTPBearer(auto_error=False)
 def require(role: Role) -> Callable[..., Identity]:
     """A dependency: the caller's identity, 401 without a valid token, 403 without ``role``."""
 
-    def dependency(
+    async def dependency(  # async: no thread-pool hop per request (a hash and a lookup)
         request: Request,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Identity:
