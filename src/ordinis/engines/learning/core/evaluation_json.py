@@ -24,7 +24,7 @@ EVALUATION_KIND = "evaluation"  # the store's record kind of an evaluation (tag:
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
-def _kinds() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+def _kinds() -> tuple[Any, Any, Any]:
     """Integer, float and sequence types, numpy's among them once numpy is loaded (a numpy
     value cannot exist before): reading stored evaluations does not import numpy."""
     np = sys.modules.get("numpy")
