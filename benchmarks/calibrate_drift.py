@@ -30,7 +30,7 @@ from drift_series import NULL_DOFS, NULL_PHIS, null_ar_t, null_returns
 from ordinis.engines.learning.drift.bocpd import BOCPD
 from ordinis.engines.learning.drift.calibrated import TARGET_ARL0
 from ordinis.engines.learning.drift.calibration import average_run_length, calibrate
-from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
+from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM, LocatedCUSUM
 from ordinis.engines.learning.drift.detectors import DriftDetector
 from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 
@@ -83,27 +83,40 @@ def main() -> int:
           f" each); target ARL0 {TARGET_ARL0}")
     scale, scale_by = worst_case(lambda v: AutocorrelatedCUSUM(threshold_scale=v), fams,
                                  TARGET_ARL0, 0.3, 8.0)
+    located, located_by = worst_case(lambda v: LocatedCUSUM(threshold_scale=v), fams,
+                                     TARGET_ARL0, 0.3, 8.0)
     bocpd = calibrate(lambda v: BOCPD(threshold=v), fams["returns"], TARGET_ARL0, 0.3, 0.99999,
                       logit=True)
-    print(f"{'family':<16}{'CUSUM ARL0 calib':>18}{'CUSUM ARL0 check':>18}{'BOCPD check':>13}")
+    print(f"{'family':<16}{'CUSUM ARL0 calib':>18}{'CUSUM ARL0 check':>18}{'BOCPD check':>13}"
+          f"{'located calib':>15}{'located check':>15}")
     cusum_check: dict[str, float] = {}
+    located_check: dict[str, float] = {}
     for name in fams:
         cal = average_run_length(lambda: AutocorrelatedCUSUM(threshold_scale=scale),
                                  fams[name]).arl0
         cusum_check[name] = average_run_length(
             lambda: AutocorrelatedCUSUM(threshold_scale=scale), check[name]).arl0
         b = average_run_length(lambda: BOCPD(threshold=bocpd.value), check[name]).arl0
-        print(f"{name:<16}{cal:>18.0f}{cusum_check[name]:>18.0f}{b:>13.0f}")
+        lcal = average_run_length(lambda: LocatedCUSUM(threshold_scale=located),
+                                  fams[name]).arl0
+        located_check[name] = average_run_length(
+            lambda: LocatedCUSUM(threshold_scale=located), check[name]).arl0
+        print(f"{name:<16}{cal:>18.0f}{cusum_check[name]:>18.0f}{b:>13.0f}{lcal:>15.0f}"
+              f"{located_check[name]:>15.0f}")
     print(f"HybridCUSUM early phase: ARL0 on {N_SHORT} x {SHORT_LENGTH}-point nulls per family "
           "(the BOCPD watching the CUSUM's first warm-up)")
     for name, nulls in short_null_families(CHECK_SEED).items():
         print(f"{name:<16}{average_run_length(HybridCUSUM, nulls).arl0:>18.0f}")
     print(f"CUSUM_THRESHOLD_SCALE = {scale:.4f}   # set by the {scale_by} family")
+    print(f"LOCATED_CUSUM_THRESHOLD_SCALE = {located:.4f}   # set by the {located_by} family")
     print(f"BOCPD_THRESHOLD = {bocpd.value:.6f}   # ARL0 {bocpd.estimate.arl0:.0f} on returns")
     print(f"took {time.perf_counter() - t0:.0f} s")
     print(f"RESULT cusum_threshold_scale={scale:.4f} "
           f"cusum_arl0_returns={cusum_check['returns']:.0f} "
-          f"cusum_arl0_min={min(cusum_check.values()):.0f} bocpd_threshold={bocpd.value:.6f}")
+          f"cusum_arl0_min={min(cusum_check.values()):.0f} bocpd_threshold={bocpd.value:.6f} "
+          f"located_threshold_scale={located:.4f} "
+          f"located_arl0_returns={located_check['returns']:.0f} "
+          f"located_arl0_min={min(located_check.values()):.0f}")
     return 0
 
 

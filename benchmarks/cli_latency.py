@@ -4,17 +4,19 @@ Run: ``python benchmarks/cli_latency.py [--repeats 3]``
 
 Measured (best of ``--repeats``, fresh processes): ``python -c pass`` (the floor),
 ``ordinis-learning --help``, ``audit tail`` against a running server (``--url``: the CLI never
-imports the engine), and ``audit tail`` in-process on a data dir (opens the event store
-read-only: no MLflow, river or FastAPI). The server and the data dir are made by this script in
-a temp dir. Last line:
+imports the engine), ``audit tail`` in-process on a data dir (opens the event store read-only:
+no MLflow, river or FastAPI), and ``models list`` in-process (MLflow's tables read-only, without
+importing MLflow). The server and the data dir (with one registered version) are made by this
+script in a temp dir. Last line:
 ``RESULT url_read_s=... inprocess_read_s=... python_floor_s=... help_s=... url_read_cpu_s=...
-inprocess_read_cpu_s=...`` (CPU = user + system time of the command's process: on a loaded
-machine the wall time is mostly waiting for a core).
+inprocess_read_cpu_s=... models_read_s=... models_read_cpu_s=...`` (CPU = user + system time of
+the command's process: on a loaded machine the wall time is mostly waiting for a core).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -48,6 +50,19 @@ def best(cmd: list[str], repeats: int, env: dict[str, str], name: str = "") -> f
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     CPU[name] = min(cpus)
     return min(times)
+
+
+def register_one(data: Path) -> None:
+    """One registered version in the data dir (in-process, after the server stopped)."""
+    from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+
+    async def run() -> None:
+        cfg = LearningEngineConfig.create(data_dir=data, auto_retrain_enabled=False)
+        async with LearningEngine(cfg) as engine:
+            await engine.register_model_version(
+                "bench", "v1", metrics={"sharpe": 1.0}, lineage={"data_hash": "x"})
+
+    asyncio.run(run())
 
 
 def main() -> None:
@@ -85,14 +100,20 @@ def main() -> None:
             server.wait(timeout=60)
         local = best([*CLI, "audit", "tail", "--data-dir", str(data)], args.repeats, env,
                      "local")
+        register_one(data)
+        models = best([*CLI, "models", "list", "--data-dir", str(data)], args.repeats, env,
+                      "models")
     print(f"python -c pass: {floor:.2f} s (CPU {CPU['floor']:.2f} s)")
     print(f"ordinis-learning --help: {helps:.2f} s (CPU {CPU['help']:.2f} s)")
     print(f"audit tail --url (read through a server): {remote:.2f} s (CPU {CPU['url']:.2f} s)")
     print(f"audit tail --data-dir (in-process, opens the event store): {local:.2f} s "
           f"(CPU {CPU['local']:.2f} s)")
+    print(f"models list --data-dir (in-process, MLflow's tables read-only): {models:.2f} s "
+          f"(CPU {CPU['models']:.2f} s)")
     print(f"RESULT url_read_s={remote:.2f} inprocess_read_s={local:.2f} "
           f"python_floor_s={floor:.2f} help_s={helps:.2f} url_read_cpu_s={CPU['url']:.2f} "
-          f"inprocess_read_cpu_s={CPU['local']:.2f}")
+          f"inprocess_read_cpu_s={CPU['local']:.2f} models_read_s={models:.2f} "
+          f"models_read_cpu_s={CPU['models']:.2f}")
 
 
 if __name__ == "__main__":

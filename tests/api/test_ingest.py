@@ -116,3 +116,68 @@ def test_a_bad_event_refuses_its_batch_over_http(live: Any) -> None:
             "accepted": 2, "committed": True, "buffered": False, "event_ids": []}
         after = c.get("/v1/events/stats", headers=bearer("tok-reader")).json()["total"]
         assert after == before + 2
+
+
+_TEXT = st.sampled_from(["sig", "", "a\x00b", "x" * 300, "SPY"])
+_FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "event_type": st.sampled_from(["signal_generated", "order_filled", "nope", 5]),
+    "source_engine": _TEXT | st.just(7),
+    "timestamp": st.datetimes(timezones=st.sampled_from([UTC, None])).map(
+        lambda t: t.isoformat()) | st.sampled_from(["yesterday", 5, "0001-01-01T00:00:00+01:00"]),
+    "symbol": _TEXT | st.sampled_from([None, 5]),
+    "outcome": st.floats(allow_nan=False, allow_infinity=False) | st.integers()
+    | st.sampled_from(["high", None, True]),
+    "event_id": _TEXT | st.sampled_from([None, 7]),
+    "payload": st.dictionaries(st.text(max_size=3), st.floats(allow_nan=False,
+                               allow_infinity=False) | st.text(max_size=3), max_size=3)
+    | st.sampled_from([[1], None, {"t": "a\x00"}, {"big": "x" * 80}]),
+    "labels": st.dictionaries(st.text(max_size=2), st.text(max_size=2) | st.integers(),
+                              max_size=2) | st.sampled_from([None, "x", [], {"a": [1]}]),
+    "colour": st.just("red"),
+}
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.fixed_dictionaries({}, optional=_FIELD_VALUES),
+       st.sets(st.sampled_from(sorted(GOOD))))
+def test_the_fast_path_equals_the_field_by_field_checks(
+    changes: dict[str, Any], dropped: set[str]
+) -> None:
+    """rows_from_json tests an event's fields at once and sends anything else to ``_row``:
+    for any object the two give the same row (the id aside: new ones are random) or the
+    same problems, whether or not its labels were seen before."""
+    from ordinis.engines.learning.core.models import EVENT_TYPE_VALUES
+    from ordinis.engines.learning.events import json_rows
+
+    now_us = int(NOW.timestamp()) * 1_000_000
+    base = {**GOOD, "labels": {"strategy": "m"}, "event_id": "e1"}
+    item = {k: v for k, v in {**base, **changes}.items() if k not in dropped}
+    for _ in range(2):  # the second time its labels' JSON is remembered
+        rows, problems = rows_from_json([item], 64, NOW)
+        ref_problems: list[Any] = []
+        ref = json_rows._row(0, item, iter(["new-id"]), now_us, 64, EVENT_TYPE_VALUES,
+                             ref_problems)
+        assert problems == ref_problems
+        assert [r[1:] for r in rows] == ([ref[1:]] if ref is not None else [])
+        if rows:
+            sent = item.get("event_id")
+            assert rows[0][0] == (sent if sent else rows[0][0]) and len(rows[0][0]) >= 1
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([orjson.dumps(GOOD), b"{}", b"[1]", b"  ", b"", b"{bad"]),
+                max_size=6),
+       st.sampled_from([b"\n", b"\r\n", b"\n\n", b"\r"]))
+def test_ndjson_is_its_non_blank_lines(lines: list[bytes], sep: bytes) -> None:
+    """One parse of the whole body gives the items of its non-blank lines, or names the
+    first bad line, whatever the line endings and blank lines."""
+    body = sep.join(lines)
+    kept = [line for line in body.splitlines() if line.strip()]
+    try:
+        want: Any = [orjson.loads(line) for line in kept]
+    except orjson.JSONDecodeError:
+        with pytest.raises(ValidationError) as err:
+            decode_batch(body, ndjson=True)
+        assert err.value.problems[0].field.startswith("line ")
+        return
+    assert decode_batch(body, ndjson=True) == want

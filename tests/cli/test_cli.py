@@ -27,6 +27,7 @@ from ordinis.engines.learning import (
     EventType,
     LearningEngine,
     LearningEngineConfig,
+    LearningEngineError,
     LearningEvent,
     NotFoundError,
 )
@@ -323,7 +324,10 @@ def test_bad_config_file_exits_2_naming_the_field(ws: Workspace) -> None:
 
 # ---------------------------------------------------------------------------- in-process reads
 READS = [("audit", "tail", "-n", "5"), ("events", "tail", "-n", "3"), ("events", "stats"),
-         ("jobs", "list"), ("breakers", "list"), ("status",), ("audit", "verify")]
+         ("jobs", "list"), ("breakers", "list"), ("status",), ("audit", "verify"),
+         ("models", "list"), ("models", "show", "alpha:v1"), ("models", "history", "alpha"),
+         ("models", "at", "alpha", "2100-01-01T00:00Z", "--stage", "development"),
+         ("models", "evaluations", "alpha:v1")]
 HEAVY = ("mlflow", "river", "sklearn", "fastapi", "starlette", "httpx",
          "ordinis.engines.learning.engine.facade")
 
@@ -331,7 +335,8 @@ HEAVY = ("mlflow", "river", "sklearn", "fastapi", "starlette", "httpx",
 def test_inprocess_reads_import_neither_mlflow_river_nor_fastapi(
     ws: Workspace, submitted: Result
 ) -> None:
-    """A read on a data dir opens the event store only: the cost of a read is the store's."""
+    """A read on a data dir opens the event store, and MLflow's tables read-only for models:
+    the cost of a read is the stores', not MLflow's import and start."""
     import subprocess
 
     code = ("import json, sys\nfrom ordinis.engines.learning.cli import app\n"
@@ -345,8 +350,8 @@ def test_inprocess_reads_import_neither_mlflow_river_nor_fastapi(
 
 
 def test_inprocess_reads_answer_what_the_server_answers(ws: Workspace, submitted: Result) -> None:
-    """The store-backed reads (EngineReader + api.local) give the JSON of the HTTP app over
-    the full read-only engine, page for page."""
+    """The in-process reads (EngineReader + api.local: the event store, MLflow's tables
+    read-only) give the JSON of the HTTP app over the full read-only engine, page for page."""
     from fastapi.testclient import TestClient
 
     from ordinis.engines.learning import EngineReader
@@ -361,6 +366,11 @@ def test_inprocess_reads_answer_what_the_server_answers(ws: Workspace, submitted
         ("/v1/events", {"limit": 3, "symbol": "JPM"}), ("/v1/jobs", {}),
         ("/v1/jobs", {"model_name": "alpha", "limit": 1}), (f"/v1/jobs/{job_id}", {}),
         ("/v1/breakers", {}), ("/v1/status", {}),
+        ("/v1/models", {}), ("/v1/models/alpha/versions", {}),
+        ("/v1/models/alpha/versions", {"limit": 1, "offset": 0}),
+        ("/v1/models/alpha/history", {}), ("/v1/versions/alpha:v1", {}),
+        ("/v1/versions/alpha:v1/lineage", {}), ("/v1/versions/alpha:v1/evaluations", {}),
+        ("/v1/models/alpha/at", {"t": "2100-01-01T00:00Z", "stage": "development"}),
     ]
     app = create_app(LearningEngine.open_read_only(cfg), insecure_local=True)
     with EngineReader(cfg) as reader, TestClient(app) as http:
@@ -373,7 +383,13 @@ def test_inprocess_reads_answer_what_the_server_answers(ws: Workspace, submitted
                 for doc in (local, remote):
                     doc.pop("clock")
             assert local == remote, path
-        assert answer(reader, "/v1/models", {}) is None  # registry reads: the full engine
+        assert answer(reader, "/v1/versions/alpha:v1/blockers", {}) is None  # the full engine
+        for path, params, status in (("/v1/models/nope/versions", {}, 404),
+                                     ("/v1/versions/alpha:v99", {}, 404),
+                                     ("/v1/models/alpha/at", {"t": "soon"}, 422)):
+            assert http.get(path, params=params).status_code == status
+            with pytest.raises(LearningEngineError):
+                answer(reader, path, params)
         with pytest.raises(NotFoundError, match="no training job 'nope'"):
             answer(reader, "/v1/jobs/nope", {})
         assert answer(reader, "/health", {})["level"] == "healthy"

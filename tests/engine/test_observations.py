@@ -44,9 +44,16 @@ class _Loop:
     def __init__(self) -> None:
         self.losses: list[tuple[str, float]] = []
         self.live: list[tuple[str, dict[str, float]]] = []
+        self.handled: list[str] = []
 
-    async def on_trade_outcome(self, model: str, pnl: float) -> None:
+    def trade_trigger(self, model: str, pnl: float) -> str | None:
+        """The loss rule: a trigger on a loss of 5 or more (stands for N losses in a row)."""
         self.losses.append((model, pnl))
+        return f"losses of {model}" if pnl <= -5 else None
+
+    async def handle_trigger(self, trigger: str) -> str:
+        self.handled.append(trigger)
+        return trigger
 
     async def on_live_metrics(self, model: str, metrics: dict[str, float]) -> None:
         self.live.append((model, metrics))
@@ -85,8 +92,11 @@ async def test_production_outcomes_feed_tracker_period_pnl_and_loss_rule() -> No
     live = tracker.metrics("live")
     assert live.n == 2  # two periods of the book, not three trades
     assert live.mean_return == pytest.approx(((0.02 - 0.05) / 2 + 0.01) / 2)
-    await asyncio.gather(*spawned)
+    # every trade reaches the loss rule at once; only the trigger it raised is a task
     assert loop.losses == [("live", 2.0), ("live", -5.0), ("live", 1.0)]
+    assert len(spawned) == 1 and loop.handled == []
+    await asyncio.gather(*spawned)
+    assert loop.handled == ["losses of live"]
 
 
 def test_staging_path_is_watched_only_for_the_staged_version_it_names() -> None:

@@ -6,6 +6,7 @@ import gc
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -116,3 +117,79 @@ def test_the_heap_freeze_is_held_until_the_last_engine_releases_it() -> None:
     assert gc.get_freeze_count() == 0 or base > 0
     heap_freeze.release()  # more releases than freezes: nothing happens
     assert os.getpid() > 0
+
+
+class _NoVersions:
+    """A registry with no versions yet (the window's features keep their own columns)."""
+
+    def list_versions(self, model_name: str) -> list[object]:
+        return []
+
+
+def test_the_loop_reads_its_training_window_in_the_helper(tmp_path: Path) -> None:
+    """Data validation's window read runs in the helper and equals the host's own read."""
+
+    from ordinis.engines.learning.core.clock import SimulatedClock
+    from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
+    from ordinis.engines.learning.feedback.pipeline_spec import load_pipeline_spec
+
+    store = _store(tmp_path)
+    offload = Offload(store, store.url)
+    clock = SimulatedClock(T0 + timedelta(days=120))
+    spec = load_pipeline_spec()
+    none: Any = None
+    try:
+        parts = (store, clock, spec, none, none, none, _NoVersions())
+        remote = EngineLoopActions(*parts, offload).training_window_features("m")
+        local = EngineLoopActions(*parts).training_window_features("m")
+        assert offload.calls == 1 and offload.fallbacks == 0
+        assert remote is not None and local is not None and len(remote) == 270
+        pd.testing.assert_frame_equal(remote, local)
+    finally:
+        offload.close()
+        store.close()
+
+
+class _Versions:
+    """A registry whose versions carry their training windows in lineage."""
+
+    def __init__(self) -> None:
+        self.versions: list[Any] = []
+
+    def add(self, n: int, start_day: int, end_day: int) -> None:
+        from ordinis.engines.learning.core.models import ModelStage, ModelVersion
+
+        mv = ModelVersion("m", f"v{n}", ModelStage.STAGING)
+        mv.created_at = T0 + timedelta(days=200 + n)
+        mv.lineage = {"window_start": (T0 + timedelta(days=start_day)).isoformat(),
+                      "window_end": (T0 + timedelta(days=end_day)).isoformat()}
+        self.versions.append(mv)
+
+    def list_versions(self, model_name: str) -> list[Any]:
+        return list(self.versions)
+
+
+def test_the_reference_window_is_read_once_per_version(tmp_path: Path) -> None:
+    """Every trigger compares with the latest version's training window: one read per version."""
+    from ordinis.engines.learning.core.clock import SimulatedClock
+    from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
+    from ordinis.engines.learning.feedback.pipeline_spec import load_pipeline_spec
+
+    store = _store(tmp_path)
+    offload = Offload(store, store.url)
+    registry = _Versions()
+    none: Any = None
+    actions = EngineLoopActions(store, SimulatedClock(T0 + timedelta(days=130)),
+                                load_pipeline_spec(), none, none, none, registry, offload)
+    try:
+        registry.add(1, 0, 10)
+        first = actions.reference_features("m")
+        again = actions.reference_features("m")
+        assert first is not None and len(first) == 33 and again is first
+        assert offload.calls == 1
+        registry.add(2, 20, 40)  # a new version: its own window is read
+        second = actions.reference_features("m")
+        assert second is not None and len(second) == 63 and offload.calls == 2
+    finally:
+        offload.close()
+        store.close()

@@ -349,3 +349,47 @@ async def test_commits_are_cut_to_the_store_statement_size(
     await pipeline.stop()
     assert flaky.committed_batches == [4000, 4000, 1001]
     assert _stored_ids(sqlite_store) == [e.event_id for e in events]
+
+
+def _json_event(i: int, event_type: str = "signal_generated") -> dict[str, object]:
+    return {"event_type": event_type, "source_engine": "api", "symbol": "SPY",
+            "timestamp": (T0 + timedelta(seconds=i)).isoformat(), "payload": {"i": i},
+            "event_id": f"json-{i}"}
+
+
+async def test_json_batch_larger_than_the_buffer_waits_for_space_and_stores_all(
+    sqlite_store: SQLiteEventStore, tmp_path: Path
+) -> None:
+    """The batch goes into the buffer at once while it fits; the rest awaits space (the
+    writer drains), in order, and a durable flush then holds every event exactly once."""
+    config = LearningEngineConfig(
+        data_dir=tmp_path, max_events_memory=10, flush_batch_size=10,
+        flush_interval_seconds=30.0,
+    )
+    pipeline, _ = _pipeline(sqlite_store, config)
+    await pipeline.start()
+    ids = await pipeline.record_json([_json_event(i) for i in range(35)], T0)
+    await pipeline.flush()
+    assert ids == [f"json-{i}" for i in range(35)]
+    assert sorted(_stored_ids(sqlite_store)) == sorted(ids)
+    assert pipeline.stats().waits >= 1
+    await pipeline.stop()
+
+
+async def test_json_batch_skips_disabled_types_and_counts_them(
+    sqlite_store: SQLiteEventStore, fast_config: LearningEngineConfig
+) -> None:
+    pipeline, metrics = _pipeline(
+        sqlite_store, fast_config, disabled_types=frozenset({EventType.MODEL_PREDICTION})
+    )
+    await pipeline.start()
+    batch = [_json_event(0), _json_event(1, "model_prediction"), _json_event(2)]
+    assert await pipeline.record_json(batch, T0) == ["json-0", "json-1", "json-2"]
+    await pipeline.flush()
+    assert sorted(_stored_ids(sqlite_store)) == ["json-0", "json-2"]
+    assert pipeline.stats().disabled_skipped == 1
+    assert metrics.sample(
+        "learning_events_total",
+        {"event_type": "model_prediction", "source_engine": "api", "status": "disabled"},
+    ) == 1
+    await pipeline.stop()

@@ -69,6 +69,10 @@ class SklearnLoopActions:
         self.stages: dict[str, ModelStage] = {}
         self.promotions: list[tuple[str, str, ModelStage, str]] = []
         self.counted: list[tuple[datetime, datetime]] = []
+        self.commits = 0
+
+    async def commit_events(self) -> None:
+        self.commits += 1
 
     def _data(self) -> tuple[pd.DataFrame, np.ndarray]:
         X = self.features.loc[self.features.index < self.clock.now()].tail(2000)

@@ -56,6 +56,7 @@ async def test_drift_alert_runs_the_whole_chain_to_staging(
     assert stored == t  # every field persisted, final state included
     assert stored.job_id in loop.actions.jobs
     assert "data validation passed" in str(stored.data_validation)
+    assert loop.actions.commits == 2  # buffered events committed before validation and evaluation
 
     steps = [(e.step.value, e.outcome) for e in loop.events]
     assert steps == [

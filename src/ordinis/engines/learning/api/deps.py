@@ -9,8 +9,9 @@ from fastapi import Depends, Query, Request
 from ordinis.engines.learning import LearningEngine
 
 
-def get_engine(request: Request) -> LearningEngine:
-    """The one engine this app serves."""
+async def get_engine(request: Request) -> LearningEngine:
+    """The one engine this app serves (async: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a thread hop per request for a dict lookup)."""
     engine: LearningEngine = request.app.state.engine
     return engine
 

@@ -18,11 +18,14 @@ MAX_BATCH = 100_000
 def decode_batch(body: bytes, ndjson: bool) -> list[Any]:
     """The decoded items of a request body; ValidationError names a bad line or the body."""
     if ndjson:
-        lines = [line for line in body.splitlines() if line.strip()]
-        try:  # one parse of the whole batch; on failure find the bad line for the message
-            items: Any = orjson.loads(b"[" + b",".join(lines) + b"]")
-        except orjson.JSONDecodeError:
-            _raise_bad_line(lines)
+        try:  # one parse of the whole batch, lines joined by commas (no copy per line)
+            items: Any = orjson.loads(b"[" + body.strip().replace(b"\n", b",") + b"]")
+        except orjson.JSONDecodeError:  # blank lines, or a bad line to name in the message
+            lines = [line for line in body.splitlines() if line.strip()]
+            try:
+                items = orjson.loads(b"[" + b",".join(lines) + b"]")
+            except orjson.JSONDecodeError:
+                _raise_bad_line(lines)
     else:
         try:
             items = orjson.loads(body)

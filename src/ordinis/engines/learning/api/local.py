@@ -1,8 +1,10 @@
-"""The store-backed GET endpoints served in-process, without HTTP or FastAPI: the CLI's read
-commands on a data dir get the JSON a server would send, from an ``EngineReader``.
+"""The read endpoints served in-process, without HTTP or FastAPI: the CLI's read commands on a
+data dir get the JSON a server would send, from an ``EngineReader`` (the stores, and MLflow's
+tables read-only for models and versions).
 
 ``answer(engine, path, params)`` returns the JSON document of ``GET path``, or ``None`` when
-the path is not one of these (the caller then needs the full app: registry, drift, rollouts).
+the path is not one of these, or a model read while the registry cannot be read without MLflow
+(the caller then needs the full app: that registry, drift, rollouts, promotion blockers).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from ordinis.engines.learning import FieldProblem, ValidationError
 from ordinis.engines.learning.api import reads
@@ -18,6 +22,7 @@ from ordinis.engines.learning.api import schemas as s
 
 Handler = Callable[[reads.EngineReads, Mapping[str, Any]], Any]
 _JOB = re.compile(r"/v1/jobs/(?P<id>[^/]+)")
+ModelHandler = Callable[[Any, str, Mapping[str, Any]], Any]
 MAX_LIMIT = 1000
 
 
@@ -73,13 +78,59 @@ _ROUTES: dict[str, Handler] = {
 }
 
 
+def _time(params: Mapping[str, Any], name: str) -> datetime:
+    """A required time parameter, parsed as the server's query validation parses it."""
+    from pydantic import TypeAdapter
+    from pydantic import ValidationError as PydanticError
+
+    raw = params.get(name)
+    if raw is None:
+        raise ValidationError("query", [FieldProblem(name, None, "is required")])
+    try:
+        return TypeAdapter(datetime).validate_python(raw)
+    except PydanticError:
+        raise ValidationError("query", [FieldProblem(
+            name, raw, "must be an ISO 8601 time, e.g. 2024-03-01T00:00Z")]) from None
+
+
+_MODEL_ROUTES: list[tuple[re.Pattern[str], ModelHandler]] = [
+    (re.compile(r"/v1/models"), lambda e, _k, p: _dump_page(
+        s.Page[s.ModelOut], reads.models_page(e, _limit(p, 100), _offset(p)))),
+    (re.compile(r"/v1/models/(?P<k>[^/]+)/versions"), lambda e, k, p: _dump_page(
+        s.Page[s.VersionOut], reads.versions_page(e, k, _limit(p, 100), _offset(p)))),
+    (re.compile(r"/v1/models/(?P<k>[^/]+)/history"), lambda e, k, p: _dump_page(
+        s.Page[s.StageChangeOut], reads.history_page(e, k, _limit(p, 100), _offset(p)))),
+    (re.compile(r"/v1/models/(?P<k>[^/]+)/at"), lambda e, k, p: _dump(
+        reads.version_at(e, k, _time(p, "t"), str(p.get("stage", "production"))))),
+    (re.compile(r"/v1/versions/(?P<k>[^/]+)"), lambda e, k, p: _dump(
+        reads.show_version(e, k))),
+    (re.compile(r"/v1/versions/(?P<k>[^/]+)/lineage"), lambda e, k, p: reads.lineage(e, k)),
+    (re.compile(r"/v1/versions/(?P<k>[^/]+)/evaluations"), lambda e, k, p: _dump_page(
+        s.Page[s.EvaluationOut], reads.evaluations_page(
+            e, k, _limit(p, 100), _offset(p), p.get("gate_set")))),
+]
+
+
+def _dump_page(model: Any, page: dict[str, object]) -> Any:
+    return model.model_validate(page).model_dump(mode="json")
+
+
 def answer(engine: reads.EngineReads, path: str, params: Mapping[str, Any]) -> Any | None:
     """The JSON of ``GET path`` (a LearningEngineError for what a server answers 4xx), or
-    ``None`` when the path is not a store-backed read."""
-    handler = _ROUTES.get(path.rstrip("/") or "/")
+    ``None`` when the path is not a read served here."""
+    path = path.rstrip("/") or "/"
+    handler = _ROUTES.get(path)
     if handler is not None:
         return handler(engine, params)
     job = _JOB.fullmatch(path)
     if job is not None:
         return _dump(reads.job(engine, job.group("id")))
+    for pattern, model_handler in _MODEL_ROUTES:
+        found = pattern.fullmatch(path)
+        if found is not None:
+            readable = getattr(engine, "registry_readable", None)
+            if readable is None or not readable():
+                return None
+            key = unquote(found.groupdict().get("k") or "")
+            return model_handler(engine, key, params)
     return None

@@ -132,3 +132,92 @@ async def health(engine: EngineReads) -> s.HealthOut:
     """HEALTHY / DEGRADED / UNHEALTHY and why."""
     h = await engine.health_check()
     return s.HealthOut(level=h.level.value, message=h.message, duration_ms=s.num(h.latency_ms))
+
+
+# ---------------------------------------------------------------------------- models
+class ModelReads(Protocol):
+    """What the model reads need: LearningEngine, and EngineReader over a readable registry."""
+
+    def list_models(self) -> list[str]: ...
+
+    def list_model_versions(self, model_name: str, stage: Any = None) -> list[Any]: ...
+
+    def get_model_version(self, version_id: str) -> Any: ...
+
+    def get_production_model(self, model_name: str) -> Any: ...
+
+    def production_blocker(self, version_id: str) -> str | None: ...
+
+    def stage_history(self, model_name: str, version: str | None = None) -> list[Any]: ...
+
+    def version_at(self, model_name: str, at: datetime, stage: Any = ...) -> Any: ...
+
+    def get_evaluations(self, version_id: str | None = None) -> list[Any]: ...
+
+
+def known_model(engine: ModelReads, name: str) -> None:
+    """NotFoundError naming the known models when ``name`` is not one."""
+    known = engine.list_models()
+    if name not in known:
+        raise NotFoundError(
+            f"model {name!r} is not registered; known models: {', '.join(known) or 'none'}"
+        )
+
+
+def models_page(engine: ModelReads, limit: int, offset: int) -> dict[str, object]:
+    """Every registered model with its version count and production version."""
+    out = []
+    for name in engine.list_models():
+        prod = engine.get_production_model(name)
+        out.append(s.ModelOut(name=name, versions=len(engine.list_model_versions(name)),
+                              production=prod.version_id if prod else None))
+    return s.page(out, limit, offset)
+
+
+def versions_page(engine: ModelReads, name: str, limit: int, offset: int) -> dict[str, object]:
+    """The versions of one model, oldest first, with what the production gates say."""
+    known_model(engine, name)
+    return s.page(
+        [convert.version(v, engine.production_blocker(v.version_id))
+         for v in engine.list_model_versions(name)],
+        limit, offset,
+    )
+
+
+def history_page(engine: ModelReads, name: str, limit: int, offset: int) -> dict[str, object]:
+    """Every stage change of the model: when, which version, from/to, who and why."""
+    known_model(engine, name)
+    return s.page([convert.stage_change(c) for c in engine.stage_history(name)], limit, offset)
+
+
+def version_at(engine: ModelReads, name: str, t: datetime, stage: str) -> s.VersionOut:
+    """The version that held ``stage`` at time ``t``."""
+    known_model(engine, name)
+    if t.tzinfo is None:
+        raise ValidationError("query", [FieldProblem("t", t.isoformat(),
+                              "must carry a time zone (add Z for UTC)")])
+    mv = engine.version_at(name, t, stage)
+    if mv is None:
+        raise NotFoundError(f"no version of {name!r} was in {stage} at {t.isoformat()}")
+    return convert.version(mv)
+
+
+def show_version(engine: ModelReads, version_id: str) -> s.VersionOut:
+    """One version: stage, metrics, parameters, lineage, artifact hash."""
+    mv = engine.get_model_version(version_id)
+    return convert.version(mv, engine.production_blocker(mv.version_id))
+
+
+def lineage(engine: ModelReads, version_id: str) -> dict[str, str]:
+    return s.strs(engine.get_model_version(version_id).lineage)
+
+
+def evaluations_page(
+    engine: ModelReads, version_id: str, limit: int, offset: int, gate_set: str | None = None
+) -> dict[str, object]:
+    """Every stored evaluation of the version, oldest first; ``gate_set`` keeps one's."""
+    engine.get_model_version(version_id)
+    history = engine.get_evaluations(version_id)
+    out = [convert.evaluation(r, i) for i, r in enumerate(history, 1)
+           if gate_set is None or r.gate_set == gate_set]
+    return s.page(out, limit, offset)

@@ -77,6 +77,7 @@ class FeedbackCollector:
         self.metrics = metrics
         self.source_engine_default = source_engine_default
         self._listeners: list[FeedbackListener] = []
+        self._counters: dict[tuple[str, str], Any] = {}  # labelled metric children
         self.situations: SituationIndex | None = None
         self.listener_errors: deque[tuple[FeedbackRecord, BaseException]] = deque(maxlen=100)
         self.breaker_errors: deque[StoreError] = deque(maxlen=100)  # breaker saves that failed
@@ -767,6 +768,16 @@ class FeedbackCollector:
         error.record_id = common["record_id"]
         return error
 
+    def _counter_of(self, feedback_type: str, priority: str) -> Any:
+        """The labelled child of ``feedback_records_total`` (looked up once per label pair)."""
+        key = (feedback_type, priority)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = self.metrics.feedback_records_total.labels(
+                feedback_type=feedback_type, priority=priority
+            )
+        return child
+
     async def _emit(
         self,
         ftype: FeedbackType,
@@ -785,9 +796,9 @@ class FeedbackCollector:
             timestamp=self.clock.now(),
             data=body,
             outcome=outcome,
+            record_id=common["record_id"],
+            event_id=common["record_id"],
         )
-        record.record_id = common["record_id"]
-        record.event_id = record.record_id
         remaining = common["deadline"] - time.monotonic()
         if remaining <= 0:
             raise self._timeout(common, "waiting for event buffer space")
@@ -796,9 +807,7 @@ class FeedbackCollector:
         except CallTimeoutError as exc:
             exc.record_id = record.record_id
             raise
-        self.metrics.feedback_records_total.labels(
-            feedback_type=record.feedback_type, priority=record.priority.value
-        ).inc()
+        self._counter_of(record.feedback_type, record.priority.value).inc()
         for listener in list(self._listeners):
             try:
                 listener(record)

@@ -114,6 +114,8 @@ class Checker:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             self.fail("metadata", value, "must be a dict with string keys")
             return None
+        if all(_flat_json(v) for v in value.values()):
+            return dict(value)  # the common flat case needs no trial encoding
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -138,3 +140,11 @@ class Checker:
         """Raise one ValidationError listing every problem found, if any."""
         if self.problems:
             raise ValidationError(self.what, self.problems)
+
+
+def _flat_json(value: object) -> bool:
+    """A scalar JSON holds as is: a string, bool, int, None or finite float."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    return value is None or kind is str or kind is int or kind is bool

@@ -59,7 +59,8 @@ class PositionPolicy:
 
     def positions(self, signals: np.ndarray) -> np.ndarray:
         """Unit positions per asset for an array of signals (NaN means flat)."""
-        s = np.nan_to_num(np.asarray(signals, dtype=float), nan=0.0)
+        s = np.asarray(signals, dtype=float)
+        s = np.where(np.isnan(s), 0.0, s)  # (nan_to_num's checks cost more than a bar's math)
         if self.mapping is PositionMapping.SIGN:
             return np.sign(s)
         return np.clip(s, -1.0, 1.0)

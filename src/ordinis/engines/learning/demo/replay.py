@@ -61,6 +61,8 @@ from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 MODEL = "spx-signal"
 RULE = "momentum-rule"
 QUICK_END_YEARS = 9.0  # --quick: nine years from the start (first model after six)
+# LightGBM's settings of the first model; the pipeline's retrains use the same ones
+LGBM_PARAMS: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15}
 
 
 @dataclass(slots=True)
@@ -126,6 +128,7 @@ def demo_config(opts: DemoOptions, periods_per_year: float) -> LearningEngineCon
         breaker_recovery_timeout_seconds=3 * 86400.0,
         pipeline_config_path=opts.pipeline or _demo_pipeline(opts),
         allowed_model_types=["signal", MODEL_TYPE],
+        max_concurrent_jobs=1,  # one model, retrains one at a time: one warm worker is enough
     )
 
 
@@ -135,7 +138,7 @@ def _demo_pipeline(opts: DemoOptions) -> Path:
         opts.data_dir / "pipeline.yaml",
         stages={
             "data_collection": {"window": "1825d"},
-            "training": {"model_type": MODEL_TYPE},
+            "training": {"model_type": MODEL_TYPE, "params": LGBM_PARAMS},
             # PSI above 0.25 is the conventional "significant shift"; 0.1 (the engine default)
             # refuses most 5-year windows of volatility-level features against the last one
             "data_validation": {"max_feature_drift": 0.25},
@@ -256,6 +259,10 @@ class _Host:
         for i, pid in enumerate(ids):
             if pid is not None and math.isfinite(returns[i]):
                 self.engine.record_prediction_outcome(pid, float(returns[i]))
+        if self.engine.has_background_work:
+            # what fell due at the new time (scheduled drift checks, rollout ticks) finishes
+            # here, before the book's trades feed the tracker: the same replay on every run
+            await self.engine.drain()
         index = {s: i for i, s in enumerate(self.panel.symbols)}
         trades = []
         for fill in fills:
@@ -355,7 +362,7 @@ class _Host:
                 "algorithm": "lightgbm",
                 "start": start.isoformat(),
                 "end": end.isoformat(),
-                "params": {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15},
+                "params": dict(LGBM_PARAMS),
                 # the strategy the version is judged and traded with (kept in its lineage)
                 "position_policy": self.policy.to_json(),
             },

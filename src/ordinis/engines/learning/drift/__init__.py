@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         average_run_length,
         calibrate,
     )
-    from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
+    from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM, LocatedCUSUM
     from ordinis.engines.learning.drift.data_drift import (
         DataDriftThresholds,
         FeatureDriftResult,
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from ordinis.engines.learning.drift.hybrid import HybridCUSUM
     from ordinis.engines.learning.drift.hysteresis import Episode, EpisodeBook, EpisodeEvent
+    from ordinis.engines.learning.drift.locate import locate_change
     from ordinis.engines.learning.drift.monitor import (
         DEFAULT_STREAM_DETECTOR,
         AlertListener,
@@ -71,6 +72,8 @@ _LAZY: dict[str, str] = {
     "average_run_length": "ordinis.engines.learning.drift.calibration",
     "calibrate": "ordinis.engines.learning.drift.calibration",
     "AutocorrelatedCUSUM": "ordinis.engines.learning.drift.cusum",
+    "LocatedCUSUM": "ordinis.engines.learning.drift.cusum",
+    "locate_change": "ordinis.engines.learning.drift.locate",
     "DataDriftThresholds": "ordinis.engines.learning.drift.data_drift",
     "FeatureDriftResult": "ordinis.engines.learning.drift.data_drift",
     "FeatureReference": "ordinis.engines.learning.drift.data_drift",
@@ -126,6 +129,7 @@ __all__ = [
     "KSWINDetector",
     "LiveMetrics",
     "LivePerformanceTracker",
+    "LocatedCUSUM",
     "MetricBounds",
     "MetricCheck",
     "MetricDirection",
@@ -143,6 +147,7 @@ __all__ = [
     "drift_alert_from_record",
     "drift_alert_to_record",
     "f_measure",
+    "locate_change",
     "make_detector",
     "metric_direction",
     "psi",

@@ -39,6 +39,7 @@ from ordinis.engines.learning.evaluation.gates import (
 from ordinis.engines.learning.evaluation.oos import OutOfSample
 from ordinis.engines.learning.evaluation.parity import ParityEvidence, ParityResult
 from ordinis.engines.learning.evaluation.serialization import (
+    EVALUATION_KIND,
     evaluation_from_dict,
     evaluation_to_dict,
     mlflow_metrics,
@@ -50,7 +51,6 @@ from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
-EVALUATION_KIND = "evaluation"
 PARITY_KIND = "parity"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from ordinis.engines.learning.feedback.actions import GateOutcome
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.engine.evaluation_service import EvaluationService
+    from ordinis.engines.learning.engine.offload import Offload
     from ordinis.engines.learning.engine.training_data import TrainingData
     from ordinis.engines.learning.engine.training_service import TrainingService
     from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
@@ -40,6 +42,8 @@ class EngineLoopActions:
         data: TrainingData,
         evaluation: EvaluationService,
         registry: ModelRegistry,
+        offload: Offload | None = None,
+        commit: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -48,6 +52,22 @@ class EngineLoopActions:
         self.data = data
         self.evaluation = evaluation
         self.registry = registry
+        self.offload = offload  # window reads decode in the store-read helper, off the host
+        self.commit = commit  # the event pipeline's flush
+        # model -> (version id, its training window's features): read once per version
+        self._references: dict[str, tuple[str, pd.DataFrame | None]] = {}
+
+    async def commit_events(self) -> None:
+        if self.commit is not None:
+            await self.commit()
+
+    def _window_features(
+        self, start: datetime | None, end: datetime | None, names: tuple[str, ...] | None
+    ) -> pd.DataFrame | None:
+        args = (self.store, start, end, names)
+        if self.offload is not None:
+            return self.offload.call(window_features, *args)
+        return window_features(*args)
 
     def _window(self) -> tuple[datetime, datetime]:
         end = self.clock.now()
@@ -130,7 +150,7 @@ class EngineLoopActions:
     def training_window_features(self, model_name: str) -> pd.DataFrame | None:
         """The window's features in the columns of the model's own set (NaN where absent)."""
         start, end = self._window()
-        return window_features(self.store, start, end, self.model_feature_names(model_name))
+        return self._window_features(start, end, self.model_feature_names(model_name))
 
     def reference_features(self, model_name: str) -> pd.DataFrame | None:
         """The training reference: features of the latest version's own training window.
@@ -145,9 +165,15 @@ class EngineLoopActions:
         if not versions:
             return None
         latest = max(versions, key=lambda v: v.created_at)
+        cached = self._references.get(model_name)
+        if cached is not None and cached[0] == latest.version_id:
+            return cached[1]  # the same version's window: read once, not on every trigger
         start = lineage_time(latest.lineage.get("window_start"))
         end = lineage_time(latest.lineage.get("window_end"))
         if end is None:
             return None
-        return window_features(self.store, start, end + timedelta(microseconds=1),
-                               lineage_features(latest.lineage))
+        frame = self._window_features(
+            start, end + timedelta(microseconds=1), lineage_features(latest.lineage)
+        )
+        self._references[model_name] = (latest.version_id, frame)
+        return frame

@@ -98,7 +98,9 @@ class LoopObservations:
             )
         if pnl is not None:
             self._pnl_period(str(model_name), record.timestamp, float(pnl))
-            self.spawn(self.loop.on_trade_outcome(str(model_name), float(pnl)), "loss-rule")
+            trigger = self.loop.trade_trigger(str(model_name), float(pnl))
+            if trigger is not None:
+                self.spawn(self.loop.handle_trigger(trigger), "loss-rule")
 
     def _pnl_period(self, model_name: str, at: datetime, pnl: float) -> None:
         """Sum trade PnL per clock timestamp; each closed period feeds the streaming detector.

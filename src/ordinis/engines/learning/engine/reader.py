@@ -1,10 +1,12 @@
-"""EngineReader: the store-backed reads of an engine (audit, events, jobs, breakers, status),
-opened read-only without MLflow, river, scikit-learn or the HTTP stack.
+"""EngineReader: the reads of an engine (audit, events, jobs, breakers, status, models and
+versions, stage history, evaluations), opened read-only without MLflow, river, scikit-learn or
+the HTTP stack.
 
-The CLI's in-process read commands use it: a read costs the event store, not the whole engine.
+The CLI's in-process read commands use it: a read costs the stores, not the whole engine.
 It takes no lock, writes nothing, starts nothing and runs beside a live engine, like
-``LearningEngine.open_read_only``; registry reads (versions, lineage, evaluations) need that
-full read-only engine.
+``LearningEngine.open_read_only``. Versions come from MLflow's own tables read-only
+(``registry.mlflow_sqlite``); when the tracking store is not a local SQLite file of the schema
+it knows, ``registry_readable()`` is False and registry reads need the full read-only engine.
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ from typing import Any
 
 from ordinis.engines.learning.core.clock import Clock, SystemClock
 from ordinis.engines.learning.core.config import LearningEngineConfig
-from ordinis.engines.learning.core.errors import EngineNotRunningError
+from ordinis.engines.learning.core.errors import (
+    EngineNotRunningError,
+    FieldProblem,
+    ValidationError,
+)
+from ordinis.engines.learning.core.evaluation_json import EVALUATION_KIND, evaluation_from_dict
 from ordinis.engines.learning.core.models import (
+    EvaluationResult,
     EventType,
     HealthLevel,
     HealthStatus,
     LearningEvent,
+    ModelStage,
+    ModelVersion,
     TrainingJob,
     TrainingStatus,
 )
@@ -38,7 +48,15 @@ from ordinis.engines.learning.observability.health import (
     assess,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
-from ordinis.engines.learning.registry.history import STAGE_CHANGE_KIND
+from ordinis.engines.learning.registry.history import (
+    STAGE_CHANGE_KIND,
+    StageChange,
+    StageHistory,
+    version_at,
+)
+from ordinis.engines.learning.registry.mlflow_sqlite import load_models
+from ordinis.engines.learning.registry.validation import parse_stage
+from ordinis.engines.learning.registry.view import RegistryView
 from ordinis.engines.learning.safety.manager import CircuitBreakerManager
 from ordinis.engines.learning.safety.state import BreakerSnapshot
 from ordinis.engines.learning.training.job_records import JOB_RECORD_KIND, job_from_record
@@ -69,6 +87,8 @@ class EngineReader:
         self._audit: AuditLog | None = None
         self._breakers: CircuitBreakerManager | None = None
         self._reach = StoreReachability()
+        self._registry: RegistryView | None = None
+        self._registry_tried = False
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -90,6 +110,7 @@ class EngineReader:
         if self._store is not None:
             store, self._store = self._store, None
             self._audit = self._breakers = None
+            self._registry, self._registry_tried = None, False
             store.close()
 
     def __enter__(self) -> EngineReader:
@@ -183,12 +204,74 @@ class EngineReader:
             raise EngineNotRunningError("EngineReader is not open: call open() (or use `with`)")
         return dict(self._breakers.states())
 
-    # ------------------------------------------------------------------ models (from the store)
+    # ------------------------------------------------------------------ models
+    def registry_readable(self) -> bool:
+        """True when the versions can be read from MLflow's tables here (a local SQLite
+        tracking store of a known schema); read once, on first need."""
+        return self._view() is not None
+
+    def _view(self) -> RegistryView | None:
+        if not self._registry_tried:
+            self.store  # noqa: B018  (not open: the same error as every read)
+            models = load_models(self.tracking_uri)
+            self._registry = None if models is None else RegistryView(models)
+            self._registry_tried = True
+        return self._registry
+
+    def _require_view(self) -> RegistryView:
+        view = self._view()
+        if view is None:
+            raise EngineNotRunningError(
+                f"the tracking store {self.tracking_uri} cannot be read without MLflow; use "
+                "LearningEngine.open_read_only for registry reads")
+        return view
+
     def list_models(self) -> list[str]:
-        """Names of the registered models, sorted: registration is every version's first stage
-        change in the store, so this needs no MLflow."""
+        """Names of the registered models, sorted (MLflow's); without a readable registry,
+        from the store (registration is every version's first stage change)."""
+        view = self._view()
+        if view is not None:
+            return view.list_models()
         return sorted({str(r.body["model_name"]) for r in self.store.list_records(
             STAGE_CHANGE_KIND)})
+
+    def list_model_versions(
+        self, model_name: str, stage: ModelStage | None = None
+    ) -> list[ModelVersion]:
+        return self._require_view().list_versions(model_name, stage=stage)
+
+    def get_model_version(self, version_id: str) -> ModelVersion:
+        return self._require_view().get_model_version(version_id)
+
+    def get_production_model(self, model_name: str) -> ModelVersion | None:
+        return self._require_view().get_production_model(model_name)
+
+    def production_blocker(self, version_id: str) -> str | None:
+        """Why the version cannot be promoted to production now (None: it can)."""
+        return self._require_view().production_blocker(version_id)
+
+    def stage_history(self, model_name: str, version: str | None = None) -> list[StageChange]:
+        """Every stage change of a model (or one version), oldest first, from the store."""
+        if version is not None and ":" in version:
+            version = version.rpartition(":")[2]
+        return StageHistory(self.store).changes(model_name, version)
+
+    def version_at(
+        self, model_name: str, at: datetime, stage: ModelStage | str = ModelStage.PRODUCTION
+    ) -> ModelVersion | None:
+        """The version that held ``stage`` at time ``at`` (None: no version did)."""
+        if at.tzinfo is None:
+            raise ValidationError(
+                "version_at", [FieldProblem("at", at, "must be timezone-aware (UTC)")]
+            )
+        held = version_at(StageHistory(self.store).changes(model_name),
+                          parse_stage(stage, "stage"), at)
+        return None if held is None else self.get_model_version(f"{model_name}:{held}")
+
+    def get_evaluations(self, version_id: str | None = None) -> list[EvaluationResult]:
+        """Stored evaluation results, oldest first."""
+        records = self.store.list_records(EVALUATION_KIND, tag=version_id)
+        return [evaluation_from_dict(r.body) for r in records]
 
     # ------------------------------------------------------------------ health and stats
     async def health_check(self) -> HealthStatus:

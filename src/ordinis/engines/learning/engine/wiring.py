@@ -258,7 +258,9 @@ async def _build_parts(
         clock, window=cfg.live_metrics_window, policy=registry.default_policy
     )
 
-    actions = EngineLoopActions(store, clock, spec, training, data, evaluation, registry)
+    actions = EngineLoopActions(
+        store, clock, spec, training, data, evaluation, registry, offload, pipeline.flush
+    )
     retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
     loop_events = LoopEventLog(audit)
     loop = ImprovementLoop(
@@ -351,7 +353,7 @@ async def start_duties(ctx: EngineContext, parts: Parts, store: EventStore) -> N
     parts.scheduled.append(sched.every(3600.0, tick, name="retraining-schedule"))
 
     def rollout_tick() -> None:
-        if ctx.is_running():
+        if ctx.is_running() and parts.rollouts.has_work:  # no task per bar when idle
             ctx.spawn(parts.rollouts.tick(), "rollout-tick")
 
     parts.scheduled.append(

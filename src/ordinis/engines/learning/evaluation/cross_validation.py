@@ -20,7 +20,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from skfolio.model_selection import CombinatorialPurgedCV, WalkForward
 from sklearn.model_selection import KFold
 
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
@@ -68,6 +67,8 @@ class CombinatorialPurged:
 
     def split(self, n_samples: int) -> Iterator[Split]:
         _check(self.name, n_samples, self.n_folds)
+        from skfolio.model_selection import CombinatorialPurgedCV  # ~1 s: only when used
+
         cv = CombinatorialPurgedCV(
             n_folds=self.n_folds,
             n_test_folds=self.n_test_folds,
@@ -101,6 +102,8 @@ class WalkForwardSplit:
                     )
                 ],
             )
+        from skfolio.model_selection import WalkForward  # ~1 s: only when used
+
         cv = WalkForward(
             test_size=self.test_size,
             train_size=self.train_size,

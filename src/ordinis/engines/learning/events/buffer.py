@@ -44,6 +44,22 @@ class EventBuffer:
         rows.append(row)
         return n + 1
 
+    def put_many(self, rows: list[EventRow]) -> int:
+        """Append as many of ``rows`` as fit, in order (one ``extend``: a batch's rows at
+        once); returns how many were appended (0 when the buffer is full)."""
+        buffered = self._rows
+        n = len(buffered)
+        room = self.capacity - n
+        if room <= 0 or not rows:
+            return 0
+        if n == 0:
+            self.oldest_since = self._clock.monotonic()
+        if room >= len(rows):
+            buffered.extend(rows)
+            return len(rows)
+        buffered.extend(rows[:room])
+        return room
+
     def take(self, max_rows: int | None = None) -> list[EventRow]:
         """Remove and return the oldest rows (all of them by default), in arrival order."""
         rows = self._rows

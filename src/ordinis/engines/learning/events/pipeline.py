@@ -309,20 +309,21 @@ class EventPipeline:
             self._tally.add("invalid", "invalid", REJECTED)
             raise InvalidEventError("events", problems)
         buffer, disabled = self._buffer, self._disabled_values
-        put = buffer.put
-        deadline: float | None = None
-        size = 0
-        for row in rows:
-            if disabled and row[ROW_EVENT_TYPE] in disabled:
-                self._disabled += 1
-                self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], DISABLED)
-                continue
-            size = put(row)
-            if not size:
-                if deadline is None:
-                    deadline = self._deadline(timeout)
+        kept = rows
+        if disabled:
+            kept = []
+            for row in rows:
+                if row[ROW_EVENT_TYPE] in disabled:
+                    self._disabled += 1
+                    self._tally.add(row[ROW_EVENT_TYPE], row[ROW_SOURCE_ENGINE], DISABLED)
+                else:
+                    kept.append(row)
+        placed = buffer.put_many(kept)  # the whole batch at once while there is room
+        if placed < len(kept):
+            deadline = self._deadline(timeout)
+            for row in kept[placed:]:
                 await self._put_waiting(row, deadline)
-                size = len(buffer)
+        size = len(buffer)
         if size >= self._batch_size and not self._wake_requested:
             self._wake_requested = True
             self._wake.set()

@@ -226,6 +226,10 @@ def safe_from_us(us: int | None) -> datetime | None:
     return from_us(us)
 
 
+# value -> member: a dict lookup per row instead of EnumType.__call__ (half a row's decode)
+_EVENT_TYPES: dict[str, EventType] = {t.value: t for t in EventType}
+
+
 def _row_to_event(
     event_id: str,
     event_type: str,
@@ -236,9 +240,12 @@ def _row_to_event(
     labels: str,
     outcome: float | None,
 ) -> LearningEvent:
+    kind = _EVENT_TYPES.get(event_type)
+    if kind is None:
+        raise ValueError(f"{event_type!r} is not a known event type")
     return LearningEvent(
         event_id=event_id,
-        event_type=EventType(event_type),
+        event_type=kind,
         source_engine=source_engine,
         symbol=symbol,
         timestamp=from_us(int(ts_us)),

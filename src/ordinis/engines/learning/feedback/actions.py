@@ -36,6 +36,11 @@ class GateOutcome:
 class LoopActions(Protocol):
     """The engine side of the loop; the async verbs may take long, the sync ones must be quick."""
 
+    async def commit_events(self) -> None:
+        """Commit every event recorded so far: the loop's reads of ``[start, now)`` then see
+        all of it, whatever the writer's timing (the same window on every run)."""
+        ...
+
     async def start_training(self, model_name: str, trigger: RetrainingTrigger) -> TrainingJob:
         """Submit a training job for ``model_name`` (``trigger.trigger_id`` as its trigger)."""
         ...

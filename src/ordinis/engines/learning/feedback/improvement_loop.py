@@ -126,8 +126,13 @@ class ImprovementLoop:
 
     async def on_trade_outcome(self, model_name: str, pnl: float) -> RetrainingTrigger | None:
         """Feed one closed trade; N consecutive losses raise a trigger."""
-        trigger = self.rules.on_trade_outcome(model_name, pnl)
+        trigger = self.trade_trigger(model_name, pnl)
         return await self.handle_trigger(trigger) if trigger is not None else None
+
+    def trade_trigger(self, model_name: str, pnl: float) -> RetrainingTrigger | None:
+        """Feed one closed trade to the loss rule without awaiting: the trigger it raises, if
+        any, for ``handle_trigger`` (a book of many trades a bar costs no task per trade)."""
+        return self.rules.on_trade_outcome(model_name, pnl)
 
     async def tick(self) -> list[RetrainingTrigger]:
         """Run the scheduled triggers due on the clock (the engine's Scheduler calls this)."""
@@ -200,6 +205,9 @@ class ImprovementLoop:
     async def _run_chain(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
         model = trigger.model_name
         self._emit_t(trigger, LoopStep.TRIGGER, trigger.trigger_type.value, trigger.reason)
+        # the safeguards count samples and validation reads the window: both see all of
+        # [start, now), whatever the writer has committed so far (the same result every run)
+        await self.actions.commit_events()
         decision = self.policy.consider(trigger)
         if not decision.approved:
             self._emit_t(trigger, LoopStep.POLICY, f"refused:{decision.safeguard}", decision.reason)
@@ -253,6 +261,7 @@ class ImprovementLoop:
 
         # evaluation and gates
         try:
+            await self.actions.commit_events()  # the forward holdout up to now, all of it
             outcome = await self.actions.evaluate_and_gate(model, version_id)
         except Exception as exc:
             return self._fail(trigger, LoopStep.EVALUATION, f"evaluation could not run: {exc}")

@@ -15,21 +15,21 @@ if TYPE_CHECKING:
         StageHistory,
     )
     from ordinis.engines.learning.registry.lineage import code_version
-    from ordinis.engines.learning.registry.mlflow_backend import ROLLBACK_ALIAS, STAGE_ALIASES
     from ordinis.engines.learning.registry.registry import (
         ModelRegistry,
         StageListener,
         parse_stage,
         parse_strategy,
     )
+    from ordinis.engines.learning.registry.tags import ROLLBACK_ALIAS, STAGE_ALIASES
 
 _LAZY: dict[str, str] = {
     "STAGE_CHANGE_KIND": "ordinis.engines.learning.registry.history",
     "StageChange": "ordinis.engines.learning.registry.history",
     "StageHistory": "ordinis.engines.learning.registry.history",
     "code_version": "ordinis.engines.learning.registry.lineage",
-    "ROLLBACK_ALIAS": "ordinis.engines.learning.registry.mlflow_backend",
-    "STAGE_ALIASES": "ordinis.engines.learning.registry.mlflow_backend",
+    "ROLLBACK_ALIAS": "ordinis.engines.learning.registry.tags",
+    "STAGE_ALIASES": "ordinis.engines.learning.registry.tags",
     "ModelRegistry": "ordinis.engines.learning.registry.registry",
     "StageListener": "ordinis.engines.learning.registry.registry",
     "parse_stage": "ordinis.engines.learning.registry.registry",

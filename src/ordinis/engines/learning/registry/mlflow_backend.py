@@ -1,20 +1,14 @@
 """Thin MLflow adapter: how a ModelVersion is written to and read from MLflow.
 
-Stages are registered-model aliases ("production", "staging", "shadow", "canary",
-"rollback_target") plus a ``stage`` tag on each version (MLflow's own stages are deprecated and
-not used). Our version string, lineage, hashes, metrics and parameters are model-version tags,
-so the whole registry is rebuilt from two MLflow searches. Every method blocks: call it from a
-worker thread.
+Stages are registered-model aliases plus a ``stage`` tag on each version (MLflow's own stages
+are deprecated and not used); tag names and the reading of tags live in ``tags`` (no MLflow
+there). The whole registry is rebuilt from two MLflow searches. Every method blocks: call it
+from a worker thread.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,61 +17,37 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 
-from ordinis.engines.learning.core.models import ModelStage, ModelVersion, ProductionVerdict
+from ordinis.engines.learning.registry.tags import (  # noqa: F401  (names this module served)
+    EXPERIMENT_PREFIX,
+    LINEAGE_PREFIX,
+    ROLLBACK_ALIAS,
+    STAGE_ALIASES,
+    TAG_CREATED_AT,
+    TAG_EVAL_AT,
+    TAG_EVAL_GATE_SET,
+    TAG_EVAL_ID,
+    TAG_EVAL_LABEL,
+    TAG_EVAL_PASSED,
+    TAG_EVAL_PRODUCTION,
+    TAG_EVAL_RUN,
+    TAG_EVAL_SUMMARY,
+    TAG_MANAGED,
+    TAG_MANIFEST,
+    TAG_METRICS,
+    TAG_MODEL_FILE,
+    TAG_MODEL_TYPE,
+    TAG_PARAMETERS,
+    TAG_SHA256,
+    TAG_STAGE,
+    TAG_TRAINING_JOB,
+    TAG_VERSION,
+    LoadedModel,
+    LoadedVersion,
+    json_tag,
+    loaded_version,
+)
 
-log = logging.getLogger(__name__)
-
-# ---- model-version tags
-TAG_VERSION = "version"
-TAG_STAGE = "stage"
-TAG_CREATED_AT = "created_at"
-TAG_METRICS = "metrics"
-TAG_PARAMETERS = "parameters"
-TAG_SHA256 = "artifact_sha256"
-TAG_MANIFEST = "artifact_manifest"
-TAG_MODEL_FILE = "model_file"
-TAG_MODEL_TYPE = "model_type"
-TAG_TRAINING_JOB = "training_job_id"
-LINEAGE_PREFIX = "lineage."
-TAG_EVAL_PASSED = "evaluation.passed"
-TAG_EVAL_ID = "evaluation.id"
-TAG_EVAL_SUMMARY = "evaluation.summary"
-TAG_EVAL_AT = "evaluation.at"
-TAG_EVAL_LABEL = "evaluation.label"
-TAG_EVAL_PRODUCTION = "evaluation.production_verdict"
-TAG_EVAL_GATE_SET = "evaluation.gate_set"
-TAG_EVAL_RUN = "evaluation.run_id"
-# ---- registered-model tag marking the models this engine manages
-TAG_MANAGED = "ordinis.managed"
-
-STAGE_ALIASES: dict[ModelStage, str] = {
-    ModelStage.STAGING: "staging",
-    ModelStage.SHADOW: "shadow",
-    ModelStage.CANARY: "canary",
-    ModelStage.PRODUCTION: "production",
-}
-ROLLBACK_ALIAS = "rollback_target"
-EXPERIMENT_PREFIX = "ordinis/"
 _PAGE = 1000
-
-
-@dataclass(slots=True)
-class LoadedVersion:
-    """A version as read from MLflow, with what the registry keeps beside the ModelVersion."""
-
-    version: ModelVersion
-    manifest: dict[str, str] = field(default_factory=dict)
-    model_file: str | None = None
-    model_type: str | None = None
-
-
-@dataclass(slots=True)
-class LoadedModel:
-    """A registered model: versions (registration order) and aliases (alias → MLflow version)."""
-
-    name: str
-    versions: list[LoadedVersion]
-    aliases: dict[str, str]
 
 
 class MlflowBackend:
@@ -278,72 +248,5 @@ class MlflowBackend:
 
 def to_loaded_version(mv: MlflowModelVersion) -> LoadedVersion | None:
     """Our view of an MLflow model version; None when it was not registered by this engine."""
-    tags: dict[str, str] = dict(mv.tags or {})
-    version = tags.get(TAG_VERSION)
-    if not version:
-        return None
-    passed_tag = tags.get(TAG_EVAL_PASSED)
-    manifest = {str(k): str(v) for k, v in _json(tags.get(TAG_MANIFEST)).items()}
-    created = tags.get(TAG_CREATED_AT)
-    mv_obj = ModelVersion(
-        model_name=mv.name,
-        version=version,
-        stage=ModelStage(tags.get(TAG_STAGE, ModelStage.DEVELOPMENT.value)),
-        created_at=(
-            datetime.fromisoformat(created) if created
-            else datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC)
-        ),
-        metrics={k: float(v) for k, v in _json(tags.get(TAG_METRICS)).items()},
-        parameters=_json(tags.get(TAG_PARAMETERS)),
-        artifact_path=(mv.source or None) if manifest else None,  # None: no artifacts
-        artifact_sha256=tags.get(TAG_SHA256) or None,
-        training_job_id=tags.get(TAG_TRAINING_JOB) or None,
-        description=mv.description or "",
-        lineage={
-            k[len(LINEAGE_PREFIX):]: v for k, v in tags.items() if k.startswith(LINEAGE_PREFIX)
-        },
-        mlflow_version=str(mv.version),
-        run_id=mv.run_id or None,
-        evaluation_passed=None if passed_tag is None else passed_tag == "true",
-        evaluation_label=tags.get(TAG_EVAL_LABEL, ""),
-        production_verdict=_verdict(tags.get(TAG_EVAL_PRODUCTION)),
-    )
-    return LoadedVersion(
-        version=mv_obj,
-        manifest=manifest,
-        model_file=tags.get(TAG_MODEL_FILE) or None,
-        model_type=tags.get(TAG_MODEL_TYPE) or None,
-    )
-
-
-def _verdict(text: str | None) -> ProductionVerdict | None:
-    """The stored production verdict; an unreadable one counts as none (re-evaluate)."""
-    data = _json(text)
-    if not data:
-        return None
-    try:
-        return ProductionVerdict.from_dict(data)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        log.warning("unreadable JSON tag value %r", text[:80])
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def json_tag(value: dict[str, Any]) -> str:
-    """Compact, key-sorted JSON for a tag value (non-finite floats as strings)."""
-    def fix(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return str(v)
-        return v
-
-    return json.dumps({k: fix(v) for k, v in value.items()}, sort_keys=True,
-                      separators=(",", ":"), default=str)
+    return loaded_version(mv.name, str(mv.version), dict(mv.tags or {}), mv.creation_timestamp,
+                          mv.source, mv.description, mv.run_id)

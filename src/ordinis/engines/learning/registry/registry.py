@@ -55,6 +55,7 @@ from ordinis.engines.learning.governance.policies import (
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 from ordinis.engines.learning.observability.tracing import ATTR_VERSION, span
+from ordinis.engines.learning.registry import view
 from ordinis.engines.learning.registry.history import (
     STAGE_CHANGE_KIND,
     StageChange,
@@ -87,7 +88,6 @@ from ordinis.engines.learning.registry.mlflow_backend import (
     TAG_TRAINING_JOB,
     TAG_VERSION,
     LoadedModel,
-    LoadedVersion,
     MlflowBackend,
     json_tag,
 )
@@ -253,13 +253,7 @@ class ModelRegistry:
 
     def get_model_version(self, version_id: str) -> ModelVersion:
         """A version by ``model:version``; NotFoundError lists what exists."""
-        model_name, _, version = version_id.rpartition(":")
-        if not model_name:
-            raise ValidationError(
-                "version_id",
-                [FieldProblem("version_id", version_id, "must be '<model_name>:<version>'")],
-            )
-        return self._get(model_name, version)
+        return view.find_version(self._versions, version_id)
 
     def list_versions(
         self, model_name: str, stage: ModelStage | str | None = None
@@ -286,14 +280,8 @@ class ModelRegistry:
         data hash (renaming does not reset the count). Retention does not lower it: archived
         versions stay registered. Trials run outside the engine are not seen."""
         mv = self.get_model_version(version_id)
-        key = _data_key(mv)
-        count = 0
         with self._cache_lock:
-            for name, versions in self._versions.items():
-                for other in versions.values():
-                    if name == mv.model_name or (key is not None and _data_key(other) == key):
-                        count += 1
-        return max(count, 1)
+            return view.trial_count_of(self._versions, mv)
 
     def model_type_of(self, version_id: str) -> str | None:
         """The model type a version was registered with (None when not given)."""
@@ -320,25 +308,7 @@ class ModelRegistry:
         older verdict no longer counts). Other gate sets never open production.
         """
         mv = self.get_model_version(version_id)
-        verdict = mv.production_verdict
-        if verdict is None:
-            label = mv.evaluation_label
-            other = f" (its latest evaluation: {label})" if label else ""
-            return (
-                f"version {version_id} has no evaluation with the production gate set{other}; "
-                "evaluate it with gate_set='production' (other gate sets never open production)"
-            )
-        trials = self.trial_count_of(version_id)
-        if verdict.trials != trials:
-            return (
-                f"version {version_id}'s production evaluation {verdict.evaluation_id} counted "
-                f"{verdict.trials} trial(s) but {trials} candidates are registered now; "
-                "re-evaluate it with the production gate set (the Deflated Sharpe counts every "
-                "candidate)"
-            )
-        if not verdict.passed:
-            return f"version {version_id}: {verdict.label()}"
-        return None
+        return view.production_blocker(mv, self.trial_count_of(version_id))
 
     def aliases(self, model_name: str) -> dict[str, str]:
         """MLflow aliases as ``{alias: our version}`` (production, rollback_target, ...)."""
@@ -480,7 +450,7 @@ class ModelRegistry:
                 "model version",
                 [FieldProblem("version", version,
                               f"already registered for model {model_name!r} (known: "
-                              f"{_tail(known)}); choose a new version string")],
+                              f"{view.tail(known)}); choose a new version string")],
             )
         target = f"{model_name}:{version}"
         self._preflight(GovernanceAction(
@@ -1032,27 +1002,11 @@ class ModelRegistry:
             self._aliases.pop(loaded.name, None)
             self._production.pop(loaded.name, None)
             return
-        by_mlflow = {lv.version.mlflow_version: lv for lv in loaded.versions}
-        versions: dict[str, ModelVersion] = {}
         for lv in loaded.versions:
-            versions[lv.version.version] = lv.version
             self._integrity[lv.version.version_id] = _Integrity(
                 lv.manifest, lv.model_file, lv.model_type
             )
-        aliases: dict[str, str] = {}
-        for alias, mlflow_version in loaded.aliases.items():
-            found: LoadedVersion | None = by_mlflow.get(mlflow_version)
-            if found is not None:
-                aliases[alias] = found.version.version
-        prod = aliases.get("production")
-        for v, mv in list(versions.items()):
-            if prod == v and mv.stage is not ModelStage.PRODUCTION:
-                log.warning("%s: production alias wins over stage tag %s", mv.version_id, mv.stage)
-                versions[v] = dataclasses.replace(mv, stage=ModelStage.PRODUCTION)
-            elif prod != v and mv.stage is ModelStage.PRODUCTION:
-                log.warning("%s: tagged production but not the alias; treated as archived",
-                            mv.version_id)
-                versions[v] = dataclasses.replace(mv, stage=ModelStage.ARCHIVED)
+        versions, aliases = view.resolve(loaded)
         self._versions[loaded.name] = versions
         self._aliases[loaded.name] = aliases
         self._refresh_production(loaded.name)
@@ -1084,23 +1038,10 @@ class ModelRegistry:
             self._refresh_production(mv.model_name)
 
     def _model_versions(self, model_name: str) -> dict[str, ModelVersion]:
-        versions = self._versions.get(model_name)
-        if versions is None:
-            raise NotFoundError(
-                f"model {model_name!r} is not registered; known models: "
-                f"{sorted(self._versions) or 'none'}"
-            )
-        return versions
+        return view.model_versions(self._versions, model_name)  # type: ignore[return-value]
 
     def _get(self, model_name: str, version: str) -> ModelVersion:
-        versions = self._model_versions(model_name)
-        mv = versions.get(version)
-        if mv is None:
-            raise NotFoundError(
-                f"version {version!r} of model {model_name!r} is not registered; "
-                f"known versions: {_tail(versions)}"
-            )
-        return mv
+        return view.find_version(self._versions, f"{model_name}:{version}")
 
     def _update_gauges(self, model_name: str) -> None:
         counts = dict.fromkeys(ModelStage, 0)
@@ -1131,23 +1072,6 @@ def _staged_since(history: list[StageChange], mv: ModelVersion) -> datetime | No
         return None
     entered = [c.at for c in history if c.version == mv.version and c.to_stage is mv.stage]
     return entered[-1] if entered else None
-
-
-def _data_key(mv: ModelVersion) -> tuple[str, str] | None:
-    """(feature set, data hash) of a trained version; None without a data hash."""
-    data_hash = mv.lineage.get("data_hash", "")
-    if not data_hash:
-        return None
-    return mv.lineage.get("feature_set", ""), data_hash
-
-
-def _tail(versions: dict[str, ModelVersion], n: int = 20) -> str:
-    names = list(versions)
-    if not names:
-        return "none"
-    shown = names[-n:]
-    more = f" (and {len(names) - n} older)" if len(names) > n else ""
-    return ", ".join(shown) + more
 
 
 def _roundtrip(text: str) -> dict[str, Any]:

@@ -504,6 +504,13 @@ class RolloutService:
         if problem:
             raise PolicyDeniedError("promote", "immediate_rollout", problem)
 
+    @property
+    def has_work(self) -> bool:
+        """True when a tick has something to do: a live rollout or queued shadow predictions."""
+        return len(self.shadows) > 0 or any(
+            not ctl.state.phase.is_final for ctl in self.controllers.values()
+        )
+
     async def tick(self) -> dict[str, Move]:
         """Advance every active rollout once (after running queued shadows, off the loop)."""
         await asyncio.to_thread(self.run_shadows)

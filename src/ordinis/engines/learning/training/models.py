@@ -32,6 +32,12 @@ class SignalModel:
         self.algorithm = algorithm
         self.threshold = float(threshold)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The model's state without the per-process column check (artifacts stay the same)."""
+        state = dict(self.__dict__)
+        state.pop("_checked_columns", None)
+        return state
+
     def __repr__(self) -> str:
         return (
             f"SignalModel(algorithm={self.algorithm!r}, n_features={len(self.feature_names)}, "
@@ -46,7 +52,16 @@ class SignalModel:
                 [FieldProblem("X", type(X).__name__, "must be a pandas DataFrame with columns "
                               f"{list(self.feature_names)}")],
             )
-        missing = [n for n in self.feature_names if n not in X.columns]
+        names = list(self.feature_names)
+        # the common case: the columns are exactly the training columns, in order (no reindex);
+        # a host that reuses one column Index per call is checked once
+        columns = X.columns
+        if columns is getattr(self, "_checked_columns", None) or list(columns) == names:
+            self._checked_columns = columns
+            frame: pd.DataFrame | None = X
+        else:
+            frame = None
+        missing = [] if frame is not None else [n for n in names if n not in X.columns]
         if missing:
             raise ValidationError(
                 "model input",
@@ -54,7 +69,8 @@ class SignalModel:
                               f"missing feature column(s) {missing}; the model needs "
                               f"{list(self.feature_names)}")],
             )
-        frame = X.loc[:, list(self.feature_names)]
+        if frame is None:
+            frame = X.loc[:, names]
         try:
             values = frame.to_numpy(dtype=float)
         except (TypeError, ValueError):

@@ -23,7 +23,7 @@ from ordinis.engines.learning.core.errors import (
     TrainingError,
     ValidationError,
 )
-from ordinis.engines.learning.evaluation import (
+from ordinis.engines.learning.evaluation.cross_validation import (  # not the package: workers
     CombinatorialPurged,
     CVResult,
     PurgedKFold,

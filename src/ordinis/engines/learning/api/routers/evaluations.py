@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter
 
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Operator, Reader
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -38,11 +38,8 @@ async def evaluations(
 ) -> dict[str, object]:
     """Every stored evaluation of the version, oldest first (a history, per gate set);
     ``gate_set`` keeps one gate set's."""
-    engine.get_model_version(version_id)
-    history = await asyncio.to_thread(engine.get_evaluations, version_id)
-    out = [convert.evaluation(r, i) for i, r in enumerate(history, 1)
-           if gate_set is None or r.gate_set == gate_set]
-    return s.page(out, limit, offset)
+    return await asyncio.to_thread(
+        reads.evaluations_page, engine, version_id, limit, offset, gate_set)
 
 
 @router.post("/evaluations/compare", response_model=s.CompareOut)

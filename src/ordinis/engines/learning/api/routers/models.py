@@ -9,8 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ordinis.engines.learning import FieldProblem, NotFoundError, ValidationError
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Approver, Operator, Reader
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -18,25 +17,12 @@ from ordinis.engines.learning.api.deps import Engine, Limit, Offset
 router = APIRouter(prefix="/v1", tags=["models"])
 
 
-def _known(engine: Engine, name: str) -> None:
-    known = engine.list_models()
-    if name not in known:
-        raise NotFoundError(
-            f"model {name!r} is not registered; known models: {', '.join(known) or 'none'}"
-        )
-
-
 @router.get("/models", response_model=s.Page[s.ModelOut])
 async def list_models(
     engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, object]:
     """Every registered model with its version count and production version."""
-    out = []
-    for name in engine.list_models():
-        prod = engine.get_production_model(name)
-        out.append(s.ModelOut(name=name, versions=len(engine.list_model_versions(name)),
-                              production=prod.version_id if prod else None))
-    return s.page(out, limit, offset)
+    return reads.models_page(engine, limit, offset)
 
 
 @router.get("/models/{name}/versions", response_model=s.Page[s.VersionOut])
@@ -44,12 +30,7 @@ async def list_versions(
     name: str, engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, object]:
     """The versions of one model, oldest first."""
-    _known(engine, name)
-    return s.page(
-        [convert.version(v, engine.production_blocker(v.version_id))
-         for v in engine.list_model_versions(name)],
-        limit, offset,
-    )
+    return reads.versions_page(engine, name, limit, offset)
 
 
 @router.get("/models/{name}/history", response_model=s.Page[s.StageChangeOut])
@@ -57,9 +38,7 @@ async def stage_history(
     name: str, engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, object]:
     """Every stage change of the model: when, which version, from/to, who and why."""
-    _known(engine, name)
-    changes = await asyncio.to_thread(engine.stage_history, name)
-    return s.page([convert.stage_change(c) for c in changes], limit, offset)
+    return await asyncio.to_thread(reads.history_page, engine, name, limit, offset)
 
 
 @router.get("/models/{name}/at", response_model=s.VersionOut)
@@ -69,34 +48,26 @@ async def version_at(
     stage: str = "production",
 ) -> s.VersionOut:
     """The version that held ``stage`` at time ``t``."""
-    _known(engine, name)
-    if t.tzinfo is None:
-        raise ValidationError("query", [FieldProblem("t", t.isoformat(),
-                              "must carry a time zone (add Z for UTC)")])
-    mv = await asyncio.to_thread(engine.version_at, name, t, stage)
-    if mv is None:
-        raise NotFoundError(f"no version of {name!r} was in {stage} at {t.isoformat()}")
-    return convert.version(mv)
+    return await asyncio.to_thread(reads.version_at, engine, name, t, stage)
 
 
 @router.post("/models/{name}/rollback", response_model=s.VersionOut)
 async def rollback(name: str, body: s.RollbackIn, engine: Engine, who: Operator) -> s.VersionOut:
     """Restore the previous production version."""
-    _known(engine, name)
+    reads.known_model(engine, name)
     return convert.version(await engine.rollback(name, body.reason, actor=who.name))
 
 
 @router.get("/versions/{version_id}", response_model=s.VersionOut)
 async def show_version(version_id: str, engine: Engine, who: Reader) -> s.VersionOut:
     """One version (``name:version``): stage, metrics, parameters, lineage, artifact hash."""
-    mv = engine.get_model_version(version_id)
-    return convert.version(mv, engine.production_blocker(mv.version_id))
+    return reads.show_version(engine, version_id)
 
 
 @router.get("/versions/{version_id}/lineage", response_model=dict[str, str])
 async def lineage(version_id: str, engine: Engine, who: Reader) -> dict[str, str]:
     """Where the version came from: data hash, code version, job, parent."""
-    return s.strs(engine.get_model_version(version_id).lineage)
+    return reads.lineage(engine, version_id)
 
 
 @router.post("/versions/{version_id}/promote", response_model=s.VersionOut)
