@@ -262,7 +262,9 @@ class _Host:
         if self.engine.has_background_work:
             # what fell due at the new time (scheduled drift checks, rollout ticks) finishes
             # here, before the book's trades feed the tracker: the same replay on every run
-            await self.engine.drain()
+            t0 = time.perf_counter()
+            await self.engine.drain()  # a retrain it starts takes no simulated time
+            self.times.train += time.perf_counter() - t0
         index = {s: i for i, s in enumerate(self.panel.symbols)}
         trades = []
         for fill in fills:
