@@ -17,33 +17,11 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 
-from ordinis.engines.learning.registry.tags import (  # noqa: F401  (names this module served)
+from ordinis.engines.learning.registry.tags import (
     EXPERIMENT_PREFIX,
-    LINEAGE_PREFIX,
-    ROLLBACK_ALIAS,
-    STAGE_ALIASES,
-    TAG_CREATED_AT,
-    TAG_EVAL_AT,
-    TAG_EVAL_GATE_SET,
-    TAG_EVAL_ID,
-    TAG_EVAL_LABEL,
-    TAG_EVAL_PASSED,
-    TAG_EVAL_PRODUCTION,
-    TAG_EVAL_RUN,
-    TAG_EVAL_SUMMARY,
     TAG_MANAGED,
-    TAG_MANIFEST,
-    TAG_METRICS,
-    TAG_MODEL_FILE,
-    TAG_MODEL_TYPE,
-    TAG_PARAMETERS,
-    TAG_SHA256,
-    TAG_STAGE,
-    TAG_TRAINING_JOB,
-    TAG_VERSION,
     LoadedModel,
     LoadedVersion,
-    json_tag,
     loaded_version,
 )
 

@@ -65,7 +65,8 @@ from ordinis.engines.learning.registry.history import (
     version_at,
 )
 from ordinis.engines.learning.registry.lineage import build_lineage
-from ordinis.engines.learning.registry.mlflow_backend import (
+from ordinis.engines.learning.registry.mlflow_backend import MlflowBackend
+from ordinis.engines.learning.registry.tags import (
     LINEAGE_PREFIX,
     ROLLBACK_ALIAS,
     STAGE_ALIASES,
@@ -88,7 +89,6 @@ from ordinis.engines.learning.registry.mlflow_backend import (
     TAG_TRAINING_JOB,
     TAG_VERSION,
     LoadedModel,
-    MlflowBackend,
     json_tag,
 )
 from ordinis.engines.learning.registry.validation import (
