@@ -355,10 +355,13 @@ class PostgresEventStore:
     def append_events(self, rows: Sequence[EventRow]) -> int:
         """Insert ``rows`` in one transaction; ids already stored are skipped.
 
-        The common case is one COPY straight into ``events`` (in a savepoint). When it meets
-        an id that is already stored (a retried batch whose acknowledgement was lost, or an id
-        recorded twice), the savepoint is rolled back and the batch goes the idempotent way:
-        COPY into the staging table, then ``INSERT ... ON CONFLICT (event_id) DO NOTHING``.
+        The common case is one COPY straight into ``events``, its own transaction on the
+        autocommit connection: the server commits before it reports the COPY complete, in two
+        round trips (BEGIN, SAVEPOINT, RELEASE and COMMIT each cost one more, and the writer
+        thread waits for the GIL after each). When it meets an id that is already stored (a
+        retried batch whose acknowledgement was lost, or an id recorded twice), that COPY
+        rolls back whole and the batch goes the idempotent way, in one transaction: COPY into
+        the staging table, then ``INSERT ... ON CONFLICT (event_id) DO NOTHING``.
         """
         if not rows:
             return 0
@@ -382,17 +385,20 @@ class PostgresEventStore:
                 copy.write(chunks[start // step])
 
         def write(conn: psycopg.Connection[Any]) -> int:
-            with conn.transaction(), conn.cursor() as cur:
+            with conn.cursor() as cur:
                 try:
-                    with conn.transaction(), cur.copy(_COPY_EVENTS) as copy:
+                    # autocommit: the COPY is its own transaction, committed before the
+                    # server reports it complete (two round trips, not six)
+                    with cur.copy(_COPY_EVENTS) as copy:
                         send(copy)
                     return len(rows)
                 except psycopg.errors.UniqueViolation:
                     pass  # some ids are stored already: take the idempotent path below
-                with cur.copy(_COPY_STAGE) as copy:
-                    send(copy)
-                cur.execute(_MOVE_STAGE)
-                return max(cur.rowcount, 0)
+                with conn.transaction():
+                    with cur.copy(_COPY_STAGE) as copy:
+                        send(copy)
+                    cur.execute(_MOVE_STAGE)
+                    return max(cur.rowcount, 0)
 
         return int(self._run(write))
 
