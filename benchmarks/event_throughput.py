@@ -1,7 +1,7 @@
 """Durable event throughput of the public path vs raw and naive writes; record() latency.
 
 Run: ``python benchmarks/event_throughput.py [--store sqlite|postgresql] [--events N]
-[--repeats R] [--no-engine] [--pg-url URL]``
+[--repeats R] [--no-engine] [--pg-url URL] [--engine-buffer N]``
 
 With ``--store postgresql`` every path writes to PostgreSQL (a fresh schema per run): the
 public path through the engine and the pipeline, and the raw limit as the fastest of three
@@ -228,7 +228,11 @@ async def public_path(
 
 
 async def engine_path(
-    events: list[LearningEvent], data_dir: Path, settle_seconds: float, pg_url: str | None = None
+    events: list[LearningEvent],
+    data_dir: Path,
+    settle_seconds: float,
+    pg_url: str | None = None,
+    buffer: int | None = None,
 ) -> float:
     """Seconds to record every event through a LearningEngine and have them all committed.
 
@@ -239,7 +243,8 @@ async def engine_path(
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     store_url = None if pg_url is None else f"{pg_url}?schema={schema}"
-    engine = LearningEngine(LearningEngineConfig(data_dir=data_dir, store_url=store_url))
+    sizes = {} if buffer is None else {"max_events_memory": buffer}
+    engine = LearningEngine(LearningEngineConfig(data_dir=data_dir, store_url=store_url, **sizes))
     await engine.initialize()
     await asyncio.sleep(settle_seconds)  # wall-clock wait of the harness, not engine logic
     # The start-up garbage (MLflow, scikit-learn imports) would otherwise be swept by a full
@@ -448,6 +453,8 @@ def main() -> None:
     parser.add_argument("--no-engine", action="store_true", help="skip the LearningEngine path")
     parser.add_argument("--engine-settle-seconds", type=float, default=8.0,
                         help="wait after engine.initialize() for its worker processes to warm up")
+    parser.add_argument("--engine-buffer", type=int, default=None,
+                        help="the engine path's max_events_memory (default: the config's, 10000)")
     parser.add_argument("--no-exposition", action="store_true",
                         help="skip (e): the pipeline path with /metrics served and scraped")
     parser.add_argument("--scrape-interval", type=float, default=1.0,
@@ -486,7 +493,8 @@ def main() -> None:
         for r in range(args.repeats):
             if engine_runs:
                 engine_t.append(asyncio.run(engine_path(
-                    engine_runs[r], d / f"engine{r}", args.engine_settle_seconds, pg_url
+                    engine_runs[r], d / f"engine{r}", args.engine_settle_seconds, pg_url,
+                    args.engine_buffer,
                 )))
             pipeline_t.append(asyncio.run(public_path(
                 pipeline_runs[r], d / f"pipe{r}.db", pg_url=pg_url
