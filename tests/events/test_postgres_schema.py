@@ -1,4 +1,5 @@
-"""PostgreSQL schema v2: a v1 store (jsonb payload, database collation) upgrades in place."""
+"""PostgreSQL store specifics: a v1 store (jsonb payload, database collation) upgrades in
+place; each batch commits as one transaction on both write paths."""
 
 from __future__ import annotations
 
@@ -62,3 +63,30 @@ def test_v1_store_upgrades_and_reads_back_the_same_events(
         cleanup.open()
         cleanup.drop_schema()
         cleanup.close()
+
+
+def test_each_batch_is_one_transaction_on_both_write_paths(pg_url: str) -> None:
+    """The COPY straight into events (autocommit: the statement is the transaction) and the
+    staging path of a batch with a stored id each commit a batch whole: every row of a batch
+    carries the same xmin, across the 1000-row COPY chunks."""
+    schema = f"t_events_xact_{uuid.uuid4().hex[:10]}"
+    store = PostgresEventStore(pg_url, schema=schema)
+    store.open()
+    try:
+        rows = [encode_event(make_event(i), 64 * 1024) for i in range(3600)]
+        assert store.append_events(rows[:2500]) == 2500  # three chunks, the direct COPY
+        assert store.append_events(rows[2000:]) == 1100  # 500 stored ids: the staging path
+
+        def xmins(ids: list[str]) -> set[str]:
+            found = store._c.execute(
+                "SELECT DISTINCT xmin::text FROM events WHERE event_id = ANY(%s)", (ids,)
+            ).fetchall()
+            return {x for (x,) in found}
+
+        first = xmins([r[0] for r in rows[:2500]])
+        second = xmins([r[0] for r in rows[2500:]])
+        assert len(first) == 1 and len(second) == 1 and first != second
+        assert store.count_events() == 3600
+    finally:
+        store.drop_schema()
+        store.close()
