@@ -277,6 +277,45 @@ def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     reopened.close()
 
 
+def test_sqlite_checkpoints_coalesce_to_one_per_interval(tmp_path: Path) -> None:
+    """Many small commits (a host's breaker state every bar) ask for a checkpoint each; the
+    background thread runs at most one per interval, and still copies every commit."""
+    import shutil
+    import sqlite3
+    import time
+    from contextlib import closing
+
+    from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
+
+    path = tmp_path / "events.db"
+    store = SQLiteEventStore(f"sqlite:///{path}", checkpoint_interval=0.3)
+    store.open()
+    try:
+        before = store.checkpoints
+        started = time.monotonic()
+        for i in range(200):  # 200 commits, each asking for a checkpoint
+            store.append_events(_rows([make_event(i)]))
+        burst = time.monotonic() - started
+        time.sleep(0.8)  # more than two intervals after the burst
+        ran = store.checkpoints - before
+        assert 1 <= ran <= 2 + int(burst / 0.3)
+        # every commit reached the database file itself: a copy of the file without its
+        # WAL holds all 200 events
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(path, copy)
+        with closing(sqlite3.connect(copy)) as conn:
+            assert conn.execute("SELECT count(*) FROM events").fetchone() == (200,)
+    finally:
+        store.close()
+
+
+def test_sqlite_checkpoint_interval_is_validated(tmp_path: Path) -> None:
+    from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
+
+    with pytest.raises(ValueError, match=r"checkpoint_interval=-1.*>= 0"):
+        SQLiteEventStore(f"sqlite:///{tmp_path / 'e.db'}", checkpoint_interval=-1)
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 127, 129, 2047, 2049, 3999, 4000, 4001, 8001])
 def test_every_batch_size_stores_each_event_once(store: EventStore, size: int) -> None:
     # SQLite pads a statement with copies of the batch's last row up to a prepared size;

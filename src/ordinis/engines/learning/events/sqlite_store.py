@@ -6,6 +6,7 @@ import functools
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import chain
@@ -125,7 +126,13 @@ class SQLiteEventStore:
     max_batch_rows = _MAX_ROWS
     what = "event store"
 
-    def __init__(self, url: str, init: bool = False, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        init: bool = False,
+        read_only: bool = False,
+        checkpoint_interval: float | None = None,
+    ) -> None:
         if not url.startswith("sqlite:///"):
             raise ValueError(f"store_url={url!r}: SQLiteEventStore needs sqlite:///path")
         self.url = url
@@ -145,6 +152,15 @@ class SQLiteEventStore:
         self._checkpointer: _Checkpointer | None = None
         self._lock = threading.RLock()
         self._rlock = self._lock
+        if checkpoint_interval is not None and not checkpoint_interval >= 0:
+            raise ValueError(
+                f"checkpoint_interval={checkpoint_interval!r}: seconds between background "
+                "checkpoints must be >= 0 (0 checkpoints after every commit)"
+            )
+        # at most one background checkpoint per this many seconds (wall clock: I/O pacing)
+        self.checkpoint_interval = (
+            CHECKPOINT_INTERVAL_SECONDS if checkpoint_interval is None else checkpoint_interval
+        )
         self.init = init  # an empty file may be initialised as a fresh store
         self.read_only = read_only  # open for inspection: no migrations, no writes
         self.bad_rows: dict[str, str] = {}  # event id -> why it cannot be read (skipped)
@@ -187,7 +203,9 @@ class SQLiteEventStore:
             # so a commit never waits for one.
             conn.execute("PRAGMA wal_autocheckpoint=0")
             conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
-            self._checkpointer = _Checkpointer(self._connect(), self.path.name)
+            self._checkpointer = _Checkpointer(
+                self._connect(), self.path.name, self.checkpoint_interval
+            )
 
     def _open_read_only(self) -> None:
         """Open for inspection beside a live engine: no migrations, no checkpoints, no writes."""
@@ -262,6 +280,11 @@ class SQLiteEventStore:
         if self.read_only:
             raise ReadOnlyError(f"store {self.url} is open read-only (inspection); no writes")
         return self._c
+
+    @property
+    def checkpoints(self) -> int:
+        """Background WAL checkpoints run since open (0 in memory or read-only)."""
+        return 0 if self._checkpointer is None else self._checkpointer.checkpoints
 
     def _wrote(self) -> None:
         """A write committed: let the checkpointer copy it into the database file."""
@@ -458,20 +481,27 @@ class SQLiteEventStore:
 
 _OUR_TABLES = ("events", "records", "audit_log")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a reset
+CHECKPOINT_INTERVAL_SECONDS = 0.5  # at most one background checkpoint per interval
 
 
 class _Checkpointer:
     """A thread that copies committed WAL frames into the database file (PASSIVE checkpoints).
 
     PASSIVE never blocks the writer; the WAL restarts from its beginning once a checkpoint
-    has caught up. Requests coalesce: many commits during one checkpoint cause one more.
+    has caught up. Requests coalesce, and at most one checkpoint runs per ``interval``
+    seconds: each one syncs the database file, and a host that commits small writes often
+    (the breakers' state every bar) asked for one per commit (8,499 in the demo, 9.9 s of
+    I/O, against 67 at 0.5 s). ``close()`` runs a last TRUNCATE checkpoint.
     """
 
-    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, name: str, interval: float) -> None:
         self._conn = conn
         self._wake = threading.Event()
+        self._halt = threading.Event()
         self._closing = False
+        self.interval = interval
         self.errors = 0
+        self.checkpoints = 0
         self._thread = threading.Thread(
             target=self._loop, name=f"sqlite-checkpoint-{name}", daemon=True
         )
@@ -481,18 +511,26 @@ class _Checkpointer:
         self._wake.set()
 
     def _loop(self) -> None:
+        last = -float("inf")
         while True:
             self._wake.wait()
+            # wall-clock pacing of real I/O (no engine decision depends on it)
+            pause = last + self.interval - time.monotonic()
+            if pause > 0:
+                self._halt.wait(pause)
             self._wake.clear()
             if self._closing:
                 break
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.checkpoints += 1
             except sqlite3.Error:
                 self.errors += 1  # the next commit asks again
+            last = time.monotonic()
 
     def close(self) -> None:
         self._closing = True
+        self._halt.set()
         self._wake.set()
         self._thread.join()
         try:  # leave a small WAL behind: one last full checkpoint, best effort
