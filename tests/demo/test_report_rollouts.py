@@ -155,6 +155,12 @@ def test_the_record_holds_each_stage_the_canary_ramp_and_the_rollback(
     assert rec.rollbacks == 1 and len(rollbacks) == 1 and v3 in rollbacks[0].label
     assert "harm" in rollbacks[0].label
     assert rec.production_reached and rec.promotions == 2  # v1, then v2 (v3 never)
+    # the timeline's promotions are the promotions to production the summary counts; a
+    # candidate put in staging is marked as staged, not as a promotion
+    promotions = [m for m in rec.marks if m.kind is MarkKind.PROMOTION]
+    assert [m.label for m in promotions] == [f"{v1} -> production", f"{v2} -> production"]
+    staged = [m for m in rec.marks if m.kind is MarkKind.STAGED]
+    assert staged and all(m.label.endswith("-> staging") for m in staged)
     # spans of one version never overlap, and each starts where the previous one ended
     for v in (v1, v2, v3):
         spans = sorted((s for s in rec.stages if s.version_id == v and s.stage != "serving"),

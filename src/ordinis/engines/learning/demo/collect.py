@@ -114,8 +114,10 @@ def _stages(
         if change.action == "rollback":
             rec.rollbacks += 1
             rec.marks.append(TimelineMark(change.at, MarkKind.ROLLBACK, f"{vid}: {change.reason}"))
-        elif stage in ("staging", "production"):
+        elif stage == "production":
             rec.marks.append(TimelineMark(change.at, MarkKind.PROMOTION, f"{vid} -> {stage}"))
+        elif stage == "staging":
+            rec.marks.append(TimelineMark(change.at, MarkKind.STAGED, f"{vid} -> {stage}"))
     for vid, (stage, start, reason) in open_spans.items():
         if stage != "none":
             rec.stages.append(StageSpan(vid, stage, start, None, reason))

@@ -20,7 +20,8 @@ class MarkKind(StrEnum):
     DRIFT = "drift alert"
     RETRAIN = "retrain"
     REFUSED = "retrain refused"
-    PROMOTION = "promotion"
+    STAGED = "staged"  # a candidate put in STAGING (not a promotion: the summary counts those)
+    PROMOTION = "promotion"  # to PRODUCTION
     ROLLBACK = "rollback"
 
 

@@ -35,6 +35,7 @@ _COLOURS = {
     MarkKind.DRIFT: "#d08c00",
     MarkKind.RETRAIN: "#1f77b4",
     MarkKind.REFUSED: "#999999",
+    MarkKind.STAGED: "#9ecae1",
     MarkKind.PROMOTION: "#2ca02c",
     MarkKind.ROLLBACK: "#d62728",
 }
@@ -112,7 +113,7 @@ def _equity_figure(rec: DemoRecord) -> str:
         level = f"{rec.bands[0].level:.0%}" if rec.bands else ""
         ax.set_title(
             f"Equity, net of costs; shaded: {level} stationary-bootstrap bands; dotted: "
-            "retrains, promotions, rollbacks"
+            "retrains, promotions to production, rollbacks"
         )
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
@@ -135,7 +136,10 @@ def _timeline_figure(rec: DemoRecord) -> str:
         ax.set_ylim(-0.7, len(kinds) - 0.3)
         if rec.days:
             ax.set_xlim(_x(rec.days[0]), _x(rec.days[-1]))
-        ax.set_title("Drift alerts, retrains (and refusals), promotions and rollbacks")
+        ax.set_title(
+            "Drift alerts, retrains (and refusals), staged candidates, promotions to "
+            "production and rollbacks"
+        )
         ax.grid(axis="x", alpha=0.3)
         return _svg(fig, "timeline")
 
