@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import tempfile
+import time
+from contextlib import closing
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -280,11 +284,6 @@ def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
 def test_sqlite_checkpoints_coalesce_to_one_per_interval(tmp_path: Path) -> None:
     """Many small commits (a host's breaker state every bar) ask for a checkpoint each; the
     background thread runs at most one per interval, and still copies every commit."""
-    import shutil
-    import sqlite3
-    import time
-    from contextlib import closing
-
     from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
 
     path = tmp_path / "events.db"

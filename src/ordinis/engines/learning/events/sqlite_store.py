@@ -113,6 +113,7 @@ def _padded_insert(rows: Sequence[EventRow], start: int, stop: int) -> tuple[str
 
 
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+CHECKPOINT_INTERVAL_SECONDS = 0.5  # at most one background checkpoint per interval
 
 
 class SQLiteEventStore:
@@ -131,7 +132,7 @@ class SQLiteEventStore:
         url: str,
         init: bool = False,
         read_only: bool = False,
-        checkpoint_interval: float | None = None,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
     ) -> None:
         if not url.startswith("sqlite:///"):
             raise ValueError(f"store_url={url!r}: SQLiteEventStore needs sqlite:///path")
@@ -152,15 +153,13 @@ class SQLiteEventStore:
         self._checkpointer: _Checkpointer | None = None
         self._lock = threading.RLock()
         self._rlock = self._lock
-        if checkpoint_interval is not None and not checkpoint_interval >= 0:
+        if not checkpoint_interval >= 0:  # NaN too
             raise ValueError(
                 f"checkpoint_interval={checkpoint_interval!r}: seconds between background "
                 "checkpoints must be >= 0 (0 checkpoints after every commit)"
             )
         # at most one background checkpoint per this many seconds (wall clock: I/O pacing)
-        self.checkpoint_interval = (
-            CHECKPOINT_INTERVAL_SECONDS if checkpoint_interval is None else checkpoint_interval
-        )
+        self.checkpoint_interval = checkpoint_interval
         self.init = init  # an empty file may be initialised as a fresh store
         self.read_only = read_only  # open for inspection: no migrations, no writes
         self.bad_rows: dict[str, str] = {}  # event id -> why it cannot be read (skipped)
@@ -481,7 +480,6 @@ class SQLiteEventStore:
 
 _OUR_TABLES = ("events", "records", "audit_log")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a reset
-CHECKPOINT_INTERVAL_SECONDS = 0.5  # at most one background checkpoint per interval
 
 
 class _Checkpointer:
@@ -497,8 +495,7 @@ class _Checkpointer:
     def __init__(self, conn: sqlite3.Connection, name: str, interval: float) -> None:
         self._conn = conn
         self._wake = threading.Event()
-        self._halt = threading.Event()
-        self._closing = False
+        self._halt = threading.Event()  # set by close(): stop pausing, stop looping
         self.interval = interval
         self.errors = 0
         self.checkpoints = 0
@@ -519,7 +516,7 @@ class _Checkpointer:
             if pause > 0:
                 self._halt.wait(pause)
             self._wake.clear()
-            if self._closing:
+            if self._halt.is_set():
                 break
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -529,7 +526,6 @@ class _Checkpointer:
             last = time.monotonic()
 
     def close(self) -> None:
-        self._closing = True
         self._halt.set()
         self._wake.set()
         self._thread.join()
