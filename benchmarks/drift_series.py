@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 TCPD_DIR = Path(__file__).parent / "data" / "tcpd"
+TCPD_DEV_DIR = Path(__file__).parent / "data" / "tcpd_dev"
 FAMILIES = ("gauss_mean", "gauss_var", "ar1_mean", "ar1_var", "t3_mean", "trend")
 
 
@@ -112,6 +113,44 @@ def dev_series(seeds: range = range(5)) -> list[Series]:
     for seed in range(2):
         out.extend(river_doc_streams(seed))
     out.append(bitcoin())
+    return out
+
+
+def _tcpd_json(path: Path) -> np.ndarray:
+    """The first dimension of a TCPD dataset file (missing values -> NaN)."""
+    raw = json.loads(path.read_text())["series"][0]["raw"]
+    return np.array([math.nan if v is None else float(v) for v in raw])
+
+
+def _annotations(raw: dict[str, list[int]]) -> dict[str, list[int]]:
+    return {str(k): [int(v) for v in vs] for k, vs in raw.items()}
+
+
+def nile() -> Series:
+    """The Nile's yearly flow at Aswan (statsmodels' copy, public domain), TCPD's annotators."""
+    from statsmodels.datasets import nile as nile_data
+
+    values = nile_data.load_pandas().data["volume"].to_numpy(dtype=float)
+    ann = json.loads((TCPD_DEV_DIR / "annotations.json").read_text())["nile"]
+    return Series("nile", "real_dev", values, _annotations(ann))
+
+
+def real_dev_series() -> list[Series]:
+    """The real annotated development series: TCPD series outside the held-out set.
+
+    River's Bitcoin, statsmodels' Nile, and the TCPD series vendored in
+    ``benchmarks/data/tcpd_dev`` (homeruns, centralia, and the five quality-control series the
+    dataset's authors built and had annotated like the others). Same five-annotator protocol as
+    the held-out set, none of the same series: choices may look at these.
+    """
+    annotations = json.loads((TCPD_DEV_DIR / "annotations.json").read_text())
+    btc = bitcoin()
+    out = [Series(btc.name, "real_dev", btc.values, btc.annotations), nile()]
+    for name in sorted(annotations):
+        if name == "nile":
+            continue
+        values = _tcpd_json(TCPD_DEV_DIR / name / f"{name}.json")
+        out.append(Series(name, "real_dev", values, _annotations(annotations[name])))
     return out
 
 
