@@ -349,6 +349,24 @@ def test_inprocess_reads_import_neither_mlflow_river_nor_fastapi(
     assert "LOADED []" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
 
 
+def test_inprocess_commands_print_no_transport_warning_without_httpx2(ws: Workspace) -> None:
+    """A plain ``pip install`` has httpx but not httpx2, and Starlette's test client (the CLI's
+    in-process transport) then warns at import; a user's command must not print that."""
+    import subprocess
+
+    code = ("import sys\nsys.modules['httpx2'] = None  # as on a plain install\n"
+            "from ordinis.engines.learning.cli import app\n"
+            "try: app(['rollouts', 'list', *sys.argv[1:]])\n"
+            "except SystemExit as e: assert not e.code, e.code\n"
+            "import httpx, starlette.testclient\n"
+            "print('TRANSPORT', starlette.testclient.httpx.__name__)")
+    out = subprocess.run([sys.executable, "-c", code, *ws.opts()],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "TRANSPORT httpx" in out.stdout  # the fallback path really ran
+    assert "httpx2" not in out.stderr and "Warning" not in out.stderr, out.stderr[-2000:]
+
+
 def test_inprocess_reads_answer_what_the_server_answers(ws: Workspace, submitted: Result) -> None:
     """The in-process reads (EngineReader + api.local: the event store, MLflow's tables
     read-only) give the JSON of the HTTP app over the full read-only engine, page for page."""

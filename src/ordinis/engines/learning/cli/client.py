@@ -149,19 +149,16 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
         with _reads(config) as local:
             yield Client(local)
         return
-    import warnings
+    from ordinis.engines.learning.cli.local import in_process_client_class
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from fastapi.testclient import TestClient
-
+    test_client = in_process_client_class()
     from ordinis.engines.learning import LearningEngine
     from ordinis.engines.learning.api import create_app
 
     engine = LearningEngine(config, read_only=not write)  # reads write nothing, start nothing
     app = create_app(engine, insecure_local=True, local_identity=_user())
     try:
-        with TestClient(app, base_url="http://in-process", raise_server_exceptions=True) as http:
+        with test_client(app, base_url="http://in-process", raise_server_exceptions=True) as http:
             yield Client(http)
     except CliError:
         raise

@@ -13,6 +13,7 @@ from rich.table import Table
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+SHORT_WIDTH = 12  # columns this narrow keep their width; longer texts wrap down to it
 
 
 def ts(value: str | None) -> str:
@@ -26,18 +27,35 @@ def table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
     ids: Sequence[str] = (),
 ) -> None:
-    """A table; the ``ids`` columns keep their full width (never folded, never elided)."""
+    """A table; the ``ids`` columns keep their full width (never folded, never elided).
+
+    A column whose cells all fit in ``SHORT_WIDTH`` keeps its width; longer texts wrap between
+    words down to that width. A narrow terminal then wraps the long texts instead of standing
+    the short columns ("stage", "staging") on end, one letter per line.
+    """
     rows = [[("-" if v is None else str(v)) for v in row] for row in rows]
     t = Table(title=title)
+    least = 1  # the narrowest the table can be drawn without hiding a column: borders...
     for i, name in enumerate(columns):
-        if name in ids:
-            width = max([len(name), *(len(r[i]) for r in rows)])
+        cells = (name, *(r[i] for r in rows))
+        longest = max(len(c) for c in cells)
+        if name in ids or longest <= SHORT_WIDTH:
+            # ids keep their full width (copyable); short columns (stage, version) too
+            width = longest
             t.add_column(name, no_wrap=True, min_width=width)
         else:
-            t.add_column(name, overflow="fold")
+            width = min(max(len(w) for c in cells for w in c.split() or [""]), SHORT_WIDTH)
+            t.add_column(name, overflow="fold", min_width=width)
+        least += width + 3  # ... and each column's padding and rule
     for row in rows:
         t.add_row(*row)
-    out.print(t)
+    if least + 3 <= out.width:  # Rich's layout may take a column or two more than the sum
+        out.print(t)
+    else:  # Narrower, Rich would squeeze the wrapping columns to nothing: draw the table wider
+        # than the terminal (which wraps the lines; no cell is lost). Console.print clamps its
+        # ``width`` to the console's, hence a wider console on the same file.
+        Console(file=out.file, width=least, soft_wrap=True,
+                force_terminal=out.is_terminal, no_color=out.no_color).print(t)
 
 
 def as_json(data: Any) -> None:

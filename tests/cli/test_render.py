@@ -1,0 +1,48 @@
+"""CLI tables on narrow terminals: short columns keep their words, no column is squeezed away."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from ordinis.engines.learning.cli import render
+
+COLUMNS = ("model", "version", "stage", "created", "evaluation", "production", "job")
+JOB = "01a22dec-41a4-7000-8037-367d04763d3c"
+ROWS = [("spx-signal", f"v{i}", stage, "1995-12-29 21:00:00",
+         "demo: 1 required gate(s) passed; 4 of 4 advisory failed (min_sharpe, min_win_rate)",
+         "stale: more candidates registered since; re-evaluate", JOB)
+        for i, stage in enumerate(("staging", "development", "production"), start=1)]
+
+
+def _draw(monkeypatch: pytest.MonkeyPatch, width: int) -> list[str]:
+    buf = io.StringIO()
+    monkeypatch.setattr(render, "out", Console(file=buf, width=width, soft_wrap=True))
+    render.table(COLUMNS, ROWS, ids=("job",))
+    return buf.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120])
+def test_narrow_terminal_keeps_every_short_cell_and_header_whole(
+    monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    text = "\n".join(_draw(monkeypatch, width))
+    for word in (*COLUMNS, "spx-signal", "staging", "development", "production", "v1", "v3",
+                 "1995-12-29", JOB):
+        assert word in text, (width, word)
+    # the long texts wrap between words but are all there (a longer word than the column's
+    # floor may fold)
+    for word in ROWS[0][4].split() + ROWS[0][5].split():
+        if len(word) <= render.SHORT_WIDTH:
+            assert word in text, (width, word)
+
+
+def test_table_fits_the_terminal_when_it_can(monkeypatch: pytest.MonkeyPatch) -> None:
+    for width in (120, 160, 200):
+        assert max(len(line) for line in _draw(monkeypatch, width)) <= width
+    # narrower than its columns' minimum it is drawn wider, never with a column hidden
+    narrow = _draw(monkeypatch, 60)
+    assert max(len(line) for line in narrow) > 60
+    assert "┃┃" not in "\n".join(narrow)
