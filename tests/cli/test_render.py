@@ -46,3 +46,14 @@ def test_table_fits_the_terminal_when_it_can(monkeypatch: pytest.MonkeyPatch) ->
     narrow = _draw(monkeypatch, 60)
     assert max(len(line) for line in narrow) > 60
     assert "┃┃" not in "\n".join(narrow)
+
+
+def test_cells_show_floats_to_six_significant_digits(monkeypatch: pytest.MonkeyPatch) -> None:
+    buf = io.StringIO()
+    monkeypatch.setattr(render, "out", Console(file=buf, width=120, soft_wrap=True))
+    render.table(("metric", "current", "baseline", "n"),
+                 [("sharpe", -0.20339150475323814, 0.5615714406316995, 7),
+                  ("psi", float("inf"), None, True)])
+    text = buf.getvalue()
+    assert "-0.203392" in text and "0.561571" in text and "0.2033915" not in text
+    assert "inf" in text and "│ -" in text and "True" in text and "│ 7" in text

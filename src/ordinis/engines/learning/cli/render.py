@@ -23,6 +23,15 @@ def ts(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def cell(value: Any) -> str:
+    """One table cell: ``-`` for none, floats to 6 significant digits (``--json`` keeps all)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
 def table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
     ids: Sequence[str] = (),
@@ -33,7 +42,7 @@ def table(
     words down to that width. A narrow terminal then wraps the long texts instead of standing
     the short columns ("stage", "staging") on end, one letter per line.
     """
-    rows = [[("-" if v is None else str(v)) for v in row] for row in rows]
+    rows = [[cell(v) for v in row] for row in rows]
     t = Table(title=title)
     least = 1  # the narrowest the table can be drawn without hiding a column: borders...
     for i, name in enumerate(columns):
