@@ -132,3 +132,73 @@ def test_url_mode_imports_neither_the_engine_nor_httpx(live: Live) -> None:
     out = subprocess.run([sys.executable, "-c", code, live.url], capture_output=True,
                          text=True, timeout=120)
     assert "LOADED []" in out.stdout, out.stdout + out.stderr
+
+
+# ---------------------------------------------------------------------------- serve itself
+SERVE = ("import sys\nfrom ordinis.engines.learning.cli import app\n"
+         "app(['serve', '--insecure-local', *sys.argv[1:]])")
+
+
+def test_serve_refuses_a_store_with_another_retention_policy_in_one_message(
+    tmp_path: Path,
+) -> None:
+    """A start-up refusal is the engine's message and exit 2, not uvicorn's lifespan traceback
+    and "Application startup failed"; and it says how to give the recorded value."""
+    import asyncio
+    import subprocess
+
+    from server_helpers import free_port
+
+    from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+
+    async def make_store() -> None:
+        engine = LearningEngine(LearningEngineConfig(data_dir=tmp_path, event_retention_days=3650))
+        await engine.initialize()
+        await engine.shutdown()
+
+    asyncio.run(make_store())
+    out = subprocess.run([sys.executable, "-c", SERVE, "--data-dir", str(tmp_path), "--port",
+                          str(free_port())], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-3000:]
+    flat = " ".join(out.stderr.split())
+    assert "the store records a retention policy of 3650 days" in flat
+    assert "ORDINIS_LEARNING_EVENT_RETENTION_DAYS=3650" in flat
+    assert "Traceback" not in out.stderr and "startup failed" not in out.stderr
+
+
+def test_serve_answers_then_stops_on_sigterm_and_frees_the_data_dir(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from server_helpers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, "--data-dir", str(tmp_path), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/status", timeout=5) as r:
+                    status = json.loads(r.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert status is not None and status["running"] is True, proc.stderr.read()[-3000:] \
+            if proc.poll() is not None else "no answer in 120 s"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # uvicorn stops, then re-raises the signal it caught: the exit is the SIGTERM's
+    assert proc.returncode in (0, -signal.SIGTERM), err[-3000:]
+    assert "Traceback" not in err
+    # the engine shut down inside that stop (audited) and released the data dir
+    r = cli("audit", "tail", "-n", "2", "--json", "--data-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert [a["action"] for a in json.loads(r.stdout)][-1] == "engine.stop"
+    assert cli("status", "--data-dir", str(tmp_path)).exit_code == 0

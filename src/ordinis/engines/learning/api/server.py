@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from pathlib import Path
 
@@ -42,5 +43,21 @@ def serve(
             "--tokens-file", str(tokens_file) if tokens_file else None,
             "no tokens configured: pass --tokens-file or set ORDINIS_LEARNING_TOKENS "
             "(`ordinis-learning token hash` prints a token's hash), or --insecure-local")])
-    app = create_app(LearningEngine(config), book, insecure_local=insecure_local)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    engine = LearningEngine(config)
+    # The app's lifespan still shuts the engine down, inside uvicorn's own shutdown: uvicorn
+    # re-raises SIGTERM/SIGINT once it has stopped, so nothing after ``serve()`` would run.
+    app = create_app(engine, book, insecure_local=insecure_local)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                           access_log=False))
+
+    async def run() -> None:
+        # The engine starts before the socket is bound (the lifespan's initialize() is then a
+        # no-op): a configuration or store error is the engine's own message (the CLI prints it
+        # and exits 2), not a traceback from uvicorn's lifespan and "Application startup failed".
+        await engine.initialize()
+        try:
+            await server.serve()
+        finally:
+            await engine.shutdown()  # a no-op after the lifespan's; needed if serving failed
+
+    asyncio.run(run())

@@ -91,8 +91,11 @@ def ensure_policy(
             [FieldProblem(
                 "event_retention_days", retention_days,
                 f"the store records a retention policy of {previous.retention_days} days; "
-                f"use event_retention_days={previous.retention_days}, or set "
-                f"retention_policy_change=true (CLI --change-retention) to change it on purpose",
+                f"use event_retention_days={previous.retention_days} (a config file's "
+                f"`event_retention_days: {previous.retention_days}`, or the environment's "
+                f"ORDINIS_LEARNING_EVENT_RETENTION_DAYS={previous.retention_days}), or set "
+                f"retention_policy_change: true (ORDINIS_LEARNING_RETENTION_POLICY_CHANGE=true) to "
+                f"change it on purpose (audited)",
             )],
         )
     store.put_record(StoredRecord(
