@@ -57,3 +57,11 @@ def test_cells_show_floats_to_six_significant_digits(monkeypatch: pytest.MonkeyP
     text = buf.getvalue()
     assert "-0.203392" in text and "0.561571" in text and "0.2033915" not in text
     assert "inf" in text and "│ -" in text and "True" in text and "│ 7" in text
+
+
+def test_numbers_show_counts_whole_and_the_rest_to_their_digits() -> None:
+    assert render.num(131500.0) == "131500" and render.num(32840.0, 4) == "32840"
+    assert render.num(0.50213, 4) == "0.5021" and render.num(-0.1391234) == "-0.139123"
+    assert render.num(None) == "-" and render.num(7) == "7"
+    assert render.num(float("inf")) == "inf" and render.num(float("nan")) == "nan"
+    assert render.num(1e300) == "1e+300"  # too large to be a count

@@ -192,7 +192,7 @@ def jobs_show(job_id: str, url: str | None = UrlOpt, token: str | None = TokenOp
             ("job_id", j["job_id"]), ("model", j["model_name"]), ("status", j["status"]),
             ("progress", f"{j['progress']:.0%} {j['progress_message']}"),
             ("version", j["model_version_id"]), ("error", j["error_message"]),
-            *((f"metric {k}", f"{v:.4g}" if v is not None else "-")
+            *((f"metric {k}", r.num(v, 4))
               for k, v in sorted(j["metrics"].items())),
         ], ids=("field",))
 
@@ -230,8 +230,9 @@ def jobs_submit(
                         f"version={final['model_version_id'] or '-'} "
                         f"{final['error_message'] or ''}", soft_wrap=True)
             if final["metrics"]:
-                r.out.print(", ".join(f"{k}={v:.4g}" for k, v in sorted(final["metrics"].items())
-                                      if v is not None), soft_wrap=True)
+                pairs = sorted(final["metrics"].items())
+                r.out.print(", ".join(f"{k}={r.num(v, 4)}" for k, v in pairs if v is not None),
+                            soft_wrap=True)
         if final["status"] != "completed":
             raise typer.Exit(1)
 

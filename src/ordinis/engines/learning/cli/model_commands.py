@@ -58,7 +58,7 @@ def models_show(name: str, version: str | None = VersionArg, url: str | None = U
         r.out.print(f"sha256={mv['artifact_sha256']}", soft_wrap=True)
         for title in ("metrics", "parameters", "lineage"):
             r.table(("key", "value"), [
-                (k, f"{v:.6g}" if isinstance(v, float) else v)
+                (k, r.num(v) if isinstance(v, float) else v)
                 for k, v in sorted(mv[title].items())
             ], title=title, ids=("key",))
 
@@ -223,7 +223,7 @@ def models_evaluate(
         r.as_json(res)
     else:
         r.table(("metric", "value"), [
-            (k, f"{v:.4g}" if v is not None else "-") for k, v in sorted(res["metrics"].items())
+            (k, r.num(v, 4)) for k, v in sorted(res["metrics"].items())
         ], title=f"{res['model_version_id']} on {res['benchmark_name']} "
                  f"(data {res['data_hash'][:12] or '-'})")
         if res["gate_report"]:

@@ -23,12 +23,22 @@ def ts(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def num(value: float | int | None, digits: int = 6) -> str:
+    """A number for people: ``digits`` significant digits, a whole count as an integer
+    (``n_train=131500``, not ``1.315e+05``), ``-`` for none. ``--json`` keeps every digit."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.{digits}g}"
+
+
 def cell(value: Any) -> str:
-    """One table cell: ``-`` for none, floats to 6 significant digits (``--json`` keeps all)."""
+    """One table cell: ``-`` for none, numbers by ``num``, the rest as text."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return num(value)
     return str(value)
 
 
