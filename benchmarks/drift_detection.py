@@ -125,6 +125,22 @@ def score_set(series: list[Series]) -> tuple[dict[str, list[float]], dict[str, l
     return f1, f1_alarm, lag
 
 
+def per_series_table(title: str, series: list[Series], names: list[str]) -> dict[str, float]:
+    """Print every detector's F1 per series with the means; return the located means."""
+    f1, f1_alarm, _ = score_set(series)
+    header = "".join(f"{n:>20}" for n in names)
+    print()
+    print(title)
+    print(f"{'series':<20}{'n':>5}{header}")
+    for i, s in enumerate(series):
+        print(f"{s.name:<20}{len(s.values):>5}" + "".join(f"{f1[n][i]:>20.3f}" for n in names))
+    means = {n: float(np.mean(f1[n])) for n in names}
+    print(f"{'mean, located':<25}" + "".join(f"{means[n]:>20.3f}" for n in names))
+    print(f"{'mean, alarm index':<25}" + "".join(f"{np.mean(f1_alarm[n]):>20.3f}"
+                                                for n in names))
+    return means
+
+
 def updates_per_second(factory: Callable[[], DriftDetector], values: list[float]) -> float:
     best = math.inf
     for _ in range(3):
@@ -171,18 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                 for n in names}
     print(f"{'mean (per family)':<20}" + "".join(f"{dev_mean[n]:>20.3f}" for n in names))
     real = real_dev_series()
-    f1_real, f1_real_alarm, _ = score_set(real)
-    print()
-    print(f"REAL DEVELOPMENT set ({len(real)} annotated TCPD series outside the held-out set): "
-          "F1 per series, located")
-    print(f"{'series':<20}{'n':>5}{header}")
-    for i, s in enumerate(real):
-        print(f"{s.name:<20}{len(s.values):>5}" + "".join(f"{f1_real[n][i]:>20.3f}"
-                                                          for n in names))
-    real_mean = {n: float(np.mean(f1_real[n])) for n in names}
-    print(f"{'mean, located':<25}" + "".join(f"{real_mean[n]:>20.3f}" for n in names))
-    print(f"{'mean, alarm index':<25}" + "".join(f"{np.mean(f1_real_alarm[n]):>20.3f}"
-                                                for n in names))
+    real_mean = per_series_table(
+        f"REAL DEVELOPMENT set ({len(real)} annotated TCPD series outside the held-out set): "
+        "F1 per series, located", real, names)
     if args.dev_only:
         print(f"took {time.perf_counter() - t0:.0f} s (development set only)")
         ours = [n for n in DETECTORS if n.startswith("ours")]
@@ -195,18 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     held = heldout_series()
-    f1_held, f1_held_alarm, _ = score_set(held)
-    print()
-    print(f"HELD-OUT set ({len(held)} real TCPD series): F1 per series, located "
-          "(alarm-index F1 in the means below)")
-    print(f"{'series':<20}{'n':>5}{header}")
-    for i, s in enumerate(held):
-        print(f"{s.name:<20}{len(s.values):>5}" + "".join(f"{f1_held[n][i]:>20.3f}"
-                                                          for n in names))
-    held_mean = {n: float(np.mean(f1_held[n])) for n in names}
-    held_alarm = {n: float(np.mean(f1_held_alarm[n])) for n in names}
-    print(f"{'mean, located':<25}" + "".join(f"{held_mean[n]:>20.3f}" for n in names))
-    print(f"{'mean, alarm index':<25}" + "".join(f"{held_alarm[n]:>20.3f}" for n in names))
+    held_mean = per_series_table(
+        f"HELD-OUT set ({len(held)} real TCPD series): F1 per series, located "
+        "(alarm-index F1 in the means below)", held, names)
 
     print()
     nulls = null_returns(N_NULL, NULL_LENGTH, seed=NULL_SEED)
