@@ -57,10 +57,7 @@ def models_show(name: str, version: str | None = VersionArg, url: str | None = U
                     f"created={r.ts(mv['created_at'])}", soft_wrap=True)
         r.out.print(f"sha256={mv['artifact_sha256']}", soft_wrap=True)
         for title in ("metrics", "parameters", "lineage"):
-            r.table(("key", "value"), [
-                (k, r.num(v) if isinstance(v, float) else v)
-                for k, v in sorted(mv[title].items())
-            ], title=title, ids=("key",))
+            r.table(("key", "value"), sorted(mv[title].items()), title=title, ids=("key",))
 
 
 @models_app.command("history")
