@@ -87,3 +87,31 @@ def test_unknown_environment_variable_is_refused(monkeypatch: pytest.MonkeyPatch
 def test_retry_bounds_relation_is_checked() -> None:
     with pytest.raises(ConfigError, match="flush_retry_max_seconds"):
         LearningEngineConfig.create(flush_retry_initial_seconds=2.0, flush_retry_max_seconds=1.0)
+
+
+def test_save_writes_what_differs_from_the_defaults_and_load_reads_it_back(
+    tmp_path: Path,
+) -> None:
+    c = LearningEngineConfig.create(
+        data_dir=tmp_path / "d", event_retention_days=36500, breaker_max_drawdown_pct=0.5,
+        allowed_model_types=["signal", "equity_daily_signal"],
+        pipeline_config_path=tmp_path / "d" / "pipeline.yaml",
+        default_rollout_strategy=RolloutStrategy.BLUE_GREEN,
+    )
+    path = c.save(tmp_path / "learning.yaml")
+    text = path.read_text()
+    assert "event_retention_days: 36500" in text
+    assert "default_rollout_strategy: blue_green" in text
+    assert "max_events_memory" not in text  # a default stays out of the file
+    assert LearningEngineConfig.load(path, env=False) == c
+
+
+def test_save_refuses_to_write_a_store_password_into_a_file(tmp_path: Path) -> None:
+    c = LearningEngineConfig.create(data_dir=tmp_path,
+                                    store_url="postgresql://app:s3cret@db:5432/learning")
+    with pytest.raises(ConfigError, match="ORDINIS_LEARNING_STORE_URL") as err:
+        c.save(tmp_path / "learning.yaml")
+    assert "s3cret" not in str(err.value)
+    assert not (tmp_path / "learning.yaml").exists()
+    without = c.model_copy(update={"store_url": None}).save(tmp_path / "learning.yaml")
+    assert "s3cret" not in without.read_text()

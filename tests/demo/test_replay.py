@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from ordinis.engines.learning import LearningEngineConfig
 from ordinis.engines.learning.demo.collect import HOLD, LOOP, STATIC
 from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
 from ordinis.engines.learning.demo.report_html import FIGURES
@@ -40,3 +41,7 @@ async def test_short_replay_fills_the_record_and_writes_the_report(tmp_path: Pat
     for name in FIGURES:
         assert f"data-figure='{name}'" in html
     assert "did not beat" in html or "Yes: the closed loop beat" in html
+    # the data dir keeps the engine settings it ran with: the CLI and `serve` can open it
+    settings = LearningEngineConfig.load(tmp_path / "demo" / "learning.yaml", env=False)
+    assert settings.event_retention_days == 36500 and settings.data_dir == tmp_path / "demo"
+    assert settings.allowed_model_types == ["signal", "equity_daily_signal"]

@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -289,6 +290,22 @@ class LearningEngineConfig(BaseModel):
             return cls(**values)
         except ConfigError as exc:
             raise ConfigError(source, exc.problems) from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the settings that differ from the defaults as YAML that ``load`` reads back.
+
+        A store URL with a password is refused rather than written into a file: keep it in
+        ``ORDINIS_LEARNING_STORE_URL``, which ``load`` reads.
+        """
+        if self.store_url and urlsplit(self.store_url).password:
+            raise ConfigError("LearningEngineConfig.save", [FieldProblem(
+                "store_url", "<with a password>",
+                "not written to a file: set it in ORDINIS_LEARNING_STORE_URL instead, and save "
+                "a copy without it (config.model_copy(update={'store_url': None}))")])
+        values = self.model_dump(mode="json", exclude_defaults=True)
+        target = Path(path)
+        target.write_text(yaml.safe_dump(values, sort_keys=True), encoding="utf-8")
+        return target
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

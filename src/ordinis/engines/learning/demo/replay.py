@@ -98,6 +98,9 @@ class _Books:
     first_model_day: int | None = None
 
 
+SETTINGS_FILE = "learning.yaml"  # the engine settings the demo ran its data dir with
+
+
 @dataclass(slots=True)
 class DemoOutcome:
     """What ``run_demo`` returns: the record the report was made of and where the report is."""
@@ -552,6 +555,12 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
     load_seconds = time.perf_counter() - t0
     clock = SimulatedClock(panel.days[0] - timedelta(hours=1))
     config = demo_config(opts, panel.periods_per_year)
+    # The data dir's engine settings (100-year retention among them), for the CLI and `serve`
+    pipeline = config.pipeline_config_path
+    settings = config.model_copy(update={  # absolute paths: the file works from any directory
+        "data_dir": config.data_dir.resolve(),
+        "pipeline_config_path": pipeline.resolve() if pipeline is not None else None,
+    }).save(opts.data_dir / SETTINGS_FILE)
     async with LearningEngine(config, clock=clock) as engine:
         engine.register_trainer(MODEL_TYPE, TRAINER_SPEC)
         host = _Host(engine, panel, console, opts)
@@ -623,7 +632,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
         host.times.report = time.perf_counter() - t_report
         host.times.total = time.perf_counter() - t_start
         record.times = host.times
-        _print_summary(console, record, path)
+        _print_summary(console, record, path, settings)
         return DemoOutcome(record, path, host.served)
 
 
@@ -635,7 +644,7 @@ def _version_in(message: str) -> str:
     return message
 
 
-def _print_summary(console: Console, rec: DemoRecord, path: Path) -> None:
+def _print_summary(console: Console, rec: DemoRecord, path: Path, settings: Path) -> None:
     console.rule("[bold]closed loop: summary")
     for b in rec.books:
         console.print(
@@ -657,4 +666,6 @@ def _print_summary(console: Console, rec: DemoRecord, path: Path) -> None:
         f"trips {len(rec.trips)}; audit log {rec.audit_records} records, chain "
         + ("intact" if rec.audit_ok else "BROKEN")
     )
+    console.print(f"serve this data dir: ordinis-learning serve --data-dir {settings.parent} "
+                  f"--config {settings} --insecure-local", highlight=False, soft_wrap=True)
     console.print(f"report: [bold]{path.resolve()}[/bold]")
