@@ -22,6 +22,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,14 +98,30 @@ def river_doc_streams(seed: int) -> list[Series]:
     ]
 
 
+def _annotations(raw: dict[Any, list[Any]]) -> dict[str, list[int]]:
+    """Annotator id -> change indices, as the F-measure takes them."""
+    return {str(k): [int(v) for v in vs] for k, vs in raw.items()}
+
+
+def _tcpd_folder(folder: Path, family: str, skip: frozenset[str] = frozenset()) -> list[Series]:
+    """Every series of a vendored TCPD folder named in its ``annotations.json`` (missing
+    values -> NaN, the first dimension), sorted by name."""
+    annotations = json.loads((folder / "annotations.json").read_text())
+    out = []
+    for name in sorted(set(annotations) - skip):
+        raw = json.loads((folder / name / f"{name}.json").read_text())["series"][0]["raw"]
+        values = np.array([math.nan if v is None else float(v) for v in raw])
+        out.append(Series(name, family, values, _annotations(annotations[name])))
+    return out
+
+
 def bitcoin() -> Series:
     """river's Bitcoin series (TCPD's ``bitcoin``) with its five annotators."""
     from river.drift.datasets import Bitcoin
 
     ds = Bitcoin()
     values = np.array([y for _, y in ds], dtype=float)
-    ann = {str(k): [int(v) for v in vs] for k, vs in ds.annotations.items()}
-    return Series("bitcoin", "bitcoin", values, ann)
+    return Series("bitcoin", "bitcoin", values, _annotations(ds.annotations))
 
 
 def dev_series(seeds: range = range(5)) -> list[Series]:
@@ -114,16 +131,6 @@ def dev_series(seeds: range = range(5)) -> list[Series]:
         out.extend(river_doc_streams(seed))
     out.append(bitcoin())
     return out
-
-
-def _tcpd_json(path: Path) -> np.ndarray:
-    """The first dimension of a TCPD dataset file (missing values -> NaN)."""
-    raw = json.loads(path.read_text())["series"][0]["raw"]
-    return np.array([math.nan if v is None else float(v) for v in raw])
-
-
-def _annotations(raw: dict[str, list[int]]) -> dict[str, list[int]]:
-    return {str(k): [int(v) for v in vs] for k, vs in raw.items()}
 
 
 def nile() -> Series:
@@ -143,28 +150,14 @@ def real_dev_series() -> list[Series]:
     dataset's authors built and had annotated like the others). Same five-annotator protocol as
     the held-out set, none of the same series: choices may look at these.
     """
-    annotations = json.loads((TCPD_DEV_DIR / "annotations.json").read_text())
     btc = bitcoin()
-    out = [Series(btc.name, "real_dev", btc.values, btc.annotations), nile()]
-    for name in sorted(annotations):
-        if name == "nile":
-            continue
-        values = _tcpd_json(TCPD_DEV_DIR / name / f"{name}.json")
-        out.append(Series(name, "real_dev", values, _annotations(annotations[name])))
-    return out
+    vendored = _tcpd_folder(TCPD_DEV_DIR, "real_dev", skip=frozenset({"nile"}))  # data: statsmodels
+    return [Series(btc.name, "real_dev", btc.values, btc.annotations), nile(), *vendored]
 
 
 def heldout_series() -> list[Series]:
     """The held-out set: every vendored TCPD series with its annotations (missing -> NaN)."""
-    annotations = json.loads((TCPD_DIR / "annotations.json").read_text())
-    out = []
-    for name in sorted(annotations):
-        data = json.loads((TCPD_DIR / name / f"{name}.json").read_text())
-        raw = data["series"][0]["raw"]
-        values = np.array([math.nan if v is None else float(v) for v in raw])
-        ann = {str(k): [int(v) for v in vs] for k, vs in annotations[name].items()}
-        out.append(Series(name, "tcpd", values, ann))
-    return out
+    return _tcpd_folder(TCPD_DIR, "tcpd")
 
 
 def null_returns(n_series: int, length: int, seed: int = 0, block: int = 20) -> list[np.ndarray]:
