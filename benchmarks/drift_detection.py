@@ -47,7 +47,11 @@ from drift_series import (
 )
 from ordinis.engines.learning.drift.bocpd import BOCPD
 from ordinis.engines.learning.drift.calibration import average_run_length
-from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM, LocatedCUSUM
+from ordinis.engines.learning.drift.cusum import (
+    AutocorrelatedCUSUM,
+    LocatedCUSUM,
+    WarmupTestedCUSUM,
+)
 from ordinis.engines.learning.drift.detectors import (
     ADWINDetector,
     DriftDetector,
@@ -59,6 +63,7 @@ from ordinis.engines.learning.drift.monitor import DEFAULT_STREAM_DETECTOR
 from ordinis.engines.learning.drift.scoring import f_measure
 
 DETECTORS: dict[str, Callable[[], DriftDetector]] = {
+    "ours_tested": WarmupTestedCUSUM,
     "ours_located": LocatedCUSUM,
     "ours_hybrid": HybridCUSUM,
     "ours_bocpd": BOCPD,
@@ -234,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     winner = max(ours, key=lambda n: held_mean[n])
     best_river = max(river, key=lambda n: held_mean[n])
     default = {BOCPD: "ours_bocpd", AutocorrelatedCUSUM: "ours_cusum",
-               HybridCUSUM: "ours_hybrid", LocatedCUSUM: "ours_located"}[DEFAULT_STREAM_DETECTOR]
+               HybridCUSUM: "ours_hybrid", LocatedCUSUM: "ours_located",
+               WarmupTestedCUSUM: "ours_tested"}[DEFAULT_STREAM_DETECTOR]
     print()
     print(f"held-out winner among ours: {winner}; monitor default: {default}; best river: "
           f"{best_river}; beats zero by {held_mean[default] - held_mean[ZERO]:+.3f}, "

@@ -24,7 +24,11 @@ if TYPE_CHECKING:
         average_run_length,
         calibrate,
     )
-    from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM, LocatedCUSUM
+    from ordinis.engines.learning.drift.cusum import (
+        AutocorrelatedCUSUM,
+        LocatedCUSUM,
+        WarmupTestedCUSUM,
+    )
     from ordinis.engines.learning.drift.data_drift import (
         DataDriftThresholds,
         FeatureDriftResult,
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     )
     from ordinis.engines.learning.drift.scoring import ChangePointScore, f_measure
     from ordinis.engines.learning.drift.tracker import LiveMetrics, LivePerformanceTracker
+    from ordinis.engines.learning.drift.warmup_test import WarmupShift, warmup_shift_test
 
 _LAZY: dict[str, str] = {
     "MetricBounds": "ordinis.engines.learning.drift.baselines",
@@ -73,7 +78,10 @@ _LAZY: dict[str, str] = {
     "calibrate": "ordinis.engines.learning.drift.calibration",
     "AutocorrelatedCUSUM": "ordinis.engines.learning.drift.cusum",
     "LocatedCUSUM": "ordinis.engines.learning.drift.cusum",
+    "WarmupTestedCUSUM": "ordinis.engines.learning.drift.cusum",
     "locate_change": "ordinis.engines.learning.drift.locate",
+    "WarmupShift": "ordinis.engines.learning.drift.warmup_test",
+    "warmup_shift_test": "ordinis.engines.learning.drift.warmup_test",
     "DataDriftThresholds": "ordinis.engines.learning.drift.data_drift",
     "FeatureDriftResult": "ordinis.engines.learning.drift.data_drift",
     "FeatureReference": "ordinis.engines.learning.drift.data_drift",
@@ -138,6 +146,8 @@ __all__ = [
     "ReferenceProfile",
     "RiverDetector",
     "TestResult",
+    "WarmupShift",
+    "WarmupTestedCUSUM",
     "average_run_length",
     "build_profile",
     "build_reference",
@@ -151,4 +161,5 @@ __all__ = [
     "make_detector",
     "metric_direction",
     "psi",
+    "warmup_shift_test",
 ]

@@ -31,3 +31,15 @@ LOCATED_CUSUM_THRESHOLD_SCALE = 3.1695
 the smallest giving ARL0 >= ``TARGET_ARL0`` on every null family; returns set it (1017 on the
 calibration draws, 863 on the check draws; AR(1) families 1333 to infinity on the calibration
 draws, 889 to infinity on the check draws). Not the default: it lost held-out round 5."""
+
+WARMUP_SHIFT_THRESHOLD = 7.152
+"""Threshold on ``warmup_shift_test`` for ``WarmupTestedCUSUM``, tested at every warm-up value
+from the 25th to the 40th: the smallest with at most ``40 / TARGET_ARL0`` = 4 % false alarms
+per 40-point warm-up on every null family (400 windows each; the AR(0.9) x t3 family sets
+it). On the check windows the families give 0.0 % to 5.5 % (AR(0.98) x t3), within the
+sampling error of 400 windows (1 %)."""
+
+WARMUP_TESTED_CUSUM_THRESHOLD_SCALE = 3.0014
+"""``threshold_scale`` of ``WarmupTestedCUSUM``, calibrated with its warm-up test on: ARL0
+1000 on the calibration draws, 952 on the check draws (returns set it, as for the CUSUM;
+the AR(1) families 2133 to infinity)."""

@@ -28,8 +28,11 @@ from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
 from ordinis.engines.learning.drift.calibrated import (
     CUSUM_THRESHOLD_SCALE,
     LOCATED_CUSUM_THRESHOLD_SCALE,
+    WARMUP_SHIFT_THRESHOLD,
+    WARMUP_TESTED_CUSUM_THRESHOLD_SCALE,
 )
 from ordinis.engines.learning.drift.locate import locate_change
+from ordinis.engines.learning.drift.warmup_test import warmup_shift_test
 
 _LN2 = math.log(2.0)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
@@ -53,7 +56,10 @@ class AutocorrelatedCUSUM:
     ``locate_window`` values since the restart (mean statistics: a level split; variance
     statistics: a scale split) instead of the last zero of the statistic that fired; 0 keeps
     the last zero. The defaults (0.5, 0) are the detector as it won the held-out evaluation;
-    ``LocatedCUSUM`` sets both.
+    ``LocatedCUSUM`` sets both. ``warmup_test``: a threshold on ``warmup_shift_test`` run on the
+    warm-up window at every value from ``warmup_test_from`` values on; above it the detector
+    alarms at the split and warms up again from the values after it (``None``: no test, the
+    warm-up is blind). ``WarmupTestedCUSUM`` sets it.
     """
 
     name = "cusum"
@@ -64,7 +70,8 @@ class AutocorrelatedCUSUM:
         "_max_rho", "_mu", "_n_detections",
         "_n_ref", "_pivot", "_prev", "_rho",
         "_s_fast_neg", "_s_fast_pos", "_s_neg", "_s_pos", "_sabs", "_sd", "_sd_abs", "_sd_x",
-        "_sx", "_sxx", "_sxy", "_t", "_v_down", "_v_up", "_warm", "_warmup", "_z",
+        "_sx", "_sxx", "_sxy", "_t", "_test", "_test_from", "_v_down", "_v_up", "_warm",
+        "_warm_t", "_warmup", "_z",
         "adjust_autocorrelation", "change_point", "last_alarm_statistic",
     )
 
@@ -106,6 +113,9 @@ class AutocorrelatedCUSUM:
     _level: float
     _z: list[int]
     _warm: list[float] | None
+    _warm_t: list[int]
+    _test: float | None
+    _test_from: int
     _buf: deque[float] | None
     _learn_h: float
     _learn_hv: float
@@ -129,6 +139,8 @@ class AutocorrelatedCUSUM:
         difference_above: float | None = 0.9,
         learn_gate: float = 0.5,
         locate_window: int = 0,
+        warmup_test: float | None = None,
+        warmup_test_from: int = 25,
     ) -> None:
         if variance_scale is None:
             variance_scale = threshold_scale
@@ -150,6 +162,13 @@ class AutocorrelatedCUSUM:
         if locate_window != 0 and locate_window < 8:
             problems.append(FieldProblem("locate_window", locate_window,
                                          "must be 0 (last zero of the statistic) or >= 8"))
+        if warmup_test is not None:
+            if not math.isfinite(warmup_test):
+                problems.append(FieldProblem("warmup_test", warmup_test,
+                                             "must be a finite number, or None for no test"))
+            if not 11 <= warmup_test_from <= warmup:
+                problems.append(FieldProblem("warmup_test_from", warmup_test_from,
+                                             f"must be in [11, warmup={warmup}]"))
         if difference_above is not None and not 0 < difference_above <= 1:
             problems.append(FieldProblem("difference_above", difference_above,
                                          "must be in (0, 1], or None to never difference"))
@@ -169,6 +188,8 @@ class AutocorrelatedCUSUM:
         self._learn_h = float(learn_gate) * self._h
         self._learn_hv = float(learn_gate) * self._h_var
         self._buf = deque(maxlen=int(locate_window)) if locate_window else None
+        self._test = None if warmup_test is None else float(warmup_test)
+        self._test_from = int(warmup_test_from)
         self._max_rho = float(max_rho)
         self.adjust_autocorrelation = bool(adjust_autocorrelation)
         self._n_detections = 0
@@ -204,8 +225,11 @@ class AutocorrelatedCUSUM:
         """
         self._drift = False
         self._restart()
-        warm = [v for v in values if v == v][-(self._warmup - 1):]
+        first = self._t - len(values) + 1
+        kept = [(first + i, v) for i, v in enumerate(values) if v == v][-(self._warmup - 1):]
+        warm = [v for _, v in kept]
         self._warm = warm
+        self._warm_t = [i for i, _ in kept]
         if self._buf is not None:
             self._buf.extend(warm)
 
@@ -237,6 +261,10 @@ class AutocorrelatedCUSUM:
         if warm is not None:
             if x == x:  # NaN values are skipped
                 warm.append(x)
+                if self._test is not None:
+                    self._warm_t.append(t)
+                    if len(warm) >= self._test_from and self._shift_in_warmup(warm, self._test):
+                        return self
                 if len(warm) >= self._warmup:
                     self._fit_warmup(warm)
             return self
@@ -312,6 +340,7 @@ class AutocorrelatedCUSUM:
     # ------------------------------------------------------------------ internals
     def _restart(self, first: float | None = None) -> None:
         self._warm = [] if first is None else [first]
+        self._warm_t = [] if first is None else [self._t]
         self._diff = False
         self._level = 0.0
         self._last_ref = 0.0
@@ -349,6 +378,24 @@ class AutocorrelatedCUSUM:
         self._drift = True
         self._n_detections += 1
         self._restart(first=x)
+
+    def _shift_in_warmup(self, warm: list[float], threshold: float) -> bool:
+        """Test the warm-up for a level shift; on one, alarm and warm up again after it."""
+        test = warmup_shift_test(warm)
+        if not test.statistic > threshold:
+            return False
+        k = test.change_index
+        self.change_point = self._warm_t[k]
+        self.last_alarm_statistic = "warmup_shift"
+        self._drift = True
+        self._n_detections += 1
+        kept, kept_t = warm[k:], self._warm_t[k:]
+        self._restart()
+        self._warm = kept
+        self._warm_t = kept_t
+        if self._buf is not None:
+            self._buf.extend(kept)
+        return True
 
     def _locate(self, mean_change: bool) -> int | None:
         """The best two-segment split of the values since the restart (None: too few)."""
@@ -477,3 +524,34 @@ class LocatedCUSUM(AutocorrelatedCUSUM):
         super().__init__(warmup=warmup, learn=learn, threshold_scale=threshold_scale,
                          variance_scale=variance_scale, learn_gate=learn_gate,
                          locate_window=locate_window, difference_above=difference_above)
+
+
+class WarmupTestedCUSUM(AutocorrelatedCUSUM):
+    """``AutocorrelatedCUSUM`` that also watches its own warm-up for a level shift.
+
+    The CUSUM is blind while it learns its reference (the first 40 values, and 40 after every
+    alarm), and a change there leaks into the reference. From the 25th warm-up value on, this
+    one tests the window for one mean shift against a constant, an AR(1) and a trend
+    (``warmup_test.py``); above ``WARMUP_SHIFT_THRESHOLD`` it alarms at the split and learns
+    the reference from the values after it. The test's threshold gives at most one false alarm
+    in ``TARGET_ARL0 / warmup`` warm-ups on every null family; the CUSUM's ``threshold_scale``
+    is recalibrated with the test on (``calibrated.py``).
+    """
+
+    name = "warmup_tested_cusum"
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        warmup: int = 40,
+        learn: int = 300,
+        threshold_scale: float = WARMUP_TESTED_CUSUM_THRESHOLD_SCALE,
+        variance_scale: float | None = None,
+        difference_above: float | None = 0.9,
+        warmup_test: float | None = WARMUP_SHIFT_THRESHOLD,
+        warmup_test_from: int = 25,
+    ) -> None:
+        super().__init__(warmup=warmup, learn=learn, threshold_scale=threshold_scale,
+                         variance_scale=variance_scale, difference_above=difference_above,
+                         warmup_test=warmup_test, warmup_test_from=warmup_test_from)

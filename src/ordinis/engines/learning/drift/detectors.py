@@ -104,13 +104,19 @@ class KSWINDetector(RiverDetector):
 
 
 def make_detector(name: str, **params: Any) -> DriftDetector:
-    """Build a detector by name: ``located_cusum``, ``hybrid``, ``cusum``, ``bocpd`` (ours),
+    """Build a detector by name: ``warmup_tested_cusum``, ``located_cusum``, ``hybrid``,
+    ``cusum``, ``bocpd`` (ours),
     ``adwin``, ``page_hinkley``, ``kswin``."""
     from ordinis.engines.learning.drift.bocpd import BOCPD
-    from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM, LocatedCUSUM
+    from ordinis.engines.learning.drift.cusum import (
+        AutocorrelatedCUSUM,
+        LocatedCUSUM,
+        WarmupTestedCUSUM,
+    )
     from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 
     factories: dict[str, Any] = {
+        "warmup_tested_cusum": WarmupTestedCUSUM,
         "located_cusum": LocatedCUSUM,
         "hybrid": HybridCUSUM,
         "cusum": AutocorrelatedCUSUM,
