@@ -114,3 +114,84 @@ def test_ab_tests_listed_and_stopped_by_an_operator_only(live: Live) -> None:
         assert _get(c, "/v1/ab-tests?status=running")["total"] == 0
         r = c.get("/v1/ab-tests/none", headers=bearer("tok-reader"))
         assert r.status_code == 404
+
+
+def test_ab_tests_created_assigned_and_recorded_over_http(live: Live) -> None:
+    def count() -> int:
+        return len(live.engine.ab_tests.tests)
+
+    body = {"name": "stops", "variants": ["tight", "wide"], "min_samples": 2}
+    with httpx.Client(base_url=live.url) as c:
+        before = count()
+        for tok in ("tok-reader", "tok-writer", "tok-approver"):
+            assert c.post("/v1/ab-tests", json=body, headers=bearer(tok)).status_code == 403
+        assert c.post("/v1/ab-tests", json=body).status_code == 401
+        for bad, field in (({"weights": [0.7, 0.2]}, "weights"),
+                           ({"variants": ["only"]}, "variants"),
+                           ({"max_samples": 3}, "max_samples"),
+                           ({"design_samples": 0}, "design_samples")):
+            r = c.post("/v1/ab-tests", json={**body, **bad}, headers=bearer("tok-operator"))
+            assert r.status_code == 422, r.text
+            assert r.json()["errors"][0]["field"] == field
+        assert count() == before  # nothing refused was created
+
+        r = c.post("/v1/ab-tests", json=body, headers=bearer("tok-operator"))
+        assert r.status_code == 201, r.text
+        t = r.json()
+        tid = t["test_id"]
+        assert (t["name"], t["variants"], t["weights"], t["status"]) == (
+            "stops", ["tight", "wide"], [0.5, 0.5], "running")
+        assert [v["n"] for v in t["stats"]] == [0, 0]
+
+        # assignment: sticky, the library's own answer
+        seen = set()
+        for key in ("acct-1", "acct-2", "acct-3", "acct-4", "acct-5", "acct-6"):
+            a = _get(c, f"/v1/ab-tests/{tid}/variant?key={key}")
+            assert a == {"test_id": tid, "key": key,
+                         "variant": live.engine.ab_tests.get_variant(tid, key)}
+            assert _get(c, f"/v1/ab-tests/{tid}/variant?key={key}") == a
+            seen.add(a["variant"])
+        assert seen == {"tight", "wide"}
+        assert c.get(f"/v1/ab-tests/{tid}/variant",
+                     headers=bearer("tok-reader")).status_code == 422  # no key
+
+        # results: writers only, all or none
+        good = [{"variant": "tight", "value": v} for v in (0.01, -0.02, 0.03)] + \
+               [{"variant": "wide", "value": v} for v in (0.02, 0.04, -0.01)]
+        r = c.post(f"/v1/ab-tests/{tid}/results", json={"results": good},
+                   headers=bearer("tok-reader"))
+        assert r.status_code == 403
+        mixed = [good[0], {"variant": "loose", "value": 1.0}, good[1]]
+        r = c.post(f"/v1/ab-tests/{tid}/results", json={"results": mixed},
+                   headers=bearer("tok-writer"))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "results[1].variant"
+        r = c.post(f"/v1/ab-tests/{tid}/results",
+                   json={"results": [{"variant": "tight", "value": "x"}]},
+                   headers=bearer("tok-writer"))
+        assert r.status_code == 422
+        assert [v["n"] for v in _get(c, f"/v1/ab-tests/{tid}")["stats"]] == [0, 0]
+        r = c.post(f"/v1/ab-tests/{tid}/results", json={"results": good},
+                   headers=bearer("tok-writer"))
+        assert r.status_code == 200, r.text
+        stats = {v["variant"]: v for v in r.json()["stats"]}
+        assert (stats["tight"]["n"], stats["wide"]["n"]) == (3, 3)
+        assert abs(stats["tight"]["mean"] - 0.02 / 3) < 1e-12
+        assert abs(stats["wide"]["win_rate"] - 2 / 3) < 1e-12
+
+        # a stopped test takes no more results; an unknown one is a 404
+        r = c.post(f"/v1/ab-tests/{tid}/stop", json={"reason": "done"},
+                   headers=bearer("tok-operator"))
+        assert r.status_code == 200
+        r = c.post(f"/v1/ab-tests/{tid}/results", json={"results": good[:1]},
+                   headers=bearer("tok-writer"))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "test_id"
+        for path in ("/v1/ab-tests/none/variant?key=a",):
+            assert c.get(path, headers=bearer("tok-reader")).status_code == 404
+        r = c.post("/v1/ab-tests/none/results", json={"results": good[:1]},
+                   headers=bearer("tok-writer"))
+        assert r.status_code == 404
+
+        audit = c.get("/v1/audit", params={"limit": 500}, headers=bearer("tok-reader")).json()
+        acts = {(a["actor"], a["action"], a["target"]) for a in audit}
+        assert ("olga", "ab.create", tid) in acts and ("olga", "ab.stop", tid) in acts
+        assert ("olga", "api.post", "/v1/ab-tests") in acts

@@ -307,6 +307,13 @@ def test_audit_verify_intact_then_detects_an_edited_record(ws: Workspace) -> Non
     assert "audit chain broken" in r.output and "record 2 was modified" in r.output
 
 
+def test_drift_check_refuses_a_metric_that_is_not_a_finite_number(ws: Workspace) -> None:
+    for item in ("sharpe=nan", "sharpe=inf", "sharpe=high"):
+        r = cli("drift", "check", "spx", "-m", item, *ws.opts())
+        assert r.exit_code == 2, r.output
+        assert f"--metric '{item}'" in r.output and "Traceback" not in r.output
+
+
 def test_bad_config_file_exits_2_naming_the_field(ws: Workspace) -> None:
     bad = ws.root / "bad.yaml"
     bad.write_text("event_retention_days: 0\nmin_sample_for_training: 5\n")

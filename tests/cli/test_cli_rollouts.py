@@ -64,3 +64,49 @@ def test_rollouts_against_a_server_then_in_process(tmp_path: Path) -> None:
     assert r.exit_code == 0 and json.loads(r.stdout) == []
     r = cli("rollouts", "abort", "cro", "--reason", "again", "--data-dir", str(data))
     assert r.exit_code == 2 and "has no rollout in progress" in " ".join(r.output.split())
+
+
+def test_ab_tests_created_assigned_and_recorded_from_the_cli(tmp_path: Path) -> None:
+    data = tmp_path / "learning"
+    with live_server(data, auto_retrain_enabled=False) as live:
+
+        def url(tok: str) -> list[str]:
+            return ["--url", live.url, "--token", tok]
+
+        r = cli("rollouts", "ab-create", "sizing", *url("tok-writer"))
+        assert r.exit_code == 2 and "lacks the role 'operator'" in r.output
+        r = cli("rollouts", "ab-create", "sizing", "--weights", "0.9;0.1", *url("tok-operator"))
+        assert r.exit_code == 2 and "--weights '0.9;0.1'" in r.output
+        r = cli("rollouts", "ab-create", "sizing", "--weights", "0.9,0.2", *url("tok-operator"))
+        assert r.exit_code == 2 and "weights" in r.output and "summing to 1" in r.output
+        r = cli("rollouts", "ab-create", "sizing", "--variants", "small,large", "--weights",
+                "0.8,0.2", "--min-samples", "2", "--json", *url("tok-operator"))
+        assert r.exit_code == 0, r.output
+        t = json.loads(r.stdout)
+        tid = t["test_id"]
+        assert (t["variants"], t["weights"]) == (["small", "large"], [0.8, 0.2])
+        r = cli("rollouts", "ab-assign", tid, "acct-7", *url("tok-reader"))
+        assert r.exit_code == 0, r.output
+        assert r.stdout.strip() == live.engine.ab_tests.get_variant(tid, "acct-7")
+        r = cli("rollouts", "ab-record", tid, "large", "--value", "0.5", *url("tok-reader"))
+        assert r.exit_code == 2 and "lacks the role 'writer'" in r.output
+        r = cli("rollouts", "ab-record", tid, "medium", "--value", "0.5", *url("tok-writer"))
+        assert r.exit_code == 2 and "variant" in r.output and "medium" in r.output
+        r = cli("rollouts", "ab-record", tid, "large", "--value", "0.5", *url("tok-writer"))
+        assert r.exit_code == 0 and tid in r.output
+
+    # in-process on the data dir: the same commands, the test and its result kept
+    r = cli("rollouts", "ab-record", tid, "small", "--value", "-0.25", "--win", "--json",
+            "--data-dir", str(data))
+    assert r.exit_code == 0, r.output
+    stats = {v["variant"]: v for v in json.loads(r.stdout)["stats"]}
+    assert (stats["small"]["n"], stats["large"]["n"]) == (1, 1)
+    assert stats["small"]["win_rate"] == 1.0  # --win overrides value > 0
+    r = cli("rollouts", "ab-record", tid, "small", "--value", "nan", "--data-dir", str(data))
+    assert r.exit_code == 2 and "--value nan: must be a finite number" in r.output
+    r = cli("rollouts", "ab-create", "x", "--alpha", "nan", "--data-dir", str(data))
+    assert r.exit_code == 2 and "NaN or infinite" in r.output  # refused before it is sent
+    r = cli("rollouts", "ab", "--json", "--data-dir", str(data))
+    assert [t["test_id"] for t in json.loads(r.stdout)] == [tid]
+    r = cli("rollouts", "ab-assign", tid, "acct-7", "--data-dir", str(data))
+    assert r.exit_code == 0 and r.stdout.strip() in ("small", "large")

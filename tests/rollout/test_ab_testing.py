@@ -88,3 +88,39 @@ def test_variants_are_sticky_tests_persist_and_bad_input_names_the_field(tmp_pat
     with pytest.raises(NotFoundError, match="create_test"):
         ab.results("missing")
     store.close()
+
+
+def test_a_batch_counts_all_or_none_and_equals_one_by_one(tmp_path: Path) -> None:
+    store = SQLiteEventStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    store.open()
+    clock = SimulatedClock(AT)
+    ab = ABTestingFramework(store, clock)
+    rng = np.random.default_rng(4)
+    rows = [("control" if i % 2 else "treatment", float(rng.normal(0.1 * (i % 2 == 0), 1)),
+             None) for i in range(400)]
+    batch = ab.create_test("batch", min_samples=10)
+    single = ab.create_test("single", min_samples=10)
+    with pytest.raises(ValidationError) as bad:
+        ab.record_results(batch.test_id, [rows[0], ("nope", 1.0, None), ("control", math.inf,
+                                                                         None)])
+    assert [p.field for p in bad.value.problems] == ["results[1].variant", "results[2].value"]
+    assert sum(v.n for v in ab.results(batch.test_id).variants) == 0  # none counted
+    ab.record_results(batch.test_id, rows)
+    for v, x, w in rows:
+        ab.record_result(single.test_id, v, x, w)
+    a, b = ab.results(batch.test_id), ab.results(single.test_id)
+    # the running minimum of the p-value saw every step, as one-by-one recording does
+    assert (a.p_value, a.difference, a.decision) == (b.p_value, b.difference, b.decision)
+    reopened = ABTestingFramework(store, clock)
+    reopened.load()
+    assert reopened.results(batch.test_id) == a  # saved once, at the end
+    named = ab.create_test("named", variants=("small", "large"))  # not in sorted order
+    ab.record_result(named.test_id, "large", 1.0)
+    reopened.load()
+    stats = reopened.results(named.test_id).variants
+    assert [(v.variant, v.n) for v in stats] == [("small", 0), ("large", 1)]
+    with pytest.raises(ValidationError, match="max_samples"):
+        ab.create_test("bad", min_samples=100, max_samples=50)
+    with pytest.raises(ValidationError, match="design_samples"):
+        ab.create_test("bad", design_samples=0)
+    store.close()

@@ -372,6 +372,39 @@ class AbortIn(BaseModel):
     reason: str = Field(min_length=1, description="why (audited)")
 
 
+class ABTestCreateIn(BaseModel):
+    """A new A/B test; the library checks the values and names the field it refuses."""
+
+    name: str = Field(description="what is compared")
+    variants: list[str] = Field(default_factory=lambda: ["control", "treatment"],
+                                description="two distinct names, the control first")
+    weights: list[float] | None = Field(
+        default=None, description="traffic share per variant, summing to 1 (default: equal)")
+    alpha: float = Field(default=0.05, description="type-I error of the anytime-valid test")
+    min_samples: int = Field(default=100, description="results per variant before a decision")
+    max_samples: int | None = Field(
+        default=None, description="both variants' results after which it stops with no "
+                                  "difference (null: no limit)")
+    design_samples: int = Field(default=1000,
+                                description="the sample size the interval is tightest at")
+
+
+class ABResultIn(BaseModel):
+    variant: str
+    value: float = Field(allow_inf_nan=False, description="the outcome, e.g. a trade's PnL")
+    win: bool | None = Field(default=None, description="default: value > 0")
+
+
+class ABResultsIn(BaseModel):
+    results: list[ABResultIn] = Field(min_length=1, max_length=10_000)
+
+
+class ABAssignmentOut(BaseModel):
+    test_id: str
+    key: str
+    variant: str
+
+
 class VariantOut(BaseModel):
     variant: str
     n: int

@@ -78,7 +78,13 @@ class Client:
         return str(r.text)
 
     def _send(self, method: str, path: str, **kw: Any) -> Any:
-        r = self.http.request(method, path, **kw)
+        try:
+            r = self.http.request(method, path, **kw)
+        except ValueError as exc:  # json.dumps(allow_nan=False): NaN or infinity in the body
+            if "JSON compliant" not in str(exc):
+                raise
+            raise CliError("a number given is NaN or infinite: the engine takes finite numbers "
+                           "only (JSON cannot carry the others); pass a finite value") from None
         if r.status_code >= 400:
             raise CliError(_problem(r), r.status_code)
         return r.json()

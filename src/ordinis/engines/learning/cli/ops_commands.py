@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import typer
@@ -68,6 +70,9 @@ def drift_check(model: str, metric: list[str] = typer.Option(..., "--metric", "-
         except ValueError:
             r.fail(f"--metric {item!r}: write name=value with a number, e.g. sharpe=0.4")
             raise typer.Exit(2) from None
+        if not math.isfinite(values[key]):
+            r.fail(f"--metric {item!r}: the value must be a finite number, e.g. sharpe=0.4")
+            raise typer.Exit(2)
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         alerts = c.post(f"/v1/drift/check/{model}", {"metrics": values})
     if js:

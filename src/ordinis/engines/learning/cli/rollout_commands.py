@@ -1,8 +1,10 @@
-"""``rollouts``: list, show, start, approve, abort; ``rollouts ab`` and ``ab-stop`` for A/B
-tests. The same requests in-process (``--data-dir``) and against a server (``--url``)."""
+"""``rollouts``: list, show, start, approve, abort; ``rollouts ab``, ``ab-create``, ``ab-assign``,
+``ab-record`` and ``ab-stop`` for A/B tests. The same requests in-process (``--data-dir``) and
+against a server (``--url``)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +154,80 @@ def rollouts_ab_stop(test_id: str, reason: str = typer.Option(..., help="Why (au
     """Stop (abort) an A/B test; its results stay readable."""
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         t = c.post(f"/v1/ab-tests/{test_id}/stop", {"reason": reason})
+        if js:
+            return r.as_json(t)
+        r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))
+
+
+def _floats(option: str, text: str | None) -> list[float] | None:
+    """``0.9,0.1`` as numbers; a clear refusal naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        r.fail(f"{option} {text!r}: write numbers separated by commas, e.g. 0.9,0.1")
+        raise typer.Exit(2) from None
+
+
+@rollouts_app.command("ab-create")
+def rollouts_ab_create(
+    name: str = typer.Argument(..., help="What is compared"),
+    variants: str = typer.Option("control,treatment", help="Two names, the control first"),
+    weights: str | None = typer.Option(None, help="Traffic shares, e.g. 0.9,0.1 (default: equal)"),
+    alpha: float = typer.Option(0.05, help="Type-I error of the anytime-valid test"),
+    min_samples: int = typer.Option(100, help="Results per variant before a decision"),
+    max_samples: int | None = typer.Option(
+        None, help="Both variants' results after which it stops with no difference"),
+    design_samples: int = typer.Option(1000, help="Sample size the interval is tightest at"),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Start an A/B test (operators); the host assigns keys and records outcomes."""
+    body = {"name": name, "variants": variants.split(","),
+            "weights": _floats("--weights", weights), "alpha": alpha,
+            "min_samples": min_samples, "max_samples": max_samples,
+            "design_samples": design_samples}
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        t = c.post("/v1/ab-tests", body)
+        if js:
+            return r.as_json(t)
+        r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))
+
+
+@rollouts_app.command("ab-assign")
+def rollouts_ab_assign(
+    test_id: str, key: str = typer.Argument(..., help="Who is assigned (account, symbol, ...)"),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """The key's variant in a test: sticky, the same wherever it is asked."""
+    with _session(url, token, data_dir, config, json_out) as (c, js):
+        a = c.get(f"/v1/ab-tests/{test_id}/variant", key=key)
+        if js:
+            return r.as_json(a)
+        r.out.print(a["variant"], markup=False)
+
+
+@rollouts_app.command("ab-record")
+def rollouts_ab_record(
+    test_id: str, variant: str,
+    value: float = typer.Option(..., "--value",
+                                help="The outcome, e.g. a trade's PnL (negative allowed)"),
+    win: bool | None = typer.Option(None, "--win/--loss", help="Default: value > 0"),
+    url: str | None = UrlOpt, token: str | None = TokenOpt,
+    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Record one outcome of a variant (writers); prints the test's results."""
+    if not math.isfinite(value):
+        r.fail(f"--value {value}: must be a finite number (an outcome such as a trade's PnL)")
+        raise typer.Exit(2)
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        t = c.post(f"/v1/ab-tests/{test_id}/results",
+                   {"results": [{"variant": variant, "value": value, "win": win}]})
         if js:
             return r.as_json(t)
         r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))

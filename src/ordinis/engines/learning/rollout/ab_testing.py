@@ -10,6 +10,8 @@ always-valid one. Tests are typed records (kind ``ab_test``) in the event store.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,6 +111,8 @@ class ABTestingFramework:
         self.clock = clock
         self.audit = audit
         self.tests: dict[str, ABTest] = {}
+        # A service records and stops from worker threads; a host may too.
+        self._lock = threading.RLock()
 
     def load(self) -> int:
         if self.store is None:
@@ -127,8 +131,9 @@ class ABTestingFramework:
         min_samples: int = 100,
         max_samples: int | None = None,
         design_samples: int = 1000,
+        actor: str = "ab",
     ) -> ABTest:
-        """A new running test; the first variant is the control."""
+        """A new running test; the first variant is the control. ``actor`` is audited."""
         problems: list[FieldProblem] = []
         vs = tuple(variants)
         ws = tuple(weights) if weights is not None else tuple(1.0 / len(vs) for _ in vs) if vs \
@@ -143,6 +148,14 @@ class ABTestingFramework:
             problems.append(FieldProblem("alpha", alpha, "must lie in (0, 1)"))
         if min_samples < 2:
             problems.append(FieldProblem("min_samples", min_samples, "must be >= 2"))
+        if max_samples is not None and max_samples < 2 * max(min_samples, 2):
+            problems.append(FieldProblem("max_samples", max_samples,
+                                         "must be at least 2 * min_samples (results of both "
+                                         "variants together), or null for no limit"))
+        if design_samples < 1:
+            problems.append(FieldProblem("design_samples", design_samples,
+                                         "must be >= 1 (the sample size the interval is tuned "
+                                         "for)"))
         if not name.strip():
             problems.append(FieldProblem("name", name, "must be non-empty"))
         if problems:
@@ -150,10 +163,11 @@ class ABTestingFramework:
         test = ABTest(new_id(), name, vs, ws, self.clock.now(), alpha, min_samples, max_samples,
                       design_samples, moments={v: RunningMoments() for v in vs},
                       wins={v: [0, 0] for v in vs})
-        self.tests[test.test_id] = test
-        self._save(test)
+        with self._lock:
+            self.tests[test.test_id] = test
+            self._save(test)
         if self.audit is not None:
-            self.audit.append("ab", "ab.create", test.test_id, "allow", name,
+            self.audit.append(actor, "ab.create", test.test_id, "allow", name,
                               {"variants": list(vs)})
         return test
 
@@ -171,27 +185,49 @@ class ABTestingFramework:
     def record_result(self, test_id: str, variant: str, value: float,
                       win: bool | None = None, persist: bool = True) -> None:
         """One observation of a variant (e.g. a trade's PnL; ``win`` defaults to value > 0)."""
-        test = self._get(test_id)
-        if variant not in test.moments:
-            raise ValidationError("record_result", [FieldProblem(
-                "variant", variant, f"not a variant of test {test.name!r}: {list(test.variants)}")])
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValidationError("record_result", [FieldProblem("value", value,
-                                                                 "must be a finite number")])
-        if test.status != "running":
-            raise ValidationError("record_result", [FieldProblem(
-                "test_id", test_id, f"test is {test.status}; create a new test")])
-        test.moments[variant].add(float(value))
-        w = test.wins[variant]
-        w[0] += int(value > 0 if win is None else win)
-        w[1] += 1
-        self._update_p(test)
-        if persist:
-            self._save(test)
+        self.record_results(test_id, [(variant, value, win)], persist=persist)
+
+    def record_results(self, test_id: str,
+                       results: Sequence[tuple[str, float, bool | None]],
+                       persist: bool = True) -> None:
+        """Observations ``(variant, value, win)`` in order, all or none: each is checked first.
+
+        The anytime-valid p-value is updated after each one (its running minimum is what a
+        peek at any time would have seen); the test is saved once.
+        """
+        with self._lock:
+            test = self._get(test_id)
+            problems: list[FieldProblem] = []
+            for i, (variant, value, _) in enumerate(results):
+                where = "" if len(results) == 1 else f"results[{i}]."
+                if variant not in test.moments:
+                    problems.append(FieldProblem(
+                        f"{where}variant", variant,
+                        f"not a variant of test {test.name!r}: {list(test.variants)}"))
+                if isinstance(value, bool) or not isinstance(value, int | float) \
+                        or not math.isfinite(value):
+                    problems.append(FieldProblem(f"{where}value", value,
+                                                 "must be a finite number"))
+            if test.status != "running":
+                problems.append(FieldProblem(
+                    "test_id", test_id, f"test is {test.status}; create a new test"))
+            if problems:
+                raise ValidationError("record_result", problems)
+            for variant, value, win in results:
+                test.moments[variant].add(float(value))
+                w = test.wins[variant]
+                w[0] += int(value > 0 if win is None else win)
+                w[1] += 1
+                self._update_p(test)
+            if persist:
+                self._save(test)
 
     def results(self, test_id: str) -> ABResults:
         """Lift, its anytime-valid interval and p-value, the win-rate test and the decision."""
-        test = self._get(test_id)
+        with self._lock:
+            return self._results(self._get(test_id))
+
+    def _results(self, test: ABTest) -> ABResults:
         c, t = (test.moments[v] for v in test.variants)
         diff, radius = _difference(test, c, t)
         lo, hi = diff - radius, diff + radius
@@ -212,19 +248,23 @@ class ABTestingFramework:
             decision = "continue"
             why = ("fewer than min_samples per variant" if not enough
                    else f"anytime-valid p={test.min_p:.4f} > alpha={test.alpha}")
-        stats = tuple(VariantStats(v, m.n, m.mean, (test.wins[v][0] / test.wins[v][1])
+        # In the test's variant order (control first), whatever order a reload gave the dicts.
+        stats = tuple(VariantStats(v, test.moments[v].n, test.moments[v].mean,
+                                   (test.wins[v][0] / test.wins[v][1])
                                    if test.wins[v][1] else math.nan)
-                      for v, m in test.moments.items())
+                      for v in test.variants)
         return ABResults(test.test_id, test.status, stats, diff, lo, hi, lift, lift_lo, lift_hi,
                          test.min_p, z, p_fixed, test.min_p_win, decision, why)
 
-    def stop(self, test_id: str, reason: str = "stopped") -> ABTest:
-        test = self._get(test_id)
-        test.status = "stopped"
-        test.stop_reason = reason
-        self._save(test)
+    def stop(self, test_id: str, reason: str = "stopped", actor: str = "ab") -> ABTest:
+        """Stop a test for good; its results stay readable. ``actor`` is audited."""
+        with self._lock:
+            test = self._get(test_id)
+            test.status = "stopped"
+            test.stop_reason = reason
+            self._save(test)
         if self.audit is not None:
-            self.audit.append("ab", "ab.stop", test_id, "allow", reason, {})
+            self.audit.append(actor, "ab.stop", test_id, "allow", reason, {})
         return test
 
     # ------------------------------------------------------------------ helpers

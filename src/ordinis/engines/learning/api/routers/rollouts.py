@@ -1,5 +1,8 @@
 """Rollouts and A/B tests: state (readers), start and abort (operators), approve (approvers).
 
+A/B tests: operators create and stop them; a host assigns keys (readers: the assignment is a
+pure function of the test and the key) and records outcomes (writers, like events).
+
 Every call that changes a rollout names the caller: the library records the identity in the
 rollout's decisions and the audit log, and the app's middleware audits the HTTP call too.
 """
@@ -8,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from ordinis.engines.learning import FieldProblem, NotFoundError, ValidationError
 from ordinis.engines.learning.api import convert
 from ordinis.engines.learning.api import schemas as s
-from ordinis.engines.learning.api.auth import Approver, Operator, Reader
+from ordinis.engines.learning.api.auth import Approver, Operator, Reader, Writer
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
 
 router = APIRouter(prefix="/v1", tags=["rollouts"])
@@ -86,6 +89,38 @@ async def list_ab_tests(
     return s.page(out, limit, offset)
 
 
+@router.post("/ab-tests", response_model=s.ABTestOut, status_code=201)
+async def create_ab_test(body: s.ABTestCreateIn, engine: Engine, who: Operator) -> s.ABTestOut:
+    """Start an A/B test: the first variant is the control; results come from the host."""
+    test = await asyncio.to_thread(
+        engine.ab_tests.create_test, body.name, body.variants, body.weights, body.alpha,
+        body.min_samples, body.max_samples, body.design_samples, who.name)
+    return _ab_test(engine, test.test_id)
+
+
+@router.get("/ab-tests/{test_id}/variant", response_model=s.ABAssignmentOut)
+async def assign_ab_variant(
+    test_id: str, engine: Engine, who: Reader,
+    key: str = Query(min_length=1, max_length=512, description="who is assigned: an account, "
+                     "a symbol, a signal id"),
+) -> s.ABAssignmentOut:
+    """The key's variant: sticky (a hash of the test and the key), the same in every process."""
+    _ab_test(engine, test_id)
+    return s.ABAssignmentOut(test_id=test_id, key=key,
+                             variant=engine.ab_tests.get_variant(test_id, key))
+
+
+@router.post("/ab-tests/{test_id}/results", response_model=s.ABTestOut)
+async def record_ab_results(
+    test_id: str, body: s.ABResultsIn, engine: Engine, who: Writer
+) -> s.ABTestOut:
+    """Record outcomes of a running test, all or none: every one is checked before any counts."""
+    _ab_test(engine, test_id)
+    await asyncio.to_thread(engine.ab_tests.record_results, test_id,
+                            [(r.variant, r.value, r.win) for r in body.results])
+    return _ab_test(engine, test_id)
+
+
 @router.get("/ab-tests/{test_id}", response_model=s.ABTestOut)
 async def show_ab_test(test_id: str, engine: Engine, who: Reader) -> s.ABTestOut:
     """One A/B test: per-variant stats, the lift with its anytime-valid interval, decision."""
@@ -100,5 +135,6 @@ async def stop_ab_test(
     if _ab_test(engine, test_id).status != "running":
         raise ValidationError("stop A/B test", [FieldProblem(
             "test_id", test_id, "the test is already stopped; its results stay readable")])
-    await asyncio.to_thread(engine.ab_tests.stop, test_id, f"{who.name}: {body.reason}")
+    await asyncio.to_thread(engine.ab_tests.stop, test_id, f"{who.name}: {body.reason}",
+                            who.name)
     return _ab_test(engine, test_id)
