@@ -65,3 +65,13 @@ def test_numbers_show_counts_whole_and_the_rest_to_their_digits() -> None:
     assert render.num(None) == "-" and render.num(7) == "7"
     assert render.num(float("inf")) == "inf" and render.num(float("nan")) == "nan"
     assert render.num(1e300) == "1e+300"  # too large to be a count
+
+
+def test_an_empty_table_says_it_has_no_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    buf = io.StringIO()
+    monkeypatch.setattr(render, "out", Console(file=buf, width=100, soft_wrap=True))
+    render.table(("test_id", "name"), [])
+    assert "(0 rows)" in buf.getvalue() and "test_id" in buf.getvalue()
+    buf.truncate(0)
+    render.table(("test_id", "name"), [("t1", "sizing")])
+    assert "(0 rows)" not in buf.getvalue()

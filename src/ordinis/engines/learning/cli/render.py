@@ -53,7 +53,8 @@ def table(
     the short columns ("stage", "staging") on end, one letter per line.
     """
     rows = [[cell(v) for v in row] for row in rows]
-    t = Table(title=title)
+    # An empty table says so (psql's "(0 rows)"), so that no output is not mistaken for a fault.
+    t = Table(title=title, caption=None if rows else "(0 rows)")
     least = 1  # the narrowest the table can be drawn without hiding a column: borders...
     for i, name in enumerate(columns):
         cells = (name, *(r[i] for r in rows))
