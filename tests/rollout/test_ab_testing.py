@@ -103,7 +103,7 @@ def test_a_batch_counts_all_or_none_and_equals_one_by_one(tmp_path: Path) -> Non
     with pytest.raises(ValidationError) as bad:
         ab.record_results(batch.test_id, [rows[0], ("nope", 1.0, None), ("control", math.inf,
                                                                          None)])
-    assert [p.field for p in bad.value.problems] == ["results[1].variant", "results[2].value"]
+    assert [p.field for p in bad.value.problems] == ["results.1.variant", "results.2.value"]
     assert sum(v.n for v in ab.results(batch.test_id).variants) == 0  # none counted
     ab.record_results(batch.test_id, rows)
     for v, x, w in rows:

@@ -199,7 +199,7 @@ class ABTestingFramework:
             test = self._get(test_id)
             problems: list[FieldProblem] = []
             for i, (variant, value, _) in enumerate(results):
-                where = "" if len(results) == 1 else f"results[{i}]."
+                where = "" if len(results) == 1 else f"results.{i}."  # the API's field style
                 if variant not in test.moments:
                     problems.append(FieldProblem(
                         f"{where}variant", variant,
@@ -212,7 +212,8 @@ class ABTestingFramework:
                 problems.append(FieldProblem(
                     "test_id", test_id, f"test is {test.status}; create a new test"))
             if problems:
-                raise ValidationError("record_result", problems)
+                raise ValidationError("record_result" if len(results) == 1 else "record_results",
+                                      problems)
             for variant, value, win in results:
                 test.moments[variant].add(float(value))
                 w = test.wins[variant]
@@ -249,7 +250,8 @@ class ABTestingFramework:
             why = ("fewer than min_samples per variant" if not enough
                    else f"anytime-valid p={test.min_p:.4f} > alpha={test.alpha}")
         # In the test's variant order (control first), whatever order a reload gave the dicts.
-        stats = tuple(VariantStats(v, test.moments[v].n, test.moments[v].mean,
+        stats = tuple(VariantStats(v, test.moments[v].n,
+                                   test.moments[v].mean if test.moments[v].n else math.nan,
                                    (test.wins[v][0] / test.wins[v][1])
                                    if test.wins[v][1] else math.nan)
                       for v in test.variants)
