@@ -153,6 +153,19 @@ def test_change_points_count_skipped_nans_and_restarted_values() -> None:
     assert alarms[0][1] == 108  # values[0] was index 80, so values[28] is 108
 
 
+@pytest.mark.parametrize("factory", [AutocorrelatedCUSUM, WarmupTestedCUSUM])
+def test_infinite_values_are_skipped_like_nans(factory: type[AutocorrelatedCUSUM]) -> None:
+    values = _shift_in_warmup() + [16.0] * 60  # a change in the warm-up, one after it
+    clean = _alarms(factory(), values)
+    assert clean  # something to compare
+    dirty = [*values[:5], math.inf, *values[5:100], -math.inf, math.nan, *values[100:]]
+
+    def shift(i: int) -> int:
+        return i + (i >= 5) + 2 * (i >= 100)
+
+    assert _alarms(factory(), dirty) == [(shift(a), shift(c), s) for a, c, s in clean]
+
+
 def test_warmup_test_parameters_are_checked() -> None:
     with pytest.raises(ValidationError, match="warmup_test_from"):
         AutocorrelatedCUSUM(warmup_test=7.0, warmup_test_from=50)

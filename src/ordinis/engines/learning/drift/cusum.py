@@ -220,13 +220,14 @@ class AutocorrelatedCUSUM:
     def restart(self, values: list[float]) -> None:
         """Start a new regime from ``values``, the latest ones already fed (change found elsewhere).
 
-        They begin the warm-up (NaNs skipped; at most ``warmup - 1`` of the latest are kept, so
+        They begin the warm-up (NaN and infinite values skipped; at most ``warmup - 1`` of the latest are kept, so
         the next value fed is looked at). ``n_seen`` and ``n_detections`` do not change.
         """
         self._drift = False
         self._restart()
         first = self._t - len(values) + 1
-        kept = [(first + i, v) for i, v in enumerate(values) if v == v][-(self._warmup - 1):]
+        kept = [(first + i, v) for i, v in enumerate(values)
+                if v - v == 0.0][-(self._warmup - 1):]
         warm = [v for _, v in kept]
         self._warm = warm
         self._warm_t = [i for i, _ in kept]
@@ -259,7 +260,7 @@ class AutocorrelatedCUSUM:
             self._buf.append(x)
         warm = self._warm
         if warm is not None:
-            if x == x:  # NaN values are skipped
+            if x - x == 0.0:  # NaN and infinite values are skipped (x - x is NaN for them)
                 warm.append(x)
                 if self._test is not None:
                     self._warm_t.append(t)
@@ -268,7 +269,7 @@ class AutocorrelatedCUSUM:
                 if len(warm) >= self._warmup:
                     self._fit_warmup(warm)
             return self
-        if x != x:
+        if x - x != 0.0:
             return self
         raw = x
         if self._diff:
