@@ -220,8 +220,9 @@ class AutocorrelatedCUSUM:
     def restart(self, values: list[float]) -> None:
         """Start a new regime from ``values``, the latest ones already fed (change found elsewhere).
 
-        They begin the warm-up (NaN and infinite values skipped; at most ``warmup - 1`` of the latest are kept, so
-        the next value fed is looked at). ``n_seen`` and ``n_detections`` do not change.
+        They begin the warm-up (NaN and infinite values skipped; at most ``warmup - 1`` of the
+        latest are kept, so the next value fed is looked at). ``n_seen`` and ``n_detections``
+        do not change.
         """
         self._drift = False
         self._restart()
