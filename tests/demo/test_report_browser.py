@@ -31,6 +31,17 @@ def test_report_is_self_contained(report: Path) -> None:
     assert "@import" not in text
 
 
+def test_the_breaker_table_lists_trips_or_says_there_were_none(
+    report: Path, tmp_path: Path
+) -> None:
+    text = report.read_text(encoding="utf-8")
+    assert "No breaker tripped." not in text and "still open" in text
+    quiet = sample_record()
+    quiet.trips = []
+    text = write_report(quiet, tmp_path / "quiet.html").read_text(encoding="utf-8")
+    assert '<td colspan="4">No breaker tripped.</td>' in text
+
+
 def test_report_loads_in_chromium_with_every_figure(report: Path) -> None:
     browser = chromium()
     done = run_browser(browser, "--dump-dom", report.as_uri())

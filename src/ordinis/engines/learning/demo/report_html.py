@@ -291,7 +291,7 @@ def render_html(rec: DemoRecord) -> str:
         else f"<tr><td>{html.escape(t.breaker)}</td><td>{t.opened_at:%Y-%m-%d}</td>"
         f"<td>still open</td><td>{html.escape(t.reason)}</td></tr>"
         for t in rec.trips
-    )
+    ) or '<tr><td colspan="4">No breaker tripped.</td></tr>'
     gates = "".join(_gate_table(g) for g in rec.gate_reports) or "<p>No evaluation ran.</p>"
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rec.notes)
     pending = "".join(f"<li>{html.escape(p)}</li>" for p in rec.pending)
