@@ -290,6 +290,34 @@ def test_models_evaluate_prints_the_gate_report_and_records_the_pass(
     assert [e["gate_set"] for e in json.loads(r.stdout)] == ["test-loose"]
 
 
+def test_models_compare_prints_the_difference_its_interval_and_the_verdict(
+    ws: Workspace, submitted: Result
+) -> None:
+    assert submitted.exit_code == 0
+    r = cli("models", "compare", "alpha:v1", "alpha:v1", "-b", "pack_01_bull", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert ("alpha:v1 vs alpha:v1: Sharpe difference +0.000 [+0.000, +0.000], p=1; "
+            "alpha:v1 is not shown better than alpha:v1") in " ".join(r.output.split())
+
+
+def test_a_data_dir_with_its_settings_file_needs_no_config_option(
+    ws: Workspace, submitted: Result, tmp_path: Path
+) -> None:
+    assert submitted.exit_code == 0
+    copy = tmp_path / "data"
+    shutil.copytree(ws.data_dir, copy)
+    args = ("models", "compare", "alpha:v1", "alpha:v1", "-b", "pack_01_bull",
+            "--data-dir", str(copy))
+    r = cli(*args)  # the store's retention (36500 days) is not the default's
+    assert r.exit_code == 2 and "event_retention_days" in r.output
+    shutil.copy(ws.config, copy / "learning.yaml")
+    r = cli(*args)
+    assert r.exit_code == 0, r.output
+    assert f"config: {copy / 'learning.yaml'} (the data dir's settings" in r.stderr
+    r = cli(*args, "--config", str(ws.root / "missing.yaml"))  # --config still wins
+    assert r.exit_code == 2 and "missing.yaml" in r.output
+
+
 # ---------------------------------------------------------------------------- audit, config
 def test_audit_verify_intact_then_detects_an_edited_record(ws: Workspace) -> None:
     r = cli("audit", "verify", *ws.opts())

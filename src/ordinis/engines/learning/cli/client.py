@@ -105,6 +105,18 @@ def _problem(r: Any) -> str:
     return f"HTTP {r.status_code}: {body}"
 
 
+def config_file(config: Path | None, data_dir: Path | None, say: Any) -> Path | None:
+    """``--config``, else the settings file the data dir carries (as the demo writes it)."""
+    if config is not None or data_dir is None:
+        return config
+    from ordinis.engines.learning import LearningEngineConfig
+
+    found = LearningEngineConfig.settings_in(data_dir)
+    if found is not None:
+        say(f"config: {found} (the data dir's settings; --config FILE for others)")
+    return found
+
+
 def store_exists(data_dir: Path, store_url: str) -> bool:
     """True when the SQLite store of ``data_dir`` exists (a PostgreSQL URL always counts)."""
     if not store_url.startswith("sqlite:///"):
@@ -141,7 +153,8 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
     if target.data_dir is not None:
         overrides["data_dir"] = target.data_dir
     try:
-        config = LearningEngineConfig.load(target.config, **overrides)
+        path = config_file(target.config, target.data_dir, say)
+        config = LearningEngineConfig.load(path, **overrides)
     except Exception as exc:
         raise CliError(str(exc)) from None
     store = config.resolved_store_url

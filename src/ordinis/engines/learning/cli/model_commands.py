@@ -267,7 +267,13 @@ def models_compare(a: str, b: str,
                      {"version_a": a, "version_b": b, "benchmarks": benchmark or None})
     if js:
         return r.as_json(res)
-    r.out.print(f"{a} vs {b}: Sharpe difference {res['sharpe_diff']} "
-                f"[{res['lower']}, {res['upper']}], p={res['p_value']}; "
-                f"{'a is better' if res['a_better'] else 'a is not shown better'}",
-                soft_wrap=True)
+    verdict = (f"{a} is better than {b}" if res["a_better"]
+               else f"{a} is not shown better than {b}")
+    r.out.print(f"{a} vs {b}: Sharpe difference {_signed(res['sharpe_diff'])} "
+                f"[{_signed(res['lower'])}, {_signed(res['upper'])}], "
+                f"p={r.num(res['p_value'], 3)}; {verdict}", soft_wrap=True, markup=False)
+
+
+def _signed(x: float | None) -> str:
+    """A Sharpe difference to three decimals with its sign (``-`` when there is none)."""
+    return "-" if x is None else f"{x:+.3f}"

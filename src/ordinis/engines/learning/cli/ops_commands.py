@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ordinis.engines.learning.cli import render as r
-from ordinis.engines.learning.cli.client import CliError
+from ordinis.engines.learning.cli.client import CliError, config_file
 from ordinis.engines.learning.cli.commands import (
     ConfigOpt,
     DataDirOpt,
@@ -165,7 +165,8 @@ def serve(
 
     try:
         overrides: dict[str, object] = {"data_dir": data_dir} if data_dir is not None else {}
-        cfg = LearningEngineConfig.load(config, **overrides)  # type: ignore[arg-type]
+        path = config_file(config, data_dir, r.err.print)
+        cfg = LearningEngineConfig.load(path, **overrides)  # type: ignore[arg-type]
         r.err.print(f"store: {cfg.resolved_store_url}; tracking: {cfg.resolved_mlflow_uri}")
         run(cfg, host, port, tokens_file, insecure_local)
     except LearningEngineError as exc:
@@ -185,7 +186,8 @@ def ui(port: int = typer.Option(5000, help="Port of the MLflow UI"),
     from ordinis.engines.learning import LearningEngineConfig
 
     overrides: dict[str, object] = {"data_dir": data_dir} if data_dir is not None else {}
-    cfg = LearningEngineConfig.load(config, **overrides)  # type: ignore[arg-type]
+    path = config_file(config, data_dir, r.err.print)
+    cfg = LearningEngineConfig.load(path, **overrides)  # type: ignore[arg-type]
     uri = cfg.resolved_mlflow_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         r.fail(f"no tracking store at {uri}; pass --data-dir of an engine's data dir")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -30,6 +30,9 @@ _WINDOW = re.compile(rf"^{_DAY}(-{_DAY})? ([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]
 
 class LearningEngineConfig(BaseModel):
     """Settings of the LearningEngine. Unknown keys are refused so typos do not pass silently."""
+
+    SETTINGS_FILE: ClassVar[str] = "learning.yaml"
+    """The name ``save`` is given in a data dir, which the CLI reads when ``--config`` is absent."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
@@ -290,6 +293,12 @@ class LearningEngineConfig(BaseModel):
             return cls(**values)
         except ConfigError as exc:
             raise ConfigError(source, exc.problems) from None
+
+    @classmethod
+    def settings_in(cls, data_dir: str | Path) -> Path | None:
+        """The settings file of a data dir (``SETTINGS_FILE``, as the demo saves it), if any."""
+        path = Path(data_dir) / cls.SETTINGS_FILE
+        return path if path.is_file() else None
 
     def save(self, path: str | Path) -> Path:
         """Write the settings that differ from the defaults as YAML that ``load`` reads back.

@@ -98,9 +98,6 @@ class _Books:
     first_model_day: int | None = None
 
 
-SETTINGS_FILE = "learning.yaml"  # the engine settings the demo ran its data dir with
-
-
 @dataclass(slots=True)
 class DemoOutcome:
     """What ``run_demo`` returns: the record the report was made of and where the report is."""
@@ -560,7 +557,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
     settings = config.model_copy(update={  # absolute paths: the file works from any directory
         "data_dir": config.data_dir.resolve(),
         "pipeline_config_path": pipeline.resolve() if pipeline is not None else None,
-    }).save(opts.data_dir / SETTINGS_FILE)
+    }).save(opts.data_dir / LearningEngineConfig.SETTINGS_FILE)
     async with LearningEngine(config, clock=clock) as engine:
         engine.register_trainer(MODEL_TYPE, TRAINER_SPEC)
         host = _Host(engine, panel, console, opts)
