@@ -31,7 +31,8 @@ for sub, name in ((events_app, "events"), (models_app, "models"), (jobs_app, "jo
                   (audit_app, "audit"), (token_app, "token")):
     app.add_typer(sub, name=name)
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config (LearningEngineConfig)")
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config (LearningEngineConfig); "
+                         "default: the data dir's learning.yaml when it has one")
 DataDirOpt = typer.Option(None, "--data-dir", help="Data directory (in-process mode)")
 UrlOpt = typer.Option(None, "--url", help="A running server, e.g. http://127.0.0.1:8765 "
                       "(env ORDINIS_LEARNING_URL)")

@@ -146,19 +146,6 @@ def rollouts_ab(test_id: str | None = typer.Argument(None, help="One test (defau
             r.out.print(f"{t['decision']}: {t['reason']}", soft_wrap=True, markup=False)
 
 
-@rollouts_app.command("ab-stop")
-def rollouts_ab_stop(test_id: str, reason: str = typer.Option(..., help="Why (audited)"),
-                     url: str | None = UrlOpt, token: str | None = TokenOpt,
-                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
-                     json_out: bool = JsonOpt) -> None:
-    """Stop (abort) an A/B test; its results stay readable."""
-    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
-        t = c.post(f"/v1/ab-tests/{test_id}/stop", {"reason": reason})
-        if js:
-            return r.as_json(t)
-        r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))
-
-
 def _floats(option: str, text: str | None) -> list[float] | None:
     """``0.9,0.1`` as numbers; a clear refusal naming the option otherwise."""
     if text is None:
@@ -228,6 +215,19 @@ def rollouts_ab_record(
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         t = c.post(f"/v1/ab-tests/{test_id}/results",
                    {"results": [{"variant": variant, "value": value, "win": win}]})
+        if js:
+            return r.as_json(t)
+        r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))
+
+
+@rollouts_app.command("ab-stop")
+def rollouts_ab_stop(test_id: str, reason: str = typer.Option(..., help="Why (audited)"),
+                     url: str | None = UrlOpt, token: str | None = TokenOpt,
+                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                     json_out: bool = JsonOpt) -> None:
+    """Stop (abort) an A/B test; its results stay readable."""
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        t = c.post(f"/v1/ab-tests/{test_id}/stop", {"reason": reason})
         if js:
             return r.as_json(t)
         r.table(AB_COLUMNS, [_ab_row(t)], ids=("test_id",))
