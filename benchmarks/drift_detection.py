@@ -20,8 +20,9 @@ Also: ARL0 of every detector on fresh null draws, detection delay on the synthet
 (first alarm after each change), and the cost per update (on iid values, and for ours on
 returns nulls with their alarms and restarts).
 
-``--dev-only`` scores the development set alone (no held-out series is read): use it while
-choosing anything. Run: ``python benchmarks/drift_detection.py`` (about 2 minutes); the last line is
+``--dev-only`` scores the development set alone (no held-out series is read, about 10 s): use
+it while choosing anything. Run: ``python benchmarks/drift_detection.py`` (40 s on a quiet
+machine, minutes on a loaded one); the last line is
 ``RESULT f1_ours=… f1_best_river=… f1_zero=… arl0_ours=… mean_delay=… updates_per_s=…``,
 where "ours" is the monitor's default detector and the F1 figures are held-out means.
 """
