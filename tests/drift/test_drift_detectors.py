@@ -12,6 +12,7 @@ from ordinis.engines.learning.drift import (
     DriftDetector,
     KSWINDetector,
     PageHinkleyDetector,
+    WarmupTestedCUSUM,
     make_detector,
 )
 
@@ -42,7 +43,8 @@ def _mean_shift(seed: int, n: int = 1000, shift: float = 3.0) -> list[float]:
 
 
 @pytest.mark.parametrize(
-    "factory", [ADWINDetector, PageHinkleyDetector, KSWINDetector, AutocorrelatedCUSUM]
+    "factory",
+    [ADWINDetector, PageHinkleyDetector, KSWINDetector, AutocorrelatedCUSUM, WarmupTestedCUSUM],
 )
 def test_every_detector_finds_a_mean_shift_and_follows_the_protocol(factory: type) -> None:
     det = factory()
