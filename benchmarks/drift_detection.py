@@ -34,7 +34,6 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,6 +45,7 @@ from drift_series import (
     real_dev_series,
     tcpd_like_series,
 )
+from ordinis.engines.learning.drift.annotated import Detections, detect
 from ordinis.engines.learning.drift.bocpd import BOCPD
 from ordinis.engines.learning.drift.calibration import average_run_length
 from ordinis.engines.learning.drift.cusum import (
@@ -80,25 +80,9 @@ NULL_LENGTH = 5000
 N_SPEED = 20_000
 
 
-@dataclass
-class Run:
-    """Alarm indices and reported change locations of one detector on one series."""
-
-    alarms: list[int]
-    located: list[int]
-
-
-def run(factory: Callable[[], DriftDetector], values: np.ndarray) -> Run:
-    det = factory()
-    alarms: list[int] = []
-    located: list[int] = []
-    for i, v in enumerate(values.tolist()):
-        det.update(v)
-        if det.drift_detected:
-            alarms.append(i)
-            cp = getattr(det, "change_point", None)
-            located.append(int(cp) if cp is not None and cp >= 0 else i)
-    return Run(alarms, located)
+def run(factory: Callable[[], DriftDetector], values: np.ndarray) -> Detections:
+    """Alarm indices and reported change locations of a fresh detector on one series."""
+    return detect(factory(), values.tolist())
 
 
 def delays(truth: list[int], found: list[int], n: int) -> list[int]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -316,6 +317,27 @@ def test_a_data_dir_with_its_settings_file_needs_no_config_option(
     assert f"config: {copy / 'learning.yaml'} (the data dir's settings" in r.stderr
     r = cli(*args, "--config", str(ws.root / "missing.yaml"))  # --config still wins
     assert r.exit_code == 2 and "missing.yaml" in r.output
+
+
+def test_drift_score_ranks_detectors_on_the_users_annotated_series(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    values = [*rng.normal(0, 1, 300).tolist(), *rng.normal(3, 1, 300).tolist()]
+    step = tmp_path / "step.json"
+    step.write_text(json.dumps({"name": "step", "values": values, "changes": [300]}))
+    r = cli("drift", "score", str(step), "-d", "cusum", "-d", "adwin")
+    assert r.exit_code == 0, r.output
+    assert re.search(r"step\s+│\s+600\s+│\s+1\.000\s+│\s+\S+\s+│\s+0\.667", r.output)
+    assert "best: cusum (1.000); silence 0.667" in r.output
+    r = cli("drift", "score", str(step), "-d", "cusum", "--json")
+    out = json.loads(r.stdout)
+    assert out["best"] == "cusum" and out["mean_f1"]["zero"] == pytest.approx(2 / 3)
+    assert abs(out["series"][0]["located"]["cusum"][0] - 300) <= 5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"values": [1.0, 2.0], "changes": [5]}))
+    r = cli("drift", "score", str(step), str(bad))
+    assert r.exit_code == 2 and "annotations.changes" in r.output and "[0, 2)" in r.output
+    r = cli("drift", "score", str(step), "-d", "nope")
+    assert r.exit_code == 2 and "unknown detector" in r.output
 
 
 # ---------------------------------------------------------------------------- audit, config

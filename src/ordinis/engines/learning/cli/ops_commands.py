@@ -86,6 +86,57 @@ def drift_check(model: str, metric: list[str] = typer.Option(..., "--metric", "-
         raise typer.Exit(1)
 
 
+@drift_app.command("score")
+def drift_score(
+    files: list[Path] = typer.Argument(..., help="Annotated series: TCPD dataset files or "
+                                       'plain {"values": [...], "annotations": {...}} files'),
+    annotations: Path | None = typer.Option(
+        None, help="TCPD's annotations.json, for TCPD dataset files"),
+    detector: list[str] = typer.Option(
+        None, "--detector", "-d", help="A detector name (repeat); default: all"),
+    margin: int = typer.Option(5, help="Points either side within which a change is found"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Score the detectors on your own annotated series (TCPD protocol, F1), beside silence.
+
+    Choose the stream detector on your own history: every detector at its defaults, nothing
+    tuned on the series. Runs here; no engine or server is needed.
+    """
+    from ordinis.engines.learning import LearningEngineError
+    from ordinis.engines.learning.drift import (
+        ZERO,
+        detector_names,
+        read_annotated_series,
+        score_detectors,
+    )
+
+    names = list(detector) if detector else list(detector_names())
+    try:
+        series = [read_annotated_series(f, annotations) for f in files]
+        res = score_detectors(series, names, margin)
+    except LearningEngineError as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
+    columns = (*res.detectors, ZERO)
+    if json_out:
+        return r.as_json({
+            "margin": res.margin, "best": res.best,
+            "mean_f1": {d: res.mean_f1(d) for d in columns},
+            "series": [{"name": s.name, "n": len(s.values),
+                        "f1": {d: res.scores[d][i].f1 for d in columns},
+                        "located": {d: list(res.located[d][i]) for d in res.detectors}}
+                       for i, s in enumerate(res.series)]})
+    rows = [(s.name, len(s.values), *(f"{res.scores[d][i].f1:.3f}" for d in columns))
+            for i, s in enumerate(res.series)]
+    rows.append(("mean", "", *(f"{res.mean_f1(d):.3f}" for d in columns)))
+    r.table(("series", "n", *columns), rows, title=f"F1 (TCPD protocol, margin {margin})",
+            ids=("series",))
+    best = res.best
+    r.out.print(f"best: {best} ({res.mean_f1(best):.3f}); silence {res.mean_f1(ZERO):.3f}"
+                + ("; no detector beats silence on these series" if best == ZERO else ""),
+                markup=False, soft_wrap=True)
+
+
 # ---------------------------------------------------------------------------- breakers
 @breakers_app.command("list")
 def breakers_list(url: str | None = UrlOpt, token: str | None = TokenOpt,

@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING
 from ordinis.engines.learning.core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from ordinis.engines.learning.drift.annotated import (
+        ZERO,
+        AnnotatedSeries,
+        Detections,
+        DetectorScores,
+        detect,
+        read_annotated_series,
+        score_detectors,
+    )
     from ordinis.engines.learning.drift.baselines import (
         MetricBounds,
         MetricCheck,
@@ -46,6 +55,7 @@ if TYPE_CHECKING:
         KSWINDetector,
         PageHinkleyDetector,
         RiverDetector,
+        detector_names,
         make_detector,
     )
     from ordinis.engines.learning.drift.hybrid import HybridCUSUM
@@ -65,6 +75,13 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.drift.warmup_test import WarmupShift, warmup_shift_test
 
 _LAZY: dict[str, str] = {
+    "ZERO": "ordinis.engines.learning.drift.annotated",
+    "AnnotatedSeries": "ordinis.engines.learning.drift.annotated",
+    "Detections": "ordinis.engines.learning.drift.annotated",
+    "DetectorScores": "ordinis.engines.learning.drift.annotated",
+    "detect": "ordinis.engines.learning.drift.annotated",
+    "read_annotated_series": "ordinis.engines.learning.drift.annotated",
+    "score_detectors": "ordinis.engines.learning.drift.annotated",
     "MetricBounds": "ordinis.engines.learning.drift.baselines",
     "MetricCheck": "ordinis.engines.learning.drift.baselines",
     "MetricDirection": "ordinis.engines.learning.drift.baselines",
@@ -97,6 +114,7 @@ _LAZY: dict[str, str] = {
     "PageHinkleyDetector": "ordinis.engines.learning.drift.detectors",
     "RiverDetector": "ordinis.engines.learning.drift.detectors",
     "make_detector": "ordinis.engines.learning.drift.detectors",
+    "detector_names": "ordinis.engines.learning.drift.detectors",
     "HybridCUSUM": "ordinis.engines.learning.drift.hybrid",
     "Episode": "ordinis.engines.learning.drift.hysteresis",
     "EpisodeBook": "ordinis.engines.learning.drift.hysteresis",
@@ -119,13 +137,17 @@ __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 __all__ = [
     "BOCPD",
     "DEFAULT_STREAM_DETECTOR",
+    "ZERO",
     "ADWINDetector",
     "ARL0Estimate",
     "AlertListener",
+    "AnnotatedSeries",
     "AutocorrelatedCUSUM",
     "Calibration",
     "ChangePointScore",
     "DataDriftThresholds",
+    "Detections",
+    "DetectorScores",
     "DriftDetector",
     "DriftMonitor",
     "Episode",
@@ -154,6 +176,8 @@ __all__ = [
     "calibrate",
     "compare_feature",
     "compute_bounds",
+    "detect",
+    "detector_names",
     "drift_alert_from_record",
     "drift_alert_to_record",
     "f_measure",
@@ -161,5 +185,7 @@ __all__ = [
     "make_detector",
     "metric_direction",
     "psi",
+    "read_annotated_series",
+    "score_detectors",
     "warmup_shift_test",
 ]

@@ -103,10 +103,7 @@ class KSWINDetector(RiverDetector):
         super().__init__(river_drift.KSWIN(seed=seed, **params))
 
 
-def make_detector(name: str, **params: Any) -> DriftDetector:
-    """Build a detector by name: ``warmup_tested_cusum``, ``located_cusum``, ``hybrid``,
-    ``cusum``, ``bocpd`` (ours),
-    ``adwin``, ``page_hinkley``, ``kswin``."""
+def _factories() -> dict[str, Any]:
     from ordinis.engines.learning.drift.bocpd import BOCPD
     from ordinis.engines.learning.drift.cusum import (
         AutocorrelatedCUSUM,
@@ -115,16 +112,28 @@ def make_detector(name: str, **params: Any) -> DriftDetector:
     )
     from ordinis.engines.learning.drift.hybrid import HybridCUSUM
 
-    factories: dict[str, Any] = {
+    return {
+        "cusum": AutocorrelatedCUSUM,
         "warmup_tested_cusum": WarmupTestedCUSUM,
         "located_cusum": LocatedCUSUM,
         "hybrid": HybridCUSUM,
-        "cusum": AutocorrelatedCUSUM,
         "bocpd": BOCPD,
         "adwin": ADWINDetector,
         "page_hinkley": PageHinkleyDetector,
         "kswin": KSWINDetector,
     }
+
+
+def detector_names() -> tuple[str, ...]:
+    """The names ``make_detector`` builds: ours (the default ``cusum`` first), then river's."""
+    return tuple(_factories())
+
+
+def make_detector(name: str, **params: Any) -> DriftDetector:
+    """Build a detector by name (``detector_names()``): ``cusum`` (the default),
+    ``warmup_tested_cusum``, ``located_cusum``, ``hybrid``, ``bocpd`` (ours), ``adwin``,
+    ``page_hinkley``, ``kswin`` (river's)."""
+    factories = _factories()
     factory = factories.get(name)
     if factory is None:
         raise ValidationError(
