@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ordinis.engines.learning.drift.annotated import read_annotated_series
+
 TCPD_DIR = Path(__file__).parent / "data" / "tcpd"
 TCPD_DEV_DIR = Path(__file__).parent / "data" / "tcpd_dev"
 FAMILIES = ("gauss_mean", "gauss_var", "ar1_mean", "ar1_var", "t3_mean", "trend")
@@ -106,12 +108,12 @@ def _annotations(raw: dict[Any, list[Any]]) -> dict[str, list[int]]:
 def _tcpd_folder(folder: Path, family: str, skip: frozenset[str] = frozenset()) -> list[Series]:
     """Every series of a vendored TCPD folder named in its ``annotations.json`` (missing
     values -> NaN, the first dimension), sorted by name."""
-    annotations = json.loads((folder / "annotations.json").read_text())
+    table = folder / "annotations.json"
     out = []
-    for name in sorted(set(annotations) - skip):
-        raw = json.loads((folder / name / f"{name}.json").read_text())["series"][0]["raw"]
-        values = np.array([math.nan if v is None else float(v) for v in raw])
-        out.append(Series(name, family, values, _annotations(annotations[name])))
+    for name in sorted(set(json.loads(table.read_text())) - skip):
+        s = read_annotated_series(folder / name / f"{name}.json", table)
+        out.append(Series(name, family, np.array(s.values),
+                          {k: list(v) for k, v in s.annotations.items()}))
     return out
 
 
