@@ -195,3 +195,23 @@ def test_ab_tests_created_assigned_and_recorded_over_http(live: Live) -> None:
         acts = {(a["actor"], a["action"], a["target"]) for a in audit}
         assert ("olga", "ab.create", tid) in acts and ("olga", "ab.stop", tid) in acts
         assert ("olga", "api.post", "/v1/ab-tests") in acts
+
+
+def test_an_ab_test_with_three_variants_reports_each_treatment(live: Live) -> None:
+    body = {"name": "sizing3", "variants": ["flat", "half", "kelly"], "min_samples": 2}
+    with httpx.Client(base_url=live.url) as c:
+        r = c.post("/v1/ab-tests", json=body, headers=bearer("tok-operator"))
+        assert r.status_code == 201, r.text
+        tid = r.json()["test_id"]
+        rows = [{"variant": v, "value": x} for x in (0.01, -0.02, 0.03, 0.02)
+                for v in ("flat", "half", "kelly")]
+        r = c.post(f"/v1/ab-tests/{tid}/results", json={"results": rows},
+                   headers=bearer("tok-writer"))
+        assert r.status_code == 200, r.text
+        t = r.json()
+        assert [x["variant"] for x in t["comparisons"]] == ["half", "kelly"]
+        assert all(abs(x["alpha"] - 0.025) < 1e-12 for x in t["comparisons"])
+        assert t["leading"] in ("half", "kelly") and t["decision"] == "continue"
+        lead = next(x for x in t["comparisons"] if x["variant"] == t["leading"])
+        assert (t["difference"], t["lift"]) == (lead["difference"], lead["lift"])
+        assert [v["n"] for v in t["stats"]] == [4, 4, 4]

@@ -4,6 +4,7 @@ commands, the roles enforced, the identity recorded."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -110,3 +111,11 @@ def test_ab_tests_created_assigned_and_recorded_from_the_cli(tmp_path: Path) -> 
     assert [t["test_id"] for t in json.loads(r.stdout)] == [tid]
     r = cli("rollouts", "ab-assign", tid, "acct-7", "--data-dir", str(data))
     assert r.exit_code == 0 and r.stdout.strip() in ("small", "large")
+    r = cli("rollouts", "ab-create", "three", "--variants", "flat,half,kelly", "--json",
+            "--data-dir", str(data))
+    assert r.exit_code == 0, r.output
+    three = json.loads(r.stdout)["test_id"]
+    r = cli("rollouts", "ab", three, "--data-dir", str(data))
+    assert r.exit_code == 0, r.output
+    assert "each treatment against flat" in r.output
+    assert re.search(r"half .* undecided", r.output) and re.search(r"kelly .* undecided", r.output)

@@ -14,7 +14,7 @@ from scipy.stats import norm
 from ordinis.engines.learning.core.clock import SimulatedClock
 from ordinis.engines.learning.core.errors import NotFoundError, ValidationError
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
-from ordinis.engines.learning.rollout import ABTestingFramework
+from ordinis.engines.learning.rollout import ABTest, ABTestingFramework
 
 AT = datetime(2021, 1, 4, tzinfo=UTC)
 
@@ -124,3 +124,67 @@ def test_a_batch_counts_all_or_none_and_equals_one_by_one(tmp_path: Path) -> Non
     with pytest.raises(ValidationError, match="design_samples"):
         ab.create_test("bad", design_samples=0)
     store.close()
+
+
+def test_several_treatments_keep_the_family_wise_error_at_five_percent() -> None:
+    """200 A/A/A/A tests (three treatments, fat tails, read after every round): a false call on
+    any treatment in at most 5 % with the split alpha; testing each at the full alpha calls
+    more often (the reason for the split)."""
+    rng = np.random.default_rng(7)
+    ab = ABTestingFramework(None, SimulatedClock(AT))
+    sims, n = 200, 300
+    arms = ("control", "a", "b", "c")
+    false_calls = unsplit_calls = 0
+    for _ in range(sims):
+        test = ab.create_test("aaaa", variants=arms, min_samples=20)
+        draws = rng.standard_t(3, size=(len(arms), n))
+        rows = [(arm, float(draws[j, i]), None) for i in range(n)
+                for j, arm in enumerate(arms)]
+        ab.record_results(test.test_id, rows, persist=False)
+        res = ab.results(test.test_id)
+        assert [x.alpha for x in res.comparisons] == [pytest.approx(0.05 / 3)] * 3
+        false_calls += res.decision.startswith("stop_")
+        unsplit_calls += any(p <= 0.05 for p in ab.tests[test.test_id].min_p.values())
+    assert false_calls / sims <= 0.05
+    assert unsplit_calls > false_calls
+
+
+def test_the_treatment_that_works_leads_and_the_others_stay_undecided() -> None:
+    rng = np.random.default_rng(11)
+    ab = ABTestingFramework(None, SimulatedClock(AT))
+    test = ab.create_test("sizing", variants=("flat", "half", "kelly"), min_samples=50)
+    means = {"flat": 1.0, "half": 1.0, "kelly": 1.3}
+    rows = [(v, float(rng.normal(means[v], 1.0)), None) for _ in range(3000) for v in means]
+    ab.record_results(test.test_id, rows, persist=False)
+    res = ab.results(test.test_id)
+    assert res.decision == "stop_treatment_better" and res.leading == "kelly"
+    assert res.reason.startswith("kelly: anytime-valid p=")
+    verdicts = {x.variant: x.verdict for x in res.comparisons}
+    assert verdicts == {"half": "undecided", "kelly": "better"}
+    kelly = res.comparisons[1]
+    assert (res.difference, res.lift) == (kelly.difference, kelly.lift)
+    assert kelly.difference_lower < 0.3 < kelly.difference_upper
+    assert [v.variant for v in res.variants] == ["flat", "half", "kelly"]
+
+
+def test_a_two_variant_test_saved_before_several_treatments_still_loads() -> None:
+    ab = ABTestingFramework(None, SimulatedClock(AT))
+    test = ab.create_test("old", min_samples=2)
+    for x, y in ((1.0, 2.0), (0.5, 2.5), (1.5, 1.8)):
+        ab.record_result(test.test_id, "control", x)
+        ab.record_result(test.test_id, "treatment", y)
+    saved = test.to_dict()
+    saved["min_p"], saved["min_p_win"] = 0.3, 0.4  # the old layout: one number each
+    old = ABTest.from_dict(saved)
+    assert (old.min_p, old.min_p_win) == ({"treatment": 0.3}, {"treatment": 0.4})
+    assert ABTest.from_dict(test.to_dict()) == test
+
+
+@pytest.mark.parametrize("variants", [
+    tuple(f"v{i}" for i in range(11)), ("a", "b", "a"), ("a", " "), ("only",)])
+def test_variant_lists_outside_two_to_ten_distinct_names_are_refused(
+    variants: tuple[str, ...]
+) -> None:
+    ab = ABTestingFramework(None, SimulatedClock(AT))
+    with pytest.raises(ValidationError, match="2 to 10 distinct"):
+        ab.create_test("bad", variants=variants)

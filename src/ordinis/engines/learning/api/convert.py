@@ -163,5 +163,12 @@ def ab_test(t: ABTest, res: ABResults) -> s.ABTestOut:
         difference_upper=s.num(res.difference_upper), lift=s.num(res.lift),
         lift_lower=s.num(res.lift_lower), lift_upper=s.num(res.lift_upper),
         p_value=s.num(res.p_value), win_rate_p_value=s.num(res.win_rate_p_value),
-        decision=res.decision, reason=res.reason,
+        decision=res.decision, reason=res.reason, leading=res.leading,
+        comparisons=[s.ABComparisonOut(
+            variant=x.variant, alpha=x.alpha, difference=s.num(x.difference),
+            difference_lower=s.num(x.difference_lower),
+            difference_upper=s.num(x.difference_upper), lift=s.num(x.lift),
+            lift_lower=s.num(x.lift_lower), lift_upper=s.num(x.lift_upper),
+            p_value=s.num(x.p_value), win_rate_p_value=s.num(x.win_rate_p_value),
+            verdict=x.verdict) for x in res.comparisons],
     )

@@ -377,7 +377,7 @@ class ABTestCreateIn(BaseModel):
 
     name: str = Field(description="what is compared")
     variants: list[str] = Field(default_factory=lambda: ["control", "treatment"],
-                                description="two distinct names, the control first")
+                                description="2 to 10 distinct names, the control first")
     weights: list[float] | None = Field(
         default=None, description="traffic share per variant, summing to 1 (default: equal)")
     alpha: float = Field(default=0.05, description="type-I error of the anytime-valid test")
@@ -412,8 +412,28 @@ class VariantOut(BaseModel):
     win_rate: Num
 
 
+class ABComparisonOut(BaseModel):
+    """One treatment against the control, at ``alpha`` (the test's split over treatments)."""
+
+    variant: str
+    alpha: float
+    difference: Num
+    difference_lower: Num
+    difference_upper: Num
+    lift: Num
+    lift_lower: Num
+    lift_upper: Num
+    p_value: Num
+    win_rate_p_value: Num
+    verdict: str = Field(description="better, worse or undecided")
+
+
 class ABTestOut(BaseModel):
-    """An A/B test with its results: lift with an anytime-valid interval and the decision."""
+    """An A/B test with its results: lift with an anytime-valid interval and the decision.
+
+    The top-level figures are the leading treatment's (``leading``); ``comparisons`` has every
+    treatment's against the control.
+    """
 
     test_id: str
     name: str
@@ -435,3 +455,5 @@ class ABTestOut(BaseModel):
     win_rate_p_value: Num
     decision: str
     reason: str
+    leading: str
+    comparisons: list[ABComparisonOut]

@@ -121,14 +121,26 @@ def rollouts_abort(model: str, reason: str = typer.Option(..., help="Why (audite
 AB_COLUMNS = ("test_id", "name", "status", "n", "lift", "interval", "p", "decision")
 
 
-def _ab_row(t: dict[str, Any]) -> tuple[Any, ...]:
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{x:+.1%}"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.1%}"
 
+
+def _ab_row(t: dict[str, Any]) -> tuple[Any, ...]:
+    """One test; with several treatments, the lift is the leading one's (named)."""
     n = "/".join(str(v["n"]) for v in t["stats"])
     p = "-" if t["p_value"] is None else f"{t['p_value']:.3g}"
-    return (t["test_id"], t["name"], t["status"], n, pct(t["lift"]),
-            f"[{pct(t['lift_lower'])}, {pct(t['lift_upper'])}]", p, t["decision"])
+    lift = _pct(t["lift"]) if len(t["comparisons"]) < 2 else f"{t['leading']} {_pct(t['lift'])}"
+    return (t["test_id"], t["name"], t["status"], n, lift,
+            f"[{_pct(t['lift_lower'])}, {_pct(t['lift_upper'])}]", p, t["decision"])
+
+
+COMPARISON_COLUMNS = ("treatment", "lift", "interval", "p", "alpha", "verdict")
+
+
+def _comparison_row(x: dict[str, Any]) -> tuple[Any, ...]:
+    p = "-" if x["p_value"] is None else f"{x['p_value']:.3g}"
+    return (x["variant"], _pct(x["lift"]), f"[{_pct(x['lift_lower'])}, {_pct(x['lift_upper'])}]",
+            p, f"{x['alpha']:.3g}", x["verdict"])
 
 
 @rollouts_app.command("ab")
@@ -143,6 +155,9 @@ def rollouts_ab(test_id: str | None = typer.Argument(None, help="One test (defau
             return r.as_json(items[0] if test_id else items)
         r.table(AB_COLUMNS, [_ab_row(t) for t in items], ids=("test_id",))
         for t in items if test_id else ():
+            if len(t["comparisons"]) > 1:
+                r.table(COMPARISON_COLUMNS, [_comparison_row(x) for x in t["comparisons"]],
+                        title=f"each treatment against {t['variants'][0]}")
             r.out.print(f"{t['decision']}: {t['reason']}", soft_wrap=True, markup=False)
 
 
@@ -160,7 +175,8 @@ def _floats(option: str, text: str | None) -> list[float] | None:
 @rollouts_app.command("ab-create")
 def rollouts_ab_create(
     name: str = typer.Argument(..., help="What is compared"),
-    variants: str = typer.Option("control,treatment", help="Two names, the control first"),
+    variants: str = typer.Option("control,treatment",
+                                 help="2 to 10 names, the control first, e.g. flat,kelly,half"),
     weights: str | None = typer.Option(None, help="Traffic shares, e.g. 0.9,0.1 (default: equal)"),
     alpha: float = typer.Option(0.05, help="Type-I error of the anytime-valid test"),
     min_samples: int = typer.Option(100, help="Results per variant before a decision"),

@@ -33,11 +33,18 @@ from ordinis.engines.learning.rollout.sequential import (
 )
 
 AB_KIND = "ab_test"
+MAX_VARIANTS = 10
 
 
 @dataclass(slots=True)
 class ABTest:
-    """One experiment: variants (the first is the control), weights, settings and tallies."""
+    """One experiment: variants (the first is the control), weights, settings and tallies.
+
+    With more than one treatment each is compared with the control at ``alpha / (k - 1)``
+    (Bonferroni over the k - 1 comparisons), so the chance of any false call stays at most
+    ``alpha`` however often the results are read. ``min_p`` and ``min_p_win`` hold each
+    treatment's running minimum of its always-valid p-values.
+    """
 
     test_id: str
     name: str
@@ -52,8 +59,23 @@ class ABTest:
     stop_reason: str | None = None
     moments: dict[str, RunningMoments] = field(default_factory=dict)
     wins: dict[str, list[int]] = field(default_factory=dict)
-    min_p: float = 1.0
-    min_p_win: float = 1.0
+    min_p: dict[str, float] = field(default_factory=dict)
+    min_p_win: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def control(self) -> str:
+        """The first variant."""
+        return self.variants[0]
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """Every variant but the control."""
+        return self.variants[1:]
+
+    @property
+    def comparison_alpha(self) -> float:
+        """The level of each treatment-vs-control comparison: ``alpha / (k - 1)``."""
+        return self.alpha / max(len(self.variants) - 1, 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"test_id": self.test_id, "name": self.name, "variants": list(self.variants),
@@ -66,12 +88,22 @@ class ABTest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ABTest:
-        return cls(d["test_id"], d["name"], tuple(d["variants"]), tuple(d["weights"]),
+        variants = tuple(d["variants"])
+        return cls(d["test_id"], d["name"], variants, tuple(d["weights"]),
                    datetime.fromisoformat(d["created_at"]), d["alpha"], d["min_samples"],
                    d["max_samples"], d["design_samples"], d["status"], d["stop_reason"],
                    {k: RunningMoments.from_dict(v) for k, v in d["moments"].items()},
                    {k: [int(x) for x in v] for k, v in d["wins"].items()},
-                   float(d["min_p"]), float(d["min_p_win"]))
+                   _per_treatment(d["min_p"], variants),
+                   _per_treatment(d["min_p_win"], variants))
+
+
+def _per_treatment(raw: Any, variants: tuple[str, ...]) -> dict[str, float]:
+    """A stored running minimum: one number (a two-variant test saved before A/B/n) or one
+    per treatment."""
+    if isinstance(raw, dict):
+        return {str(k): float(v) for k, v in raw.items()}
+    return {variants[1]: float(raw)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +115,34 @@ class VariantStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ABComparison:
+    """One treatment against the control, at ``alpha`` (the test's, split over treatments)."""
+
+    variant: str
+    alpha: float
+    difference: float
+    difference_lower: float
+    difference_upper: float
+    lift: float
+    lift_lower: float
+    lift_upper: float
+    p_value: float
+    win_rate_z: float
+    win_rate_p_fixed: float
+    win_rate_p_value: float
+    verdict: str
+    """``better`` or ``worse`` than the control (anytime-valid p <= alpha with ``min_samples``
+    per arm), else ``undecided``."""
+
+
+@dataclass(frozen=True, slots=True)
 class ABResults:
-    """Treatment against control: lift with an anytime-valid interval, p-values, decision."""
+    """Treatments against the control: lift with an anytime-valid interval, p-values, decision.
+
+    The top-level figures are the leading treatment's (the only one in an A/B test; with
+    several, the one the decision names, else the one with the highest lower bound);
+    ``comparisons`` has every treatment's.
+    """
 
     test_id: str
     status: str
@@ -101,6 +159,8 @@ class ABResults:
     win_rate_p_value: float
     decision: str
     reason: str
+    leading: str = ""
+    comparisons: tuple[ABComparison, ...] = ()
 
 
 class ABTestingFramework:
@@ -138,9 +198,10 @@ class ABTestingFramework:
         vs = tuple(variants)
         ws = tuple(weights) if weights is not None else tuple(1.0 / len(vs) for _ in vs) if vs \
             else ()
-        if len(vs) != 2 or len(set(vs)) != 2:
-            problems.append(FieldProblem("variants", list(vs), "need two distinct variant names "
-                                         "(control first)"))
+        if not 2 <= len(vs) <= MAX_VARIANTS or len(set(vs)) != len(vs) \
+                or not all(isinstance(v, str) and v.strip() for v in vs):
+            problems.append(FieldProblem("variants", list(vs), f"need 2 to {MAX_VARIANTS} "
+                                         "distinct, non-empty variant names (control first)"))
         if len(ws) != len(vs) or any(w <= 0 for w in ws) or not math.isclose(sum(ws), 1.0):
             problems.append(FieldProblem("weights", list(ws), "one positive weight per variant, "
                                          "summing to 1"))
@@ -162,7 +223,8 @@ class ABTestingFramework:
             raise ValidationError("create_test", problems)
         test = ABTest(new_id(), name, vs, ws, self.clock.now(), alpha, min_samples, max_samples,
                       design_samples, moments={v: RunningMoments() for v in vs},
-                      wins={v: [0, 0] for v in vs})
+                      wins={v: [0, 0] for v in vs}, min_p={v: 1.0 for v in vs[1:]},
+                      min_p_win={v: 1.0 for v in vs[1:]})
         with self._lock:
             self.tests[test.test_id] = test
             self._save(test)
@@ -229,34 +291,71 @@ class ABTestingFramework:
             return self._results(self._get(test_id))
 
     def _results(self, test: ABTest) -> ABResults:
-        c, t = (test.moments[v] for v in test.variants)
-        diff, radius = _difference(test, c, t)
-        lo, hi = diff - radius, diff + radius
-        base = abs(c.mean) if c.n else math.nan
-        lift = diff / base if base else math.nan
-        lift_lo = lo / base if base else math.nan
-        lift_hi = hi / base if base else math.nan
-        z, p_fixed = _two_proportion(test)
-        enough = min(c.n, t.n) >= test.min_samples
+        comps = [self._compare(test, t) for t in test.treatments]
+        better = [x for x in comps if x.verdict == "better"]
+        worse = [x for x in comps if x.verdict == "worse"]
+        several = len(comps) > 1
+        a = test.comparison_alpha
+
+        def named(x: ABComparison) -> str:
+            return f"{x.variant}: " if several else ""
+
+        def top(xs: list[ABComparison]) -> ABComparison:
+            finite = [x for x in xs if math.isfinite(x.difference_lower)]
+            return max(finite, key=lambda x: x.difference_lower) if finite else xs[0]
+
+        n_total = sum(m.n for m in test.moments.values())
         if test.status != "running":
+            lead = top(comps)
             decision, why = "stopped", test.stop_reason or "stopped"
-        elif enough and test.min_p <= test.alpha:
-            decision = "stop_treatment_better" if diff > 0 else "stop_control_better"
-            why = f"anytime-valid p={test.min_p:.4f} <= alpha={test.alpha}"
-        elif test.max_samples is not None and c.n + t.n >= test.max_samples:
-            decision, why = "stop_no_difference", f"{c.n + t.n} samples reached max_samples"
+        elif better:
+            lead = top(better)
+            decision = "stop_treatment_better"
+            why = f"{named(lead)}anytime-valid p={lead.p_value:.4f} <= alpha={a:.4g}"
+        elif len(worse) == len(comps):
+            lead = top(worse)
+            decision = "stop_control_better"
+            why = (f"anytime-valid p={lead.p_value:.4f} <= alpha={a:.4g}" if not several
+                   else f"every treatment worse than the control at alpha={a:.4g}")
+        elif test.max_samples is not None and n_total >= test.max_samples:
+            lead = top(comps)
+            decision, why = "stop_no_difference", f"{n_total} samples reached max_samples"
         else:
+            lead = top(comps)
             decision = "continue"
-            why = ("fewer than min_samples per variant" if not enough
-                   else f"anytime-valid p={test.min_p:.4f} > alpha={test.alpha}")
+            short = min(m.n for m in test.moments.values()) < test.min_samples
+            lowest = min(comps, key=lambda x: x.p_value)
+            why = ("fewer than min_samples per variant" if short
+                   else f"{named(lowest)}anytime-valid p={lowest.p_value:.4f} > alpha={a:.4g}")
         # In the test's variant order (control first), whatever order a reload gave the dicts.
         stats = tuple(VariantStats(v, test.moments[v].n,
                                    test.moments[v].mean if test.moments[v].n else math.nan,
                                    (test.wins[v][0] / test.wins[v][1])
                                    if test.wins[v][1] else math.nan)
                       for v in test.variants)
-        return ABResults(test.test_id, test.status, stats, diff, lo, hi, lift, lift_lo, lift_hi,
-                         test.min_p, z, p_fixed, test.min_p_win, decision, why)
+        return ABResults(
+            test.test_id, test.status, stats, lead.difference, lead.difference_lower,
+            lead.difference_upper, lead.lift, lead.lift_lower, lead.lift_upper, lead.p_value,
+            lead.win_rate_z, lead.win_rate_p_fixed, lead.win_rate_p_value, decision, why,
+            lead.variant, tuple(comps))
+
+    def _compare(self, test: ABTest, treatment: str) -> ABComparison:
+        """One treatment against the control at the per-comparison level."""
+        c, t = test.moments[test.control], test.moments[treatment]
+        a = test.comparison_alpha
+        diff, radius = _difference(a, test.design_samples, c, t)
+        lo, hi = diff - radius, diff + radius
+        base = abs(c.mean) if c.n else math.nan
+        lift = diff / base if base else math.nan
+        lift_lo = lo / base if base else math.nan
+        lift_hi = hi / base if base else math.nan
+        z, p_fixed = _two_proportion(test.wins[test.control], test.wins[treatment])
+        p = test.min_p.get(treatment, 1.0)
+        verdict = "undecided"
+        if min(c.n, t.n) >= test.min_samples and p <= a:
+            verdict = "better" if diff > 0 else "worse"
+        return ABComparison(treatment, a, diff, lo, hi, lift, lift_lo, lift_hi, p, z, p_fixed,
+                            test.min_p_win.get(treatment, 1.0), verdict)
 
     def stop(self, test_id: str, reason: str = "stopped", actor: str = "ab") -> ABTest:
         """Stop a test for good; its results stay readable. ``actor`` is audited."""
@@ -284,32 +383,36 @@ class ABTestingFramework:
                                                test.created_at, now, tag=test.name))
 
     def _update_p(self, test: ABTest) -> None:
-        c, t = (test.moments[v] for v in test.variants)
-        if min(c.n, t.n) < test.min_samples:
-            return
-        rho2 = rho_squared(test.alpha, test.design_samples)
-        n = c.n + t.n
-        diff = t.mean - c.mean
-        sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
-        test.min_p = min(test.min_p, mixture_p_value(n, diff, sd, rho2))
-        (wc, nc), (wt, nt) = (test.wins[v] for v in test.variants)
-        pc, pt = wc / nc, wt / nt
-        sd_w = math.sqrt(n * (pc * (1 - pc) / nc + pt * (1 - pt) / nt))
-        test.min_p_win = min(test.min_p_win, mixture_p_value(n, pt - pc, sd_w, rho2))
+        c = test.moments[test.control]
+        rho2 = rho_squared(test.comparison_alpha, test.design_samples)
+        wc, nc = test.wins[test.control]
+        for name in test.treatments:
+            t = test.moments[name]
+            if min(c.n, t.n) < test.min_samples:
+                continue
+            n = c.n + t.n
+            sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
+            p = mixture_p_value(n, t.mean - c.mean, sd, rho2)
+            test.min_p[name] = min(test.min_p.get(name, 1.0), p)
+            wt, nt = test.wins[name]
+            pc, pt = wc / nc, wt / nt
+            sd_w = math.sqrt(n * (pc * (1 - pc) / nc + pt * (1 - pt) / nt))
+            p_w = mixture_p_value(n, pt - pc, sd_w, rho2)
+            test.min_p_win[name] = min(test.min_p_win.get(name, 1.0), p_w)
 
 
-def _difference(test: ABTest, c: RunningMoments, t: RunningMoments) -> tuple[float, float]:
+def _difference(alpha: float, design_samples: int, c: RunningMoments,
+                t: RunningMoments) -> tuple[float, float]:
     if c.n < 2 or t.n < 2:
         return (t.mean - c.mean if c.n and t.n else math.nan), math.inf
     n = c.n + t.n
     sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
-    return t.mean - c.mean, cs_radius(n, sd, test.alpha, rho_squared(test.alpha,
-                                                                     test.design_samples))
+    return t.mean - c.mean, cs_radius(n, sd, alpha, rho_squared(alpha, design_samples))
 
 
-def _two_proportion(test: ABTest) -> tuple[float, float]:
+def _two_proportion(control: list[int], treatment: list[int]) -> tuple[float, float]:
     """The pooled two-proportion z statistic of the win rates and its fixed-sample p-value."""
-    (wc, nc), (wt, nt) = (test.wins[v] for v in test.variants)
+    (wc, nc), (wt, nt) = control, treatment
     if nc == 0 or nt == 0:
         return math.nan, math.nan
     pooled = (wc + wt) / (nc + nt)
