@@ -70,12 +70,17 @@ async def abort_rollout(
     return convert.rollout(await engine.abort_rollout(model_name, body.reason, actor=who.name))
 
 
-def _ab_test(engine: Engine, test_id: str) -> s.ABTestOut:
+def _known(engine: Engine, test_id: str) -> None:
+    """A 404 naming the known tests when ``test_id`` is not one of them."""
     tests = engine.ab_tests.tests
     if test_id not in tests:
         raise NotFoundError(f"test_id={test_id!r} is not an A/B test; known: "
                             f"{', '.join(sorted(tests)) or 'none'}")
-    return convert.ab_test(tests[test_id], engine.ab_tests.results(test_id))
+
+
+def _ab_test(engine: Engine, test_id: str) -> s.ABTestOut:
+    _known(engine, test_id)
+    return convert.ab_test(engine.ab_tests.tests[test_id], engine.ab_tests.results(test_id))
 
 
 @router.get("/ab-tests", response_model=s.Page[s.ABTestOut])
@@ -105,7 +110,7 @@ async def assign_ab_variant(
                      "a symbol, a signal id"),
 ) -> s.ABAssignmentOut:
     """The key's variant: sticky (a hash of the test and the key), the same in every process."""
-    _ab_test(engine, test_id)
+    _known(engine, test_id)
     return s.ABAssignmentOut(test_id=test_id, key=key,
                              variant=engine.ab_tests.get_variant(test_id, key))
 
@@ -115,7 +120,7 @@ async def record_ab_results(
     test_id: str, body: s.ABResultsIn, engine: Engine, who: Writer
 ) -> s.ABTestOut:
     """Record outcomes of a running test, all or none: every one is checked before any counts."""
-    _ab_test(engine, test_id)
+    _known(engine, test_id)
     await asyncio.to_thread(engine.ab_tests.record_results, test_id,
                             [(r.variant, r.value, r.win) for r in body.results])
     return _ab_test(engine, test_id)
