@@ -317,6 +317,9 @@ def test_a_data_dir_with_its_settings_file_needs_no_config_option(
     assert f"config: {copy / 'learning.yaml'} (the data dir's settings" in r.stderr
     r = cli(*args, "--config", str(ws.root / "missing.yaml"))  # --config still wins
     assert r.exit_code == 2 and "missing.yaml" in r.output
+    (copy / "learning.yaml").write_text("event_retention_days: 0\n")
+    r = cli("ui", "--data-dir", str(copy), "--dry-run")  # a bad settings file: named, no trace
+    assert r.exit_code == 2 and "event_retention_days=0" in r.output
 
 
 def test_drift_score_ranks_detectors_on_the_users_annotated_series(tmp_path: Path) -> None:

@@ -234,11 +234,15 @@ def ui(port: int = typer.Option(5000, help="Port of the MLflow UI"),
     import subprocess
     import sys
 
-    from ordinis.engines.learning import LearningEngineConfig
+    from ordinis.engines.learning import LearningEngineConfig, LearningEngineError
 
     overrides: dict[str, object] = {"data_dir": data_dir} if data_dir is not None else {}
-    path = config_file(config, data_dir, r.err.print)
-    cfg = LearningEngineConfig.load(path, **overrides)  # type: ignore[arg-type]
+    try:
+        path = config_file(config, data_dir, r.err.print)
+        cfg = LearningEngineConfig.load(path, **overrides)  # type: ignore[arg-type]
+    except LearningEngineError as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
     uri = cfg.resolved_mlflow_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         r.fail(f"no tracking store at {uri}; pass --data-dir of an engine's data dir")
