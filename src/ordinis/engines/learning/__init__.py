@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
     from ordinis.engines.learning.rollout import (
+        ABComparison,
         ABResults,
         ABTest,
         Prediction,
@@ -110,6 +111,7 @@ _LAZY: dict[str, str] = {
     "RolloutPhase": "ordinis.engines.learning.rollout",
     "RolloutReport": "ordinis.engines.learning.rollout",
     "TradeOutcome": "ordinis.engines.learning.collectors.feedback_types",
+    "ABComparison": "ordinis.engines.learning.rollout",
     "ABResults": "ordinis.engines.learning.rollout",
     "ABTest": "ordinis.engines.learning.rollout",
 }
@@ -119,6 +121,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "FEATURE_NAMES",
+    "ABComparison",
     "ABResults",
     "ABTest",
     "ArtifactIntegrityError",

@@ -8,6 +8,7 @@ from ordinis.engines.learning.api import schemas as s
 
 if TYPE_CHECKING:
     from ordinis.engines.learning import (
+        ABComparison,
         ABResults,
         ABTest,
         DriftAlert,
@@ -152,6 +153,11 @@ def rollout(r: RolloutReport) -> s.RolloutOut:
     )
 
 
+def _ab_figures(x: ABComparison) -> dict[str, float | None]:
+    """The figures ``ABFigures`` carries, from one comparison (NaN and infinity as null)."""
+    return {name: s.num(getattr(x, name)) for name in s.ABFigures.model_fields}
+
+
 def ab_test(t: ABTest, res: ABResults) -> s.ABTestOut:
     return s.ABTestOut(
         test_id=t.test_id, name=t.name, variants=list(t.variants), weights=list(t.weights),
@@ -159,16 +165,8 @@ def ab_test(t: ABTest, res: ABResults) -> s.ABTestOut:
         min_samples=t.min_samples,
         stats=[s.VariantOut(variant=v.variant, n=v.n, mean=s.num(v.mean),
                             win_rate=s.num(v.win_rate)) for v in res.variants],
-        difference=s.num(res.difference), difference_lower=s.num(res.difference_lower),
-        difference_upper=s.num(res.difference_upper), lift=s.num(res.lift),
-        lift_lower=s.num(res.lift_lower), lift_upper=s.num(res.lift_upper),
-        p_value=s.num(res.p_value), win_rate_p_value=s.num(res.win_rate_p_value),
         decision=res.decision, reason=res.reason, leading=res.leading,
-        comparisons=[s.ABComparisonOut(
-            variant=x.variant, alpha=x.alpha, difference=s.num(x.difference),
-            difference_lower=s.num(x.difference_lower),
-            difference_upper=s.num(x.difference_upper), lift=s.num(x.lift),
-            lift_lower=s.num(x.lift_lower), lift_upper=s.num(x.lift_upper),
-            p_value=s.num(x.p_value), win_rate_p_value=s.num(x.win_rate_p_value),
-            verdict=x.verdict) for x in res.comparisons],
+        comparisons=[s.ABComparisonOut(variant=x.variant, alpha=x.alpha, verdict=x.verdict,
+                                       **_ab_figures(x)) for x in res.comparisons],
+        **_ab_figures(res.lead),
     )

@@ -412,11 +412,10 @@ class VariantOut(BaseModel):
     win_rate: Num
 
 
-class ABComparisonOut(BaseModel):
-    """One treatment against the control, at ``alpha`` (the test's split over treatments)."""
+class ABFigures(BaseModel):
+    """A treatment against the control: difference and lift with their anytime-valid
+    intervals, and the always-valid p-values (of the mean and of the win rate)."""
 
-    variant: str
-    alpha: float
     difference: Num
     difference_lower: Num
     difference_upper: Num
@@ -425,14 +424,21 @@ class ABComparisonOut(BaseModel):
     lift_upper: Num
     p_value: Num
     win_rate_p_value: Num
+
+
+class ABComparisonOut(ABFigures):
+    """One treatment against the control, at ``alpha`` (the test's split over treatments)."""
+
+    variant: str
+    alpha: float
     verdict: str = Field(description="better, worse or undecided")
 
 
-class ABTestOut(BaseModel):
+class ABTestOut(ABFigures):
     """An A/B test with its results: lift with an anytime-valid interval and the decision.
 
-    The top-level figures are the leading treatment's (``leading``); ``comparisons`` has every
-    treatment's against the control.
+    The figures at the top level are the leading treatment's (``leading``); ``comparisons``
+    has every treatment's against the control.
     """
 
     test_id: str
@@ -445,14 +451,6 @@ class ABTestOut(BaseModel):
     alpha: float
     min_samples: int
     stats: list[VariantOut]
-    difference: Num
-    difference_lower: Num
-    difference_upper: Num
-    lift: Num
-    lift_lower: Num
-    lift_upper: Num
-    p_value: Num
-    win_rate_p_value: Num
     decision: str
     reason: str
     leading: str

@@ -1,6 +1,11 @@
 """Rollout: the router, shadow runs, canary ramps, blue-green, A/B tests, automatic rollback."""
 
-from ordinis.engines.learning.rollout.ab_testing import ABResults, ABTest, ABTestingFramework
+from ordinis.engines.learning.rollout.ab_testing import (
+    ABComparison,
+    ABResults,
+    ABTest,
+    ABTestingFramework,
+)
 from ordinis.engines.learning.rollout.controller import ControllerDeps, RolloutController
 from ordinis.engines.learning.rollout.machine import Move, MoveKind, next_move
 from ordinis.engines.learning.rollout.plan import PlannedStep, RolloutPlan, build_plan
@@ -25,6 +30,7 @@ from ordinis.engines.learning.rollout.state import (
 )
 
 __all__ = [
+    "ABComparison",
     "ABResults",
     "ABTest",
     "ABTestingFramework",

@@ -135,32 +135,48 @@ class ABComparison:
     per arm), else ``undecided``."""
 
 
+class _LeadFigure:
+    """A figure of the leading treatment's comparison, read as an attribute of ``ABResults``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, results: ABResults, owner: type | None = None) -> float:
+        return float(getattr(results.lead, self.name))
+
+
 @dataclass(frozen=True, slots=True)
 class ABResults:
-    """Treatments against the control: lift with an anytime-valid interval, p-values, decision.
+    """Treatments against the control: every comparison, the decision and its reason.
 
-    The top-level figures are the leading treatment's (the only one in an A/B test; with
-    several, the one the decision names, else the one with the highest lower bound);
-    ``comparisons`` has every treatment's.
+    The figures read at the top level (``difference``, ``lift``, ``p_value``, ...) are the
+    leading treatment's: the only one in an A/B test; with several, the one the decision names,
+    else the one with the highest lower bound.
     """
 
     test_id: str
     status: str
     variants: tuple[VariantStats, ...]
-    difference: float
-    difference_lower: float
-    difference_upper: float
-    lift: float
-    lift_lower: float
-    lift_upper: float
-    p_value: float
-    win_rate_z: float
-    win_rate_p_fixed: float
-    win_rate_p_value: float
     decision: str
     reason: str
-    leading: str = ""
-    comparisons: tuple[ABComparison, ...] = ()
+    leading: str
+    comparisons: tuple[ABComparison, ...]
+
+    @property
+    def lead(self) -> ABComparison:
+        """The leading treatment's comparison with the control."""
+        return next(x for x in self.comparisons if x.variant == self.leading)
+
+    difference = _LeadFigure()
+    difference_lower = _LeadFigure()
+    difference_upper = _LeadFigure()
+    lift = _LeadFigure()
+    lift_lower = _LeadFigure()
+    lift_upper = _LeadFigure()
+    p_value = _LeadFigure()
+    win_rate_z = _LeadFigure()
+    win_rate_p_fixed = _LeadFigure()
+    win_rate_p_value = _LeadFigure()
 
 
 class ABTestingFramework:
@@ -333,11 +349,8 @@ class ABTestingFramework:
                                    (test.wins[v][0] / test.wins[v][1])
                                    if test.wins[v][1] else math.nan)
                       for v in test.variants)
-        return ABResults(
-            test.test_id, test.status, stats, lead.difference, lead.difference_lower,
-            lead.difference_upper, lead.lift, lead.lift_lower, lead.lift_upper, lead.p_value,
-            lead.win_rate_z, lead.win_rate_p_fixed, lead.win_rate_p_value, decision, why,
-            lead.variant, tuple(comps))
+        return ABResults(test.test_id, test.status, stats, decision, why, lead.variant,
+                         tuple(comps))
 
     def _compare(self, test: ABTest, treatment: str) -> ABComparison:
         """One treatment against the control at the per-comparison level."""
