@@ -297,7 +297,7 @@ class ABTestingFramework:
                 w = test.wins[variant]
                 w[0] += int(value > 0 if win is None else win)
                 w[1] += 1
-                self._update_p(test)
+                self._update_p(test, variant)
             if persist:
                 self._save(test)
 
@@ -395,11 +395,13 @@ class ABTestingFramework:
             self.store.put_record(StoredRecord(AB_KIND, test.test_id, test.to_dict(),
                                                test.created_at, now, tag=test.name))
 
-    def _update_p(self, test: ABTest) -> None:
+    def _update_p(self, test: ABTest, variant: str) -> None:
+        """Take the always-valid p-values of the comparisons a result of ``variant`` changed
+        (every one for the control's, its own for a treatment's) into their running minima."""
         c = test.moments[test.control]
         rho2 = rho_squared(test.comparison_alpha, test.design_samples)
         wc, nc = test.wins[test.control]
-        for name in test.treatments:
+        for name in test.treatments if variant == test.control else (variant,):
             t = test.moments[name]
             if min(c.n, t.n) < test.min_samples:
                 continue
