@@ -121,6 +121,9 @@ def test_a_batch_counts_all_or_none_and_equals_one_by_one(tmp_path: Path) -> Non
     assert [(v.variant, v.n) for v in stats] == [("small", 0), ("large", 1)]
     with pytest.raises(ValidationError, match="max_samples"):
         ab.create_test("bad", min_samples=100, max_samples=50)
+    with pytest.raises(ValidationError, match="max_samples"):  # 3 arms need 300 to reach 100
+        ab.create_test("bad", variants=("a", "b", "c"), min_samples=100, max_samples=250)
+    assert ab.create_test("ok", variants=("a", "b", "c"), min_samples=100, max_samples=300)
     with pytest.raises(ValidationError, match="design_samples"):
         ab.create_test("bad", design_samples=0)
     store.close()

@@ -225,10 +225,10 @@ class ABTestingFramework:
             problems.append(FieldProblem("alpha", alpha, "must lie in (0, 1)"))
         if min_samples < 2:
             problems.append(FieldProblem("min_samples", min_samples, "must be >= 2"))
-        if max_samples is not None and max_samples < 2 * max(min_samples, 2):
+        if max_samples is not None and max_samples < max(len(vs), 2) * max(min_samples, 2):
             problems.append(FieldProblem("max_samples", max_samples,
-                                         "must be at least 2 * min_samples (results of both "
-                                         "variants together), or null for no limit"))
+                                         "must be at least min_samples per variant (results of "
+                                         "all variants together), or null for no limit"))
         if design_samples < 1:
             problems.append(FieldProblem("design_samples", design_samples,
                                          "must be >= 1 (the sample size the interval is tuned "
