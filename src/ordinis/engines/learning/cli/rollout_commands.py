@@ -125,22 +125,26 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:+.1%}"
 
 
+def _figures(x: dict[str, Any]) -> tuple[str, str, str]:
+    """Lift, its interval and the p-value of a test's (leading) or one comparison's figures."""
+    p = "-" if x["p_value"] is None else f"{x['p_value']:.3g}"
+    return _pct(x["lift"]), f"[{_pct(x['lift_lower'])}, {_pct(x['lift_upper'])}]", p
+
+
 def _ab_row(t: dict[str, Any]) -> tuple[Any, ...]:
     """One test; with several treatments, the lift is the leading one's (named)."""
     n = "/".join(str(v["n"]) for v in t["stats"])
-    p = "-" if t["p_value"] is None else f"{t['p_value']:.3g}"
-    lift = _pct(t["lift"]) if len(t["comparisons"]) < 2 else f"{t['leading']} {_pct(t['lift'])}"
-    return (t["test_id"], t["name"], t["status"], n, lift,
-            f"[{_pct(t['lift_lower'])}, {_pct(t['lift_upper'])}]", p, t["decision"])
+    lift, interval, p = _figures(t)
+    if len(t["comparisons"]) > 1:
+        lift = f"{t['leading']} {lift}"
+    return (t["test_id"], t["name"], t["status"], n, lift, interval, p, t["decision"])
 
 
 COMPARISON_COLUMNS = ("treatment", "lift", "interval", "p", "alpha", "verdict")
 
 
 def _comparison_row(x: dict[str, Any]) -> tuple[Any, ...]:
-    p = "-" if x["p_value"] is None else f"{x['p_value']:.3g}"
-    return (x["variant"], _pct(x["lift"]), f"[{_pct(x['lift_lower'])}, {_pct(x['lift_upper'])}]",
-            p, f"{x['alpha']:.3g}", x["verdict"])
+    return (x["variant"], *_figures(x), f"{x['alpha']:.3g}", x["verdict"])
 
 
 @rollouts_app.command("ab")
@@ -181,7 +185,7 @@ def rollouts_ab_create(
     alpha: float = typer.Option(0.05, help="Type-I error of the anytime-valid test"),
     min_samples: int = typer.Option(100, help="Results per variant before a decision"),
     max_samples: int | None = typer.Option(
-        None, help="Both variants' results after which it stops with no difference"),
+        None, help="All variants' results after which it stops with no difference"),
     design_samples: int = typer.Option(1000, help="Sample size the interval is tightest at"),
     url: str | None = UrlOpt, token: str | None = TokenOpt,
     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
