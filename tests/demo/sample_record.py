@@ -63,7 +63,7 @@ def sample_record(n: int = 600, seed: int = 3) -> DemoRecord:
         )
     ]
     rec.trips = [
-        BreakerTrip("portfolio", days[250], "drawdown 50%", days[253]),
+        BreakerTrip("portfolio", days[250], "drawdown 50%", days[253], trips=3),
         BreakerTrip("execution", days[500], "errors", None),
     ]
     rec.notes = ["a note"]

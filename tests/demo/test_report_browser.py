@@ -36,10 +36,14 @@ def test_the_breaker_table_lists_trips_or_says_there_were_none(
 ) -> None:
     text = report.read_text(encoding="utf-8")
     assert "No breaker tripped." not in text and "still open" in text
+    # a stretch counts its trips (the first and each failed probe), as the breaker does
+    assert re.search(r"<td>portfolio</td><td>[\d-]+</td><td>[\d-]+</td><td>3</td>", text)
+    assert "<td>execution</td><td>" in text and "still open</td><td>1</td>" in text
+    assert "Circuit-breaker trips (4, in 2 stretches)" in text
     quiet = sample_record()
     quiet.trips = []
     text = write_report(quiet, tmp_path / "quiet.html").read_text(encoding="utf-8")
-    assert '<td colspan="4">No breaker tripped.</td>' in text
+    assert '<td colspan="5">No breaker tripped.</td>' in text
 
 
 def test_report_loads_in_chromium_with_every_figure(report: Path) -> None:

@@ -223,19 +223,21 @@ def _drift_and_retrains(engine: LearningEngine, model_name: str, rec: DemoRecord
 
 
 def _trips(engine: LearningEngine, rec: DemoRecord) -> None:
-    """Breaker trips from the audit log (``breaker.open`` then the next change of that breaker)."""
-    opened: dict[str, tuple[datetime, str]] = {}
+    """Breaker stretches from the audit log: a ``breaker.open``, the re-openings after failed
+    probes, then the ``breaker.closed`` of that breaker."""
+    opened: dict[str, tuple[datetime, str, int]] = {}
     for r in engine.audit_records():
         if not r.action.startswith("breaker."):
             continue
         state = r.action.partition(".")[2]
         if state == "open":
-            opened.setdefault(r.target, (r.timestamp, r.reason))
+            at, reason, trips = opened.get(r.target, (r.timestamp, r.reason, 0))
+            opened[r.target] = (at, reason, trips + 1)
         elif state == "closed" and r.target in opened:
-            at, reason = opened.pop(r.target)
-            rec.trips.append(BreakerTrip(r.target, at, reason, r.timestamp))
-    for target, (at, reason) in opened.items():
-        rec.trips.append(BreakerTrip(target, at, reason, None))
+            at, reason, trips = opened.pop(r.target)
+            rec.trips.append(BreakerTrip(r.target, at, reason, r.timestamp, trips))
+    for target, (at, reason, trips) in opened.items():
+        rec.trips.append(BreakerTrip(target, at, reason, None, trips))
     rec.trips.sort(key=lambda t: t.opened_at)
 
 

@@ -125,12 +125,17 @@ class GateReportView:
 
 @dataclass(frozen=True, slots=True)
 class BreakerTrip:
-    """A circuit breaker that opened (and when it closed again, if it did)."""
+    """A stretch a circuit breaker held open: from its trip until it closed again, if it did.
+
+    ``trips`` counts its openings in the stretch: the first, then one per failed half-open
+    probe, as the breaker's own ``trips`` counter and ``circuit_breaker_trips_total`` count.
+    """
 
     breaker: str
     opened_at: datetime
     reason: str
     closed_at: datetime | None
+    trips: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,7 +204,8 @@ def _breakers_figure(rec: DemoRecord) -> str:
             ax.axvline(_x(trip.opened_at), color="#d62728", lw=1.0,
                        label="breaker tripped" if i == 0 else None)
         ax.set_ylabel("drawdown")
-        ax.set_title(f"Circuit-breaker trips ({len(rec.trips)}) over the closed loop's drawdown")
+        ax.set_title(f"Circuit-breaker trips ({sum(t.trips for t in rec.trips)}, in "
+                     f"{len(rec.trips)} stretches) over the closed loop's drawdown")
         ax.legend(loc="lower left", fontsize=8)
         ax.grid(alpha=0.3)
         return _svg(fig, "breakers")
@@ -286,12 +287,10 @@ def render_html(rec: DemoRecord) -> str:
     )
     trips = "".join(
         f"<tr><td>{html.escape(t.breaker)}</td><td>{t.opened_at:%Y-%m-%d}</td>"
-        f"<td>{t.closed_at:%Y-%m-%d}</td><td>{html.escape(t.reason)}</td></tr>"
-        if t.closed_at
-        else f"<tr><td>{html.escape(t.breaker)}</td><td>{t.opened_at:%Y-%m-%d}</td>"
-        f"<td>still open</td><td>{html.escape(t.reason)}</td></tr>"
+        f"<td>{f'{t.closed_at:%Y-%m-%d}' if t.closed_at else 'still open'}</td>"
+        f"<td>{t.trips}</td><td>{html.escape(t.reason)}</td></tr>"
         for t in rec.trips
-    ) or '<tr><td colspan="4">No breaker tripped.</td></tr>'
+    ) or '<tr><td colspan="5">No breaker tripped.</td></tr>'
     gates = "".join(_gate_table(g) for g in rec.gate_reports) or "<p>No evaluation ran.</p>"
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rec.notes)
     pending = "".join(f"<li>{html.escape(p)}</li>" for p in rec.pending)
@@ -329,7 +328,10 @@ days on the simulated clock. Model <code>{html.escape(rec.model_name)}</code>:
 {fig("stages")}
 <h2 id="breakers">Circuit breakers</h2>
 {fig("breakers")}
-<table><tr><th>breaker</th><th>opened</th><th>closed</th><th>reason</th></tr>{trips}</table>
+<p class="note">A row is a stretch with the breaker open, from its trip until it closed. A
+failed half-open probe trips it again within the stretch: "trips" counts them, as the
+breaker's own counter and circuit_breaker_trips_total do.</p>
+<table><tr><th>breaker</th><th>opened</th><th>closed</th><th>trips</th><th>reason</th></tr>{trips}</table>
 <h2 id="gates">Gate reports (required vs advisory)</h2>
 {gates}
 <h2 id="notes">Notes</h2>
