@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ordinis.engines.learning.core.clock import SimulatedClock
+from ordinis.engines.learning.core.models import AuditRecord
 from ordinis.engines.learning.events.sqlite_store import SQLiteEventStore
+from ordinis.engines.learning.events.store import AuditConflictError
 from ordinis.engines.learning.governance import GENESIS_HASH, AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
@@ -124,6 +126,38 @@ def test_two_writers_on_one_store_keep_one_chain(
     for t in threads:
         t.join()
     assert len(a.records()) == 53 and a.verify().ok
+
+
+def test_a_writer_that_keeps_losing_gives_up_with_a_clear_error(
+    store: SQLiteEventStore, sim_clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+) -> None:
+    """Another writer (another process's store on the same file) wins every race: after the
+    retries the append fails, naming the record, and the chain holds only what was committed."""
+    log = AuditLog(store, sim_clock)
+    log.append("a", "x", "t0", "allow", "", {})
+    other_store = SQLiteEventStore(f"sqlite:///{data_dir / 'events.db'}")
+    other_store.open()
+    other = AuditLog(other_store, sim_clock)
+    real_append = store.append_audit
+    attempts = 0
+
+    def lose_the_race(record: AuditRecord) -> None:
+        nonlocal attempts
+        attempts += 1
+        other.append("b", "y", f"won{attempts}", "allow", "", {})  # takes the sequence first
+        real_append(record)  # now a duplicate sequence: the store refuses it
+
+    monkeypatch.setattr(store, "append_audit", lose_the_race)
+    with pytest.raises(AuditConflictError, match="for x on t1: 20 sequence conflicts in a row"):
+        log.append("a", "x", "t1", "allow", "", {})
+    monkeypatch.undo()
+    assert attempts == 20
+    assert [r.target for r in log.records()] == ["t0", *(f"won{i}" for i in range(1, 21))]
+    assert log.verify().ok
+    log.append("a", "x", "t1", "allow", "", {})  # the race over, the record goes in
+    assert log.records()[-1].sequence == 22 and log.verify().ok
+    other_store.close()
 
 
 def test_records_filters(store: SQLiteEventStore, sim_clock: SimulatedClock) -> None:
