@@ -219,6 +219,11 @@ class DemoRecord:
     audit_records: int = 0
     times: PhaseTimes = field(default_factory=PhaseTimes)
 
+    @property
+    def breaker_trips(self) -> int:
+        """Every trip of every stretch, as the breakers count them."""
+        return sum(t.trips for t in self.trips)
+
     def book(self, name: str) -> BookSeries:
         """The book of this name (KeyError naming the known ones otherwise)."""
         for b in self.books:

@@ -660,7 +660,7 @@ def _print_summary(console: Console, rec: DemoRecord, path: Path, settings: Path
     console.print(
         f"retrains {rec.retrains}, promotions {rec.promotions}, rollbacks {rec.rollbacks}, "
         f"drift alerts {sum(1 for m in rec.marks if m.kind.value == 'drift alert')}, breaker "
-        f"trips {sum(t.trips for t in rec.trips)} in {len(rec.trips)} blocked stretches; "
+        f"trips {rec.breaker_trips} in {len(rec.trips)} blocked stretches; "
         f"audit log {rec.audit_records} records, chain "
         + ("intact" if rec.audit_ok else "BROKEN")
     )

@@ -204,8 +204,8 @@ def _breakers_figure(rec: DemoRecord) -> str:
             ax.axvline(_x(trip.opened_at), color="#d62728", lw=1.0,
                        label="breaker tripped" if i == 0 else None)
         ax.set_ylabel("drawdown")
-        ax.set_title(f"Circuit-breaker trips ({sum(t.trips for t in rec.trips)}, in "
-                     f"{len(rec.trips)} stretches) over the closed loop's drawdown")
+        ax.set_title(f"Circuit-breaker trips ({rec.breaker_trips}, in {len(rec.trips)} "
+                     "stretches) over the closed loop's drawdown")
         ax.legend(loc="lower left", fontsize=8)
         ax.grid(alpha=0.3)
         return _svg(fig, "breakers")
