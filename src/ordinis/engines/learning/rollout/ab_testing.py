@@ -406,8 +406,7 @@ class ABTestingFramework:
             if min(c.n, t.n) < test.min_samples:
                 continue
             n = c.n + t.n
-            sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
-            p = mixture_p_value(n, t.mean - c.mean, sd, rho2)
+            p = mixture_p_value(n, t.mean - c.mean, _difference_sd(c, t), rho2)
             test.min_p[name] = min(test.min_p.get(name, 1.0), p)
             wt, nt = test.wins[name]
             pc, pt = wc / nc, wt / nt
@@ -420,9 +419,14 @@ def _difference(alpha: float, design_samples: int, c: RunningMoments,
                 t: RunningMoments) -> tuple[float, float]:
     if c.n < 2 or t.n < 2:
         return (t.mean - c.mean if c.n and t.n else math.nan), math.inf
-    n = c.n + t.n
-    sd = math.sqrt(n * (c.variance / c.n + t.variance / t.n))
-    return t.mean - c.mean, cs_radius(n, sd, alpha, rho_squared(alpha, design_samples))
+    return t.mean - c.mean, cs_radius(c.n + t.n, _difference_sd(c, t), alpha,
+                                      rho_squared(alpha, design_samples))
+
+
+def _difference_sd(c: RunningMoments, t: RunningMoments) -> float:
+    """The sd of the mean difference scaled to the pooled count, ``sqrt(n (s_c^2/n_c +
+    s_t^2/n_t))``: the per-observation scale the mixture p-value and radius take."""
+    return math.sqrt((c.n + t.n) * (c.variance / c.n + t.variance / t.n))
 
 
 def _two_proportion(control: list[int], treatment: list[int]) -> tuple[float, float]:
