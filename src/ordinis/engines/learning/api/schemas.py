@@ -383,8 +383,8 @@ class ABTestCreateIn(BaseModel):
     alpha: float = Field(default=0.05, description="type-I error of the anytime-valid test")
     min_samples: int = Field(default=100, description="results per variant before a decision")
     max_samples: int | None = Field(
-        default=None, description="both variants' results after which it stops with no "
-                                  "difference (null: no limit)")
+        default=None, description="all variants' results together after which it stops "
+                                  "with no difference (null: no limit)")
     design_samples: int = Field(default=1000,
                                 description="the sample size the interval is tightest at")
 
