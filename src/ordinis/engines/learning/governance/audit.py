@@ -112,6 +112,10 @@ class AuditLog:
         timestamp = now.replace(microsecond=(now.microsecond // 1000) * 1000)
         with self._lock:
             for attempt in range(_MAX_CONFLICT_RETRIES):
+                if attempt:  # a retry after a conflict: wall-clock pacing of a real race,
+                    # like an I/O backoff (no decision depends on it); 0.3 s at most in all
+                    time.sleep(random.uniform(0.0, min(
+                        _CONFLICT_BACKOFF_MAX_S, _CONFLICT_BACKOFF_BASE_S * 2 ** (attempt - 1))))
                 seq, prev = self._read_head()
                 sequence = seq + 1
                 digest = record_hash(
@@ -126,10 +130,6 @@ class AuditLog:
                     self.store.append_audit(record)
                 except AuditConflictError:
                     self._head = None  # another writer appended: re-read the head and retry
-                    # Wall-clock pacing of a real race, like an I/O backoff (no decision
-                    # depends on it); only on a conflict, 0.3 s at most over all retries.
-                    time.sleep(random.uniform(0.0, min(
-                        _CONFLICT_BACKOFF_MAX_S, _CONFLICT_BACKOFF_BASE_S * 2 ** attempt)))
                     continue
                 self._head = (sequence, digest)
                 break
