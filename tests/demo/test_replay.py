@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from ordinis.engines.learning import LearningEngineConfig
+from ordinis.engines.learning import EngineReader, LearningEngineConfig
 from ordinis.engines.learning.demo.collect import HOLD, LOOP, STATIC
 from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
 from ordinis.engines.learning.demo.report_html import FIGURES
@@ -45,3 +45,8 @@ async def test_short_replay_fills_the_record_and_writes_the_report(tmp_path: Pat
     settings = LearningEngineConfig.load(tmp_path / "demo" / "learning.yaml", env=False)
     assert settings.event_retention_days == 36500 and settings.data_dir == tmp_path / "demo"
     assert settings.allowed_model_types == ["signal", "equity_daily_signal"]
+    # the record's audit count is the stored chain's after shutdown, the count `audit verify` gives
+    with EngineReader(settings) as reader:
+        records = reader.audit_records()
+        assert rec.audit_records == reader.verify_audit().checked == len(records)
+    assert records[-1].action == "engine.stop"

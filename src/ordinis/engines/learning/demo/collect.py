@@ -1,7 +1,8 @@
 """Fill a DemoRecord after the replay from the engine's public API and the host's own books.
 
 Stage history, evaluations (their typed gate reports), drift alerts, retraining triggers,
-audit records (breaker trips) and, when the engine has a rollout part, its rollout state.
+audit records (breaker trips) and, when the engine has a rollout part, its rollout state;
+after the engine has stopped, the audit chain as stored (``record_audit``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import datetime
 import numpy as np
 
 from ordinis.engines.learning import (
+    EngineReader,
     EvaluationResult,
     LearningEngine,
+    LearningEngineConfig,
     RolloutPhase,
     RolloutReport,
 )
@@ -86,12 +89,18 @@ def collect_record(
     _trips(engine, rec)
     _rollout(rec, rollouts)
     _quiet_loop(rec, served, engine.config.enable_drift_detection)
-    verification = engine.verify_audit()
-    rec.audit_ok = bool(verification.ok)
-    rec.audit_records = int(verification.checked)
     rec.marks.sort(key=lambda m: m.at)
     return rec
 
+
+
+def record_audit(config: LearningEngineConfig, rec: DemoRecord) -> None:
+    """Verify the audit chain as stored, read-only after the engine stopped: the count then
+    includes the shutdown's own record, the count ``audit verify`` gives on the data dir."""
+    with EngineReader(config) as reader:
+        verification = reader.verify_audit()
+    rec.audit_ok = bool(verification.ok)
+    rec.audit_records = int(verification.checked)
 
 def _stages(
     engine: LearningEngine,

@@ -47,7 +47,7 @@ from ordinis.engines.learning import (
     TrainingStatus,
     write_pipeline_variant,
 )
-from ordinis.engines.learning.demo.collect import collect_record
+from ordinis.engines.learning.demo.collect import collect_record, record_audit
 from ordinis.engines.learning.demo.execution import SimulatedExecution, host_policy
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_data
 from ordinis.engines.learning.demo.record import DemoRecord, PhaseTimes
@@ -624,13 +624,15 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
                 "blocked_days": host.blocked_days,
             },
         )
-        host.times.report = 0.0
-        path = write_report(record, opts.report_path)
-        host.times.report = time.perf_counter() - t_report
-        host.times.total = time.perf_counter() - t_start
-        record.times = host.times
-        _print_summary(console, record, path, settings)
-        return DemoOutcome(record, path, host.served)
+    # the engine's shutdown appends its own audit record: the chain is checked as stored after it
+    record_audit(config, record)
+    host.times.report = 0.0
+    path = write_report(record, opts.report_path)
+    host.times.report = time.perf_counter() - t_report
+    host.times.total = time.perf_counter() - t_start
+    record.times = host.times
+    _print_summary(console, record, path, settings)
+    return DemoOutcome(record, path, host.served)
 
 
 def _version_in(message: str) -> str:
