@@ -40,7 +40,11 @@ async def test_short_replay_fills_the_record_and_writes_the_report(tmp_path: Pat
     assert outcome.report_path == tmp_path / "out" / "r.html"
     for name in FIGURES:
         assert f"data-figure='{name}'" in html
-    assert "did not beat" in html or "Yes: the closed loop beat" in html
+    # the report's first sentence says what the paired test decided, and only that
+    said, unsaid = "Yes: the closed loop beat", "No: the closed loop did not beat"
+    if not rec.verdict.beat:
+        said, unsaid = unsaid, said
+    assert said in html and unsaid not in html
     # the data dir keeps the engine settings it ran with: the CLI and `serve` can open it
     settings = LearningEngineConfig.load(tmp_path / "demo" / "learning.yaml", env=False)
     assert settings.event_retention_days == 36500 and settings.data_dir == tmp_path / "demo"

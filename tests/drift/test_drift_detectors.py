@@ -75,7 +75,7 @@ def test_cusum_estimates_where_the_change_started() -> None:
         det.update(v)
         if det.drift_detected and det.n_seen > 1000:
             break
-    assert det.last_alarm_statistic == "mean_up" or det.last_alarm_statistic == "jump_up"
+    assert det.last_alarm_statistic == "mean_up"  # a sustained shift, not a single jump
     assert abs(det.change_point - 1000) <= 3
 
 
