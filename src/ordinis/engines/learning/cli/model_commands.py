@@ -47,7 +47,7 @@ def models_list(url: str | None = UrlOpt, token: str | None = TokenOpt,
 def models_show(name: str, version: str | None = VersionArg, url: str | None = UrlOpt,
                 token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
                 config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
-    """One version (``name:vN`` or ``name vN``): metrics, parameters, lineage, artifact hash."""
+    """One version (`name:vN` or `name vN`): metrics, parameters, lineage, artifact hash."""
     vid = _version_id(name, version)
     with _session(url, token, data_dir, config, json_out) as (c, js):
         mv = c.get(f"/v1/versions/{vid}")
@@ -80,7 +80,7 @@ def models_at(name: str, at: str = typer.Argument(..., help="ISO time, e.g. 2024
               stage: str = typer.Option("production"), url: str | None = UrlOpt,
               token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
               config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
-    """Which version held ``stage`` at time T."""
+    """Which version held `stage` at time T."""
     with _session(url, token, data_dir, config, json_out) as (c, js):
         mv = c.get(f"/v1/models/{name}/at", t=at, stage=stage)
         if js:
@@ -94,7 +94,7 @@ def models_promote(name: str, stage: str = typer.Argument(..., help="target stag
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
-    """Move ``name:vN`` to a stage through governance (production with `approval: manual`:
+    """Move `name:vN` to a stage through governance (production with `approval: manual`:
     use `models request` and have another approver run `models approve`)."""
     vid = _version_id(name, None)
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
@@ -110,7 +110,7 @@ def models_request(name: str, stage: str = typer.Option("production"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
-    """Ask for a promotion of ``name:vN``; prints the request id an approver approves."""
+    """Ask for a promotion of `name:vN`; prints the request id an approver approves."""
     vid = _version_id(name, None)
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         req = c.post("/v1/promotions", {"version_id": vid, "stage": stage, "reason": reason})
@@ -168,7 +168,7 @@ def models_blockers(name: str, stage: str = typer.Option("production"),
                     url: str | None = UrlOpt, token: str | None = TokenOpt,
                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                     json_out: bool = JsonOpt) -> None:
-    """What still blocks promoting ``name:vN`` (exit 1 while something does)."""
+    """What still blocks promoting `name:vN` (exit 1 while something does)."""
     vid = _version_id(name, None)
     with _session(url, token, data_dir, config, json_out) as (c, js):
         blockers = c.get(f"/v1/versions/{vid}/blockers", stage=stage)
@@ -261,7 +261,7 @@ def models_compare(a: str, b: str,
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
-    """Challenger ``a`` (name:vN) against champion ``b`` on the same packs."""
+    """Challenger `a` (name:vN) against champion `b` on the same packs."""
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         res = c.post("/v1/evaluations/compare",
                      {"version_a": a, "version_b": b, "benchmarks": benchmark or None})

@@ -97,9 +97,8 @@ def drift_score(
     margin: int = typer.Option(5, help="Points either side within which a change is found"),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Score the detectors on your own annotated series (TCPD protocol, F1), beside silence.
-
-    Choose the stream detector on your own history: every detector at its defaults, nothing
+    """Score the detectors on your own annotated series (TCPD protocol, F1), beside silence:
+    choose the stream detector on your own history, every detector at its defaults, nothing
     tuned on the series. Runs here; no engine or server is needed.
     """
     from ordinis.engines.learning import LearningEngineError
