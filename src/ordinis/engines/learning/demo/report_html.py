@@ -98,7 +98,10 @@ def _equity_figure(rec: DemoRecord) -> str:
             colour = _BOOK_COLOURS[i % len(_BOOK_COLOURS)]
             eq = book.equity
             label = f"{book.name} ({book.annual_return:+.1%}/yr, max DD {book.max_drawdown:.0%})"
-            ax.plot(days[idx], eq[idx], color=colour, lw=1.3, label=label)
+            # the closed loop wide and solid, the books after it thinner and dashed on top of
+            # it: where two books coincide (a loop that changed little) both stay visible
+            ax.plot(days[idx], eq[idx], color=colour, lw=2.4 if i == 0 else 1.1,
+                    ls="-" if i == 0 else (0, (4, 3)), label=label)
             for band in rec.bands:
                 if band.book == book.name:
                     ax.fill_between(
