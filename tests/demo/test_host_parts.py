@@ -104,3 +104,23 @@ def test_the_no_production_note_names_who_was_refused_and_who_never_faced_the_ga
     (note,) = rec.notes
     assert note.startswith("No version reached PRODUCTION. The production gates refused m:v1 ")
     assert " m:v2, m:v10 never faced them" in note
+    assert "The host traded the staged version" in note and "rule traded throughout" not in note
+
+
+def test_the_no_production_note_says_the_rule_traded_when_no_version_served() -> None:
+    """Bitcoin's v1 failed even the demo's gates: the note must not claim a staged version
+    traded (it said so, beside the quiet-loop note that no model ever served)."""
+    from datetime import UTC, datetime
+
+    from ordinis.engines.learning.demo.collect import _production_note
+    from ordinis.engines.learning.demo.record import DemoRecord, GateReportView
+
+    at = datetime(2016, 2, 11, tzinfo=UTC)
+    rec = DemoRecord("r", "d", "m", ["BTC"])
+    rec.gate_reports = [GateReportView("m:v1", "production", at, False, "blocked", ()),
+                        GateReportView("m:v1", "demo", at, False, "blocked", ())]
+    _production_note(rec)
+    (note,) = rec.notes
+    assert note.startswith("No version reached PRODUCTION. The production gates refused m:v1 ")
+    assert "staged version" not in note
+    assert note.endswith("none served: the host's own rule traded throughout.")

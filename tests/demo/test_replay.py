@@ -54,3 +54,20 @@ async def test_short_replay_fills_the_record_and_writes_the_report(tmp_path: Pat
         records = reader.audit_records()
         assert rec.audit_records == reader.verify_audit().checked == len(records)
     assert records[-1].action == "engine.stop"
+
+
+@pytest.mark.slow
+async def test_bitcoin_replay_names_its_model_and_says_the_rule_traded(tmp_path: Path) -> None:
+    """On river's Bitcoin the first model fails even the demo's gates, so no version serves:
+    the model is named for what it trades, and every note says the rule traded throughout."""
+    opts = DemoOptions(data_dir=tmp_path / "demo", data="bitcoin", progress=False)
+    outcome = await run_demo(opts, Console(quiet=True))
+    rec = outcome.record
+    assert rec.model_name == "btc-signal"
+    assert {g.version_id for g in rec.gate_reports} == {"btc-signal:v1"}
+    assert [(g.gate_set, g.passed) for g in rec.gate_reports] == [
+        ("production", False), ("demo", False)]
+    assert not any(s.stage == "serving" for s in rec.stages)
+    assert outcome.served and all(v == "rule" for _, v in outcome.served)
+    assert not any("staged version" in note for note in rec.notes)
+    assert sum("rule traded throughout" in note for note in rec.notes) == 2

@@ -151,8 +151,12 @@ def _production_note(rec: DemoRecord) -> None:
         text += (f" {_names(others)} never faced them: a retrained candidate is put to them only "
                  "when the paired comparison says it beats the serving version (and the "
                  "pipeline's gates staged it), and none did.")
-    text += (" The host traded the staged version (the staging path) so the loop had live "
-             "evidence to watch; that is labelled 'serving' above.")
+    if any(s.stage == "serving" for s in rec.stages):
+        text += (" The host traded the staged version (the staging path) so the loop had live "
+                 "evidence to watch; that is labelled 'serving' above.")
+    else:
+        text += (" No version passed the demo's gates for staging either, so none served: the "
+                 "host's own rule traded throughout.")
     rec.notes.append(text)
 
 

@@ -58,7 +58,8 @@ from ordinis.engines.learning.demo.trainer import MODEL_TYPE
 from ordinis.engines.learning.demo.trainer import SPEC as TRAINER_SPEC
 from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 
-MODEL = "spx-signal"
+MODEL = "spx-signal"  # the model's name on the default data
+MODEL_NAMES = {"sp500": MODEL, "bitcoin": "btc-signal"}  # the name says what it trades
 RULE = "momentum-rule"
 QUICK_END_YEARS = 9.0  # --quick: nine years from the start (first model after six)
 # LightGBM's settings of the first model; the pipeline's retrains use the same ones
@@ -87,6 +88,11 @@ class DemoOptions:
     @property
     def report_path(self) -> Path:
         return self.report or self.data_dir / "report.html"
+
+    @property
+    def model_name(self) -> str:
+        """The registered model's name, after the data it trades."""
+        return MODEL_NAMES.get(self.data, f"{self.data}-signal")
 
 
 @dataclass(slots=True)
@@ -171,7 +177,8 @@ class _Host:
         self.panel = panel
         self.console = console
         self.opts = opts
-        self.signals = SignalEngine(engine, MODEL, FEATURE_NAMES, _momentum)
+        self.model = opts.model_name
+        self.signals = SignalEngine(engine, self.model, FEATURE_NAMES, _momentum)
         self.policy = host_policy(panel.periods_per_year)
         self.book = SimulatedExecution(list(panel.symbols), self.policy)
         self.static_book = SimulatedExecution(list(panel.symbols), self.policy)
@@ -240,7 +247,7 @@ class _Host:
                     payload={
                         "features": dict(zip(FEATURE_NAMES, map(float, feats[s]), strict=True)),
                         "signal": float(values[s]),
-                        "model_name": MODEL if served[s].version_id != "rule" else RULE,
+                        "model_name": self.model if served[s].version_id != "rule" else RULE,
                         "model_version": served[s].version_id,
                     },
                     outcome=float(panel.target[d, s]),
@@ -276,7 +283,7 @@ class _Host:
                     pnl=fill.trade_return,
                     return_pct=fill.trade_return,
                     signal_id=ids[i],
-                    model_name=MODEL if version != "rule" else RULE,
+                    model_name=self.model if version != "rule" else RULE,
                     model_version=None if version == "rule" else version,
                     metadata={"position": fill.position},
                     equity=self.book.equity,
@@ -339,11 +346,11 @@ class _Host:
         self.served.append((self.panel.days[d], version))
         if version == "rule":
             return
-        self.engine.reset_live_metrics(MODEL)  # live metrics of the new version only
+        self.engine.reset_live_metrics(self.model)  # live metrics of the new version only
         self.baseline_pending = True
         how = (
             "from PRODUCTION"
-            if self.engine.get_production_model(MODEL)
+            if self.engine.get_production_model(self.model)
             else "from STAGING (the staging path: no version holds production)"
         )
         self.console.print(f"[bold cyan]{self.panel.days[d]:%Y-%m-%d} now trading {version} {how}")
@@ -358,7 +365,7 @@ class _Host:
         end = now - (now - start) * self.opts.holdout_fraction  # the forward holdout is kept out
         t0 = time.perf_counter()
         job = await engine.submit_training_job(
-            MODEL,
+            self.model,
             MODEL_TYPE,
             {
                 "algorithm": "lightgbm",
@@ -417,7 +424,7 @@ class _Host:
         # production is reached through a canary ramp (and can roll back)
         strategy = RolloutStrategy.CANARY if stage is ModelStage.PRODUCTION else None
         await self.engine.promote_model(
-            MODEL, version_id, stage, rollout_strategy=strategy, actor="demo", reason=reason
+            self.model, version_id, stage, rollout_strategy=strategy, actor="demo", reason=reason
         )
         self.times.rollout += time.perf_counter() - t0
         self.switches += 1
@@ -428,7 +435,7 @@ class _Host:
         t0 = time.perf_counter()
         try:
             await self.engine.start_rollout(
-                MODEL, version_id, RolloutStrategy.SHADOW, actor="demo",
+                self.model, version_id, RolloutStrategy.SHADOW, actor="demo",
                 reason="production gates wait for live evidence",
             )
         except LearningEngineError as exc:
@@ -441,7 +448,7 @@ class _Host:
     def poll_rollout(self) -> None:
         """Keep each rollout's newest state (the report shows their traffic over time)."""
         try:
-            report = self.engine.get_rollout(MODEL)
+            report = self.engine.get_rollout(self.model)
         except LearningEngineError:
             return
         self.rollouts[str(report.rollout_id)] = report
@@ -475,7 +482,7 @@ class _Host:
 
     def maybe_set_baseline(self) -> bool:
         """Once the serving version has traded enough, its live metrics become the baseline."""
-        live = self.engine.live_metrics(MODEL)
+        live = self.engine.live_metrics(self.model)
         needed = min(self.opts.baseline_periods, self.engine.config.live_metrics_window)
         if live.n < needed:
             return False
@@ -484,9 +491,9 @@ class _Host:
             for k, v in live.as_dict().items()
             if k in ("sharpe", "hit_rate", "win_rate", "max_drawdown") and math.isfinite(v)
         }
-        self.engine.set_baseline(MODEL, metrics)
+        self.engine.set_baseline(self.model, metrics)
         self.console.print(
-            f"{self.engine.clock.now():%Y-%m-%d} drift baseline of {MODEL}: "
+            f"{self.engine.clock.now():%Y-%m-%d} drift baseline of {self.model}: "
             + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items())
         )
         return True
@@ -570,7 +577,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
             if step == "training" and event.outcome == "completed":
                 retrains += 1
             if step == "promotion" and event.outcome == "promoted":
-                host.candidates.append(_version_in(event.message))
+                host.candidates.append(_version_in(event.message, host.model))
             colour = {"drift_alert": "yellow", "promotion": "green"}.get(step, "white")
             console.print(f"[{colour}]{event}[/{colour}]", highlight=False)
 
@@ -610,7 +617,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
         record = collect_record(
             engine,
             panel,
-            model_name=MODEL,
+            model_name=host.model,
             loop_returns=host.books.loop,
             static_returns=host.books.static,
             first_model_day=host.books.first_model_day,
@@ -635,10 +642,10 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
     return DemoOutcome(record, path, host.served)
 
 
-def _version_in(message: str) -> str:
-    """The model version id (name:vN) named in a loop message."""
+def _version_in(message: str, model: str) -> str:
+    """The version id of ``model`` (name:vN) named in a loop message."""
     for word in message.replace(",", " ").split():
-        if word.startswith(f"{MODEL}:v"):
+        if word.startswith(f"{model}:v"):
             return word
     return message
 
