@@ -124,3 +124,28 @@ def test_the_no_production_note_says_the_rule_traded_when_no_version_served() ->
     assert note.startswith("No version reached PRODUCTION. The production gates refused m:v1 ")
     assert "staged version" not in note
     assert note.endswith("none served: the host's own rule traded throughout.")
+
+
+def test_identical_books_get_a_note_that_the_test_cannot_find_a_difference() -> None:
+    """--quick: no retrained candidate replaced v1 and no breaker tripped, so the verdict read
+    'Difference +0.00% [+0.00%, +0.00%]; p = 1.000' with nothing saying why."""
+    from datetime import UTC, datetime, timedelta
+
+    from ordinis.engines.learning.demo.collect import LOOP, STATIC, _verdict
+    from ordinis.engines.learning.demo.record import DemoRecord
+
+    rng = np.random.default_rng(5)
+    days = [datetime(2000, 1, 3, tzinfo=UTC) + timedelta(days=i) for i in range(200)]
+    rule, model = rng.normal(0, 0.01, 200), rng.normal(0, 0.01, 200)
+    static = np.where(np.arange(200) < 50, rule, model)
+    for loop, same in ((static.copy(), True), (static + np.r_[np.zeros(150), 1e-4 * np.ones(50)],
+                                               False)):
+        rec = DemoRecord("r", "d", "m", ["A"], days=days)
+        rec.books = [BookSeries(LOOP, loop), BookSeries(STATIC, static)]
+        _verdict(rec, loop, static, first_model_day=50)
+        assert rec.verdict is not None and rec.verdict.days == 150
+        assert rec.notes[0].startswith("The paired test covers 2000-02-22 onwards")
+        assert (len(rec.notes) == 2) is same and rec.books_identical is same
+        if same:
+            assert not rec.verdict.beat
+            assert rec.notes[1].startswith("The two books are the same on every tested day")

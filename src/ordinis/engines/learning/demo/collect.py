@@ -68,16 +68,7 @@ def collect_record(
                    "weight, bought on the first day and held", ppy),
     ]
     rec.bands = [equity_band(b) for b in rec.books]
-    if first_model_day is not None and len(panel.days) - first_model_day > 20:
-        cut = slice(first_model_day, None)
-        rec.verdict = paired_test(
-            BookSeries(LOOP, loop_returns[cut], periods_per_year=ppy),
-            BookSeries(STATIC, static_returns[cut], periods_per_year=ppy),
-        )
-        rec.notes.append(
-            f"The paired test covers {panel.days[first_model_day]:%Y-%m-%d} onwards, the days "
-            "the first model existed (before that both books traded the host's rule)."
-        )
+    _verdict(rec, loop_returns, static_returns, first_model_day)
     rec.events_recorded = counts.get("events", 0)
     rec.trades = counts.get("trades", 0)
     rec.retrains = counts.get("retrains", 0)
@@ -101,6 +92,35 @@ def record_audit(config: LearningEngineConfig, rec: DemoRecord) -> None:
         verification = reader.verify_audit()
     rec.audit_ok = bool(verification.ok)
     rec.audit_records = int(verification.checked)
+
+def _verdict(
+    rec: DemoRecord, loop_returns: np.ndarray, static_returns: np.ndarray,
+    first_model_day: int | None,
+) -> None:
+    """The paired test of the loop against the first model, over the days that model existed,
+    and the notes that say what it covers."""
+    n = len(rec.days)
+    if first_model_day is None or n - first_model_day <= 20:
+        return
+    ppy = rec.books[0].periods_per_year
+    cut = slice(first_model_day, None)
+    rec.verdict = paired_test(
+        BookSeries(LOOP, loop_returns[cut], periods_per_year=ppy),
+        BookSeries(STATIC, static_returns[cut], periods_per_year=ppy),
+    )
+    rec.notes.append(
+        f"The paired test covers {rec.days[first_model_day]:%Y-%m-%d} onwards, the days "
+        "the first model existed (before that both books traded the host's rule)."
+    )
+    rec.books_identical = bool(np.array_equal(loop_returns[cut], static_returns[cut]))
+    if rec.books_identical:
+        rec.notes.append(
+            "The two books are the same on every tested day: the closed loop traded the "
+            "first model throughout (no retrained candidate replaced it and no breaker "
+            "blocked a signal), so the difference is exactly zero and the test cannot "
+            "find one."
+        )
+
 
 def _stages(
     engine: LearningEngine,

@@ -216,6 +216,7 @@ class DemoRecord:
     rollbacks: int = 0
     blocked_days: int = 0
     audit_ok: bool = False
+    books_identical: bool = False  # the loop and the first model's book, on the tested days
     audit_records: int = 0
     times: PhaseTimes = field(default_factory=PhaseTimes)
 

@@ -661,6 +661,9 @@ def _print_summary(console: Console, rec: DemoRecord, path: Path, settings: Path
         console.print(
             f"[{colour}]{rec.verdict.sentence(rec.books[0].name, rec.books[1].name)}[/{colour}]"
         )
+        if rec.books_identical:
+            console.print("The two books are the same on every tested day: the loop traded the "
+                          "first model throughout.")
     if not rec.production_reached:
         console.print(
             "[yellow]No version earned production on the production gates; the report shows "
