@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,41 @@ def test_bad_data_options_name_the_option() -> None:
         load_data("nasdaq", None, None)
     with pytest.raises(ValueError, match="--start 2030-01-01"):
         load_data("sp500", "2030-01-01", None)
+    with pytest.raises(ValueError, match=r"^--start 'notadate' is not a date: write it as YYYY"):
+        load_data("sp500", "notadate", None)
+    with pytest.raises(ValueError, match=r"^--end '2022-13-45' is not a date"):
+        load_data("sp500", None, "2022-13-45")
+    with pytest.raises(ValueError, match=r"^--end 2005-01-01 is before --start 2010-01-01"):
+        load_data("sp500", "2010-01-01", "2005-01-01")
+
+
+async def test_a_span_too_short_for_the_first_model_is_refused_before_the_dir_is_touched(
+    tmp_path: Path,
+) -> None:
+    """Two years of stocks, six to train on: the run would have shown no model at all (and its
+    notes said no version passed the demo's gates). Refused naming the options and a fix."""
+    from rich.console import Console
+
+    from ordinis.engines.learning.demo.replay import DemoOptions, run_demo
+
+    data_dir = tmp_path / "demo"
+    opts = DemoOptions(data_dir=data_dir, start="2021-01-01", progress=False)
+    with pytest.raises(ValueError) as err:
+        await run_demo(opts, Console(quiet=True))
+    assert str(err.value) == (
+        "--start/--end: the span 2021-01-04 .. 2022-12-28 holds 2.0 years of bars, and the "
+        "first model trains on the first 6 and must then trade: choose a span longer than 6 "
+        "years (e.g. --start 2015-12-29 for this --end)"
+    )
+    assert not data_dir.exists()
+    # a span a month longer than the training years is accepted (21 bars after the model)
+    ok = DemoOptions(data_dir=data_dir, start="2016-01-04", end="2022-02-01", progress=False)
+    from ordinis.engines.learning.demo.market_data import load_data as load
+    from ordinis.engines.learning.demo.replay import _first_model_day
+
+    panel = load("sp500", ok.start, ok.end)
+    day = _first_model_day(panel, ok)
+    assert sum(1 for d in panel.days if d >= day) > 20
 
 
 def test_bitcoin_panel_is_one_series_every_third_day() -> None:

@@ -77,8 +77,10 @@ def load_data(
         raise ValueError(f"--data {data!r}: use one of {', '.join(DATASETS)}")
     prices = _sp500() if data == "sp500" else _bitcoin()
     first, last = prices.index[0], prices.index[-1]
-    lo = pd.Timestamp(start) if start else first
-    hi = pd.Timestamp(end) if end else last
+    lo = _date("--start", start) if start else first
+    hi = _date("--end", end) if end else last
+    if lo > hi:
+        raise ValueError(f"--end {end} is before --start {start}: swap them")
     if quick:
         hi = min(hi, lo + pd.Timedelta(days=int(365.25 * quick_years)))
     seconds = prices.index.values.astype("datetime64[s]").astype(np.int64)
@@ -89,6 +91,14 @@ def load_data(
         "skfolio S&P 500 stocks (daily)" if data == "sp500" else "river Bitcoin (every 3rd day)"
     )
     return panel
+
+
+def _date(option: str, value: str) -> pd.Timestamp:
+    """A date option's value; a clear refusal naming the option otherwise."""
+    try:
+        return pd.Timestamp(value)
+    except ValueError:
+        raise ValueError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD") from None
 
 
 def load_panel(start: str, end: str, n_symbols: int = 20) -> FeaturePanel:

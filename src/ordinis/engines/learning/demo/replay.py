@@ -61,6 +61,7 @@ from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 MODEL = "spx-signal"  # the model's name on the default data
 MODEL_NAMES = {"sp500": MODEL, "bitcoin": "btc-signal"}  # the name says what it trades
 RULE = "momentum-rule"
+MIN_BARS_AFTER_FIRST_MODEL = 20  # the paired verdict needs more bars than this after it
 QUICK_END_YEARS = 9.0  # --quick: nine years from the start (first model after six)
 # LightGBM's settings of the first model; the pipeline's retrains use the same ones
 LGBM_PARAMS: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15}
@@ -507,6 +508,25 @@ def _only_parity_waits(result: EvaluationResult) -> bool:
     return all(g.gate_type.value == "parity" for g in report.failures)
 
 
+def _first_model_day(panel: FeaturePanel, opts: DemoOptions) -> datetime:
+    """When the first model trains: ``_train_years`` after the first bar. A span that ends
+    before it has traded a month more is refused, naming the options (the loop would show
+    nothing: no model, no drift, no retrain, no verdict)."""
+    years = _train_years(opts)
+    first_day = panel.days[0] + timedelta(days=int(365 * years))
+    after = sum(1 for day in panel.days if day >= first_day)
+    if after <= MIN_BARS_AFTER_FIRST_MODEL:
+        have = (panel.days[-1] - panel.days[0]).days / 365.25
+        raise ValueError(
+            f"--start/--end: the span {panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d} "
+            f"holds {have:.1f} years of bars, and the first model trains on the first "
+            f"{years:g} and must then trade: choose a span longer than {years:g} years "
+            f"(e.g. --start {panel.days[-1] - timedelta(days=int(365.25 * (years + 1))):%Y-%m-%d}"
+            f" for this --end)"
+        )
+    return first_day
+
+
 def _train_years(opts: DemoOptions) -> float:
     """Years of bars before the first model: six of daily stocks, three of bitcoin."""
     if opts.initial_train_years is not None:
@@ -548,9 +568,10 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
     t_start = time.perf_counter()
     for noisy in ("mlflow", "alembic", "ordinis.engines.learning.safety"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    prepare_demo_dir(opts.data_dir, opts.fresh)
     t0 = time.perf_counter()
     panel = load_data(opts.data, opts.start, opts.end, opts.n_symbols, opts.quick)
+    first_day = _first_model_day(panel, opts)  # refused before the data dir is touched
+    prepare_demo_dir(opts.data_dir, opts.fresh)
     console.print(
         f"loaded {panel.source}: {len(panel.days):,} bars x {len(panel.symbols)} "
         f"({panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d}) in "
@@ -582,7 +603,6 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoOut
             console.print(f"[{colour}]{event}[/{colour}]", highlight=False)
 
         engine.subscribe_loop_events(on_loop_event)
-        first_day = panel.days[0] + timedelta(days=int(365 * _train_years(opts)))
         trained = False
         years = sorted({day.year for day in panel.days})
         t_loop = time.perf_counter()
