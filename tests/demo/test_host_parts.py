@@ -160,7 +160,13 @@ def test_the_no_production_note_says_the_rule_traded_when_no_version_served() ->
     (note,) = rec.notes
     assert note.startswith("No version reached PRODUCTION. The production gates refused m:v1 ")
     assert "staged version" not in note
-    assert note.endswith("none served: the host's own rule traded throughout.")
+    assert note.endswith("No version passed the demo's gates for staging either, so none "
+                         "served: the host's own rule traded throughout.")
+    rec = DemoRecord("r", "d", "m", ["BTC"])  # no version at all (a failed first training)
+    _production_note(rec)
+    assert rec.notes == ["No version reached PRODUCTION. No version was put to the production "
+                         "gates. No version was trained, so none served: the host's own rule "
+                         "traded throughout."]
 
 
 def test_identical_books_get_a_note_that_the_test_cannot_find_a_difference() -> None:

@@ -174,9 +174,11 @@ def _production_note(rec: DemoRecord) -> None:
     if any(s.stage == "serving" for s in rec.stages):
         text += (" The host traded the staged version (the staging path) so the loop had live "
                  "evidence to watch; that is labelled 'serving' above.")
-    else:
+    elif rec.gate_reports:
         text += (" No version passed the demo's gates for staging either, so none served: the "
                  "host's own rule traded throughout.")
+    else:
+        text += " No version was trained, so none served: the host's own rule traded throughout."
     rec.notes.append(text)
 
 
