@@ -100,14 +100,18 @@ async def test_a_span_too_short_for_the_first_model_is_refused_before_the_dir_is
         "years (e.g. --start 2015-12-29 for this --end)"
     )
     assert not data_dir.exists()
-    # a span a month longer than the training years is accepted (21 bars after the model)
-    ok = DemoOptions(data_dir=data_dir, start="2016-01-04", end="2022-02-01", progress=False)
+    # the boundary: the paired test's minimum of bars after the first model, plus one
+    from ordinis.engines.learning.demo.collect import MIN_VERDICT_BARS
     from ordinis.engines.learning.demo.market_data import load_data as load
     from ordinis.engines.learning.demo.replay import _first_model_day
 
+    ok = DemoOptions(data_dir=data_dir, start="2016-01-04", end="2022-02-01", progress=False)
     panel = load("sp500", ok.start, ok.end)
     day = _first_model_day(panel, ok)
-    assert sum(1 for d in panel.days if d >= day) > 20
+    assert sum(1 for d in panel.days if d >= day) == MIN_VERDICT_BARS + 1
+    short = DemoOptions(data_dir=data_dir, start="2016-01-04", end="2022-01-31", progress=False)
+    with pytest.raises(ValueError, match="choose a span longer than 6 years"):
+        _first_model_day(load("sp500", short.start, short.end), short)
 
 
 def test_bitcoin_panel_is_one_series_every_third_day() -> None:

@@ -37,6 +37,7 @@ from ordinis.engines.learning.demo.verdict import equity_band, paired_test
 LOOP = "closed loop"
 STATIC = "first model, never retrained"
 HOLD = "equal-weight buy-and-hold"
+MIN_VERDICT_BARS = 20  # the paired test runs on more bars than this after the first model
 
 
 def collect_record(
@@ -84,7 +85,6 @@ def collect_record(
     return rec
 
 
-
 def record_audit(config: LearningEngineConfig, rec: DemoRecord) -> None:
     """Verify the audit chain as stored, read-only after the engine stopped: the count then
     includes the shutdown's own record, the count ``audit verify`` gives on the data dir."""
@@ -93,14 +93,14 @@ def record_audit(config: LearningEngineConfig, rec: DemoRecord) -> None:
     rec.audit_ok = bool(verification.ok)
     rec.audit_records = int(verification.checked)
 
+
 def _verdict(
     rec: DemoRecord, loop_returns: np.ndarray, static_returns: np.ndarray,
     first_model_day: int | None,
 ) -> None:
     """The paired test of the loop against the first model, over the days that model existed,
     and the notes that say what it covers."""
-    n = len(rec.days)
-    if first_model_day is None or n - first_model_day <= 20:
+    if first_model_day is None or len(rec.days) - first_model_day <= MIN_VERDICT_BARS:
         return
     ppy = rec.books[0].periods_per_year
     cut = slice(first_model_day, None)

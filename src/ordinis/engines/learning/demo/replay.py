@@ -47,7 +47,11 @@ from ordinis.engines.learning import (
     TrainingStatus,
     write_pipeline_variant,
 )
-from ordinis.engines.learning.demo.collect import collect_record, record_audit
+from ordinis.engines.learning.demo.collect import (
+    MIN_VERDICT_BARS,
+    collect_record,
+    record_audit,
+)
 from ordinis.engines.learning.demo.execution import SimulatedExecution, host_policy
 from ordinis.engines.learning.demo.market_data import FeaturePanel, load_data
 from ordinis.engines.learning.demo.record import DemoRecord, PhaseTimes
@@ -61,7 +65,6 @@ from ordinis.engines.learning.demo.workdir import prepare_demo_dir
 MODEL = "spx-signal"  # the model's name on the default data
 MODEL_NAMES = {"sp500": MODEL, "bitcoin": "btc-signal"}  # the name says what it trades
 RULE = "momentum-rule"
-MIN_BARS_AFTER_FIRST_MODEL = 20  # the paired verdict needs more bars than this after it
 QUICK_END_YEARS = 9.0  # --quick: nine years from the start (first model after six)
 # LightGBM's settings of the first model; the pipeline's retrains use the same ones
 LGBM_PARAMS: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15}
@@ -515,7 +518,7 @@ def _first_model_day(panel: FeaturePanel, opts: DemoOptions) -> datetime:
     years = _train_years(opts)
     first_day = panel.days[0] + timedelta(days=int(365 * years))
     after = sum(1 for day in panel.days if day >= first_day)
-    if after <= MIN_BARS_AFTER_FIRST_MODEL:
+    if after <= MIN_VERDICT_BARS:
         have = (panel.days[-1] - panel.days[0]).days / 365.25
         raise ValueError(
             f"--start/--end: the span {panel.days[0]:%Y-%m-%d} .. {panel.days[-1]:%Y-%m-%d} "
