@@ -9,7 +9,7 @@ import pytest
 from ownership_helpers import TEST_TRAINER_SPECS, engine_config
 
 from ordinis.engines.learning import LearningEngine, LearningEngineConfig, SimulatedClock
-from ordinis.engines.learning.core.errors import ConfigError, ValidationError
+from ordinis.engines.learning.core.errors import ConfigError, NotFoundError, ValidationError
 from ordinis.engines.learning.core.models import EventType, LearningEvent, TrainingStatus
 from ordinis.engines.learning.features.bar_features import FEATURE_NAMES
 
@@ -48,6 +48,34 @@ async def test_a_typo_in_a_job_config_names_the_close_match(engine: LearningEngi
         await engine.submit_training_job("m", "signal", {"algoritm": "logistic"})
     text = str(info.value)
     assert "config.algoritm" in text and "did you mean 'algorithm'" in text
+    assert engine.list_training_jobs() == []
+
+
+async def test_a_bad_job_value_is_named_before_the_sample_policy(tmp_path: Path) -> None:
+    """With too few samples for the policy, a typo in a value is still reported as the typo
+    (the policy would tell the user to collect data, which would not help)."""
+    cfg = engine_config(tmp_path / "learning", min_samples_for_training=1000)
+    async with LearningEngine(cfg, clock=SimulatedClock(T0)) as e:
+        with pytest.raises(ValidationError) as info:
+            await e.submit_training_job("m", "signal", {"algorithm": "lightgbmm"})
+        assert [p.field for p in info.value.problems] == ["config.algorithm"]
+        with pytest.raises(ValidationError) as info:
+            await e.submit_training_job("m", "nonsense")
+        assert [p.field for p in info.value.problems] == ["model_type"]
+        assert "engine.register_trainer" in str(info.value)
+        assert e.list_training_jobs() == []
+        assert [r.action for r in e.audit_records() if r.action == "training.submit"] == []
+
+
+async def test_a_retrain_of_a_model_without_a_version_is_refused(
+    engine: LearningEngine,
+) -> None:
+    """A misspelt model name is not trained as a new model by the loop."""
+    with pytest.raises(NotFoundError) as info:
+        await engine.trigger_retraining("alhpa", "operator")
+    assert "model 'alhpa' is not registered; known models: none" in str(info.value)
+    assert "submit_training_job" in str(info.value)
+    assert engine.list_retraining_triggers() == []
     assert engine.list_training_jobs() == []
 
 

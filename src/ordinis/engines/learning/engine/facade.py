@@ -606,7 +606,7 @@ class LearningEngine:
         """Queue a training job (governance preflight first); it runs on the executor."""
         parts = self._require()
         self._ownership.require_leader("submit_training_job")
-        parts.executor.check_config(model_type, {} if config is None else config)
+        parts.executor.check_job(model_name, model_type, {} if config is None else config)
         return await parts.training.submit(model_name, model_type, config or {}, actor)
 
     def get_training_job(self, job_id: str) -> TrainingJob | None:
@@ -1068,9 +1068,18 @@ class LearningEngine:
         return self._require().drift.alerts(model_name=model_name, start=start, end=end)
 
     async def trigger_retraining(self, model_name: str, reason: str) -> RetrainingTrigger:
-        """A MANUAL retraining trigger through the same safeguards as automatic ones."""
+        """A MANUAL retraining trigger through the same safeguards as automatic ones; the model
+        must have a version (a misspelt name is refused, not trained as a new model)."""
         self._ownership.require_leader("trigger_retraining")
-        return await self._require().loop.request_retrain(model_name, reason)
+        parts = self._require()
+        known = parts.registry.list_models()
+        if model_name not in known:
+            raise NotFoundError(
+                f"model {model_name!r} is not registered; known models: "
+                f"{', '.join(sorted(known)) or 'none'}. Retraining needs a version to replace: "
+                "train the first one with submit_training_job"
+            )
+        return await parts.loop.request_retrain(model_name, reason)
 
     def list_retraining_triggers(
         self,

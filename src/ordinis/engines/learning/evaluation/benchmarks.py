@@ -315,7 +315,9 @@ class BenchmarkRegistry:
             if spec is None:
                 raise NotFoundError(
                     f"benchmark {name!r} is not registered; known: {', '.join(self.names())}. "
-                    "Register your own with BenchmarkRegistry.register_dataframe or register_file."
+                    "Register your own with engine.register_benchmark(name, closes, "
+                    "feature_function=...) in the process that evaluates (a user pack lives as "
+                    "long as its engine and is not stored)."
                 )
             ds = _build_builtin(spec) if spec in BUILTIN_PACKS else _build_spec(spec)
             self._datasets[name] = ds

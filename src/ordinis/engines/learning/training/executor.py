@@ -292,13 +292,13 @@ class TrainingExecutor:
         return self._active
 
     # ------------------------------------------------------------------ submit / cancel
-    def check_config(self, model_type: Any, config: Any) -> None:
-        """Raise ValidationError when a job config is not a mapping or holds a key no part
-        reads (typos name the close match); runs before anything else looks at it."""
-        known = isinstance(model_type, str) and model_type in self.trainers
-        problems = job_config_problems(config, self.trainers.get(model_type) if known else None)
+    def check_job(self, model_name: Any, model_type: Any, config: Any) -> None:
+        """Raise ValidationError naming every bad field of a job request (name, model type,
+        config keys and values); runs before the governance preflight, so a typo is reported
+        as a typo and not as a policy refusal."""
+        _, problems = self._validate(model_name, model_type, config)
         if problems:
-            raise ValidationError("training job config", problems)
+            raise ValidationError("training job", problems)
 
     async def submit(self, model_name: str, model_type: str, config: dict[str, Any]) -> TrainingJob:
         """Validate, persist as PENDING and queue a job; bad input raises ValidationError and

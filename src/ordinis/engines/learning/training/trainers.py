@@ -208,7 +208,7 @@ class TrainerRegistry:
         return ValidationError("training job", [FieldProblem(
             "model_type", model_type,
             f"unknown model type; known: {known} (register a trainer with "
-            "TrainerRegistry.register(model_type, 'module:Trainer'))")])
+            "engine.register_trainer(model_type, 'module:Trainer'))")])
 
     def validate_config(self, model_type: str, config: Mapping[str, Any]) -> list[FieldProblem]:
         """The trainer's own config problems (empty when it does not validate)."""
