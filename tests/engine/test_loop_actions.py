@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from ordinis.engines.learning.core.clock import SimulatedClock
+from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
 from ordinis.engines.learning.core.gate_report import (
     Comparison,
     GateReport,
@@ -13,9 +15,14 @@ from ordinis.engines.learning.core.gate_report import (
     GateType,
     Verdict,
 )
-from ordinis.engines.learning.core.models import EvaluationResult
+from ordinis.engines.learning.core.models import (
+    EvaluationResult,
+    ProductionVerdict,
+    RolloutStrategy,
+)
 from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.feedback.pipeline_spec import load_pipeline_spec
+from ordinis.engines.learning.rollout.state import RolloutPhase
 
 AT = datetime(2020, 1, 2, tzinfo=UTC)
 
@@ -76,3 +83,103 @@ async def test_blocked_names_the_required_gates_that_failed() -> None:
     assert not outcome.passed
     assert outcome.report_summary == "production: blocked by dsr; 1 advisory passed"
     assert "BLOCKED" in outcome.report_text
+
+
+# ------------------------------------------------------------------ start_rollout
+class _Registry:
+    def __init__(self, champion: str | None) -> None:
+        self.champion = champion
+
+    def get_production_model(self, model_name: str) -> Any:
+        if self.champion is None:
+            return None
+        return SimpleNamespace(version_id=self.champion)
+
+
+class _Rollouts:
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.fail = fail
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def start(self, *args: Any) -> Any:
+        self.calls.append(args)
+        if self.fail is not None:
+            raise self.fail
+        return SimpleNamespace(
+            rollout_id="R1", strategy=RolloutStrategy.CANARY, phase=RolloutPhase.SHADOW
+        )
+
+
+class _VerdictEvaluation(_Evaluation):
+    def __init__(self, verdict: ProductionVerdict | None) -> None:
+        super().__init__(GateReport("production", False, []))
+        self.verdict = verdict
+
+    async def evaluate(self, version_id: str, benchmark: Any, **kw: Any) -> EvaluationResult:
+        result = await super().evaluate(version_id, benchmark, **kw)
+        result.verdict = self.verdict
+        return result
+
+
+def _verdict(waiting: tuple[str, ...] = ("parity",), blocked: tuple[str, ...] = ()) -> Any:
+    return ProductionVerdict("E1", "production", "h", True, False, 2, ("p@1",), AT, waiting,
+                             blocked)
+
+
+def _rollout_actions(
+    evaluation: _Evaluation, champion: str | None, rollouts: _Rollouts, verdict_needed: bool = True
+) -> EngineLoopActions:
+    return EngineLoopActions(
+        None, SimulatedClock(AT), load_pipeline_spec(None), None, None,  # type: ignore[arg-type]
+        evaluation, _Registry(champion), rollouts=rollouts,  # type: ignore[arg-type]
+        require_production_verdict=verdict_needed,
+    )
+
+
+async def test_a_candidate_waiting_only_for_parity_starts_the_rollout() -> None:
+    evaluation, rollouts = _VerdictEvaluation(_verdict()), _Rollouts()
+    start = await _rollout_actions(evaluation, "alpha:v1", rollouts).start_rollout(
+        "alpha", "alpha:v2", "retrain T passed the gates")
+    assert start.started and start.considered and start.rollout_id == "R1"
+    assert start.message == "canary rollout R1 of alpha:v2 against alpha:v1 started in shadow"
+    # judged by the production gate set itself (no overrides), on the pipeline's packs
+    [call] = evaluation.calls
+    assert call["gate_set"] is None and "threshold_overrides" not in call
+    assert call["benchmark"] == ["pack_01_bull", "pack_04_bear", "pack_05_crypto"]
+    assert rollouts.calls == [("alpha", "alpha:v2", None, "loop", "retrain T passed the gates")]
+
+
+async def test_a_candidate_the_production_gates_block_is_not_rolled_out() -> None:
+    rollouts = _Rollouts()
+    evaluation = _VerdictEvaluation(_verdict(blocked=("dsr",)))
+    start = await _rollout_actions(evaluation, "alpha:v1", rollouts).start_rollout(
+        "alpha", "alpha:v2", "r")
+    assert not start.started and start.considered and rollouts.calls == []
+    assert start.message == "alpha:v2 stays staged: production: blocked by dsr"
+
+
+async def test_without_a_champion_nothing_is_evaluated_or_started() -> None:
+    evaluation, rollouts = _VerdictEvaluation(_verdict()), _Rollouts()
+    actions = _rollout_actions(evaluation, None, rollouts)
+    start = await actions.start_rollout("alpha", "alpha:v2", "r")
+    assert not start.started and not start.considered
+    assert "no production version" in start.message
+    assert evaluation.calls == [] and rollouts.calls == []
+
+
+async def test_with_the_verdict_rule_off_the_rollout_starts_without_an_evaluation() -> None:
+    evaluation, rollouts = _VerdictEvaluation(None), _Rollouts()
+    start = await _rollout_actions(evaluation, "alpha:v1", rollouts, verdict_needed=False) \
+        .start_rollout("alpha", "alpha:v2", "r")
+    assert start.started and evaluation.calls == [] and len(rollouts.calls) == 1
+
+
+async def test_a_refused_rollout_start_leaves_the_candidate_staged() -> None:
+    busy = ValidationError("start rollout", [FieldProblem(
+        "model_name", "alpha", "already has rollout R0 of alpha:v3 in canary")])
+    rollouts = _Rollouts(fail=busy)
+    start = await _rollout_actions(_VerdictEvaluation(_verdict()), "alpha:v1", rollouts) \
+        .start_rollout("alpha", "alpha:v2", "r")
+    assert not start.started and start.considered
+    assert start.message.startswith("alpha:v2 stays staged: ")
+    assert "already has rollout R0" in start.message

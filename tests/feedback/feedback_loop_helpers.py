@@ -25,6 +25,7 @@ from ordinis.engines.learning.feedback import (
     PipelineSpec,
     RetrainingPolicy,
     RetrainingTrigger,
+    RolloutStart,
     default_pipeline_path,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
@@ -70,6 +71,11 @@ class SklearnLoopActions:
         self.promotions: list[tuple[str, str, ModelStage, str]] = []
         self.counted: list[tuple[datetime, datetime]] = []
         self.commits = 0
+        # what start_rollout answers (default: no production version, nothing to decide)
+        self.rollout_answer: RolloutStart | Exception = RolloutStart(
+            False, "no production version", considered=False
+        )
+        self.rollout_calls: list[tuple[str, str, str]] = []
 
     async def commit_events(self) -> None:
         self.commits += 1
@@ -126,6 +132,12 @@ class SklearnLoopActions:
     ) -> None:
         self.stages[version_id] = stage
         self.promotions.append((model_name, version_id, stage, reason))
+
+    async def start_rollout(self, model_name: str, version_id: str, reason: str) -> RolloutStart:
+        self.rollout_calls.append((model_name, version_id, reason))
+        if isinstance(self.rollout_answer, Exception):
+            raise self.rollout_answer
+        return self.rollout_answer
 
     def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:
         self.counted.append((start, end))

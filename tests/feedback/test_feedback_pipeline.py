@@ -18,6 +18,7 @@ from ordinis.engines.learning.feedback import (
     LoopEvent,
     PipelineSpec,
     RetrainingTrigger,
+    RolloutStart,
     TriggerStatus,
     TriggerType,
 )
@@ -260,3 +261,76 @@ async def test_drift_listener_schedules_alerts_from_the_loop_and_other_threads(
     # a safeguard stops a second retrain of the same model
     refused = next(t for t in stored if t.status is TriggerStatus.REFUSED)
     assert refused.safeguard in ("one_pending", "cooldown")
+
+
+async def test_a_staged_candidate_goes_on_to_the_production_rollout(
+    make_loop: MakeLoop, store: EventStore
+) -> None:
+    loop = make_loop()
+    loop.actions.rollout_answer = RolloutStart(
+        True, "canary rollout R1 of m:1 against m:0 started in shadow", "R1"
+    )
+    t = await loop.pipeline.request_retrain("m", "weekly review")
+    assert t.status is TriggerStatus.PROMOTED and t.promoted_to == "staging"
+    [(model, version, reason)] = loop.actions.rollout_calls
+    assert (model, version) == ("m", "m:1") and t.trigger_id in reason
+    assert t.details["rollout"] == "canary rollout R1 of m:1 against m:0 started in shadow"
+    assert t.details["rollout_id"] == "R1"
+    assert _stored(store, t.trigger_id) == t  # the rollout is persisted with the trigger
+    last = loop.events[-1]
+    assert (last.step.value, last.outcome) == ("rollout", "started") and "R1" in last.message
+    # counted once, as promoted
+    assert loop.metrics.sample(
+        "retrain_triggers_total",
+        {"model_name": "m", "trigger_type": "manual", "outcome": "promoted"},
+    ) == 1
+
+
+async def test_a_candidate_the_production_gates_refuse_stays_staged(
+    make_loop: MakeLoop, store: EventStore
+) -> None:
+    loop = make_loop()
+    refusal = "m:1 stays staged: production: blocked by dsr"
+    loop.actions.rollout_answer = RolloutStart(False, refusal)
+    t = await loop.pipeline.request_retrain("m")
+    assert t.status is TriggerStatus.PROMOTED and "rollout_id" not in t.details
+    assert _stored(store, t.trigger_id).details["rollout"] == (
+        "m:1 stays staged: production: blocked by dsr"
+    )
+    last = loop.events[-1]
+    assert (last.step.value, last.outcome) == ("rollout", "not_started")
+    assert last.message == "m:1 stays staged: production: blocked by dsr"
+
+
+async def test_a_rollout_that_cannot_start_leaves_the_promotion_standing(
+    make_loop: MakeLoop,
+) -> None:
+    loop = make_loop()
+    loop.actions.rollout_answer = RuntimeError("router unavailable")
+    t = await loop.pipeline.request_retrain("m")
+    assert t.status is TriggerStatus.PROMOTED and t.error is None
+    assert loop.actions.stages == {"m:1": ModelStage.STAGING}
+    assert t.details["rollout"] == (
+        "m:1 stays staged: rollout could not start: router unavailable"
+    )
+    assert (loop.events[-1].step.value, loop.events[-1].outcome) == ("rollout", "not_started")
+
+
+async def test_without_a_production_version_the_loop_stops_at_staging_silently(
+    make_loop: MakeLoop,
+) -> None:
+    loop = make_loop()  # the default answer: no production version to compare with
+    t = await loop.pipeline.request_retrain("m")
+    assert len(loop.actions.rollout_calls) == 1
+    assert t.details["rollout"] == "no production version"
+    assert loop.events[-1].step.value == "promotion"  # nothing to decide: no rollout event
+
+
+async def test_with_auto_rollout_off_the_loop_does_not_ask(
+    make_loop: MakeLoop, make_pipeline_config: Callable[..., PipelineSpec]
+) -> None:
+    off = make_loop(pipeline_config=make_pipeline_config(production={"auto_rollout": False}))
+    off.actions.rollout_answer = RolloutStart(True, "would start", "R9")
+    t = await off.pipeline.request_retrain("m")
+    assert t.status is TriggerStatus.PROMOTED and off.actions.rollout_calls == []
+    assert "rollout" not in t.details

@@ -1,4 +1,5 @@
-"""EngineLoopActions: the closed loop's verbs (train, wait, evaluate and gate, promote, data)."""
+"""EngineLoopActions: the closed loop's verbs (train, wait, evaluate and gate, promote, roll
+out, data)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ordinis.engines.learning.core.clock import Clock
+from ordinis.engines.learning.core.errors import LearningEngineError
 from ordinis.engines.learning.core.models import ModelStage, TrainingJob
 from ordinis.engines.learning.core.strategy import LINEAGE_KEY as POLICY_LINEAGE_KEY
 from ordinis.engines.learning.engine.feature_rows import (
@@ -18,7 +20,7 @@ from ordinis.engines.learning.engine.feature_rows import (
     window_features,
 )
 from ordinis.engines.learning.events.store import EventStore
-from ordinis.engines.learning.feedback.actions import GateOutcome
+from ordinis.engines.learning.feedback.actions import GateOutcome, RolloutStart
 
 if TYPE_CHECKING:
     from ordinis.engines.learning.engine.evaluation_service import EvaluationService
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
     from ordinis.engines.learning.feedback.triggers import RetrainingTrigger
     from ordinis.engines.learning.registry import ModelRegistry
+    from ordinis.engines.learning.rollout.service import RolloutService
 
 
 class EngineLoopActions:
@@ -44,6 +47,8 @@ class EngineLoopActions:
         registry: ModelRegistry,
         offload: Offload | None = None,
         commit: Callable[[], Awaitable[object]] | None = None,
+        rollouts: RolloutService | None = None,
+        require_production_verdict: bool = True,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -54,6 +59,10 @@ class EngineLoopActions:
         self.registry = registry
         self.offload = offload  # window reads decode in the store-read helper, off the host
         self.commit = commit  # the event pipeline's flush
+        self.rollouts = rollouts
+        # config.require_eval_pass: when off, production opens without a production verdict,
+        # and the loop's rollout does not ask for one either
+        self.require_production_verdict = require_production_verdict
         # model -> (version id, its training window's features): read once per version
         self._references: dict[str, tuple[str, pd.DataFrame | None]] = {}
 
@@ -133,6 +142,46 @@ class EngineLoopActions:
     ) -> None:
         await self.registry.promote_model(
             model_name, version_id, stage, actor="loop", reason=reason
+        )
+
+    async def start_rollout(self, model_name: str, version_id: str, reason: str) -> RolloutStart:
+        """The pipeline's production rollout of a staged candidate, against the serving version.
+
+        Only when the production gate set (no overrides) passes everything but the live
+        evidence a rollout produces (parity): a candidate the production gates refuse would
+        only be rolled back at the end of its canary, after taking traffic.
+        """
+        if self.rollouts is None:
+            return RolloutStart(False, "no rollout service", considered=False)
+        champion = self.registry.get_production_model(model_name)
+        if champion is None:
+            return RolloutStart(
+                False,
+                f"{model_name} has no production version to compare with: the first one is "
+                "promoted by an operator, once its production verdict passes (parity included)",
+                considered=False,
+            )
+        if self.require_production_verdict:
+            result = await self.evaluation.evaluate(
+                version_id, self.spec.evaluation.benchmarks or None, gate_set=None
+            )
+            verdict = result.verdict
+            if verdict is None or verdict.blocked_by or (
+                not verdict.passed and tuple(verdict.waiting_for) != ("parity",)
+            ):
+                label = verdict.label() if verdict is not None else "no production verdict"
+                return RolloutStart(False, f"{version_id} stays staged: {label}")
+        try:
+            report = await self.rollouts.start(model_name, version_id, None, "loop", reason)
+        except LearningEngineError as exc:
+            return RolloutStart(False, f"{version_id} stays staged: {exc}")
+        if report is None:  # cut over at once (cannot happen with a champion; kept honest)
+            return RolloutStart(True, f"{version_id} cut over to production at once")
+        return RolloutStart(
+            True,
+            f"{report.strategy.value} rollout {report.rollout_id} of {version_id} against "
+            f"{champion.version_id} started in {report.phase.value}",
+            report.rollout_id,
         )
 
     def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:

@@ -258,8 +258,20 @@ async def _build_parts(
         clock, window=cfg.live_metrics_window, policy=registry.default_policy
     )
 
+    rollouts = RolloutService(
+        ControllerDeps(
+            store, clock, registry, ModelRouter(), audit, metrics, evaluation.record_parity,
+            lambda version_id: rollouts.backtests.get(version_id),
+        ),
+        cfg,
+        spec,
+        pipeline.record,
+        ctx.spawn,
+    )
+    await asyncio.to_thread(rollouts.load)
     actions = EngineLoopActions(
-        store, clock, spec, training, data, evaluation, registry, offload, pipeline.flush
+        store, clock, spec, training, data, evaluation, registry, offload, pipeline.flush,
+        rollouts=rollouts, require_production_verdict=cfg.require_eval_pass,
     )
     retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
     loop_events = LoopEventLog(audit)
@@ -272,17 +284,6 @@ async def _build_parts(
     registry.add_listener(references.on_stage_change)
     collector.add_listener(observations.on_feedback)
 
-    rollouts = RolloutService(
-        ControllerDeps(
-            store, clock, registry, ModelRouter(), audit, metrics, evaluation.record_parity,
-            lambda version_id: rollouts.backtests.get(version_id),
-        ),
-        cfg,
-        spec,
-        pipeline.record,
-        ctx.spawn,
-    )
-    await asyncio.to_thread(rollouts.load)
     collector.add_listener(rollouts.on_feedback)
     drift.add_listener(rollouts.on_drift_alert)
     registry.add_listener(rollouts.on_stage_change)

@@ -1,6 +1,6 @@
 """The closed loop's acting side: retraining triggers, safeguards, the pipeline, reports."""
 
-from ordinis.engines.learning.feedback.actions import GateOutcome, LoopActions
+from ordinis.engines.learning.feedback.actions import GateOutcome, LoopActions, RolloutStart
 from ordinis.engines.learning.feedback.data_validation import (
     DataValidationReport,
     FeatureDriftReport,
@@ -78,6 +78,7 @@ __all__ = [
     "RetrainDecision",
     "RetrainingPolicy",
     "RetrainingTrigger",
+    "RolloutStart",
     "Safeguard",
     "ScheduleRule",
     "SchemaReport",

@@ -32,6 +32,20 @@ class GateOutcome:
     report: GateReport | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RolloutStart:
+    """Whether the loop started the production rollout of a staged candidate, and why.
+
+    ``considered`` is False when there was nothing to decide (no production version to
+    compare with): the loop then reports nothing, and the candidate stays staged.
+    """
+
+    started: bool
+    message: str
+    rollout_id: str | None = None
+    considered: bool = True
+
+
 @runtime_checkable
 class LoopActions(Protocol):
     """The engine side of the loop; the async verbs may take long, the sync ones must be quick."""
@@ -57,6 +71,11 @@ class LoopActions(Protocol):
         self, model_name: str, version_id: str, stage: ModelStage, reason: str
     ) -> None:
         """Move the version to ``stage`` (through governance preflight and the audit log)."""
+        ...
+
+    async def start_rollout(self, model_name: str, version_id: str, reason: str) -> RolloutStart:
+        """Start the pipeline's production rollout of a staged candidate against the serving
+        version, when the production gates allow it (their verdict waits only for parity)."""
         ...
 
     def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:

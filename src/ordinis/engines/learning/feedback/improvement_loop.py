@@ -18,7 +18,7 @@ from enum import StrEnum
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.models import DriftAlert, TrainingStatus
 from ordinis.engines.learning.events.store import EventStore
-from ordinis.engines.learning.feedback.actions import LoopActions
+from ordinis.engines.learning.feedback.actions import LoopActions, RolloutStart
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.feedback.policy import RetrainingPolicy, Safeguard
 from ordinis.engines.learning.feedback.report import ImprovementReport
@@ -53,6 +53,7 @@ class LoopStep(StrEnum):
     TRAINING = "training"
     EVALUATION = "evaluation"
     PROMOTION = "promotion"
+    ROLLOUT = "rollout"
 
 
 @dataclass(slots=True, frozen=True)
@@ -292,7 +293,28 @@ class ImprovementLoop:
         self.policy.mark(trigger, TriggerStatus.PROMOTED, promoted_to=staging.target_stage.value)
         self._emit_t(trigger, LoopStep.PROMOTION, "promoted",
                      f"version {version_id} -> {staging.target_stage.value}")
+        if self.pipeline.production.auto_rollout:
+            await self._roll_out(trigger, model, version_id, reason)
         return trigger
+
+    async def _roll_out(
+        self, trigger: RetrainingTrigger, model: str, version_id: str, reason: str
+    ) -> None:
+        """The staged candidate goes on to the production rollout (shadow, then the ramp) when
+        the production gates allow it; otherwise it stays staged, and the trigger says why."""
+        try:
+            start = await self.actions.start_rollout(model, version_id, reason)
+        except Exception as exc:  # the promotion stands; the rollout is the operator's call
+            log.exception("rollout of %s could not start", version_id)
+            start = RolloutStart(False, f"{version_id} stays staged: rollout could not start: "
+                                 f"{exc}")
+        trigger.details["rollout"] = start.message
+        if start.rollout_id:
+            trigger.details["rollout_id"] = start.rollout_id
+        self.policy.record(trigger)
+        if start.considered:
+            self._emit_t(trigger, LoopStep.ROLLOUT,
+                         "started" if start.started else "not_started", start.message)
 
     def _fail(self, trigger: RetrainingTrigger, step: LoopStep, error: str) -> RetrainingTrigger:
         self.policy.mark(trigger, TriggerStatus.FAILED, error=error)

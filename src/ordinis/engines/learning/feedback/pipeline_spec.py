@@ -295,6 +295,12 @@ class ProductionStage(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     approval: Literal["manual", "automatic"] = "manual"
+    auto_rollout: bool = Field(
+        default=True,
+        description="the loop starts this rollout for a candidate it staged, when the model "
+        "has a production version and the candidate's production verdict waits only for live "
+        "evidence (parity)",
+    )
     rollout_strategy: RolloutStrategy = Field(
         default=RolloutStrategy.CANARY,
         validation_alias=AliasChoices("rollout_strategy", "rollout"),
