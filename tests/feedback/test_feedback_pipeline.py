@@ -279,6 +279,8 @@ async def test_a_staged_candidate_goes_on_to_the_production_rollout(
     assert _stored(store, t.trigger_id) == t  # the rollout is persisted with the trigger
     last = loop.events[-1]
     assert (last.step.value, last.outcome) == ("rollout", "started") and "R1" in last.message
+    text = loop.pipeline.report(t.created_at, t.created_at + timedelta(days=1)).render()
+    assert "    rollout: canary rollout R1 of m:1 against m:0 started in shadow" in text
     # counted once, as promoted
     assert loop.metrics.sample(
         "retrain_triggers_total",

@@ -95,6 +95,8 @@ class ImprovementReport:
                     lines.append(f"    scores: {_metrics(t.gate_metrics)}")
             if t.promoted_to:
                 lines.append(f"    promoted to {t.promoted_to}")
+                if "rollout" in t.details:
+                    lines.append(f"    rollout: {t.details['rollout']}")
             if t.error:
                 lines.append(f"    error: {t.error}")
         return "\n".join(lines)
