@@ -31,6 +31,7 @@ from ordinis.engines.learning import (
     LearningEngineError,
     LearningEvent,
     NotFoundError,
+    write_pipeline_variant,
 )
 from ordinis.engines.learning.cli import app
 
@@ -472,3 +473,71 @@ def test_inprocess_reads_answer_what_the_server_answers(ws: Workspace, submitted
         with pytest.raises(NotFoundError, match="no training job 'nope'"):
             answer(reader, "/v1/jobs/nope", {})
         assert answer(reader, "/health", {})["level"] == "healthy"
+
+
+# ---------------------------------------------------------------------------- retrain
+def _retrain_copy(
+    ws: Workspace, tmp_path: Path, pipeline: dict[str, dict[str, object]]
+) -> list[str]:
+    """A copy of the workspace whose config points at a pipeline variant."""
+    copy = tmp_path / "data"
+    shutil.copytree(ws.data_dir, copy)
+    pipe = write_pipeline_variant(tmp_path / "pipeline.yaml", stages=pipeline)
+    config = tmp_path / "learning.yaml"
+    config.write_text(CONFIG_YAML + f"pipeline_config_path: {pipe}\n")
+    return ["--data-dir", str(copy), "--config", str(config)]
+
+
+def test_models_retrain_runs_the_loop_to_staging_and_lists_the_trigger(
+    ws: Workspace, submitted: Result, tmp_path: Path
+) -> None:
+    assert submitted.exit_code == 0
+    opts = _retrain_copy(ws, tmp_path, {
+        "data_collection": {"window": "36500d"},  # the 2001-2004 events, seen from today
+        "training": {"algorithm": "logistic", "params": {}},
+        "evaluation": {"benchmarks": ["pack_01_bull"], "gate_set": str(ws.gates),
+                       "thresholds": {}},
+    })
+    r = cli("models", "retrain", "alpha", "--reason", "weekly review", *opts)
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    assert re.search(r"trigger \S+ \(pending\)", flat)
+    assert "promoted: version alpha:v2; gates: test-loose:" in flat
+    assert "promoted to staging; rollout: alpha has no production version" in flat
+
+    r = cli("models", "retrains", "alpha", "--json", *opts)
+    assert r.exit_code == 0, r.output
+    [t] = json.loads(r.stdout)
+    assert (t["trigger_type"], t["status"], t["version_id"]) == ("manual", "promoted", "alpha:v2")
+    assert t["reason"].startswith("weekly review (by ") and t["job_id"]
+    r = cli("models", "list", "--json", *opts)
+    stages = {v["version_id"]: v["stage"] for v in json.loads(r.stdout)}
+    assert stages == {"alpha:v1": "development", "alpha:v2": "staging"}
+
+
+def test_models_retrain_refused_by_a_safeguard_exits_1_with_the_reason(
+    ws: Workspace, submitted: Result, tmp_path: Path
+) -> None:
+    assert submitted.exit_code == 0
+    opts = _retrain_copy(ws, tmp_path, {})  # a 90-day window ending today: no samples
+    r = cli("models", "retrain", "alpha", "--reason", "try", *opts)
+    assert r.exit_code == 1, r.output
+    flat = " ".join(r.output.split())
+    assert re.search(r"refused: 0 training samples of alpha since \S+, 1000 needed "
+                     r"\(min_samples\)", flat)
+    r = cli("models", "retrains", *opts)
+    assert r.exit_code == 0 and column(r.output, 3) == "refused"
+
+
+def test_models_retrain_of_an_unknown_model_or_without_waiting_is_refused(
+    ws: Workspace, submitted: Result, tmp_path: Path
+) -> None:
+    assert submitted.exit_code == 0
+    opts = _retrain_copy(ws, tmp_path, {})
+    r = cli("models", "retrain", "alhpa", "--reason", "typo", *opts)
+    assert r.exit_code == 2
+    assert "model 'alhpa' is not registered; known models: alpha" in " ".join(r.output.split())
+    r = cli("models", "retrain", "alpha", "--reason", "later", "--no-wait", *opts)
+    assert r.exit_code == 2 and "--no-wait needs a running server" in r.output
+    r = cli("models", "retrains", "--json", *opts)
+    assert r.exit_code == 0 and json.loads(r.stdout) == []  # nothing was stored

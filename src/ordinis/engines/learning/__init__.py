@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         next_return,
     )
     from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
+    from ordinis.engines.learning.feedback.triggers import RetrainingTrigger, TriggerStatus
     from ordinis.engines.learning.governance.approvals import PromotionRequest, RequestStatus
     from ordinis.engines.learning.governance.policies import Decision, PolicyResult
     from ordinis.engines.learning.rollout import (
@@ -105,6 +106,8 @@ _LAZY: dict[str, str] = {
     "compute_bar_features": "ordinis.engines.learning.features.bar_features",
     "next_return": "ordinis.engines.learning.features.bar_features",
     "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
+    "RetrainingTrigger": "ordinis.engines.learning.feedback.triggers",
+    "TriggerStatus": "ordinis.engines.learning.feedback.triggers",
     "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
     "Prediction": "ordinis.engines.learning.rollout",
     "RolloutDecision": "ordinis.engines.learning.rollout",
@@ -170,6 +173,7 @@ __all__ = [
     "ProductionVerdict",
     "PromotionRequest",
     "RequestStatus",
+    "RetrainingTrigger",
     "RolloutDecision",
     "RolloutPhase",
     "RolloutReport",
@@ -185,6 +189,7 @@ __all__ = [
     "TrainingError",
     "TrainingJob",
     "TrainingStatus",
+    "TriggerStatus",
     "ValidationError",
     "compute_bar_features",
     "next_return",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         ModelVersion,
         PolicyResult,
         PromotionRequest,
+        RetrainingTrigger,
         RolloutReport,
         TrainingJob,
     )
@@ -46,6 +47,21 @@ def job(j: TrainingJob) -> s.JobOut:
         completed_at=j.completed_at, progress=s.num(j.progress) or 0.0,
         progress_message=j.progress_message, metrics=s.nums(j.metrics),
         error_message=j.error_message, model_version_id=j.model_version_id, attempts=j.attempts,
+    )
+
+
+def trigger(t: RetrainingTrigger) -> s.TriggerOut:
+    rollout = t.details.get("rollout")
+    rollout_id = t.details.get("rollout_id")
+    return s.TriggerOut(
+        trigger_id=t.trigger_id, model_name=t.model_name, trigger_type=t.trigger_type.value,
+        status=t.status.value, reason=t.reason, created_at=t.created_at,
+        updated_at=t.updated_at, finished_at=t.finished_at, safeguard=t.safeguard,
+        refusal_reason=t.refusal_reason, data_validation=t.data_validation, job_id=t.job_id,
+        version_id=t.version_id, gate_passed=t.gate_passed, gate_summary=t.gate_summary,
+        evaluation_id=t.evaluation_id, promoted_to=t.promoted_to,
+        rollout=None if rollout is None else str(rollout),
+        rollout_id=None if rollout_id is None else str(rollout_id), error=t.error,
     )
 
 

@@ -202,6 +202,35 @@ class RollbackIn(BaseModel):
     reason: str = Field(min_length=1)
 
 
+class RetrainIn(BaseModel):
+    reason: str = Field(min_length=1, description="why (stored with the trigger, audited)")
+
+
+class TriggerOut(BaseModel):
+    """A retraining trigger and every step it went through (the closed loop's ledger)."""
+
+    trigger_id: str
+    model_name: str
+    trigger_type: str
+    status: str
+    reason: str
+    created_at: datetime
+    updated_at: datetime | None
+    finished_at: datetime | None
+    safeguard: str | None
+    refusal_reason: str | None
+    data_validation: str | None
+    job_id: str | None
+    version_id: str | None
+    gate_passed: bool | None
+    gate_summary: str | None
+    evaluation_id: str | None
+    promoted_to: str | None
+    rollout: str | None = Field(description="the production rollout the loop started, or why not")
+    rollout_id: str | None
+    error: str | None
+
+
 class EvaluateIn(BaseModel):
     benchmarks: list[str] | None = None
     gate_set: str | None = None

@@ -7,9 +7,15 @@ event store (audit, events, jobs, breakers, status) open only the store (``Engin
 never MLflow, river or FastAPI; writes and registry reads go through the HTTP app in-process.
 """
 
-from ordinis.engines.learning.cli import model_commands, ops_commands, rollout_commands
+from ordinis.engines.learning.cli import (
+    model_commands,
+    ops_commands,
+    retrain_commands,
+    rollout_commands,
+)
 from ordinis.engines.learning.cli.commands import app
 
-_REGISTERED = (model_commands, ops_commands, rollout_commands)  # their commands register on import
+# their commands register on import
+_REGISTERED = (model_commands, ops_commands, retrain_commands, rollout_commands)
 
 __all__ = ["app"]

@@ -1067,9 +1067,16 @@ class LearningEngine:
     ) -> list[DriftAlert]:
         return self._require().drift.alerts(model_name=model_name, start=start, end=end)
 
-    async def trigger_retraining(self, model_name: str, reason: str) -> RetrainingTrigger:
+    async def trigger_retraining(
+        self, model_name: str, reason: str, wait: bool = True
+    ) -> RetrainingTrigger:
         """A MANUAL retraining trigger through the same safeguards as automatic ones; the model
-        must have a version (a misspelt name is refused, not trained as a new model)."""
+        must have a version (a misspelt name is refused, not trained as a new model).
+
+        With ``wait`` it returns once the chain has ended (refused, trained, gated, promoted,
+        rolled out). Without, it returns the pending trigger at once and runs the chain in the
+        background (``get_retraining_trigger`` follows it; ``drain`` waits for it).
+        """
         self._ownership.require_leader("trigger_retraining")
         parts = self._require()
         known = parts.registry.list_models()
@@ -1079,7 +1086,11 @@ class LearningEngine:
                 f"{', '.join(sorted(known)) or 'none'}. Retraining needs a version to replace: "
                 "train the first one with submit_training_job"
             )
-        return await parts.loop.request_retrain(model_name, reason)
+        if wait:
+            return await parts.loop.request_retrain(model_name, reason)
+        trigger = parts.loop.open_manual_trigger(model_name, reason)
+        self.spawn(parts.loop.handle_trigger(trigger), f"retrain-{trigger.trigger_id}")
+        return trigger
 
     def list_retraining_triggers(
         self,

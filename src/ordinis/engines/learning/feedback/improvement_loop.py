@@ -143,6 +143,13 @@ class ImprovementLoop:
         """An operator's manual retrain (passes auto_retrain_enabled, not the other safeguards)."""
         return await self.handle_trigger(RetrainingTrigger.manual(model_name, reason, self.clock))
 
+    def open_manual_trigger(self, model_name: str, reason: str = "") -> RetrainingTrigger:
+        """A manual trigger recorded as pending, for ``handle_trigger`` to run later: a caller
+        that cannot wait for the chain (an HTTP request) gets its id at once."""
+        trigger = RetrainingTrigger.manual(model_name, reason, self.clock)
+        self.policy.record(trigger)
+        return trigger
+
     def drift_listener(
         self, loop: asyncio.AbstractEventLoop | None = None
     ) -> Callable[[DriftAlert], None]:
@@ -290,31 +297,34 @@ class ImprovementLoop:
             await self.actions.promote(model, version_id, staging.target_stage, reason)
         except Exception as exc:
             return self._fail(trigger, LoopStep.PROMOTION, f"promotion failed: {exc}")
-        self.policy.mark(trigger, TriggerStatus.PROMOTED, promoted_to=staging.target_stage.value)
-        self._emit_t(trigger, LoopStep.PROMOTION, "promoted",
-                     f"version {version_id} -> {staging.target_stage.value}")
-        if self.pipeline.production.auto_rollout:
-            await self._roll_out(trigger, model, version_id, reason)
-        return trigger
-
-    async def _roll_out(
-        self, trigger: RetrainingTrigger, model: str, version_id: str, reason: str
-    ) -> None:
-        """The staged candidate goes on to the production rollout (shadow, then the ramp) when
-        the production gates allow it; otherwise it stays staged, and the trigger says why."""
-        try:
-            start = await self.actions.start_rollout(model, version_id, reason)
-        except Exception as exc:  # the promotion stands; the rollout is the operator's call
-            log.exception("rollout of %s could not start", version_id)
-            start = RolloutStart(False, f"{version_id} stays staged: rollout could not start: "
-                                 f"{exc}")
+        promoted = f"version {version_id} -> {staging.target_stage.value}"
+        if not self.pipeline.production.auto_rollout:
+            self.policy.mark(trigger, TriggerStatus.PROMOTED,
+                             promoted_to=staging.target_stage.value)
+            self._emit_t(trigger, LoopStep.PROMOTION, "promoted", promoted)
+            return trigger
+        # the trigger turns PROMOTED once the rollout is decided too: whoever follows it sees
+        # its end whole (the decision may take a production evaluation)
+        self._emit_t(trigger, LoopStep.PROMOTION, "promoted", promoted)
+        start = await self._start_rollout(model, version_id, reason)
         trigger.details["rollout"] = start.message
         if start.rollout_id:
             trigger.details["rollout_id"] = start.rollout_id
-        self.policy.record(trigger)
+        self.policy.mark(trigger, TriggerStatus.PROMOTED, promoted_to=staging.target_stage.value)
         if start.considered:
             self._emit_t(trigger, LoopStep.ROLLOUT,
                          "started" if start.started else "not_started", start.message)
+        return trigger
+
+    async def _start_rollout(self, model: str, version_id: str, reason: str) -> RolloutStart:
+        """The staged candidate goes on to the production rollout (shadow, then the ramp) when
+        the production gates allow it; otherwise it stays staged, and the answer says why."""
+        try:
+            return await self.actions.start_rollout(model, version_id, reason)
+        except Exception as exc:  # the promotion stands; the rollout is the operator's call
+            log.exception("rollout of %s could not start", version_id)
+            return RolloutStart(False, f"{version_id} stays staged: rollout could not start: "
+                                f"{exc}")
 
     def _fail(self, trigger: RetrainingTrigger, step: LoopStep, error: str) -> RetrainingTrigger:
         self.policy.mark(trigger, TriggerStatus.FAILED, error=error)
