@@ -101,10 +101,13 @@ class _Rollouts:
         self.fail = fail
         self.calls: list[tuple[Any, ...]] = []
 
-    async def start(self, *args: Any) -> Any:
-        self.calls.append(args)
+    def check_can_start(self, model_name: str) -> None:
         if self.fail is not None:
             raise self.fail
+
+    async def start(self, *args: Any) -> Any:
+        self.calls.append(args)
+        self.check_can_start(args[0])
         return SimpleNamespace(
             rollout_id="R1", strategy=RolloutStrategy.CANARY, phase=RolloutPhase.SHADOW
         )
@@ -177,9 +180,11 @@ async def test_with_the_verdict_rule_off_the_rollout_starts_without_an_evaluatio
 async def test_a_refused_rollout_start_leaves_the_candidate_staged() -> None:
     busy = ValidationError("start rollout", [FieldProblem(
         "model_name", "alpha", "already has rollout R0 of alpha:v3 in canary")])
-    rollouts = _Rollouts(fail=busy)
-    start = await _rollout_actions(_VerdictEvaluation(_verdict()), "alpha:v1", rollouts) \
+    evaluation, rollouts = _VerdictEvaluation(_verdict()), _Rollouts(fail=busy)
+    start = await _rollout_actions(evaluation, "alpha:v1", rollouts) \
         .start_rollout("alpha", "alpha:v2", "r")
     assert not start.started and start.considered
     assert start.message.startswith("alpha:v2 stays staged: ")
     assert "already has rollout R0" in start.message
+    # refused before the production evaluation and the start
+    assert evaluation.calls == [] and rollouts.calls == []

@@ -161,17 +161,13 @@ class EngineLoopActions:
                 "promoted by an operator, once its production verdict passes (parity included)",
                 considered=False,
             )
-        if self.require_production_verdict:
-            result = await self.evaluation.evaluate(
-                version_id, self.spec.evaluation.benchmarks or None, gate_set=None
-            )
-            verdict = result.verdict
-            if verdict is None or verdict.blocked_by or (
-                not verdict.passed and tuple(verdict.waiting_for) != ("parity",)
-            ):
-                label = verdict.label() if verdict is not None else "no production verdict"
-                return RolloutStart(False, f"{version_id} stays staged: {label}")
         try:
+            # a rollout in progress refuses the start: ask before the production evaluation
+            self.rollouts.check_can_start(model_name)
+            if self.require_production_verdict:
+                refusal = await self._production_refusal(version_id)
+                if refusal is not None:
+                    return RolloutStart(False, f"{version_id} stays staged: {refusal}")
             report = await self.rollouts.start(model_name, version_id, None, "loop", reason)
         except LearningEngineError as exc:
             return RolloutStart(False, f"{version_id} stays staged: {exc}")
@@ -183,6 +179,19 @@ class EngineLoopActions:
             f"{champion.version_id} started in {report.phase.value}",
             report.rollout_id,
         )
+
+    async def _production_refusal(self, version_id: str) -> str | None:
+        """What keeps the production gate set (no overrides, the pipeline's packs) from
+        allowing a rollout; None when its verdict waits only for parity (or passed)."""
+        result = await self.evaluation.evaluate(
+            version_id, self.spec.evaluation.benchmarks or None, gate_set=None
+        )
+        verdict = result.verdict
+        if verdict is None:
+            return "no production verdict"
+        if verdict.blocked_by or (not verdict.passed and tuple(verdict.waiting_for) != ("parity",)):
+            return verdict.label()
+        return None
 
     def count_training_samples(self, model_name: str, start: datetime, end: datetime) -> int:
         return self.data.count_samples(start, end)

@@ -297,21 +297,18 @@ class ImprovementLoop:
             await self.actions.promote(model, version_id, staging.target_stage, reason)
         except Exception as exc:
             return self._fail(trigger, LoopStep.PROMOTION, f"promotion failed: {exc}")
-        promoted = f"version {version_id} -> {staging.target_stage.value}"
-        if not self.pipeline.production.auto_rollout:
-            self.policy.mark(trigger, TriggerStatus.PROMOTED,
-                             promoted_to=staging.target_stage.value)
-            self._emit_t(trigger, LoopStep.PROMOTION, "promoted", promoted)
-            return trigger
-        # the trigger turns PROMOTED once the rollout is decided too: whoever follows it sees
-        # its end whole (the decision may take a production evaluation)
-        self._emit_t(trigger, LoopStep.PROMOTION, "promoted", promoted)
-        start = await self._start_rollout(model, version_id, reason)
-        trigger.details["rollout"] = start.message
-        if start.rollout_id:
-            trigger.details["rollout_id"] = start.rollout_id
+        self._emit_t(trigger, LoopStep.PROMOTION, "promoted",
+                     f"version {version_id} -> {staging.target_stage.value}")
+        start = None
+        if self.pipeline.production.auto_rollout:
+            # decided before the trigger turns PROMOTED: whoever follows the trigger sees its
+            # end whole (the decision may take a production evaluation)
+            start = await self._start_rollout(model, version_id, reason)
+            trigger.details["rollout"] = start.message
+            if start.rollout_id:
+                trigger.details["rollout_id"] = start.rollout_id
         self.policy.mark(trigger, TriggerStatus.PROMOTED, promoted_to=staging.target_stage.value)
-        if start.considered:
+        if start is not None and start.considered:
             self._emit_t(trigger, LoopStep.ROLLOUT,
                          "started" if start.started else "not_started", start.message)
         return trigger

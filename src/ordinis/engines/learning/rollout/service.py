@@ -458,12 +458,7 @@ class RolloutService:
                     actor: str, reason: str) -> RolloutReport | None:
         """Start a rollout of ``version_id``; IMMEDIATE or no champion cut over at once (None)."""
         reg = self.deps.registry
-        active = self.controllers.get(model_name)
-        if active is not None and not active.state.phase.is_final:
-            raise ValidationError("start rollout", [FieldProblem(
-                "model_name", model_name, f"already has rollout {active.state.rollout_id} of "
-                f"{active.state.candidate} in {active.state.phase.value}; approve, wait for or "
-                "abort it first")])
+        self.check_can_start(model_name)
         candidate_mv = reg.get_model_version(version_id)
         champion_mv = reg.get_production_model(model_name)
         plan = build_plan(self.spec, self.config, strategy, analysis=self.analysis)
@@ -490,6 +485,15 @@ class RolloutService:
                                {"rollout_id": state.rollout_id, "strategy": plan.strategy.value,
                                 "champion": champion_mv.version_id})
         return self.report(model_name)
+
+    def check_can_start(self, model_name: str) -> None:
+        """ValidationError when the model has a rollout in progress: one at a time per model."""
+        active = self.controllers.get(model_name)
+        if active is not None and not active.state.phase.is_final:
+            raise ValidationError("start rollout", [FieldProblem(
+                "model_name", model_name, f"already has rollout {active.state.rollout_id} of "
+                f"{active.state.candidate} in {active.state.phase.value}; approve, wait for or "
+                "abort it first")])
 
     def _check_immediate(self, model_name: str, version_id: str, actor: str, reason: str) -> None:
         problem = None
