@@ -4,6 +4,7 @@ a docstring's later paragraphs and prints reST double backticks as they are."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import typer.main
@@ -31,3 +32,15 @@ def test_every_command_help_is_one_paragraph_without_rest_markup() -> None:
         for param in cmd.params:
             helped = getattr(param, "help", None) or ""
             assert "``" not in helped, f"{path} {param.name}: reST double backticks"
+
+
+def test_the_readme_lists_every_command_and_nothing_else() -> None:
+    """README's one-line map of the command line is the whole CLI, no more and no less."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = " ".join(readme.split("The command line: `", 1)[1].split("`", 1)[0].split())
+    listed: set[str] = set()
+    for part in (p.split() for p in line.removeprefix("ordinis-learning ").split(" | ")):
+        head, subs = part[0], part[1:]
+        listed |= {f"{head} {s}" for sub in subs for s in sub.split("|")} or {head}
+    found = {path for path, _ in _commands(typer.main.get_command(app))}
+    assert listed == found, (sorted(found - listed), sorted(listed - found))

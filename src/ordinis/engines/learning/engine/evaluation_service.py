@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
@@ -24,8 +26,10 @@ from ordinis.engines.learning.core.models import (
     ProductionVerdict,
     StoredRecord,
 )
+from ordinis.engines.learning.engine.backtest_records import BacktestRecords
 from ordinis.engines.learning.engine.forward_holdout import forward_holdout
 from ordinis.engines.learning.engine.offload import Offload
+from ordinis.engines.learning.evaluation.backtest_record import holdout_backtest
 from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
 from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
 from ordinis.engines.learning.evaluation.gates import (
@@ -52,6 +56,8 @@ from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
 PARITY_KIND = "parity"
+
+log = logging.getLogger(__name__)
 
 
 def with_threshold_overrides(gates: GateSet, overrides: Mapping[str, float]) -> GateSet:
@@ -115,8 +121,10 @@ class EvaluationService:
         default_benchmarks: Sequence[str] | None = None,
         feature_function_of: Callable[[Mapping[str, str]], FeatureFunction | None] | None = None,
         offload: Offload | None = None,
+        backtests: BacktestRecords | None = None,
     ) -> None:
         self.offload = offload  # builds forward holdouts in the store-read helper
+        self.backtests = backtests  # each version's backtest for parity
         self.feature_function_of = feature_function_of  # lineage -> the version's function
         self.config = config
         self.store = store
@@ -145,6 +153,8 @@ class EvaluationService:
         mv = self.registry.get_model_version(version_id)
         model_type = self.registry.model_type_of(mv.version_id)
         trials = self.registry.trial_count_of(mv.version_id)
+        model: Any = None
+        holdout: BenchmarkDataset | None = None
         if mv.artifact_path:
             model = await asyncio.to_thread(self.registry.load_model, mv.version_id)
             packs = benchmark if benchmark is not None else self.default_benchmarks
@@ -187,7 +197,24 @@ class EvaluationService:
         report = gates.evaluate(combined)
         self._attach(result, report, gates, opens, trials)
         await self._record(mv.model_name, mv.run_id, result, report)
+        if opens and holdout is not None and self.backtests is not None:
+            await asyncio.to_thread(self._keep_holdout_backtest, mv, model, holdout)
         return result
+
+    def _keep_holdout_backtest(
+        self, mv: ModelVersion, model: Any, holdout: BenchmarkDataset
+    ) -> None:
+        """The production verdict's forward holdout, traded as the live book trades, kept as
+        the version's backtest for parity (what its shadow and canary are compared with)."""
+        assert self.backtests is not None
+        try:
+            backtest = holdout_backtest(model, holdout, self.registry.position_policy_of(
+                mv.version_id), mv.version_id, self.clock.now())
+        except Exception as exc:  # parity then says "no backtest record"; the verdict stands
+            log.warning("no holdout backtest for %s: %s", mv.version_id, exc)
+            return
+        if backtest is not None:
+            self.backtests.put(backtest, "engine")
 
     def _forward_holdout(
         self, mv: ModelVersion, model: object, oos: OutOfSample

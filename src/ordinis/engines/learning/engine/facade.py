@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -903,8 +904,38 @@ class LearningEngine:
         return await self._require().rollouts.abort(model_name, actor, reason)
 
     def set_backtest_record(self, version_id: str, record: BacktestRecord) -> None:
-        """The backtest a version's live evidence is compared with for parity (REC-7)."""
-        self._require().rollouts.backtests[version_id] = record
+        """The backtest a version's live evidence is compared with for parity (REC-7).
+
+        Stored (it outlives a restart in the middle of a rollout) and audited; it replaces the
+        one the engine derives from the forward holdout of a version it trained. The returns
+        are per period of the rollout (``period_seconds``, a day by default); the engine keeps
+        ``returns`` (its last 20,000 periods) and ``periods_per_year``.
+        """
+        from ordinis.engines.learning.evaluation.backtest_record import host_backtest
+
+        parts = self._require()
+        mv = parts.registry.get_model_version(version_id)
+        backtest = host_backtest(mv.version_id, record, self.clock.now())
+        assert parts.evaluation.backtests is not None
+        parts.evaluation.backtests.put(backtest, "host")
+
+    def get_backtest_record(self, version_id: str, period_seconds: float = 86400.0
+                            ) -> BacktestRecord | None:
+        """The backtest parity compares a version's live evidence with (None: there is none):
+        the host's, else the engine's own from the version's forward holdout, grouped into
+        periods of ``period_seconds`` (a rollout's period: a day)."""
+        if not (isinstance(period_seconds, int | float) and math.isfinite(period_seconds)
+                and period_seconds > 0):
+            raise ValidationError("get_backtest_record", [FieldProblem(
+                "period_seconds", period_seconds,
+                "must be a number of seconds > 0 (a day: 86400)")])
+        parts = self._require()
+        mv = parts.registry.get_model_version(version_id)
+        assert parts.evaluation.backtests is not None
+        stored = parts.evaluation.backtests.get(mv.version_id)
+        if stored is None:
+            return None
+        return stored.as_record(float(period_seconds))
 
     def get_parity(self, version_id: str) -> ParityEvidence | None:
         """The newest parity evidence recorded for a version (None when there is none)."""

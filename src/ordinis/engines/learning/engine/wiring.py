@@ -21,6 +21,7 @@ from ordinis.engines.learning.core.clock import ScheduledTask
 from ordinis.engines.learning.core.models import TrainingJob, TrainingStatus
 from ordinis.engines.learning.drift.monitor import DriftMonitor
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
+from ordinis.engines.learning.engine.backtest_records import BacktestRecords
 from ordinis.engines.learning.engine.context import EngineContext
 from ordinis.engines.learning.engine.cycle_ingest import CycleIngest
 from ordinis.engines.learning.engine.drift_references import DriftReferences
@@ -239,6 +240,7 @@ async def _build_parts(
     training = TrainingService(cfg, data, policies, audit, executor)
 
     spec = load_pipeline_spec(cfg.pipeline_config_path)
+    backtests = BacktestRecords(store, audit)
     evaluation = EvaluationService(
         cfg,
         store,
@@ -250,6 +252,7 @@ async def _build_parts(
         default_benchmarks=spec.evaluation.benchmarks,
         feature_function_of=features.function_of,
         offload=offload,
+        backtests=backtests,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)
@@ -261,7 +264,7 @@ async def _build_parts(
     rollouts = RolloutService(
         ControllerDeps(
             store, clock, registry, ModelRouter(), audit, metrics, evaluation.record_parity,
-            lambda version_id: rollouts.backtests.get(version_id),
+            backtests.get,
         ),
         cfg,
         spec,

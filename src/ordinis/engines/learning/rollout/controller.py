@@ -20,8 +20,8 @@ import pandas as pd
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.errors import LearningEngineError
 from ordinis.engines.learning.core.models import ModelStage, StoredRecord
+from ordinis.engines.learning.evaluation.backtest_record import StoredBacktest
 from ordinis.engines.learning.evaluation.parity import (
-    BacktestRecord,
     LiveRecord,
     ParityResult,
     ParityValidator,
@@ -52,7 +52,7 @@ from ordinis.engines.learning.rollout.state import (
 log = logging.getLogger(__name__)
 
 RecordParity = Callable[[str, ParityResult], Awaitable[object]]
-BacktestSource = Callable[[str], BacktestRecord | None]
+BacktestSource = Callable[[str], StoredBacktest | None]
 
 
 @dataclass(slots=True)
@@ -312,26 +312,39 @@ class RolloutController:
             rollout_strategy=self.state.strategy, actor=actor, reason=reason)
 
     async def _parity(self, when: str) -> None:
-        """ParityValidator on the candidate's live periods against its backtest record."""
+        """ParityValidator on the candidate's live periods against its stored backtest (the
+        host's, else the one the engine derived from its forward holdout), off the loop."""
         s = self.state
-        backtest = self.deps.backtest_source(s.candidate)
-        live = self.book.candidate_periods
-        if backtest is None:
-            self.decide("parity_skipped", f"{when}: no backtest record for {s.candidate}")
-            return
+        live = list(self.book.candidate_periods)
         if len(live) < 10:
             self.decide("parity_skipped", f"{when}: {len(live)} live periods, parity needs 10")
             return
-        record = LiveRecord(returns=pd.Series(live, dtype=float))
-        try:
-            result = ParityValidator().validate(None, backtest, record)
-        except LearningEngineError as exc:
-            self.decide("parity_skipped", f"{when}: {exc}")
+        outcome = await asyncio.to_thread(self._measure_parity, s.candidate, live)
+        if isinstance(outcome, str):
+            self.decide("parity_skipped", f"{when}: {outcome}")
             return
+        result, source = outcome
         ratio = result.parity_ratio
         self.decide("parity", f"{when}: parity_ratio="
-                    f"{ratio if math.isfinite(ratio) else 'undefined'} passed={result.passed}")
+                    f"{ratio if math.isfinite(ratio) else 'undefined'} passed={result.passed} "
+                    f"(backtest: {source})")
         await self.deps.record_parity(s.candidate, result)
+
+    def _measure_parity(self, candidate: str, live: list[float]) -> tuple[ParityResult, str] | str:
+        """The parity result and the backtest's source, or why there is none."""
+        stored = self.deps.backtest_source(candidate)
+        if stored is None:
+            return (f"no backtest record for {candidate}: the engine derives one from the "
+                    "forward holdout of a version it trained, else give it with "
+                    "engine.set_backtest_record")
+        period = self.state.plan.period_seconds
+        backtest = stored.as_record(period)
+        record = LiveRecord(returns=pd.Series(live, dtype=float),
+                            periods_per_year=backtest.periods_per_year)
+        try:
+            return ParityValidator().validate(None, backtest, record), stored.source
+        except LearningEngineError as exc:
+            return str(exc)
 
     def _gauges(self) -> None:
         s, m = self.state, self.deps.metrics

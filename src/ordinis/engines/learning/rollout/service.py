@@ -37,7 +37,6 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
 )
 from ordinis.engines.learning.core.strategy import PositionPolicy
-from ordinis.engines.learning.evaluation.parity import BacktestRecord
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.registry.history import StageChange
 from ordinis.engines.learning.rollout.controller import ControllerDeps, RolloutController
@@ -134,7 +133,6 @@ class RolloutService:
         self.ledger = PredictionLedger()
         self.controllers: dict[str, RolloutController] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
-        self.backtests: dict[str, BacktestRecord] = {}
         self._shadow_lock = threading.Lock()
         self._policies: dict[str, PositionPolicy] = {}  # version id -> its position policy
         self._drain_scheduled = False

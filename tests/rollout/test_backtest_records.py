@@ -1,0 +1,79 @@
+"""A version's backtest for parity is stored: a restart in the middle of a rollout keeps it, so
+parity is still measured at the end of canary; a bad record is refused and nothing is kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rollout_helpers import ScaleModel, champion_and_candidate, config, trade_day
+
+from ordinis.engines.learning import LearningEngine, SimulatedClock
+from ordinis.engines.learning.core.errors import NotFoundError, ValidationError
+from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
+from ordinis.engines.learning.evaluation.parity import BacktestRecord
+from ordinis.engines.learning.rollout import RolloutPhase
+
+AT = datetime(2021, 1, 4, 21, tzinfo=UTC)
+
+
+async def test_the_backtest_outlives_a_restart_in_the_middle_of_a_rollout(
+    data_dir: Path,
+) -> None:
+    clock = SimulatedClock(AT)
+    rng = np.random.default_rng(3)
+    backtest = pd.Series(rng.normal(0.004, 0.01, 500))
+    async with LearningEngine(config(data_dir), clock=clock) as engine:
+        _, v2 = await champion_and_candidate(engine, ScaleModel(1.0))
+        await engine.promote_model("alpha", v2, ModelStage.PRODUCTION,
+                                   rollout_strategy=RolloutStrategy.CANARY)
+        engine.set_backtest_record(v2, BacktestRecord(returns=backtest))
+        for _ in range(3):
+            await trade_day(engine, rng)
+        assert engine.get_rollout("alpha").phase is RolloutPhase.CANARY
+        assert [r.action for r in engine.audit_records()].count("model.backtest") == 1
+    async with LearningEngine(config(data_dir), clock=clock) as engine:
+        kept = engine.get_backtest_record(v2)
+        assert kept is not None
+        np.testing.assert_array_equal(kept.returns.to_numpy(), backtest.to_numpy())
+        for _ in range(80):
+            if engine.get_rollout("alpha").phase is RolloutPhase.PRODUCTION:
+                break
+            await trade_day(engine, rng)
+        report = engine.get_rollout("alpha")
+        assert report.phase is RolloutPhase.PRODUCTION, report.decisions[-1]
+        parity = [d for d in report.decisions if d.action.startswith("parity")]
+        assert parity[-1].action == "parity" and parity[-1].reason.endswith("(backtest: host)")
+        stored = engine.get_parity(v2)
+        assert stored is not None and stored.parity_ratio > 0
+
+
+async def test_a_bad_backtest_is_refused_and_nothing_is_kept(data_dir: Path) -> None:
+    async with LearningEngine(config(data_dir), clock=SimulatedClock(AT)) as engine:
+        _, v2 = await champion_and_candidate(engine, ScaleModel(1.0))
+        with pytest.raises(ValidationError, match=r"record.returns.*at least 10 periods"):
+            engine.set_backtest_record(v2, BacktestRecord(returns=pd.Series([0.01] * 3)))
+        with pytest.raises(NotFoundError, match="version 'v9' of model 'alpha' is not registered"):
+            engine.set_backtest_record("alpha:v9", BacktestRecord(pd.Series([0.01] * 30)))
+        with pytest.raises(ValidationError, match="period_seconds"):
+            engine.get_backtest_record(v2, period_seconds=0)
+        assert engine.get_backtest_record(v2) is None
+        assert "model.backtest" not in [r.action for r in engine.audit_records()]
+        # without a backtest the rollout says why parity was not measured, and how to fix it
+        await engine.promote_model("alpha", v2, ModelStage.PRODUCTION,
+                                   rollout_strategy=RolloutStrategy.CANARY)
+        rng = np.random.default_rng(4)
+        for _ in range(80):
+            if engine.get_rollout("alpha").phase.is_final:
+                break
+            await trade_day(engine, rng)
+        skipped = [d.reason for d in engine.get_rollout("alpha").decisions
+                   if d.action == "parity_skipped"]
+        assert skipped[-1] == (
+            f"end of canary: no backtest record for {v2}: the engine derives one from the "
+            "forward holdout of a version it trained, else give it with "
+            "engine.set_backtest_record"
+        )
