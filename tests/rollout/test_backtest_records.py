@@ -70,10 +70,12 @@ async def test_a_bad_backtest_is_refused_and_nothing_is_kept(data_dir: Path) -> 
             if engine.get_rollout("alpha").phase.is_final:
                 break
             await trade_day(engine, rng)
-        skipped = [d.reason for d in engine.get_rollout("alpha").decisions
-                   if d.action == "parity_skipped"]
-        assert skipped[-1] == (
-            f"end of canary: no backtest record for {v2}: the engine derives one from the "
-            "forward holdout of a version it trained, else give it with "
-            "engine.set_backtest_record"
-        )
+        why = (f"no backtest record for {v2}: judge it on the production gates "
+               "(engine.evaluate_model keeps the forward holdout of a version the engine "
+               "trained) or give one with engine.set_backtest_record")
+        decisions = engine.get_rollout("alpha").decisions
+        assert [(d.action, d.reason) for d in decisions[:2]] == [
+            ("start", f"canary rollout of {v2} against alpha:v1"),
+            ("parity_unmeasurable", why)]  # said at the start, while there is time
+        skipped = [d.reason for d in decisions if d.action == "parity_skipped"]
+        assert skipped[-1] == f"end of canary: {why}"

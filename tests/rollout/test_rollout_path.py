@@ -25,13 +25,13 @@ async def test_staging_to_production_through_shadow_approval_and_every_canary_st
     clock = SimulatedClock(AT)
     async with LearningEngine(config(data_dir, approval="manual"), clock=clock) as engine:
         v1, v2 = await champion_and_candidate(engine, ScaleModel(1.0))
+        rng = np.random.default_rng(1)
+        backtest = pd.Series(rng.normal(0.004, 0.01, 500))
+        engine.set_backtest_record(v2, BacktestRecord(returns=backtest))
         await engine.promote_model("alpha", v2, ModelStage.PRODUCTION,
                                    rollout_strategy=RolloutStrategy.CANARY)
         assert engine.get_rollout("alpha").phase is RolloutPhase.SHADOW
         assert engine.get_model_version(v2).stage is ModelStage.SHADOW
-        rng = np.random.default_rng(1)
-        backtest = pd.Series(rng.normal(0.004, 0.01, 500))
-        engine.set_backtest_record(v2, BacktestRecord(returns=backtest))
         await trade_day(engine, rng)
         await trade_day(engine, rng)
         report = engine.get_rollout("alpha")

@@ -129,7 +129,7 @@ def periods_per_year_of(returns: pd.Series, period_seconds: float) -> float:
         return calendar
     index = pd.DatetimeIndex(returns.index)
     span = (index[-1] - index[0]).total_seconds() + period_seconds
-    return min(calendar, (len(returns)) / (span / _YEAR_SECONDS)) if span > 0 else calendar
+    return min(calendar, len(returns) / (span / _YEAR_SECONDS)) if span > 0 else calendar
 
 
 def holdout_backtest(

@@ -69,6 +69,13 @@ class ControllerDeps:
     backtest_source: BacktestSource
 
 
+def no_backtest(version_id: str) -> str:
+    """Why parity cannot be measured for a version without a backtest record, and the fix."""
+    return (f"no backtest record for {version_id}: judge it on the production gates "
+            "(engine.evaluate_model keeps the forward holdout of a version the engine trained) "
+            "or give one with engine.set_backtest_record")
+
+
 class RolloutController:
     """One rollout of one model; every change is persisted before it returns."""
 
@@ -334,9 +341,7 @@ class RolloutController:
         """The parity result and the backtest's source, or why there is none."""
         stored = self.deps.backtest_source(candidate)
         if stored is None:
-            return (f"no backtest record for {candidate}: the engine derives one from the "
-                    "forward holdout of a version it trained, else give it with "
-                    "engine.set_backtest_record")
+            return no_backtest(candidate)
         period = self.state.plan.period_seconds
         backtest = stored.as_record(period)
         record = LiveRecord(returns=pd.Series(live, dtype=float),

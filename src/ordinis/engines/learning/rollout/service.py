@@ -39,7 +39,11 @@ from ordinis.engines.learning.core.models import (
 from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.registry.history import StageChange
-from ordinis.engines.learning.rollout.controller import ControllerDeps, RolloutController
+from ordinis.engines.learning.rollout.controller import (
+    ControllerDeps,
+    RolloutController,
+    no_backtest,
+)
 from ordinis.engines.learning.rollout.evidence import PendingPrediction, PredictionLedger, position
 from ordinis.engines.learning.rollout.machine import Move
 from ordinis.engines.learning.rollout.plan import build_plan
@@ -478,6 +482,8 @@ class RolloutService:
                                 reason=reason or "rollout starts in shadow")
         ctl.decide("start", f"{plan.strategy.value} rollout of {version_id} against "
                    f"{champion_mv.version_id}" + (f": {reason}" if reason else ""), actor)
+        if await asyncio.to_thread(self.deps.backtest_source, version_id) is None:
+            ctl.decide("parity_unmeasurable", no_backtest(version_id), actor)
         await ctl.save()
         self.deps.audit.append(actor, "rollout.start", version_id, "allow", reason or "start",
                                {"rollout_id": state.rollout_id, "strategy": plan.strategy.value,
