@@ -3,6 +3,7 @@ parity is still measured at the end of canary; a bad record is refused and nothi
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,3 +80,24 @@ async def test_a_bad_backtest_is_refused_and_nothing_is_kept(data_dir: Path) -> 
             ("parity_unmeasurable", why)]  # said at the start, while there is time
         skipped = [d.reason for d in decisions if d.action == "parity_skipped"]
         assert skipped[-1] == f"end of canary: {why}"
+
+
+async def test_measure_parity_checks_its_input_and_compares_with_the_stored_backtest(
+    data_dir: Path,
+) -> None:
+    async with LearningEngine(config(data_dir), clock=SimulatedClock(AT)) as engine:
+        _, v2 = await champion_and_candidate(engine, ScaleModel(1.0))
+        with pytest.raises(ValidationError, match=r"version_id.*has no backtest record"):
+            await engine.measure_parity(v2, [0.001] * 30)
+        backtest = np.random.default_rng(6).normal(0.002, 0.01, 300)
+        engine.set_backtest_record(v2, BacktestRecord(returns=pd.Series(backtest)))
+        for bad, field in (("0.1,0.2", "live_returns"), ([0.01] * 11 + [math.inf], "live_returns"),
+                           ([0.01] * 4, "live_returns")):
+            with pytest.raises(ValidationError, match=field):
+                await engine.measure_parity(v2, bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="periods_per_year"):
+            await engine.measure_parity(v2, backtest, periods_per_year=-1.0)
+        assert engine.get_parity(v2) is None  # nothing recorded by a refused call
+        evidence = await engine.measure_parity(v2, pd.Series(0.5 * backtest), actor="olga")
+        assert evidence.passed and evidence.parity_ratio == pytest.approx(1.0)
+        assert evidence.source == "olga" and engine.get_parity(v2) == evidence

@@ -55,6 +55,12 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.core.strategy import PositionMapping, PositionPolicy
     from ordinis.engines.learning.engine.facade import LearningEngine
     from ordinis.engines.learning.engine.reader import EngineReader
+    from ordinis.engines.learning.evaluation.backtest_record import StoredBacktest
+    from ordinis.engines.learning.evaluation.parity import (
+        BacktestRecord,
+        ParityEvidence,
+        ParityResult,
+    )
     from ordinis.engines.learning.features import (
         FeatureFunction,
         FeatureSet,
@@ -106,6 +112,10 @@ _LAZY: dict[str, str] = {
     "compute_bar_features": "ordinis.engines.learning.features.bar_features",
     "next_return": "ordinis.engines.learning.features.bar_features",
     "write_pipeline_variant": "ordinis.engines.learning.feedback.pipeline_spec",
+    "BacktestRecord": "ordinis.engines.learning.evaluation.parity",
+    "ParityEvidence": "ordinis.engines.learning.evaluation.parity",
+    "ParityResult": "ordinis.engines.learning.evaluation.parity",
+    "StoredBacktest": "ordinis.engines.learning.evaluation.backtest_record",
     "RetrainingTrigger": "ordinis.engines.learning.feedback.triggers",
     "TriggerStatus": "ordinis.engines.learning.feedback.triggers",
     "SignalTrainer": "ordinis.engines.learning.training.signal_trainer",
@@ -128,6 +138,7 @@ __all__ = [
     "ABResults",
     "ABTest",
     "ArtifactIntegrityError",
+    "BacktestRecord",
     "BufferFullError",
     "CallTimeoutError",
     "Clock",
@@ -164,6 +175,8 @@ __all__ = [
     "ModelVersion",
     "NotFoundError",
     "PackCoverage",
+    "ParityEvidence",
+    "ParityResult",
     "PolicyDeniedError",
     "PolicyResult",
     "PositionMapping",
@@ -184,6 +197,7 @@ __all__ = [
     "SimilarSituation",
     "SimulatedClock",
     "StoreError",
+    "StoredBacktest",
     "SystemClock",
     "TradeOutcome",
     "TrainingError",

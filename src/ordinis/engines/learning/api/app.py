@@ -23,13 +23,14 @@ from ordinis.engines.learning.api.routers import (
     health,
     jobs,
     models,
+    parity,
     retraining,
     rollouts,
 )
 
 ROUTERS = (
-    health, events, feedback, jobs, models, retraining, evaluations, drift, rollouts, breakers,
-    audit
+    health, events, feedback, jobs, models, retraining, evaluations, parity, drift, rollouts,
+    breakers, audit
 )
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

@@ -484,3 +484,48 @@ class ABTestOut(ABFigures):
     reason: str
     leading: str
     comparisons: list[ABComparisonOut]
+
+
+class BacktestIn(BaseModel):
+    """The host's backtest of a version: per-period (daily) strategy returns, oldest first."""
+
+    returns: list[float] = Field(min_length=10, max_length=20_000)
+    times: list[datetime] | None = Field(
+        default=None, description="the period of each return (same length), if known")
+    periods_per_year: float = Field(default=252.0, gt=0)
+
+
+class BacktestOut(BaseModel):
+    """The backtest parity compares a version's live evidence with, per rollout day."""
+
+    version_id: str
+    source: str = Field(description="host (given) or forward_holdout (the engine's own)")
+    periods: int
+    periods_per_year: float
+    first: datetime | None
+    last: datetime | None
+    sharpe: Num = Field(description="annualised, of the per-period returns")
+    description: str
+
+
+class ParityIn(BaseModel):
+    """A live run of a version (its staging run, a shadow the host ran): per-day returns."""
+
+    returns: list[float] = Field(min_length=10, max_length=20_000)
+    periods_per_year: float | None = Field(default=None, gt=0)
+
+
+class ParityCheckOut(BaseModel):
+    name: str
+    value: Num
+    verdict: str
+
+
+class ParityOut(BaseModel):
+    version_id: str
+    parity_ratio: Num
+    passed: bool
+    recorded_at: datetime
+    checks: list[ParityCheckOut]
+    problems: list[str]
+    source: str

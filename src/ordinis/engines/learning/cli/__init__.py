@@ -10,12 +10,14 @@ never MLflow, river or FastAPI; writes and registry reads go through the HTTP ap
 from ordinis.engines.learning.cli import (
     model_commands,
     ops_commands,
+    parity_commands,
     retrain_commands,
     rollout_commands,
 )
 from ordinis.engines.learning.cli.commands import app
 
 # their commands register on import
-_REGISTERED = (model_commands, ops_commands, retrain_commands, rollout_commands)
+_REGISTERED = (model_commands, ops_commands, parity_commands, retrain_commands,
+               rollout_commands)
 
 __all__ = ["app"]

@@ -29,7 +29,11 @@ from ordinis.engines.learning.core.models import (
 from ordinis.engines.learning.engine.backtest_records import BacktestRecords
 from ordinis.engines.learning.engine.forward_holdout import forward_holdout
 from ordinis.engines.learning.engine.offload import Offload
-from ordinis.engines.learning.evaluation.backtest_record import holdout_backtest
+from ordinis.engines.learning.evaluation.backtest_record import (
+    StoredBacktest,
+    holdout_backtest,
+    live_returns,
+)
 from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
 from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
 from ordinis.engines.learning.evaluation.gates import (
@@ -41,7 +45,12 @@ from ordinis.engines.learning.evaluation.gates import (
     load_gate_set,
 )
 from ordinis.engines.learning.evaluation.oos import OutOfSample
-from ordinis.engines.learning.evaluation.parity import ParityEvidence, ParityResult
+from ordinis.engines.learning.evaluation.parity import (
+    LiveRecord,
+    ParityEvidence,
+    ParityResult,
+    ParityValidator,
+)
 from ordinis.engines.learning.evaluation.serialization import (
     EVALUATION_KIND,
     evaluation_from_dict,
@@ -56,6 +65,7 @@ from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
 PARITY_KIND = "parity"
+_DAY_SECONDS = 86400.0  # a rollout period
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +395,37 @@ class EvaluationService:
         )
         await self._rejudge_with_parity(mv, evidence)
         return evidence
+
+    async def measure_parity(
+        self, version_id: str, live: object, periods_per_year: float | None, actor: str
+    ) -> ParityEvidence:
+        """Parity of a live run the host or an operator reports (per-period returns) against
+        the version's stored backtest, computed here (ParityValidator), then recorded."""
+        mv = self.registry.get_model_version(version_id)
+        returns = live_returns(live)
+        if periods_per_year is not None and not (
+            isinstance(periods_per_year, int | float) and math.isfinite(periods_per_year)
+            and periods_per_year > 0
+        ):
+            raise ValidationError("measure_parity", [FieldProblem(
+                "periods_per_year", periods_per_year, "must be a number > 0 (daily: 252)")])
+        stored = await asyncio.to_thread(self._backtest_of, mv.version_id)
+        backtest = stored.as_record(_DAY_SECONDS)
+        record = LiveRecord(returns=returns,
+                            periods_per_year=float(periods_per_year or backtest.periods_per_year))
+        result = await asyncio.to_thread(ParityValidator().validate, None, backtest, record)
+        return await self.record_parity(mv.version_id, result, source=actor)
+
+    def _backtest_of(self, version_id: str) -> StoredBacktest:
+        stored = self.backtests.get(version_id) if self.backtests is not None else None
+        if stored is None:
+            raise ValidationError("measure_parity", [FieldProblem(
+                "version_id", version_id,
+                "has no backtest record to compare with: judge it on the production gates "
+                "(engine.evaluate_model keeps the forward holdout of a version the engine "
+                "trained) or give one (engine.set_backtest_record, PUT "
+                "/v1/versions/{id}/backtest)")])
+        return stored
 
     def latest_parity(self, version_id: str) -> ParityEvidence | None:
         """The newest parity result recorded for a version."""

@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
     from ordinis.engines.learning.drift.data_drift import ReferenceProfile
     from ordinis.engines.learning.drift.tracker import LiveMetrics
+    from ordinis.engines.learning.evaluation.backtest_record import StoredBacktest
     from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
     from ordinis.engines.learning.evaluation.evaluator import ModelEvaluator
     from ordinis.engines.learning.evaluation.parity import (
@@ -903,7 +904,9 @@ class LearningEngine:
         """An operator's rollback: the champion serves again at once; the candidate is archived."""
         return await self._require().rollouts.abort(model_name, actor, reason)
 
-    def set_backtest_record(self, version_id: str, record: BacktestRecord) -> None:
+    def set_backtest_record(
+        self, version_id: str, record: BacktestRecord, actor: str = "host"
+    ) -> None:
         """The backtest a version's live evidence is compared with for parity (REC-7).
 
         Stored (it outlives a restart in the middle of a rollout) and audited; it replaces the
@@ -917,7 +920,15 @@ class LearningEngine:
         mv = parts.registry.get_model_version(version_id)
         backtest = host_backtest(mv.version_id, record, self.clock.now())
         assert parts.evaluation.backtests is not None
-        parts.evaluation.backtests.put(backtest, "host")
+        parts.evaluation.backtests.put(backtest, actor)
+
+    def get_backtest(self, version_id: str) -> StoredBacktest | None:
+        """The version's stored backtest as kept (its ``source``: ``host`` or
+        ``forward_holdout``, its description; ``as_record(period_seconds)`` gives the record)."""
+        parts = self._require()
+        mv = parts.registry.get_model_version(version_id)
+        assert parts.evaluation.backtests is not None
+        return parts.evaluation.backtests.get(mv.version_id)
 
     def get_backtest_record(self, version_id: str, period_seconds: float = 86400.0
                             ) -> BacktestRecord | None:
@@ -929,13 +940,8 @@ class LearningEngine:
             raise ValidationError("get_backtest_record", [FieldProblem(
                 "period_seconds", period_seconds,
                 "must be a number of seconds > 0 (a day: 86400)")])
-        parts = self._require()
-        mv = parts.registry.get_model_version(version_id)
-        assert parts.evaluation.backtests is not None
-        stored = parts.evaluation.backtests.get(mv.version_id)
-        if stored is None:
-            return None
-        return stored.as_record(float(period_seconds))
+        stored = self.get_backtest(version_id)
+        return None if stored is None else stored.as_record(float(period_seconds))
 
     def get_parity(self, version_id: str) -> ParityEvidence | None:
         """The newest parity evidence recorded for a version (None when there is none)."""
@@ -993,6 +999,24 @@ class LearningEngine:
         live evidence"). Promotion to production then follows the new verdict.
         """
         return await self._require().evaluation.record_parity(version_id, result)
+
+    async def measure_parity(
+        self,
+        version_id: str,
+        live_returns: Sequence[float] | pd.Series,
+        periods_per_year: float | None = None,
+        actor: str = "host",
+    ) -> ParityEvidence:
+        """Measure parity of a live run of the version (its per-day returns from a staging run
+        or the host's own shadow) against the version's stored backtest, and record it.
+
+        The engine computes the result itself (``ParityValidator``: Sharpe ratio, win rate,
+        drawdown, with bootstrap intervals); the version's production verdict is judged again
+        with the new ``parity_ratio``. This is how a model's first production version gets its
+        parity: it has no champion for a rollout to be compared with.
+        """
+        return await self._require().evaluation.measure_parity(
+            version_id, live_returns, periods_per_year, actor)
 
     def production_blocker(self, version_id: str) -> str | None:
         """Why the version cannot be promoted to production now (None: it can)."""

@@ -223,3 +223,24 @@ def host_backtest(version_id: str, record: object, at: datetime) -> StoredBackte
         periods_per_year=float(ppy),
         description=f"{values.size} periods given by the host",
     )
+
+
+def live_returns(values: object, what: str = "measure_parity") -> pd.Series:
+    """A live run's per-period returns, checked at the edge (at least ``MIN_PERIODS`` finite
+    numbers, one per rollout period)."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__len__"):
+        raise ValidationError(what, [FieldProblem(
+            "live_returns", type(values).__name__,
+            "must be a sequence (list, array or pandas Series) of per-period returns")])
+    items = values if isinstance(values, pd.Series) else list(values)  # type: ignore[call-overload]
+    series = pd.Series(items)
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    if numbers.size < MIN_PERIODS:
+        raise ValidationError(what, [FieldProblem(
+            "live_returns", int(numbers.size), f"need at least {MIN_PERIODS} periods for parity")])
+    bad = int((~np.isfinite(numbers)).sum())
+    if bad:
+        raise ValidationError(what, [FieldProblem(
+            "live_returns", f"{bad} NaN/inf/non-numeric",
+            "must be finite numbers; drop the missing periods")])
+    return pd.Series(numbers, dtype=float)
