@@ -87,7 +87,7 @@ async def test_measure_parity_checks_its_input_and_compares_with_the_stored_back
 ) -> None:
     async with LearningEngine(config(data_dir), clock=SimulatedClock(AT)) as engine:
         _, v2 = await champion_and_candidate(engine, ScaleModel(1.0))
-        with pytest.raises(ValidationError, match=r"version_id.*has no backtest record"):
+        with pytest.raises(ValidationError, match=r"version_id.*no backtest record for alpha:v2"):
             await engine.measure_parity(v2, [0.001] * 30)
         backtest = np.random.default_rng(6).normal(0.002, 0.01, 300)
         engine.set_backtest_record(v2, BacktestRecord(returns=pd.Series(backtest)))

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import EvaluationError, FieldProblem, ValidationError
@@ -30,9 +32,10 @@ from ordinis.engines.learning.engine.backtest_records import BacktestRecords
 from ordinis.engines.learning.engine.forward_holdout import forward_holdout
 from ordinis.engines.learning.engine.offload import Offload
 from ordinis.engines.learning.evaluation.backtest_record import (
-    StoredBacktest,
     holdout_backtest,
     live_returns,
+    no_backtest,
+    parity_of,
 )
 from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
 from ordinis.engines.learning.evaluation.evaluator import ComparisonResult, ModelEvaluator
@@ -45,12 +48,7 @@ from ordinis.engines.learning.evaluation.gates import (
     load_gate_set,
 )
 from ordinis.engines.learning.evaluation.oos import OutOfSample
-from ordinis.engines.learning.evaluation.parity import (
-    LiveRecord,
-    ParityEvidence,
-    ParityResult,
-    ParityValidator,
-)
+from ordinis.engines.learning.evaluation.parity import ParityEvidence, ParityResult
 from ordinis.engines.learning.evaluation.serialization import (
     EVALUATION_KIND,
     evaluation_from_dict,
@@ -409,23 +407,19 @@ class EvaluationService:
         ):
             raise ValidationError("measure_parity", [FieldProblem(
                 "periods_per_year", periods_per_year, "must be a number > 0 (daily: 252)")])
-        stored = await asyncio.to_thread(self._backtest_of, mv.version_id)
-        backtest = stored.as_record(_DAY_SECONDS)
-        record = LiveRecord(returns=returns,
-                            periods_per_year=float(periods_per_year or backtest.periods_per_year))
-        result = await asyncio.to_thread(ParityValidator().validate, None, backtest, record)
+        result = await asyncio.to_thread(
+            self._parity_of, mv.version_id, returns, periods_per_year)
         return await self.record_parity(mv.version_id, result, source=actor)
 
-    def _backtest_of(self, version_id: str) -> StoredBacktest:
+    def _parity_of(
+        self, version_id: str, returns: pd.Series, periods_per_year: float | None
+    ) -> ParityResult:
         stored = self.backtests.get(version_id) if self.backtests is not None else None
         if stored is None:
             raise ValidationError("measure_parity", [FieldProblem(
-                "version_id", version_id,
-                "has no backtest record to compare with: judge it on the production gates "
-                "(engine.evaluate_model keeps the forward holdout of a version the engine "
-                "trained) or give one (engine.set_backtest_record, PUT "
+                "version_id", version_id, no_backtest(version_id) + " (over HTTP: PUT "
                 "/v1/versions/{id}/backtest)")])
-        return stored
+        return parity_of(stored, returns, _DAY_SECONDS, periods_per_year)
 
     def latest_parity(self, version_id: str) -> ParityEvidence | None:
         """The newest parity result recorded for a version."""

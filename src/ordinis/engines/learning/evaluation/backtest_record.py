@@ -29,7 +29,12 @@ from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
 from ordinis.engines.learning.core.protocol import PredictiveModel
 from ordinis.engines.learning.core.strategy import PositionPolicy
 from ordinis.engines.learning.evaluation.benchmarks import BenchmarkDataset
-from ordinis.engines.learning.evaluation.parity import BacktestRecord
+from ordinis.engines.learning.evaluation.parity import (
+    BacktestRecord,
+    LiveRecord,
+    ParityResult,
+    ParityValidator,
+)
 
 BACKTEST_KIND = "backtest_record"
 MAX_ROWS = 20_000  # newest rows kept: plenty for a bootstrap, bounded in the store
@@ -244,3 +249,22 @@ def live_returns(values: object, what: str = "measure_parity") -> pd.Series:
             "live_returns", f"{bad} NaN/inf/non-numeric",
             "must be finite numbers; drop the missing periods")])
     return pd.Series(numbers, dtype=float)
+
+
+def no_backtest(version_id: str) -> str:
+    """Why parity cannot be measured for a version without a backtest record, and the fix."""
+    return (f"no backtest record for {version_id}: judge it on the production gates "
+            "(engine.evaluate_model keeps the forward holdout of a version the engine trained) "
+            "or give one with engine.set_backtest_record")
+
+
+def parity_of(
+    stored: StoredBacktest, live: pd.Series, period_seconds: float,
+    periods_per_year: float | None = None,
+) -> ParityResult:
+    """A live run (one return per ``period_seconds``) against the stored backtest, grouped into
+    the same periods, with the production thresholds (``ParityValidator``)."""
+    backtest = stored.as_record(period_seconds)
+    record = LiveRecord(returns=pd.Series(live, dtype=float),
+                        periods_per_year=periods_per_year or backtest.periods_per_year)
+    return ParityValidator().validate(None, backtest, record)

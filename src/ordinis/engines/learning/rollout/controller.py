@@ -20,12 +20,12 @@ import pandas as pd
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.errors import LearningEngineError
 from ordinis.engines.learning.core.models import ModelStage, StoredRecord
-from ordinis.engines.learning.evaluation.backtest_record import StoredBacktest
-from ordinis.engines.learning.evaluation.parity import (
-    LiveRecord,
-    ParityResult,
-    ParityValidator,
+from ordinis.engines.learning.evaluation.backtest_record import (
+    StoredBacktest,
+    no_backtest,
+    parity_of,
 )
+from ordinis.engines.learning.evaluation.parity import ParityResult
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
 from ordinis.engines.learning.observability.metrics import LearningMetrics
@@ -67,13 +67,6 @@ class ControllerDeps:
     metrics: LearningMetrics
     record_parity: RecordParity
     backtest_source: BacktestSource
-
-
-def no_backtest(version_id: str) -> str:
-    """Why parity cannot be measured for a version without a backtest record, and the fix."""
-    return (f"no backtest record for {version_id}: judge it on the production gates "
-            "(engine.evaluate_model keeps the forward holdout of a version the engine trained) "
-            "or give one with engine.set_backtest_record")
 
 
 class RolloutController:
@@ -342,12 +335,9 @@ class RolloutController:
         stored = self.deps.backtest_source(candidate)
         if stored is None:
             return no_backtest(candidate)
-        period = self.state.plan.period_seconds
-        backtest = stored.as_record(period)
-        record = LiveRecord(returns=pd.Series(live, dtype=float),
-                            periods_per_year=backtest.periods_per_year)
         try:
-            return ParityValidator().validate(None, backtest, record), stored.source
+            return parity_of(stored, pd.Series(live), self.state.plan.period_seconds), \
+                stored.source
         except LearningEngineError as exc:
             return str(exc)
 

@@ -37,13 +37,10 @@ from ordinis.engines.learning.core.models import (
     RolloutStrategy,
 )
 from ordinis.engines.learning.core.strategy import PositionPolicy
+from ordinis.engines.learning.evaluation.backtest_record import no_backtest
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.registry.history import StageChange
-from ordinis.engines.learning.rollout.controller import (
-    ControllerDeps,
-    RolloutController,
-    no_backtest,
-)
+from ordinis.engines.learning.rollout.controller import ControllerDeps, RolloutController
 from ordinis.engines.learning.rollout.evidence import PendingPrediction, PredictionLedger, position
 from ordinis.engines.learning.rollout.machine import Move
 from ordinis.engines.learning.rollout.plan import build_plan
