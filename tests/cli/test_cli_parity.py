@@ -13,7 +13,7 @@ import pandas as pd
 from typer.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from server_helpers import EDGE_WINDOW, Momentum, live_server, planted_edge_close
+from server_helpers import EDGE_WINDOW, Momentum, ScaleModel, live_server, planted_edge_close
 
 from ordinis.engines.learning import ModelStage
 from ordinis.engines.learning.cli import app
@@ -72,3 +72,33 @@ def test_backtest_and_parity_from_csv_files_open_production(tmp_path: Path) -> N
     shown = json.loads(r.stdout)
     assert (shown["source"], shown["periods"]) == ("host", 300)
     assert shown["first"].startswith("2021-01-04")
+
+
+def test_rollouts_start_warns_at_once_when_parity_cannot_be_measured(tmp_path: Path) -> None:
+    bt_file = tmp_path / "backtest.csv"
+    bt_file.write_text("\n".join(f"{x:.6f}" for x in np.linspace(-0.01, 0.02, 40)) + "\n")
+    with live_server(tmp_path / "learning", approval="manual", auto_retrain_enabled=False,
+                     require_eval_pass=False) as live:
+        eng = live.engine
+
+        async def champion_and_candidate(name: str) -> str:
+            v1 = await eng.register_model_version(name, "v1", model=ScaleModel(1.0))
+            await eng.promote_model(name, v1.version_id, "staging", actor="olga")
+            req = await eng.request_promotion(v1.version_id, "production", "olga", "first")
+            await eng.approve_promotion(req.request_id, "anna", "ok")
+            v2 = await eng.register_model_version(name, "v2", model=ScaleModel(2.0))
+            await eng.promote_model(name, v2.version_id, "staging", actor="olga")
+            return v2.version_id
+
+        bare, given = live.call(champion_and_candidate("pw")), live.call(
+            champion_and_candidate("pg"))
+        op = ["--url", live.url, "--token", "tok-operator"]
+        r = cli("rollouts", "start", bare, "--strategy", "canary", "--reason", "try", *op)
+        assert r.exit_code == 0, r.output
+        assert (f"warning: no backtest record for {bare}: judge it on the production gates"
+                in " ".join(r.output.split()))
+        assert cli("models", "backtest", given, "--returns", str(bt_file), *op).exit_code == 0
+        r = cli("rollouts", "start", given, "--strategy", "canary", "--reason", "try", *op)
+        assert r.exit_code == 0, r.output
+        assert "warning" not in r.output
+        assert f"rollout {eng.get_rollout('pg').rollout_id}" in r.output

@@ -88,8 +88,12 @@ def rollouts_start(version: str = typer.Argument(..., help="The candidate, name:
             return r.as_json(ro)
         if ro is None:
             r.out.print(f"{version}: cut over to production at once (no rollout)")
-        else:
-            _print(ro)
+            return
+        _print(ro)
+        for d in ro["decisions"]:
+            if d["action"] == "parity_unmeasurable":  # said now, while there is time to fix it
+                r.out.print(f"[yellow]warning:[/yellow] {d['reason']}", soft_wrap=True,
+                            highlight=False)
 
 
 @rollouts_app.command("approve")
