@@ -14,7 +14,8 @@ from rollout_helpers import ScaleModel, champion_and_candidate, config, trade_da
 
 from ordinis.engines.learning import LearningEngine, SimulatedClock
 from ordinis.engines.learning.core.errors import NotFoundError, ValidationError
-from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy
+from ordinis.engines.learning.core.models import ModelStage, RolloutStrategy, StoredRecord
+from ordinis.engines.learning.evaluation.backtest_record import BACKTEST_KIND, StoredBacktest
 from ordinis.engines.learning.evaluation.parity import BacktestRecord
 from ordinis.engines.learning.rollout import RolloutPhase
 
@@ -101,3 +102,22 @@ async def test_measure_parity_checks_its_input_and_compares_with_the_stored_back
         evidence = await engine.measure_parity(v2, pd.Series(0.5 * backtest), actor="olga")
         assert evidence.passed and evidence.parity_ratio == pytest.approx(1.0)
         assert evidence.source == "olga" and engine.get_parity(v2) == evidence
+
+
+async def test_a_damaged_backtest_record_is_not_used_and_the_other_source_serves(
+    data_dir: Path,
+) -> None:
+    async with LearningEngine(config(data_dir), clock=SimulatedClock(AT)) as engine:
+        _, v2 = await champion_and_candidate(engine, ScaleModel(1.0))
+        store = engine._require().evaluation.store
+        derived = StoredBacktest("alpha:v2", "forward_holdout", AT, None, (0.01,) * 12,
+                                 (1,) * 12, 252.0, "derived")
+        store.put_record(StoredRecord(BACKTEST_KIND, f"{v2}:forward_holdout", derived.to_dict(),
+                                      AT, AT, v2))
+        store.put_record(StoredRecord(BACKTEST_KIND, f"{v2}:host", {"source": "host"}, AT, AT,
+                                      v2))  # written by something else, without its fields
+        kept = engine.get_backtest(v2)
+        assert kept is not None and kept.source == "forward_holdout"
+        store.put_record(StoredRecord(BACKTEST_KIND, f"{v2}:forward_holdout",
+                                      {"sums": "x"}, AT, AT, v2))
+        assert engine.get_backtest(v2) is None

@@ -6,10 +6,14 @@ the engine from its production verdict); the host's wins, since it knows its own
 
 from __future__ import annotations
 
+import logging
+
 from ordinis.engines.learning.core.models import StoredRecord
 from ordinis.engines.learning.evaluation.backtest_record import BACKTEST_KIND, StoredBacktest
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.governance.audit import AuditLog
+
+log = logging.getLogger(__name__)
 
 
 class BacktestRecords:
@@ -33,6 +37,11 @@ class BacktestRecords:
         """The version's backtest for parity: the host's when given, else the derived one."""
         for source in ("host", "forward_holdout"):
             rec = self.store.get_record(BACKTEST_KIND, f"{version_id}:{source}")
-            if rec is not None:
+            if rec is None:
+                continue
+            try:
                 return StoredBacktest.from_dict(rec.body)
+            except (KeyError, TypeError, ValueError) as exc:  # a damaged record is not used
+                log.error("backtest record %s:%s is unreadable (%s); not used", version_id,
+                          source, exc)
         return None
