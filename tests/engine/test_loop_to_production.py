@@ -136,6 +136,9 @@ async def test_a_retrain_of_the_loop_reaches_production_on_parity_it_measured_it
         assert parity and parity[-1].reason.endswith("(backtest: forward_holdout)")
         measured = engine.get_parity(v2)
         assert measured is not None and measured.parity_ratio >= 0.8
+        assert measured.source == "rollout"  # audited with the rollout as actor
+        assert any(r.action == "model.parity" and r.actor == "rollout" and r.target == v2
+                   for r in engine.audit_records())
         assert engine.get_production_model("edge").version_id == v2  # type: ignore[union-attr]
         assert engine.get_model_version(v1).stage is ModelStage.ARCHIVED
         verdict = engine.get_model_version(v2).production_verdict

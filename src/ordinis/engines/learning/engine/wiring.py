@@ -263,7 +263,8 @@ async def _build_parts(
 
     rollouts = RolloutService(
         ControllerDeps(
-            store, clock, registry, ModelRouter(), audit, metrics, evaluation.record_parity,
+            store, clock, registry, ModelRouter(), audit, metrics,
+            lambda version_id, result: evaluation.record_parity(version_id, result, "rollout"),
             backtests.get,
         ),
         cfg,
