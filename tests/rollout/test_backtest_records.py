@@ -102,6 +102,11 @@ async def test_measure_parity_checks_its_input_and_compares_with_the_stored_back
         evidence = await engine.measure_parity(v2, pd.Series(0.5 * backtest), actor="olga")
         assert evidence.passed and evidence.parity_ratio == pytest.approx(1.0)
         assert evidence.source == "olga" and engine.get_parity(v2) == evidence
+        lost = await engine.measure_parity(v2, pd.Series(-backtest), actor="olga")
+        assert not lost.passed
+        audited = [r.reason for r in engine.audit_records() if r.action == "model.parity"]
+        assert audited == ["parity_ratio = 1", "parity_ratio = -1; failed: sharpe_ratio, "
+                           "win_rate_diff, drawdown_ratio"]  # which checks failed
 
 
 async def test_a_damaged_backtest_record_is_not_used_and_the_other_source_serves(

@@ -68,6 +68,17 @@ _DAY_SECONDS = 86400.0  # a rollout period
 log = logging.getLogger(__name__)
 
 
+def _parity_reason(result: ParityResult) -> str:
+    """The audit line of a parity result: the ratio, and when it failed, which checks and why."""
+    failed = [c.name for c in result.checks if c.verdict.value != "PASS"]
+    parts = [f"parity_ratio = {result.parity_ratio:.4g}"]
+    if not result.passed and failed:
+        parts.append("failed: " + ", ".join(failed))
+    if not result.passed and result.problems:
+        parts.append("; ".join(result.problems)[:300])
+    return "; ".join(parts)
+
+
 def with_threshold_overrides(gates: GateSet, overrides: Mapping[str, float]) -> GateSet:
     """The same gates with some thresholds replaced (matched by gate name or metric)."""
     unknown = set(overrides) - {g.name for g in gates.gates} - {g.metric_name for g in gates.gates}
@@ -387,8 +398,7 @@ class EvaluationService:
             "model.parity",
             mv.version_id,
             "allow" if result.passed else "deny",
-            f"parity_ratio = {result.parity_ratio:.4g}" + ("" if result.passed else
-                                                          f"; {'; '.join(result.problems)[:300]}"),
+            _parity_reason(result),
             {"parity_ratio": evidence.to_dict()["parity_ratio"], "passed": result.passed},
         )
         await self._rejudge_with_parity(mv, evidence)
