@@ -63,7 +63,6 @@ from ordinis.engines.learning.observability.verdicts import record_verdict
 from ordinis.engines.learning.registry import ModelRegistry
 
 PARITY_KIND = "parity"
-_DAY_SECONDS = 86400.0  # a rollout period
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +136,10 @@ class EvaluationService:
         registry: ModelRegistry,
         evaluator: ModelEvaluator,
         audit: AuditLog,
+        backtests: BacktestRecords,
         default_benchmarks: Sequence[str] | None = None,
         feature_function_of: Callable[[Mapping[str, str]], FeatureFunction | None] | None = None,
         offload: Offload | None = None,
-        backtests: BacktestRecords | None = None,
     ) -> None:
         self.offload = offload  # builds forward holdouts in the store-read helper
         self.backtests = backtests  # each version's backtest for parity
@@ -216,7 +215,7 @@ class EvaluationService:
         report = gates.evaluate(combined)
         self._attach(result, report, gates, opens, trials)
         await self._record(mv.model_name, mv.run_id, result, report)
-        if opens and holdout is not None and self.backtests is not None:
+        if opens and holdout is not None:
             await asyncio.to_thread(self._keep_holdout_backtest, mv, model, holdout)
         return result
 
@@ -225,7 +224,6 @@ class EvaluationService:
     ) -> None:
         """The production verdict's forward holdout, traded as the live book trades, kept as
         the version's backtest for parity (what its shadow and canary are compared with)."""
-        assert self.backtests is not None
         try:
             backtest = holdout_backtest(model, holdout, self.registry.position_policy_of(
                 mv.version_id), mv.version_id, self.clock.now())
@@ -424,12 +422,12 @@ class EvaluationService:
     def _parity_of(
         self, version_id: str, returns: pd.Series, periods_per_year: float | None
     ) -> ParityResult:
-        stored = self.backtests.get(version_id) if self.backtests is not None else None
+        stored = self.backtests.get(version_id)
         if stored is None:
             raise ValidationError("measure_parity", [FieldProblem(
                 "version_id", version_id, no_backtest(version_id) + " (over HTTP: PUT "
                 "/v1/versions/{id}/backtest)")])
-        return parity_of(stored, returns, _DAY_SECONDS, periods_per_year)
+        return parity_of(stored, returns, periods_per_year=periods_per_year)
 
     def latest_parity(self, version_id: str) -> ParityEvidence | None:
         """The newest parity result recorded for a version."""

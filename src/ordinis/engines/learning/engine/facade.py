@@ -919,7 +919,6 @@ class LearningEngine:
         parts = self._require()
         mv = parts.registry.get_model_version(version_id)
         backtest = host_backtest(mv.version_id, record, self.clock.now())
-        assert parts.evaluation.backtests is not None
         parts.evaluation.backtests.put(backtest, actor)
 
     def get_backtest(self, version_id: str) -> StoredBacktest | None:
@@ -927,7 +926,6 @@ class LearningEngine:
         ``forward_holdout``, its description; ``as_record(period_seconds)`` gives the record)."""
         parts = self._require()
         mv = parts.registry.get_model_version(version_id)
-        assert parts.evaluation.backtests is not None
         return parts.evaluation.backtests.get(mv.version_id)
 
     def get_backtest_record(self, version_id: str, period_seconds: float = 86400.0

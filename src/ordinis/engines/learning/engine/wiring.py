@@ -249,10 +249,10 @@ async def _build_parts(
         registry,
         evaluator,
         audit,
+        backtests,
         default_benchmarks=spec.evaluation.benchmarks,
         feature_function_of=features.function_of,
         offload=offload,
-        backtests=backtests,
     )
 
     drift = DriftMonitor(store, clock, metrics, cfg)

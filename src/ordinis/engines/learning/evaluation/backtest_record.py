@@ -39,6 +39,7 @@ from ordinis.engines.learning.evaluation.parity import (
 BACKTEST_KIND = "backtest_record"
 MAX_ROWS = 20_000  # newest rows kept: plenty for a bootstrap, bounded in the store
 MIN_PERIODS = 10  # what ParityValidator needs on each side
+DAY_SECONDS = 86400.0  # a rollout's period (RolloutPlan.period_seconds)
 _YEAR_SECONDS = 365.25 * 86400.0
 
 Source = Literal["host", "forward_holdout"]
@@ -62,7 +63,7 @@ class StoredBacktest:
     def rows(self) -> int:
         return len(self.sums)
 
-    def as_record(self, period_seconds: float) -> BacktestRecord:
+    def as_record(self, period_seconds: float = DAY_SECONDS) -> BacktestRecord:
         """The record parity compares with: the host's periods as given; the derived one grouped
         into ``period_seconds`` periods (mean PnL per event in each period, as the live book)."""
         if self.times is None or self.source == "host":
@@ -199,14 +200,9 @@ def host_backtest(version_id: str, record: object, at: datetime) -> StoredBackte
         problems.append(FieldProblem("record.returns", type(returns).__name__,
                                      "must be a pandas Series of per-period returns"))
     else:
-        values = pd.to_numeric(returns, errors="coerce").to_numpy(dtype=float)
-        if values.size < MIN_PERIODS:
-            problems.append(FieldProblem("record.returns", int(values.size),
-                                         f"need at least {MIN_PERIODS} periods for parity"))
-        elif not np.isfinite(values).all():
-            problems.append(FieldProblem(
-                "record.returns", f"{int((~np.isfinite(values)).sum())} NaN/inf/non-numeric",
-                "must be finite numbers; drop the missing periods"))
+        problem = _returns_problem("record.returns", returns)
+        if problem is not None:
+            problems.append(problem)
     ppy = record.periods_per_year
     if not (isinstance(ppy, int | float) and math.isfinite(ppy) and ppy > 0):
         problems.append(FieldProblem("record.periods_per_year", ppy, "must be a number > 0"))
@@ -239,16 +235,24 @@ def live_returns(values: object, what: str = "measure_parity") -> pd.Series:
             "must be a sequence (list, array or pandas Series) of per-period returns")])
     items = values if isinstance(values, pd.Series) else list(values)  # type: ignore[call-overload]
     series = pd.Series(items)
-    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    problem = _returns_problem("live_returns", series)
+    if problem is not None:
+        raise ValidationError(what, [problem])
+    return pd.Series(series.to_numpy(dtype=float), dtype=float)
+
+
+def _returns_problem(field: str, returns: pd.Series) -> FieldProblem | None:
+    """What is wrong with per-period returns for parity (None: nothing): too few, or not all
+    finite numbers."""
+    numbers = pd.to_numeric(returns, errors="coerce").to_numpy(dtype=float)
     if numbers.size < MIN_PERIODS:
-        raise ValidationError(what, [FieldProblem(
-            "live_returns", int(numbers.size), f"need at least {MIN_PERIODS} periods for parity")])
+        return FieldProblem(field, int(numbers.size),
+                            f"need at least {MIN_PERIODS} periods for parity")
     bad = int((~np.isfinite(numbers)).sum())
     if bad:
-        raise ValidationError(what, [FieldProblem(
-            "live_returns", f"{bad} NaN/inf/non-numeric",
-            "must be finite numbers; drop the missing periods")])
-    return pd.Series(numbers, dtype=float)
+        return FieldProblem(field, f"{bad} NaN/inf/non-numeric",
+                            "must be finite numbers; drop the missing periods")
+    return None
 
 
 def no_backtest(version_id: str) -> str:
@@ -259,7 +263,7 @@ def no_backtest(version_id: str) -> str:
 
 
 def parity_of(
-    stored: StoredBacktest, live: pd.Series, period_seconds: float,
+    stored: StoredBacktest, live: pd.Series, period_seconds: float = DAY_SECONDS,
     periods_per_year: float | None = None,
 ) -> ParityResult:
     """A live run (one return per ``period_seconds``) against the stored backtest, grouped into

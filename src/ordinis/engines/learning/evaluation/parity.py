@@ -25,6 +25,7 @@ import pandas as pd
 
 from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
 from ordinis.engines.learning.core.protocol import PredictiveModel
+from ordinis.engines.learning.core.strategy import annualised_sharpe
 from ordinis.engines.learning.evaluation.gates import Verdict
 from ordinis.engines.learning.evaluation.metrics import max_drawdown
 from ordinis.engines.learning.evaluation.resampling import (
@@ -51,6 +52,11 @@ class BacktestRecord:
     features: pd.DataFrame | None = None
     predictions: pd.Series | None = None
     periods_per_year: float = 252.0
+
+    @property
+    def sharpe(self) -> float:
+        """The annualised Sharpe ratio of ``returns`` (``core.strategy.annualised_sharpe``)."""
+        return annualised_sharpe(self.returns.to_numpy(dtype=float), self.periods_per_year)
 
 
 @dataclass(slots=True)

@@ -4,7 +4,6 @@ against it. The engine computes the parity result itself; production then follow
 from __future__ import annotations
 
 import asyncio
-import math
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException
@@ -24,17 +23,15 @@ def _backtest_out(engine: Engine, version_id: str) -> s.BacktestOut:
         raise HTTPException(404, f"{mv.version_id} has no backtest record: judge it on the "
                                  "production gates (a version the engine trained keeps its "
                                  "forward holdout) or PUT one")
-    record = stored.as_record(86400.0)  # a rollout's period: a day
+    record = stored.as_record()  # grouped into a rollout's periods (a day)
     r = record.returns
-    sd = float(r.std(ddof=1)) if len(r) > 1 else math.nan
-    sharpe = float(r.mean()) / sd * math.sqrt(record.periods_per_year) if sd > 0 else math.nan
     dated = isinstance(r.index, pd.DatetimeIndex)
     return s.BacktestOut(
         version_id=mv.version_id, source=stored.source, periods=len(r),
         periods_per_year=record.periods_per_year,
         first=r.index[0].to_pydatetime() if dated and len(r) else None,
         last=r.index[-1].to_pydatetime() if dated and len(r) else None,
-        sharpe=s.num(sharpe), description=stored.description)
+        sharpe=s.num(record.sharpe), description=stored.description)
 
 
 @router.get("/{version_id}/backtest", response_model=s.BacktestOut)
