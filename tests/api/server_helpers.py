@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-import pandas as pd
 import uvicorn
 
 from ordinis.engines.learning import LearningEngine, LearningEngineConfig
@@ -112,27 +110,3 @@ def seed_rollout(live: Live, name: str, starter: str = "olga") -> tuple[str, str
         return v1.version_id, v2.version_id
 
     return live.call(go())
-
-
-EDGE_WINDOW = {"window_start": "2005-01-03T00:00:00+00:00",
-               "window_end": "2009-12-31T00:00:00+00:00"}  # Momentum's "training window"
-
-
-class Momentum:
-    """Follows yesterday's return: the edge planted in the pack below."""
-
-    feature_names = ["ret_1"]
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return np.sign(X["ret_1"].to_numpy(dtype=float))
-
-
-def planted_edge_close() -> pd.Series:
-    """Business days 2010-2019 whose daily return is 0.35 x yesterday's plus noise."""
-    rng = np.random.default_rng(11)
-    days = pd.bdate_range("2010-01-01", "2019-12-31")
-    eps = rng.normal(0.0, 0.01, size=len(days))
-    r = np.zeros(len(days))
-    for t in range(1, len(days)):
-        r[t] = 0.35 * r[t - 1] + eps[t]
-    return pd.Series(100.0 * np.cumprod(1.0 + r), index=days, name="close")

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from server_helpers import EDGE_WINDOW, Live, Momentum, bearer, live_server, planted_edge_close
+from server_helpers import Live, bearer, live_server
 
 from ordinis.engines.learning import ModelStage
+from planted_edge import EDGE_WINDOW, MomentumRule, planted_edge_close
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def test_a_first_production_version_gets_its_parity_through_the_service(strict: 
     engine = strict.engine
     engine.register_benchmark("planted_edge", planted_edge_close())
     vid = strict.call(engine.register_model_version(
-        "edge", "v1", model=Momentum(), lineage=EDGE_WINDOW)).version_id
+        "edge", "v1", model=MomentumRule(), lineage=EDGE_WINDOW)).version_id
     strict.call(engine.promote_model("edge", vid, ModelStage.STAGING))
     backtest = np.random.default_rng(5).normal(0.002, 0.01, 400)
     with httpx.Client(base_url=strict.url, headers=bearer("tok-operator")) as op:

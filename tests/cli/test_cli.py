@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner, Result
+from cli_helpers import cli
+from typer.testing import Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from market_events import signal_events
@@ -33,7 +34,6 @@ from ordinis.engines.learning import (
     NotFoundError,
     write_pipeline_variant,
 )
-from ordinis.engines.learning.cli import app
 
 CONFIG_YAML = """\
 event_retention_days: 36500
@@ -78,14 +78,6 @@ class Workspace:
         return ["--data-dir", str(data_dir or self.data_dir), "--config", str(self.config)]
 
 
-runner = CliRunner()
-
-
-def cli(*args: str) -> Result:
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception  # a crash, not a clean exit code: show the traceback
-    return result
 
 
 def column(output: str, index: int) -> str:

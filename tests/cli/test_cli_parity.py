@@ -10,22 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from typer.testing import CliRunner, Result
+from cli_helpers import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from server_helpers import EDGE_WINDOW, Momentum, ScaleModel, live_server, planted_edge_close
+from server_helpers import ScaleModel, live_server
 
 from ordinis.engines.learning import ModelStage
-from ordinis.engines.learning.cli import app
-
-runner = CliRunner()
-
-
-def cli(*args: str) -> Result:
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+from planted_edge import EDGE_WINDOW, MomentumRule, planted_edge_close
 
 
 def test_backtest_and_parity_from_csv_files_open_production(tmp_path: Path) -> None:
@@ -44,7 +35,7 @@ def test_backtest_and_parity_from_csv_files_open_production(tmp_path: Path) -> N
                      bootstrap_resamples=200) as live:
         live.engine.register_benchmark("planted_edge", planted_edge_close())
         vid = live.call(live.engine.register_model_version(
-            "edge", "v1", model=Momentum(), lineage=EDGE_WINDOW)).version_id
+            "edge", "v1", model=MomentumRule(), lineage=EDGE_WINDOW)).version_id
         live.call(live.engine.promote_model("edge", vid, ModelStage.STAGING))
         live.call(live.engine.evaluate_model(vid, ["planted_edge"]))
 

@@ -8,21 +8,10 @@ import re
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner, Result
+from cli_helpers import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from server_helpers import live_server, seed_rollout
-
-from ordinis.engines.learning.cli import app
-
-runner = CliRunner()
-
-
-def cli(*args: str) -> Result:
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def test_rollouts_against_a_server_then_in_process(tmp_path: Path) -> None:

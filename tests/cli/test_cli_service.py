@@ -9,23 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from cli_helpers import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from server_helpers import Live, live_server
 
 from ordinis.engines.learning import EventType
-from ordinis.engines.learning.cli import app
 from ordinis.engines.learning.cli.vocab import EVENT_TYPES, STAGES
-
-runner = CliRunner()
-
-
-def cli(*args: str) -> Result:
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -49,12 +49,3 @@ class LinearRule:
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         z = (X[self.feature_names].to_numpy(dtype=float) - _CENTRE) / _SCALE
         return np.sign(np.nan_to_num(z @ self.w))
-
-
-class MomentumRule:
-    """Follows yesterday's return: the edge planted in the synthetic series."""
-
-    feature_names = ["ret_1"]
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return np.sign(X["ret_1"].to_numpy(dtype=float))

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from honest_models import LinearRule, MomentumRule
-from test_production_gates import PARITY_OK, _planted_edge_close
+from honest_models import LinearRule
+from test_production_gates import PARITY_OK
 
 from ordinis.engines.learning import (
     LearningEngine,
@@ -18,9 +18,9 @@ from ordinis.engines.learning import (
 )
 from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 from ordinis.engines.learning.rollout.state import RolloutPhase
+from planted_edge import EDGE_WINDOW, MomentumRule, planted_edge_close
 
 AT = datetime(2020, 6, 1, 21, tzinfo=UTC)
-WINDOW = {"window_start": "2005-01-03T00:00:00+00:00", "window_end": "2009-12-31T00:00:00+00:00"}
 
 
 async def test_the_loop_rolls_out_a_candidate_the_production_gates_allow(
@@ -33,18 +33,18 @@ async def test_the_loop_rolls_out_a_candidate_the_production_gates_allow(
         data_dir=data_dir, bootstrap_resamples=200, pipeline_config_path=pipeline
     )
     async with LearningEngine(cfg, clock=SimulatedClock(AT)) as engine:
-        engine.register_benchmark("pack_90_planted_edge", _planted_edge_close())
+        engine.register_benchmark("pack_90_planted_edge", planted_edge_close())
         v1 = (await engine.register_model_version(
-            "edge", "v1", model=MomentumRule(), lineage=WINDOW)).version_id
+            "edge", "v1", model=MomentumRule(), lineage=EDGE_WINDOW)).version_id
         await engine.promote_model("edge", v1, ModelStage.STAGING)
         await engine.evaluate_model(v1, ["pack_90_planted_edge"])
         await engine.record_parity(v1, PARITY_OK)
         await engine.promote_model("edge", v1, ModelStage.PRODUCTION)
 
         noise = (await engine.register_model_version(
-            "edge", "v2", model=LinearRule(3), lineage=WINDOW)).version_id
+            "edge", "v2", model=LinearRule(3), lineage=EDGE_WINDOW)).version_id
         edge = (await engine.register_model_version(
-            "edge", "v3", model=MomentumRule(), lineage=WINDOW)).version_id
+            "edge", "v3", model=MomentumRule(), lineage=EDGE_WINDOW)).version_id
         for version in (noise, edge):
             await engine.promote_model("edge", version, ModelStage.STAGING)  # as the loop does
         actions = engine._require().loop.actions

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from test_production_gates import PARITY_OK, _planted_edge_close
+from test_production_gates import PARITY_OK
 
 from ordinis.engines.learning import (
     EventType,
@@ -32,6 +32,7 @@ from ordinis.engines.learning.features.bar_features import (
 )
 from ordinis.engines.learning.feedback.pipeline_spec import write_pipeline_variant
 from ordinis.engines.learning.rollout.state import RolloutPhase
+from planted_edge import planted_edge_close
 
 SYMBOLS = [f"E{i}" for i in range(6)]
 LIVE_FROM = pd.Timestamp("2016-07-01")
@@ -76,7 +77,7 @@ async def test_a_retrain_of_the_loop_reaches_production_on_parity_it_measured_it
     )
     clock = SimulatedClock(_at(history.index[-1]) + timedelta(hours=1))
     async with LearningEngine(cfg, clock=clock) as engine:
-        engine.register_benchmark(PACK, _planted_edge_close())
+        engine.register_benchmark(PACK, planted_edge_close())
         for day, row in history.iterrows():
             engine.record_event(LearningEvent(
                 EventType.SIGNAL_GENERATED, "signal", symbol=str(row["symbol"]),

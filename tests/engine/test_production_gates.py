@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from honest_models import LinearRule, Memoriser, MomentumRule
+from honest_models import LinearRule, Memoriser
 
 from ordinis.engines.learning import (
     LearningEngine,
@@ -30,6 +30,7 @@ from ordinis.engines.learning.evaluation import BenchmarkRegistry, ParityResult
 from ordinis.engines.learning.evaluation.benchmarks import sp500_index_close
 from ordinis.engines.learning.evaluation.metrics import compute_trading_metrics
 from ordinis.engines.learning.features.bar_features import next_return
+from planted_edge import MomentumRule, planted_edge_close
 
 LOOSE = {
     "name": "loose",
@@ -162,23 +163,12 @@ async def test_best_of_100_random_rules_never_reaches_production(
         assert {"production", "staging", "demo", "loose"} <= set(labels)
 
 
-def _planted_edge_close() -> pd.Series:
-    """Business days 2010-2019 whose daily return is 0.35 x yesterday's plus noise (AR(1))."""
-    rng = np.random.default_rng(11)
-    days = pd.bdate_range("2010-01-01", "2019-12-31")
-    eps = rng.normal(0.0, 0.01, size=len(days))
-    r = np.zeros(len(days))
-    for t in range(1, len(days)):
-        r[t] = 0.35 * r[t - 1] + eps[t]
-    return pd.Series(100.0 * np.cumprod(1.0 + r), index=days, name="close")
-
-
 async def test_planted_edge_waits_for_parity_then_is_promoted_and_goes_stale(
     data_dir: Path,
 ) -> None:
     at = datetime(2020, 6, 1, 21, tzinfo=UTC)
     async for engine in _engine(data_dir, at):
-        engine.register_benchmark("planted_edge", _planted_edge_close())
+        engine.register_benchmark("planted_edge", planted_edge_close())
         mv = await engine.register_model_version(
             "edge", "v1", model=MomentumRule(),
             lineage={"window_start": "2005-01-03T00:00:00+00:00",
