@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -355,6 +356,31 @@ def _json_event(i: int, event_type: str = "signal_generated") -> dict[str, objec
     return {"event_type": event_type, "source_engine": "api", "symbol": "SPY",
             "timestamp": (T0 + timedelta(seconds=i)).isoformat(), "payload": {"i": i},
             "event_id": f"json-{i}"}
+
+
+async def test_a_returned_flush_has_pushed_the_counts_recorded_before_it(
+    sqlite_store: SQLiteEventStore, fast_config: LearningEngineConfig
+) -> None:
+    """The writer pushes the outcome counts before it wakes the flush's waiter, so a slow
+    metrics push cannot leave a just-flushed disabled event uncounted (a flaky read once)."""
+    pipeline, metrics = _pipeline(
+        sqlite_store, fast_config, disabled_types=frozenset({EventType.MODEL_PREDICTION})
+    )
+    push = pipeline._publish
+
+    def slow_push() -> None:
+        time.sleep(0.05)  # the writer thread descheduled right after the commit
+        push()
+
+    pipeline._publish = slow_push  # type: ignore[method-assign]
+    await pipeline.start()
+    await pipeline.record_json([_json_event(0, "model_prediction"), _json_event(1)], T0)
+    await pipeline.flush()
+    assert metrics.sample(
+        "learning_events_total",
+        {"event_type": "model_prediction", "source_engine": "api", "status": "disabled"},
+    ) == 1
+    await pipeline.stop()
 
 
 async def test_json_batch_larger_than_the_buffer_waits_for_space_and_stores_all(

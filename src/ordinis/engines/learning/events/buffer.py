@@ -7,6 +7,7 @@ Positions are counted so that a waiter can ask "has everything up to here been c
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
 
 from ordinis.engines.learning.core.clock import Clock
@@ -96,17 +97,25 @@ class EventBuffer:
 
 
 class OutcomeTally:
-    """Counts by (event_type, source_engine, status), kept cheaply between metric pushes."""
+    """Counts by (event_type, source_engine, status), kept cheaply between metric pushes.
 
-    __slots__ = ("counts",)
+    Producers add on any thread while the writer thread drains; the lock keeps an add that
+    races a drain from landing in a counter already handed over (a lost count). Only the
+    rare outcomes (rejected, disabled, refused) pass here, so the lock is off the hot path.
+    """
+
+    __slots__ = ("_counts", "_lock")
 
     def __init__(self) -> None:
-        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._lock = threading.Lock()
 
     def add(self, event_type: str, source_engine: str, status: str, n: int = 1) -> None:
-        self.counts[(event_type, source_engine, status)] += n
+        with self._lock:
+            self._counts[(event_type, source_engine, status)] += n
 
     def drain(self) -> Counter[tuple[str, str, str]]:
         """Return the counts so far and start again from zero."""
-        counts, self.counts = self.counts, Counter()
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
         return counts

@@ -603,8 +603,9 @@ class EventPipeline:
         duration = self.metrics.event_processing_duration
         for event_type in types:
             duration.labels(event_type).observe(elapsed)
-        self._resolve_waiters()
+        # Counts first: a flush that returns sees every outcome recorded before it.
         self._publish()
+        self._resolve_waiters()
         return True
 
     def _release_space(self) -> None:
