@@ -51,7 +51,18 @@ def test_a_first_production_version_gets_its_parity_through_the_service(strict: 
         r = op.put(f"/v1/versions/{vid}/backtest",
                    json={"returns": [0.01] * 12, "times": ["2020-01-01T00:00:00Z"]})
         assert r.status_code == 422 and "one time per return" in r.text
+        days = [f"2020-01-{d:02d}T00:00:00" for d in range(1, 13)]
+        r = op.put(f"/v1/versions/{vid}/backtest",
+                   json={"returns": [0.01] * 12, "times": days[::-1]})
+        assert r.status_code == 422 and "record.returns.index" in r.text, r.text
+        assert "sort by time and keep one return per period" in r.text
         assert op.get(f"/v1/versions/{vid}/backtest").status_code == 404  # nothing kept
+        # a time without a zone is UTC; one with an offset is converted, mixing is fine
+        zoned = [days[0], "2020-01-02T02:00:00+02:00", *days[2:]]
+        r = op.put(f"/v1/versions/{vid}/backtest",
+                   json={"returns": [0.01] * 12, "times": zoned})
+        assert r.status_code == 200, r.text
+        assert r.json()["first"].startswith("2020-01-01T00:00:00")
 
         r = op.put(f"/v1/versions/{vid}/backtest", json={"returns": backtest.tolist()})
         assert r.status_code == 200, r.text

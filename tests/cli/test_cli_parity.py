@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from cli_helpers import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
@@ -93,3 +94,27 @@ def test_rollouts_start_warns_at_once_when_parity_cannot_be_measured(tmp_path: P
         assert r.exit_code == 0, r.output
         assert "warning" not in r.output
         assert f"rollout {eng.get_rollout('pg').rollout_id}" in r.output
+
+
+@pytest.mark.parametrize(
+    ("rows", "said"),
+    [
+        (["2024-01-02,0.01", "2024-01-03,0.02", "2024-01-03,0.01"],
+         "row 4: 2024-01-03 is not after the row before; give one return per day, in time order"),
+        (["2024-01-03,0.01", "2024-01-02,0.02"], "row 3: 2024-01-02 is not after the row before"),
+        (["2024-01-02,0.01", "Jan 3,0.02"], "row 3: 'Jan 3' is not a date; write YYYY-MM-DD"),
+    ],
+)
+@pytest.mark.parametrize("command", ["backtest", "parity"])
+def test_a_returns_file_with_dates_out_of_order_is_refused_by_its_row(
+    tmp_path: Path, rows: list[str], said: str, command: str
+) -> None:
+    """A repeated or earlier day would be summed into or moved to another period without a
+    word; the file is refused before any engine opens (the data dir is never created)."""
+    csv_file = tmp_path / "returns.csv"
+    csv_file.write_text("date,return\n" + "\n".join(rows) + "\n")
+    data = tmp_path / "learning"
+    r = cli("models", command, "m:v1", "--returns", str(csv_file), "--data-dir", str(data))
+    assert r.exit_code == 2, r.output
+    assert said in r.output
+    assert not data.exists()

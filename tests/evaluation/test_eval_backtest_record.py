@@ -159,6 +159,10 @@ def test_a_host_record_with_dates_keeps_them() -> None:
     assert record.periods_per_year == 260.0
 
 
+def _days(n: int) -> pd.DatetimeIndex:
+    return pd.date_range("2020-01-01", periods=n, freq="D")
+
+
 @pytest.mark.parametrize(
     ("record", "field", "fix"),
     [
@@ -169,6 +173,12 @@ def test_a_host_record_with_dates_keeps_them() -> None:
          "record.periods_per_year", "must be a number > 0"),
         (BacktestRecord(np.zeros(12)),  # type: ignore[arg-type]
          "record.returns", "must be a pandas Series"),
+        (BacktestRecord(pd.Series([0.01] * 12, index=_days(12)[::-1])),
+         "record.returns.index", "2020-01-11 00:00:00 at position 1 is not after 2020-01-12"),
+        (BacktestRecord(pd.Series([0.01] * 12, index=_days(11).insert(5, _days(11)[4]))),
+         "record.returns.index", "position 5 is not after"),  # a day given twice
+        (BacktestRecord(pd.Series([0.01] * 12, index=_days(11).insert(3, pd.NaT))),
+         "record.returns.index", "1 missing time(s)"),
     ],
 )
 def test_a_bad_host_record_is_refused_naming_the_field_and_the_fix(
@@ -176,5 +186,5 @@ def test_a_bad_host_record_is_refused_naming_the_field_and_the_fix(
 ) -> None:
     with pytest.raises(ValidationError) as info:
         host_backtest("m:v2", record, AT)
-    problems = {p.field: p.problem for p in info.value.problems}
+    problems = {p.field: f"{p.value}: {p.problem}" for p in info.value.problems}
     assert field in problems and fix in problems[field]

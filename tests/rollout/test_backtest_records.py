@@ -93,7 +93,11 @@ async def test_measure_parity_checks_its_input_and_compares_with_the_stored_back
         backtest = np.random.default_rng(6).normal(0.002, 0.01, 300)
         engine.set_backtest_record(v2, BacktestRecord(returns=pd.Series(backtest)))
         for bad, field in (("0.1,0.2", "live_returns"), ([0.01] * 11 + [math.inf], "live_returns"),
-                           ([0.01] * 4, "live_returns")):
+                           ([0.01] * 4, "live_returns"),
+                           (pd.Series([0.01] * 12, index=pd.DatetimeIndex(  # a day repeated
+                               ["2024-01-02"] * 2 + [f"2024-01-{d:02d}" for d in range(3, 13)])),
+                            r"live_returns\.index.*2024-01-02 00:00:00 at position 1 is not "
+                            "after 2024-01-02")):
             with pytest.raises(ValidationError, match=field):
                 await engine.measure_parity(v2, bad)  # type: ignore[arg-type]
         with pytest.raises(ValidationError, match="periods_per_year"):

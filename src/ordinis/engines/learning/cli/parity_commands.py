@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def read_returns(path: Path) -> tuple[list[float], list[str] | None]:
         r.fail(f"--returns {path}: {exc.strerror or exc}")
         raise typer.Exit(2) from exc
     values: list[float] = []
-    dates: list[str] = []
+    dates: list[datetime] = []
     for i, row in enumerate(rows, 1):
         try:
             value = float(row[-1])
@@ -55,11 +56,28 @@ def read_returns(path: Path) -> tuple[list[float], list[str] | None]:
             raise typer.Exit(2)
         values.append(value)
         if len(row) > 1:
-            dates.append(row[0].strip())
+            dates.append(_row_date(path, i, row[0].strip(), dates[-1] if dates else None))
     if dates and len(dates) != len(values):
         r.fail(f"--returns {path}: some rows have a date and some do not; give all or none")
         raise typer.Exit(2)
-    return values, dates or None
+    return values, [d.isoformat() for d in dates] or None
+
+
+def _row_date(path: Path, row: int, text: str, before: datetime | None) -> datetime:
+    """The row's date (UTC when it names no zone); exit 2 when it does not parse or is not
+    after the row before (one return per day, in time order)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        r.fail(f"--returns {path}, row {row}: {text!r} is not a date; write YYYY-MM-DD "
+               "(or an ISO 8601 time)")
+        raise typer.Exit(2) from None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    if before is not None and at <= before:
+        r.fail(f"--returns {path}, row {row}: {text} is not after the row before; give one "
+               "return per day, in time order")
+        raise typer.Exit(2)
+    return at
 
 
 def _print_backtest(b: dict[str, Any]) -> None:

@@ -242,8 +242,8 @@ def live_returns(values: object, what: str = "measure_parity") -> pd.Series:
 
 
 def _returns_problem(field: str, returns: pd.Series) -> FieldProblem | None:
-    """What is wrong with per-period returns for parity (None: nothing): too few, or not all
-    finite numbers."""
+    """What is wrong with per-period returns for parity (None: nothing): too few, not all
+    finite numbers, or dated out of order."""
     numbers = pd.to_numeric(returns, errors="coerce").to_numpy(dtype=float)
     if numbers.size < MIN_PERIODS:
         return FieldProblem(field, int(numbers.size),
@@ -252,6 +252,24 @@ def _returns_problem(field: str, returns: pd.Series) -> FieldProblem | None:
     if bad:
         return FieldProblem(field, f"{bad} NaN/inf/non-numeric",
                             "must be finite numbers; drop the missing periods")
+    return _times_problem(f"{field}.index", returns.index)
+
+
+def _times_problem(field: str, index: pd.Index) -> FieldProblem | None:
+    """Dated returns must be one per period in time order: a missing, repeated or earlier
+    time would be grouped into the wrong period (or summed with another) without a word."""
+    if not isinstance(index, pd.DatetimeIndex):
+        return None
+    if index.hasnans:
+        return FieldProblem(field, f"{int(np.count_nonzero(index.isna()))} missing time(s)",
+                            "give every return its time, or none of them")
+    ns = index.asi8
+    out_of_order = np.flatnonzero(ns[1:] <= ns[:-1])
+    if out_of_order.size:
+        i = int(out_of_order[0]) + 1
+        return FieldProblem(field, f"{index[i]} at position {i} is not after {index[i - 1]}",
+                            "must be strictly increasing: sort by time and keep one return "
+                            "per period")
     return None
 
 

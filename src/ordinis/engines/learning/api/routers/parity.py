@@ -48,7 +48,8 @@ async def set_backtest(
     if body.times is not None and len(body.times) != len(body.returns):
         raise HTTPException(422, f"times has {len(body.times)} entries for "
                                  f"{len(body.returns)} returns: give one time per return")
-    index = pd.DatetimeIndex(body.times) if body.times is not None else None
+    # UTC throughout: a time without a zone is UTC, others are converted (mixing is fine)
+    index = pd.to_datetime(body.times, utc=True) if body.times is not None else None
     record = BacktestRecord(returns=pd.Series(body.returns, index=index, dtype=float),
                             periods_per_year=body.periods_per_year)
     await asyncio.to_thread(engine.set_backtest_record, version_id, record, who.name)
