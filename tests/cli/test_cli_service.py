@@ -14,7 +14,7 @@ from cli_helpers import cli
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from server_helpers import Live, live_server
 
-from ordinis.engines.learning import EventType
+from ordinis.engines.learning import EventType, LearningEngine, LearningEngineConfig
 from ordinis.engines.learning.cli.vocab import EVENT_TYPES, STAGES
 
 
@@ -192,3 +192,22 @@ def test_serve_answers_then_stops_on_sigterm_and_frees_the_data_dir(tmp_path: Pa
     assert r.exit_code == 0, r.output
     assert [a["action"] for a in json.loads(r.stdout)][-1] == "engine.stop"
     assert cli("status", "--data-dir", str(tmp_path)).exit_code == 0
+
+
+async def test_drift_alerts_and_audit_tail_take_the_newest_n(tmp_path: Path) -> None:
+    """``-n``/``--limit`` keeps the newest n, shown oldest first; without it every alert."""
+    config = LearningEngineConfig(data_dir=tmp_path, auto_retrain_enabled=False)
+    async with LearningEngine(config) as engine:
+        for name in ("alpha", "beta", "gamma"):
+            engine.set_baseline(name, {"sharpe": 1.5})
+            assert engine.check_drift(name, {"sharpe": -1.0})  # one critical alert each
+    every = json.loads(cli("drift", "alerts", "--json", "--data-dir", str(tmp_path)).stdout)
+    assert [a["model_name"] for a in every] == ["alpha", "beta", "gamma"]
+    for flag in ("-n", "--limit"):
+        r = cli("drift", "alerts", flag, "2", "--json", "--data-dir", str(tmp_path))
+        assert r.exit_code == 0, r.output
+        assert [a["model_name"] for a in json.loads(r.stdout)] == ["beta", "gamma"]
+    r = cli("audit", "tail", "--limit", "1", "--json", "--data-dir", str(tmp_path))
+    assert [a["action"] for a in json.loads(r.stdout)] == ["engine.stop"]
+    r = cli("drift", "alerts", "-n", "0", "--data-dir", str(tmp_path))
+    assert r.exit_code == 2 and "-n" in r.output

@@ -38,6 +38,7 @@ UrlOpt = typer.Option(None, "--url", help="A running server, e.g. http://127.0.0
                       "(env ORDINIS_LEARNING_URL)")
 TokenOpt = typer.Option(None, "--token", help="Bearer token (env ORDINIS_LEARNING_TOKEN)")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts")
+TailOpt = typer.Option(20, "-n", "--limit", min=1, max=1000, help="How many of the newest")
 
 
 @contextmanager
@@ -107,7 +108,7 @@ def events_stats(url: str | None = UrlOpt, token: str | None = TokenOpt,
 
 @events_app.command("tail")
 def events_tail(
-    n: int = typer.Option(20, "-n", min=1, max=1000, help="How many of the newest events"),
+    n: int = TailOpt,
     event_type: str | None = typer.Option(None, "--type", help="Only this event type"),
     symbol: str | None = typer.Option(None, help="Only this symbol"),
     url: str | None = UrlOpt, token: str | None = TokenOpt,

@@ -13,6 +13,7 @@ from ordinis.engines.learning.cli.commands import (
     ConfigOpt,
     DataDirOpt,
     JsonOpt,
+    TailOpt,
     TokenOpt,
     UrlOpt,
     _all,
@@ -27,12 +28,16 @@ from ordinis.engines.learning.cli.commands import (
 
 # ---------------------------------------------------------------------------- drift
 @drift_app.command("alerts")
-def drift_alerts(model: str | None = typer.Option(None), url: str | None = UrlOpt,
+def drift_alerts(model: str | None = typer.Option(None),
+                 n: int | None = typer.Option(None, "-n", "--limit", min=1,
+                                              help="Only the newest n (default: all)"),
+                 url: str | None = UrlOpt,
                  token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
                  config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
     """Drift alerts, oldest first."""
     with _session(url, token, data_dir, config, json_out) as (c, js):
         alerts = _all(c, "/v1/drift/alerts", model_name=model)
+        alerts = alerts[-n:] if n else alerts
         if js:
             return r.as_json(alerts)
         r.table(("at", "model", "type", "severity", "metric", "current", "baseline"), [
@@ -185,7 +190,7 @@ def audit_verify(url: str | None = UrlOpt, token: str | None = TokenOpt,
 
 
 @audit_app.command("tail")
-def audit_tail(n: int = typer.Option(20, "-n", min=1, max=1000), url: str | None = UrlOpt,
+def audit_tail(n: int = TailOpt, url: str | None = UrlOpt,
                token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
                config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
     """The newest audit records."""
