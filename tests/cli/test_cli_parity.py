@@ -51,7 +51,7 @@ def test_backtest_and_parity_from_csv_files_open_production(tmp_path: Path) -> N
         assert r.exit_code == 2 and "row 3: 'abc' is not a number" in r.output
         r = cli("models", "backtest", vid, "--returns", str(bt_file), *url("tok-operator"))
         assert r.exit_code == 0, r.output
-        assert f"{vid} backtest (host): 300 periods, 2021-01-04" in r.output
+        assert f"{vid} backtest (host): 300 periods, 2021-01-04 .. 2022-02-25, Sharpe" in r.output
 
         r = cli("models", "parity", vid, "--returns", str(live_file), *url("tok-operator"))
         assert r.exit_code == 0, r.output

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,18 @@ def _row_date(path: Path, row: int, text: str, before: datetime | None) -> datet
     return at
 
 
+def _span(first: str | None, last: str | None) -> str:
+    """The backtest's first .. last period: dates for daily periods, times otherwise."""
+    if not first or not last:
+        return "undated"
+    ends = [datetime.fromisoformat(t) for t in (first, last)]
+    if all(t.time() == time(0) for t in ends):
+        return " .. ".join(f"{t:%Y-%m-%d}" for t in ends)
+    return f"{r.ts(first)} .. {r.ts(last)}"
+
+
 def _print_backtest(b: dict[str, Any]) -> None:
-    span = f"{r.ts(b['first'])} .. {r.ts(b['last'])}" if b["first"] else "undated"
+    span = _span(b["first"], b["last"])
     r.out.print(f"[bold]{b['version_id']}[/bold] backtest ({b['source']}): {b['periods']} periods, "
                 f"{span}, Sharpe {r.num(b['sharpe'], 2)} at {b['periods_per_year']:.0f} per year",
                 soft_wrap=True)
