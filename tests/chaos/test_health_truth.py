@@ -11,10 +11,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from ownership_helpers import engine_config
 
 from ordinis.engines.learning import LearningEngine
+from ordinis.engines.learning.api.app import create_app
 from ordinis.engines.learning.core.clock import Scheduler, SimulatedClock
 from ordinis.engines.learning.core.models import EventType, HealthLevel, LearningEvent
 from ordinis.engines.learning.observability.health import (
@@ -118,13 +120,27 @@ async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(tmp_path:
                 with filler.open("wb") as fh:  # leave 64 KiB: far less than the events need
                     fh.write(b"\0" * max(0, free - 65536))
                 await _fill_and_watch(engine)
+                # what a probe sees: readiness 503 naming the cause, liveness still 200
+                assert await _probe(engine, "/health") == (503, "unhealthy")
+                assert await _probe(engine, "/livez") == (200, True)
             finally:
                 filler.unlink(missing_ok=True)  # space again: the kept events commit
             await asyncio.wait_for(engine.flush_events(), timeout=30)
             assert len(engine.get_events(limit=None)) == 3000
             assert (await engine.health_check()).level is HealthLevel.HEALTHY
+            assert await _probe(engine, "/health") == (200, "healthy")
     finally:
         await asyncio.to_thread(subprocess.run, ["umount", "-l", str(disk)], check=False)
+
+
+async def _probe(engine: LearningEngine, path: str) -> tuple[int, object]:
+    """GET ``path`` from the service app of this engine, as a load balancer's probe would."""
+    app = create_app(engine, manage_engine=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+        r = await client.get(path)
+    body = r.json()
+    return r.status_code, body["level"] if "level" in body else body["alive"]
 
 
 async def _fill_and_watch(engine: LearningEngine) -> None:

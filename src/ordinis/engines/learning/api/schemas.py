@@ -330,6 +330,12 @@ class HealthOut(BaseModel):
     duration_ms: Num
 
 
+class LiveOut(BaseModel):
+    """The process answers; nothing about the engine's health (that is /health)."""
+
+    alive: bool
+
+
 class StatusOut(BaseModel):
     running: bool
     clock: datetime
