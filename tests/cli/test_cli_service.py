@@ -211,3 +211,26 @@ async def test_drift_alerts_and_audit_tail_take_the_newest_n(tmp_path: Path) -> 
     assert [a["action"] for a in json.loads(r.stdout)] == ["engine.stop"]
     r = cli("drift", "alerts", "-n", "0", "--data-dir", str(tmp_path))
     assert r.exit_code == 2 and "-n" in r.output
+
+
+async def test_drift_check_inside_an_open_episode_still_says_it_drifted(tmp_path: Path) -> None:
+    """The second bad check raises no alert (one per episode), but the metric is still far
+    from its baseline: the command says so and exits 1, instead of 'no drift'."""
+    config = LearningEngineConfig(data_dir=tmp_path, auto_retrain_enabled=False)
+    async with LearningEngine(config) as engine:
+        engine.set_baseline("alpha", {"sharpe": 1.5, "win_rate": 0.55})
+    opts = ("--data-dir", str(tmp_path))
+    first = cli("drift", "check", "alpha", "-m", "sharpe=-1", *opts)
+    assert first.exit_code == 1 and "critical: new alert" in first.output, first.output
+    again = cli("drift", "check", "alpha", "-m", "sharpe=-1", "-m", "win_rate=0.55", *opts)
+    assert again.exit_code == 1, again.output
+    assert "critical: in the critical episode" in again.output  # the cell wraps after it
+    assert "new alert until it recovers" in again.output
+    assert "│ win_rate │ 0.55    │ 0.55     │ 0      │ none" in again.output
+    back = cli("drift", "check", "alpha", "-m", "sharpe=1.5", "--json", *opts)
+    assert back.exit_code == 0, back.output
+    shown = json.loads(back.stdout)
+    assert shown["alerts"] == [] and shown["metrics"][0]["severity"] is None
+    assert shown["metrics"][0]["episode_severity"] == "critical"  # recovering, still open
+    alerts = json.loads(cli("drift", "alerts", "--json", *opts).stdout)
+    assert len(alerts) == 1  # the command only ever raised the first

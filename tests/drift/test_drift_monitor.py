@@ -67,6 +67,35 @@ def test_severities_and_metrics(store: SQLiteEventStore, sim_clock: SimulatedClo
     assert mon.check_drift("no-baseline", {"accuracy": 0.1}) == []
 
 
+def test_compare_says_where_each_metric_stands_and_its_open_episode_changing_nothing(
+    store: SQLiteEventStore, sim_clock: SimulatedClock, config: LearningEngineConfig
+) -> None:
+    """Inside an open episode a check raises nothing; compare still says the metric drifted
+    and since when, without alerting, opening, closing or counting toward recovery."""
+    mon = _monitor(store, sim_clock, config, recovery_checks=1)
+    mon.set_baseline("m", {"sharpe": 1.0, "win_rate": 0.55})
+    opened = sim_clock.now()
+    assert [a.metric for a in mon.check_drift("m", {"sharpe": 0.5})] == ["sharpe"]
+    sim_clock.advance(3600)
+    assert mon.check_drift("m", {"sharpe": 0.5}) == []  # the episode is open: silence
+    standing = {m.metric: m for m in mon.compare("m", {"sharpe": 0.5, "win_rate": 0.55,
+                                                       "unknown": 1.0})}
+    assert set(standing) == {"sharpe", "win_rate"}  # no baseline for 'unknown'
+    sharpe = standing["sharpe"]
+    assert sharpe.drifted and sharpe.severity is DriftSeverity.CRITICAL
+    assert (sharpe.value, sharpe.baseline, sharpe.ratio) == (0.5, 1.0, pytest.approx(0.5))
+    assert (sharpe.episode_severity, sharpe.episode_opened_at) == (DriftSeverity.CRITICAL,
+                                                                   opened)
+    assert not standing["win_rate"].drifted and standing["win_rate"].episode_severity is None
+    alerts_before = len(mon.alerts("m"))
+    for _ in range(3):  # within the band: a check would close the episode (recovery 1)
+        back = mon.compare("m", {"sharpe": 1.0})
+    assert not back[0].drifted and back[0].episode_severity is DriftSeverity.CRITICAL
+    assert len(mon.alerts("m")) == alerts_before
+    assert [e.metric for e in mon.open_episodes("m")] == ["sharpe"]
+    assert mon.compare("no-baseline", {"sharpe": 0.1}) == []
+
+
 def test_one_episode_one_alert_then_a_new_one_after_recovery(
     store: SQLiteEventStore, sim_clock: SimulatedClock, config: LearningEngineConfig
 ) -> None:

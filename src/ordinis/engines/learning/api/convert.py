@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         EvaluationResult,
         FeedbackRecord,
         LearningEvent,
+        MetricDrift,
         ModelVersion,
         PolicyResult,
         PromotionRequest,
@@ -129,6 +130,16 @@ def alert(a: DriftAlert) -> s.AlertOut:
         severity=a.severity.value, metric=a.metric, current_value=s.num(a.current_value),
         baseline_value=s.num(a.baseline_value), threshold=s.num(a.threshold),
         detected_at=a.detected_at,
+    )
+
+
+def metric_drift(m: MetricDrift) -> s.MetricDriftOut:
+    return s.MetricDriftOut(
+        metric=m.metric, value=s.num(m.value), baseline=s.num(m.baseline),
+        ratio=s.num(m.ratio), threshold=s.num(m.threshold),
+        severity=m.severity.value if m.severity else None,
+        episode_severity=m.episode_severity.value if m.episode_severity else None,
+        episode_opened_at=m.episode_opened_at,
     )
 
 

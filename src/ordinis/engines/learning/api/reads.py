@@ -4,6 +4,8 @@ both answer with the same JSON. No FastAPI here."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,6 +58,28 @@ def audit_verify(engine: EngineReads) -> s.AuditVerifyOut:
     v = engine.verify_audit()
     return s.AuditVerifyOut(ok=v.ok, checked=v.checked, first_bad_sequence=v.first_bad_sequence,
                             problem=v.problem)
+
+
+def metrics_query(params: Mapping[str, str]) -> dict[str, float]:
+    """Metrics given as query parameters (``sharpe=0.4``), each a finite number; a
+    ValidationError names every bad one, or says how to give them when there are none."""
+    if not params:
+        raise ValidationError("query", [FieldProblem(
+            "metrics", None, "give each metric as a query parameter, e.g. ?sharpe=0.4")])
+    metrics: dict[str, float] = {}
+    problems: list[FieldProblem] = []
+    for name, raw in params.items():
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            metrics[name] = value
+        else:
+            problems.append(FieldProblem(name, raw, "must be a finite number, e.g. sharpe=0.4"))
+    if problems:
+        raise ValidationError("query", problems)
+    return metrics
 
 
 def event_type(value: str | None) -> EventType | None:

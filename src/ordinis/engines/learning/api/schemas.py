@@ -288,6 +288,19 @@ class AlertOut(BaseModel):
     detected_at: datetime
 
 
+class MetricDriftOut(BaseModel):
+    """Where one metric stands against the baseline now, and its open drift episode."""
+
+    metric: str
+    value: Num
+    baseline: Num
+    ratio: Num
+    threshold: Num
+    severity: str | None = Field(description="null: within the threshold")
+    episode_severity: str | None = Field(description="the open episode's severity, if any")
+    episode_opened_at: datetime | None
+
+
 class MetricsIn(BaseModel):
     metrics: dict[str, float]
 

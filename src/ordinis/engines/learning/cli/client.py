@@ -57,7 +57,7 @@ class Client:
     def __init__(self, http: Any) -> None:
         self.http = http
 
-    def get(self, path: str, **params: Any) -> Any:
+    def get(self, path: str, /, **params: Any) -> Any:
         return self._send("GET", path, params=_clean(params))
 
     def post(self, path: str, body: Any = None, **params: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -79,16 +80,33 @@ def drift_check(model: str, metric: list[str] = typer.Option(..., "--metric", "-
             raise typer.Exit(2)
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         alerts = c.post(f"/v1/drift/check/{model}", {"metrics": values})
+        standing = c.get(f"/v1/drift/compare/{model}", **values)
     if js:
-        r.as_json(alerts)
-    elif alerts:
-        r.table(("metric", "severity", "current", "baseline"), [
-            (a["metric"], a["severity"], a["current_value"], a["baseline_value"])
-            for a in alerts])
+        r.as_json({"alerts": alerts, "metrics": standing})
+    elif standing:
+        alerted = {a["metric"]: a["severity"] for a in alerts}
+        r.table(("metric", "current", "baseline", "change", "drift"), [
+            (m["metric"], m["value"], m["baseline"], r.num(m["ratio"], 3),
+             _drift_state(m, alerted.get(m["metric"]))) for m in standing])
     else:
-        r.out.print("no drift")
-    if alerts:
+        r.out.print(f"no baseline for {model} covers these metrics: nothing to compare")
+    if any(m["severity"] for m in standing):
         raise typer.Exit(1)
+
+
+def _drift_state(m: dict[str, Any], alerted: str | None) -> str:
+    """One metric's drift in words: a new alert, an open episode (no new alert), or none."""
+    since = f"episode open since {r.ts(m['episode_opened_at'])}"
+    if alerted:
+        return f"{alerted}: new alert"
+    if m["severity"] and m["episode_severity"]:
+        return (f"{m['severity']}: in the {m['episode_severity']} {since}; no new alert "
+                "until it recovers")
+    if m["severity"]:
+        return f"{m['severity']}: no alert raised"
+    if m["episode_severity"]:
+        return f"within the threshold, recovering ({since})"
+    return "none"
 
 
 @drift_app.command("score")

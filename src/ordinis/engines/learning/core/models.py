@@ -334,6 +334,25 @@ class DriftSeverity(StrEnum):
     CRITICAL = "critical"
 
 
+@dataclass(frozen=True, slots=True)
+class MetricDrift:
+    """Where one reported metric stands against its model's baseline right now, and the open
+    drift episode of that metric, if any (while it is open, checks raise no new alert)."""
+
+    metric: str
+    value: float
+    baseline: float
+    ratio: float  # relative change against the baseline
+    threshold: float  # the warning threshold of that ratio
+    severity: DriftSeverity | None  # None: within the threshold
+    episode_severity: DriftSeverity | None = None
+    episode_opened_at: datetime | None = None
+
+    @property
+    def drifted(self) -> bool:
+        return self.severity is not None
+
+
 @dataclass(slots=True)
 class DriftAlert:
     """A detected drift of one metric of one model."""

@@ -26,7 +26,12 @@ from ordinis.engines.learning.core.errors import (
     StoreError,
     ValidationError,
 )
-from ordinis.engines.learning.core.models import DriftAlert, DriftSeverity, DriftType
+from ordinis.engines.learning.core.models import (
+    DriftAlert,
+    DriftSeverity,
+    DriftType,
+    MetricDrift,
+)
 from ordinis.engines.learning.drift.baselines import (
     BASELINE_KIND,
     MetricCheck,
@@ -370,6 +375,30 @@ class DriftMonitor:
         out = [drift_alert_from_record(r) for r in records]
         return [a for a in out if (sev is None or a.severity is sev)
                 and (dt is None or a.drift_type is dt)]
+
+    def compare(self, model_name: str, current_metrics: dict[str, float]) -> list[MetricDrift]:
+        """Where each reported metric stands against the baseline, with its open episode;
+        changes nothing and raises no alert. Metrics without a baseline and NaNs are left out."""
+        current = _numbers(current_metrics, "current_metrics")
+        with self._lock:
+            baseline = self._baselines.get(model_name)
+            if baseline is None:
+                return []
+            episodes = {e.metric: e for e in self._episodes.open_episodes(model_name)
+                        if e.drift_type is DriftType.PERFORMANCE}
+            out: list[MetricDrift] = []
+            for name, value in current.items():
+                chk = baseline.check(name, value)
+                if chk is None:
+                    continue
+                ep = episodes.get(name)
+                out.append(MetricDrift(
+                    metric=name, value=chk.value, baseline=chk.baseline, ratio=chk.ratio,
+                    threshold=chk.threshold, severity=chk.severity,
+                    episode_severity=ep.severity if ep else None,
+                    episode_opened_at=ep.opened_at if ep else None,
+                ))
+        return out
 
     def open_episodes(self, model_name: str | None = None) -> list[Episode]:
         with self._lock:

@@ -33,6 +33,7 @@ from ordinis.engines.learning.core.models import (
     HealthLevel,
     HealthStatus,
     LearningEvent,
+    MetricDrift,
     ModelStage,
     ModelVersion,
     RolloutStrategy,
@@ -1111,6 +1112,13 @@ class LearningEngine:
     def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]:
         """Compare metrics with the baseline; alerts go to the closed loop as well."""
         return self._require().drift.check_drift(model_name, current_metrics)
+
+    def compare_with_baseline(
+        self, model_name: str, current_metrics: dict[str, float]
+    ) -> list[MetricDrift]:
+        """Where each metric stands against the baseline now, with its open drift episode
+        (which is why a check inside it raises nothing); changes nothing, alerts nothing."""
+        return self._require().drift.compare(model_name, current_metrics)
 
     def get_drift_alerts(
         self,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Operator, Reader
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -53,3 +53,16 @@ async def check(
     engine.get_baseline(model_name)
     found = await asyncio.to_thread(engine.check_drift, model_name, body.metrics)
     return [convert.alert(a) for a in found]
+
+
+@router.get("/compare/{model_name}", response_model=list[s.MetricDriftOut])
+async def compare(
+    model_name: str, request: Request, engine: Engine, who: Reader
+) -> list[s.MetricDriftOut]:
+    """Where each metric, given as a query parameter (``?sharpe=0.4&win_rate=0.55``), stands
+    against the baseline now, with its open drift episode (a check inside an open episode
+    raises nothing); a read: it changes nothing and alerts nothing."""
+    engine.get_baseline(model_name)
+    metrics = reads.metrics_query(request.query_params)
+    found = await asyncio.to_thread(engine.compare_with_baseline, model_name, metrics)
+    return [convert.metric_drift(m) for m in found]
