@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from ownership_helpers import engine_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+from cli_helpers import cli
+from server_helpers import live_server
 
 from ordinis.engines.learning import LearningEngine
 from ordinis.engines.learning.api.app import create_app
@@ -143,12 +150,12 @@ async def _probe(engine: LearningEngine, path: str) -> tuple[int, object]:
     return r.status_code, body["level"] if "level" in body else body["alive"]
 
 
-async def _fill_and_watch(engine: LearningEngine) -> None:
+async def _fill_and_watch(engine: LearningEngine, at: datetime = T_DISK) -> None:
     """Record more than the disk holds; health must turn UNHEALTHY naming the full disk."""
     for i in range(3000):
         engine.record_event(LearningEvent(
             event_type=EventType.SIGNAL_GENERATED, source_engine="s", symbol="SPY",
-            timestamp=T_DISK, payload={"i": i, "pad": "x" * 200}))
+            timestamp=at, payload={"i": i, "pad": "x" * 200}))
     with contextlib.suppress(Exception):
         await asyncio.wait_for(engine.flush_events(), timeout=2)
     for _ in range(200):  # the writer keeps retrying in the background
@@ -158,3 +165,38 @@ async def _fill_and_watch(engine: LearningEngine) -> None:
         await asyncio.sleep(0.05)
     assert health.level is HealthLevel.UNHEALTHY, health.message
     assert "disk is full" in health.message and "flush failure" in health.message
+
+
+def test_status_over_http_shows_an_unhealthy_engine_and_exits_1(tmp_path: Path) -> None:
+    """A real server on a full disk: ``status --url`` prints the causes and exits 1 (the
+    503 of /health is the server's answer, not a failed call); with space back, exit 0."""
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "8m"):
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root: the full disk must be made with a tmpfs")
+        pytest.skip("making a full disk needs root (mount -t tmpfs)")
+    try:
+        with live_server(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
+                         flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01,
+                         event_retention_days=36500, enable_drift_detection=False) as live:
+            opts = ("--url", live.url, "--token", "tok-reader")
+            filler = disk / "filler"
+            try:
+                free = shutil.disk_usage(disk).free
+                with filler.open("wb") as fh:
+                    fh.write(b"\0" * max(0, free - 65536))
+                live.call(_fill_and_watch(live.engine, datetime.now(UTC)))
+                r = cli("status", *opts)
+                assert r.exit_code == 1, r.output
+                flat = " ".join(r.output.split())
+                assert "unhealthy" in flat and "disk is full" in flat
+                shown = json.loads(cli("status", "--json", *opts).stdout)
+                assert shown["health"]["level"] == "unhealthy"
+            finally:
+                filler.unlink(missing_ok=True)
+            live.call(asyncio.wait_for(live.engine.flush_events(), timeout=30))
+            r = cli("status", *opts)
+            assert r.exit_code == 0 and "healthy: ok" in r.output, r.output
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+

@@ -71,6 +71,14 @@ class Client:
         return self._send("POST", path, content=content,
                           headers={"Content-Type": content_type})
 
+    def health(self) -> Any:
+        """``GET /health``: its body for 200 and for 503 alike (503 is the server saying
+        UNHEALTHY, with the level and the causes, not a failed call)."""
+        r = self.http.request("GET", "/health")
+        if r.status_code >= 400 and r.status_code != 503:
+            raise CliError(_problem(r), r.status_code)
+        return r.json()
+
     def text(self, path: str) -> str:
         r = self.http.get(path)
         if r.status_code >= 400:

@@ -72,20 +72,28 @@ def _version_id(name: str, version: str | None) -> str:
 def status(url: str | None = UrlOpt, token: str | None = TokenOpt,
            data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
            json_out: bool = JsonOpt) -> None:
-    """What the engine holds and does: models, jobs, alerts, buffer, breakers, stores."""
+    """What the engine holds and does: models, jobs, alerts, buffer, breakers, stores.
+    Exit 1 when the engine is unhealthy (after printing why)."""
     with _session(url, token, data_dir, config, json_out) as (c, js):
         st = c.get("/v1/status")
-        health = c.get("/health")
+        health = c.health()
         if js:
-            return r.as_json({"status": st, "health": health})
-        r.table(("field", "value"), [
-            ("health", f"{health['level']}: {health['message']}"),
-            ("clock", r.ts(st["clock"])), ("models", ", ".join(st["models"]) or "-"),
-            ("training jobs", st["training_jobs"]), ("drift alerts", st["drift_alerts"]),
-            ("buffered events", st["buffered_events"]),
-            ("breakers", ", ".join(f"{k}={v}" for k, v in st["breakers"].items())),
-            ("event store", st["store"]), ("tracking store", st["tracking_uri"]),
-        ])
+            r.as_json({"status": st, "health": health})
+        else:
+            _print_status(st, health)
+    if health["level"] == "unhealthy":
+        raise typer.Exit(1)
+
+
+def _print_status(st: dict[str, Any], health: dict[str, Any]) -> None:
+    r.table(("field", "value"), [
+        ("health", f"{health['level']}: {health['message']}"),
+        ("clock", r.ts(st["clock"])), ("models", ", ".join(st["models"]) or "-"),
+        ("training jobs", st["training_jobs"]), ("drift alerts", st["drift_alerts"]),
+        ("buffered events", st["buffered_events"]),
+        ("breakers", ", ".join(f"{k}={v}" for k, v in st["breakers"].items())),
+        ("event store", st["store"]), ("tracking store", st["tracking_uri"]),
+    ])
 
 
 # ---------------------------------------------------------------------------- events
