@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,33 +112,46 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
     return done.returncode == 0
 
 
-async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(tmp_path: Path) -> None:
-    disk = tmp_path / "disk"
-    if not await asyncio.to_thread(_mount_tmpfs, disk, "8m"):
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs of 8 MiB to fill (root only: CI fails without it, elsewhere skips)."""
+    path = tmp_path / "disk"
+    if not _mount_tmpfs(path, "8m"):
         if os.environ.get("CI"):
             pytest.fail("CI runs as root: the full disk must be made with a tmpfs")
         pytest.skip("making a full disk needs root (mount -t tmpfs)")
+    yield path
+    subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def _filled(disk: Path) -> Iterator[None]:
+    """The disk filled up to 64 KiB (far less than the events need); space again on exit."""
+    filler = disk / "filler"
     try:
-        cfg = engine_config(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
-                            flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01)
-        async with LearningEngine(cfg, clock=SimulatedClock(T_DISK)) as engine:
-            filler = disk / "filler"
-            try:
-                free = shutil.disk_usage(disk).free
-                with filler.open("wb") as fh:  # leave 64 KiB: far less than the events need
-                    fh.write(b"\0" * max(0, free - 65536))
-                await _fill_and_watch(engine)
-                # what a probe sees: readiness 503 naming the cause, liveness still 200
-                assert await _probe(engine, "/health") == (503, "unhealthy")
-                assert await _probe(engine, "/livez") == (200, True)
-            finally:
-                filler.unlink(missing_ok=True)  # space again: the kept events commit
-            await asyncio.wait_for(engine.flush_events(), timeout=30)
-            assert len(engine.get_events(limit=None)) == 3000
-            assert (await engine.health_check()).level is HealthLevel.HEALTHY
-            assert await _probe(engine, "/health") == (200, "healthy")
+        free = shutil.disk_usage(disk).free
+        with filler.open("wb") as fh:
+            fh.write(b"\0" * max(0, free - 65536))
+        yield
     finally:
-        await asyncio.to_thread(subprocess.run, ["umount", "-l", str(disk)], check=False)
+        filler.unlink(missing_ok=True)  # space again: the kept events commit
+
+
+async def test_a_full_disk_is_unhealthy_and_health_recovers_with_space(
+    disk: Path, tmp_path: Path
+) -> None:
+    cfg = engine_config(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
+                        flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01)
+    async with LearningEngine(cfg, clock=SimulatedClock(T_DISK)) as engine:
+        with _filled(disk):
+            await _fill_and_watch(engine)
+            # what a probe sees: readiness 503 naming the cause, liveness still 200
+            assert await _probe(engine, "/health") == (503, "unhealthy")
+            assert await _probe(engine, "/livez") == (200, True)
+        await asyncio.wait_for(engine.flush_events(), timeout=30)
+        assert len(engine.get_events(limit=None)) == 3000
+        assert (await engine.health_check()).level is HealthLevel.HEALTHY
+        assert await _probe(engine, "/health") == (200, "healthy")
 
 
 async def _probe(engine: LearningEngine, path: str) -> tuple[int, object]:
@@ -167,36 +181,23 @@ async def _fill_and_watch(engine: LearningEngine, at: datetime = T_DISK) -> None
     assert "disk is full" in health.message and "flush failure" in health.message
 
 
-def test_status_over_http_shows_an_unhealthy_engine_and_exits_1(tmp_path: Path) -> None:
+def test_status_over_http_shows_an_unhealthy_engine_and_exits_1(
+    disk: Path, tmp_path: Path
+) -> None:
     """A real server on a full disk: ``status --url`` prints the causes and exits 1 (the
     503 of /health is the server's answer, not a failed call); with space back, exit 0."""
-    disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "8m"):
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root: the full disk must be made with a tmpfs")
-        pytest.skip("making a full disk needs root (mount -t tmpfs)")
-    try:
-        with live_server(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
-                         flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01,
-                         event_retention_days=36500, enable_drift_detection=False) as live:
-            opts = ("--url", live.url, "--token", "tok-reader")
-            filler = disk / "filler"
-            try:
-                free = shutil.disk_usage(disk).free
-                with filler.open("wb") as fh:
-                    fh.write(b"\0" * max(0, free - 65536))
-                live.call(_fill_and_watch(live.engine, datetime.now(UTC)))
-                r = cli("status", *opts)
-                assert r.exit_code == 1, r.output
-                flat = " ".join(r.output.split())
-                assert "unhealthy" in flat and "disk is full" in flat
-                shown = json.loads(cli("status", "--json", *opts).stdout)
-                assert shown["health"]["level"] == "unhealthy"
-            finally:
-                filler.unlink(missing_ok=True)
-            live.call(asyncio.wait_for(live.engine.flush_events(), timeout=30))
+    with live_server(disk / "learning", mlflow_tracking_uri=f"sqlite:///{tmp_path}/m.db",
+                     flush_retry_initial_seconds=0.001, flush_retry_max_seconds=0.01,
+                     event_retention_days=36500, enable_drift_detection=False) as live:
+        opts = ("--url", live.url, "--token", "tok-reader")
+        with _filled(disk):
+            live.call(_fill_and_watch(live.engine, datetime.now(UTC)))
             r = cli("status", *opts)
-            assert r.exit_code == 0 and "healthy: ok" in r.output, r.output
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
+            assert r.exit_code == 1, r.output
+            flat = " ".join(r.output.split())
+            assert "unhealthy" in flat and "disk is full" in flat
+            shown = json.loads(cli("status", "--json", *opts).stdout)
+            assert shown["health"]["level"] == "unhealthy"
+        live.call(asyncio.wait_for(live.engine.flush_events(), timeout=30))
+        r = cli("status", *opts)
+        assert r.exit_code == 0 and "healthy: ok" in r.output, r.output

@@ -74,10 +74,7 @@ class Client:
     def health(self) -> Any:
         """``GET /health``: its body for 200 and for 503 alike (503 is the server saying
         UNHEALTHY, with the level and the causes, not a failed call)."""
-        r = self.http.request("GET", "/health")
-        if r.status_code >= 400 and r.status_code != 503:
-            raise CliError(_problem(r), r.status_code)
-        return r.json()
+        return self._send("GET", "/health", answers=frozenset({503}))
 
     def text(self, path: str) -> str:
         r = self.http.get(path)
@@ -85,7 +82,10 @@ class Client:
             raise CliError(_problem(r), r.status_code)
         return str(r.text)
 
-    def _send(self, method: str, path: str, **kw: Any) -> Any:
+    def _send(self, method: str, path: str, answers: frozenset[int] = frozenset(),
+              **kw: Any) -> Any:
+        """The reply's JSON; an error status becomes a CliError unless it is in ``answers``
+        (a status the endpoint answers with, like /health's 503)."""
         try:
             r = self.http.request(method, path, **kw)
         except ValueError as exc:  # json.dumps(allow_nan=False): NaN or infinity in the body
@@ -93,7 +93,7 @@ class Client:
                 raise
             raise CliError("a number given is NaN or infinite: the engine takes finite numbers "
                            "only (JSON cannot carry the others); pass a finite value") from None
-        if r.status_code >= 400:
+        if r.status_code >= 400 and r.status_code not in answers:
             raise CliError(_problem(r), r.status_code)
         return r.json()
 

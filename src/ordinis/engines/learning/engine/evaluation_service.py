@@ -45,6 +45,7 @@ from ordinis.engines.learning.evaluation.gates import (
     GateReport,
     GateSet,
     GateType,
+    Verdict,
     load_gate_set,
 )
 from ordinis.engines.learning.evaluation.oos import OutOfSample
@@ -69,7 +70,7 @@ log = logging.getLogger(__name__)
 
 def _parity_reason(result: ParityResult) -> str:
     """The audit line of a parity result: the ratio, and when it failed, which checks and why."""
-    failed = [c.name for c in result.checks if c.verdict.value != "PASS"]
+    failed = [c.name for c in result.checks if c.verdict is not Verdict.PASS]
     parts = [f"parity_ratio = {result.parity_ratio:.4g}"]
     if not result.passed and failed:
         parts.append("failed: " + ", ".join(failed))
