@@ -65,8 +65,26 @@ async def test_user_pack_computes_the_models_features(
 async def test_no_pack_with_the_features_is_an_error_naming_them(
     evaluator: ModelEvaluator, host_model: SklearnSignal
 ) -> None:
-    with pytest.raises(EvaluationError, match=r"pack_01_bull: skipped.*ret_0"):
-        await evaluator.evaluate(host_model, "host:1", "pack_01_bull")
+    with pytest.raises(EvaluationError) as err:
+        await evaluator.evaluate(host_model, "host:1", ["pack_01_bull", "pack_04_bear"])
+    msg = str(err.value)
+    # each reason once, for the packs it covers, then the fix once
+    assert ("it needs ['ret_0', 'ret_4', 'vol_10'], which pack_01_bull and pack_04_bear do not "
+            "compute (feature function 'bar_features')") in msg
+    assert msg.count("ret_0") == 1
+    assert "no forward holdout yet" in msg
+    assert msg.count("engine.register_benchmark(name, closes, feature_function=") == 1
+
+
+async def test_a_holdout_without_the_features_is_named_with_the_packs(
+    evaluator: ModelEvaluator, host_model: SklearnSignal
+) -> None:
+    with pytest.raises(EvaluationError) as err:
+        await evaluator.evaluate(host_model, "host:1", "pack_01_bull",
+                                 holdout=sp500_index_close()["2015":"2016"])
+    msg = str(err.value)
+    assert "which pack_01_bull and holdout do not compute" in msg
+    assert "forward holdout" not in msg  # one was given; the fix is a pack that computes them
 
 
 async def test_built_in_pack_computes_the_versions_own_function(

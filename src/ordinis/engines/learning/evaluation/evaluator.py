@@ -363,10 +363,7 @@ class ModelEvaluator:
         with single_threaded_blas():
             packs, skipped = self._run_packs(model, datasets, trials, pol)
         if not packs:
-            raise EvaluationError(
-                f"no benchmark pack provides the features of {model_version_id}: "
-                + "; ".join(f"{k}: {v}" for k, v in skipped.items())
-            )
+            raise _no_pack_error(model, model_version_id, datasets, holdout is not None)
         metrics, intervals = self._aggregate(packs, trials)
         gate_set = gates or self.gates
         report: GateReport | None = gate_set.evaluate(metrics) if gate_set else None
@@ -768,6 +765,35 @@ def _skip_reason(model: PredictiveModel, dataset: BenchmarkDataset) -> str:
     return (f"skipped: the model needs {missing}, which the pack's feature function "
             f"{dataset.feature_function!r} does not compute; register the pack with the feature "
             "function of the model's feature set")
+
+
+def _no_pack_error(
+    model: PredictiveModel, version_id: str, datasets: list[BenchmarkDataset], had_holdout: bool
+) -> EvaluationError:
+    """Why no pack could judge the version, said once per missing-feature group, and the fix."""
+    groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for d in datasets:
+        key = (tuple(_missing_features(model, d)), repr(d.feature_function))
+        groups.setdefault(key, []).append(d.name)
+    lacks = "; ".join(
+        f"it needs {list(missing)}, which {_names(packs)} "
+        f"{'does' if len(packs) == 1 else 'do'} not compute (feature function {fn})"
+        for (missing, fn), packs in groups.items()
+    )
+    fix = ("Register a pack whose feature function computes them, engine.register_benchmark("
+           "name, closes, feature_function=FeatureFunction(name, compute, names, warmup_rows)), "
+           "and evaluate on it (docs/features.md)")
+    if not had_holdout:
+        lacks += ("; and it has no forward holdout yet (signal events carrying its features, "
+                  "stored after its training window)")
+        fix += "; or evaluate once such events have arrived"
+    return EvaluationError(
+        f"no benchmark pack provides the features of {version_id}: {lacks}. {fix}")
+
+
+def _names(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def _concat_results(parts: list[BacktestResult]) -> BacktestResult:
