@@ -245,3 +245,112 @@ def evaluations_page(
     out = [convert.evaluation(r, i) for i, r in enumerate(history, 1)
            if gate_set is None or r.gate_set == gate_set]
     return s.page(out, limit, offset)
+
+
+# ---------------------------------------------------------------------------- loop state
+class LoopReads(Protocol):
+    """What the loop-state reads need: LearningEngine and EngineReader (the store only)."""
+
+    def get_drift_alerts(self, model_name: str | None = None, start: datetime | None = None,
+                         end: datetime | None = None) -> list[Any]: ...
+
+    def get_baseline(self, model_name: str) -> dict[str, float]: ...
+
+    def list_baselines(self) -> dict[str, dict[str, float]]: ...
+
+    def list_retraining_triggers(self, model_name: str | None = None,
+                                 start: datetime | None = None,
+                                 end: datetime | None = None) -> list[Any]: ...
+
+    def get_retraining_trigger(self, trigger_id: str) -> Any: ...
+
+    def list_promotion_requests(self, model_name: str | None = None,
+                                pending_only: bool = False) -> list[Any]: ...
+
+    def get_promotion_request(self, request_id: str) -> Any: ...
+
+    def get_rollout(self, model_name: str) -> Any: ...
+
+    def list_rollouts(self) -> list[Any]: ...
+
+    @property
+    def ab_tests(self) -> Any: ...
+
+
+def drift_alerts_page(
+    engine: LoopReads, limit: int, offset: int, model_name: str | None = None,
+    start: datetime | None = None, end: datetime | None = None,
+) -> dict[str, object]:
+    """Drift alerts, oldest first; one page of them."""
+    found = engine.get_drift_alerts(model_name, start, end)
+    return s.page([convert.alert(a) for a in found], limit, offset)
+
+
+def baselines(engine: LoopReads) -> dict[str, dict[str, float | None]]:
+    """Every model's drift baseline metrics."""
+    return {k: s.nums(v) for k, v in engine.list_baselines().items()}
+
+
+def triggers_page(
+    engine: LoopReads, limit: int, offset: int, model_name: str | None = None
+) -> dict[str, object]:
+    """Retraining triggers, oldest first, with their status and every step's outcome."""
+    found = engine.list_retraining_triggers(model_name)
+    return s.page([convert.trigger(t) for t in found], limit, offset)
+
+
+def trigger(engine: LoopReads, trigger_id: str) -> s.TriggerOut:
+    """One retraining trigger: where its chain is, or how it ended and why."""
+    found = engine.get_retraining_trigger(trigger_id)
+    if found is None:
+        raise NotFoundError(
+            f"no retraining trigger {trigger_id!r}; `ordinis-learning models retrains` "
+            "(GET /v1/triggers) lists the known ones"
+        )
+    return convert.trigger(found)
+
+
+def requests_page(
+    engine: LoopReads, limit: int, offset: int, model_name: str | None = None,
+    pending: bool = False,
+) -> dict[str, object]:
+    """Promotion requests, oldest first; one page of them."""
+    found = engine.list_promotion_requests(model_name, pending)
+    return s.page([convert.request(r) for r in found], limit, offset)
+
+
+def rollouts_page(
+    engine: LoopReads, limit: int, offset: int, active: bool | None = None
+) -> dict[str, object]:
+    """Each model's current (or last) rollout, by model name; ``active`` filters."""
+    out = [convert.rollout(r) for r in engine.list_rollouts()]
+    if active is not None:
+        out = [r for r in out if r.active is active]
+    return s.page(out, limit, offset)
+
+
+def known_ab_test(engine: LoopReads, test_id: str) -> None:
+    """A NotFoundError naming the known tests when ``test_id`` is not one of them."""
+    tests = engine.ab_tests.tests
+    if test_id not in tests:
+        raise NotFoundError(f"test_id={test_id!r} is not an A/B test; known: "
+                            f"{', '.join(sorted(tests)) or 'none'}")
+
+
+def ab_test(engine: LoopReads, test_id: str) -> s.ABTestOut:
+    """One A/B test with its results: per-variant stats, the lift, the decision."""
+    known_ab_test(engine, test_id)
+    return convert.ab_test(engine.ab_tests.tests[test_id], engine.ab_tests.results(test_id))
+
+
+def ab_tests_page(
+    engine: LoopReads, limit: int, offset: int, status: str | None = None
+) -> dict[str, object]:
+    """Every A/B test with its results, oldest first; ``status`` filters."""
+    tests = sorted(engine.ab_tests.tests.values(), key=lambda t: (t.created_at, t.test_id))
+    out = [ab_test(engine, t.test_id) for t in tests if status in (None, t.status)]
+    return s.page(out, limit, offset)
+
+
+class StoreReads(EngineReads, LoopReads, Protocol):
+    """Every read the store alone answers: what the CLI's in-process reads are given."""

@@ -1,6 +1,7 @@
 """EngineReader: the reads of an engine (audit, events, jobs, breakers, status, models and
-versions, stage history, evaluations), opened read-only without MLflow, river, scikit-learn or
-the HTTP stack.
+versions, stage history, evaluations, drift alerts and baselines, retraining triggers,
+promotion requests, rollouts and A/B tests), opened read-only without MLflow, river,
+scikit-learn or the HTTP stack.
 
 The CLI's in-process read commands use it: a read costs the stores, not the whole engine.
 It takes no lock, writes nothing, starts nothing and runs beside a live engine, like
@@ -23,10 +24,12 @@ from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     EngineNotRunningError,
     FieldProblem,
+    NotFoundError,
     ValidationError,
 )
 from ordinis.engines.learning.core.evaluation_json import EVALUATION_KIND, evaluation_from_dict
 from ordinis.engines.learning.core.models import (
+    DriftAlert,
     EvaluationResult,
     EventType,
     HealthLevel,
@@ -37,10 +40,17 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.drift.records import ALERT_KIND
+from ordinis.engines.learning.drift.baselines import BASELINE_KIND, PerformanceBaseline
+from ordinis.engines.learning.drift.records import ALERT_KIND, drift_alert_from_record
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import IDENTITY_KEY, IDENTITY_KIND
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
+from ordinis.engines.learning.feedback.triggers import TRIGGER_RECORD_KIND, RetrainingTrigger
+from ordinis.engines.learning.governance.approvals import (
+    PromotionRequest,
+    PromotionRequests,
+    RequestStatus,
+)
 from ordinis.engines.learning.governance.audit import AuditLog, AuditVerification
 from ordinis.engines.learning.observability.health import (
     HealthSignals,
@@ -57,6 +67,8 @@ from ordinis.engines.learning.registry.history import (
 from ordinis.engines.learning.registry.mlflow_sqlite import load_models
 from ordinis.engines.learning.registry.validation import parse_stage
 from ordinis.engines.learning.registry.view import RegistryView
+from ordinis.engines.learning.rollout.ab_testing import ABTestingFramework
+from ordinis.engines.learning.rollout.report import RolloutReport, rollout_models, stored_report
 from ordinis.engines.learning.safety.manager import CircuitBreakerManager
 from ordinis.engines.learning.safety.state import BreakerSnapshot
 from ordinis.engines.learning.training.job_records import JOB_RECORD_KIND, job_from_record
@@ -89,6 +101,7 @@ class EngineReader:
         self._reach = StoreReachability()
         self._registry: RegistryView | None = None
         self._registry_tried = False
+        self._ab_tests: ABTestingFramework | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -111,6 +124,7 @@ class EngineReader:
             store, self._store = self._store, None
             self._audit = self._breakers = None
             self._registry, self._registry_tried = None, False
+            self._ab_tests = None
             store.close()
 
     def __enter__(self) -> EngineReader:
@@ -272,6 +286,78 @@ class EngineReader:
         """Stored evaluation results, oldest first."""
         records = self.store.list_records(EVALUATION_KIND, tag=version_id)
         return [evaluation_from_dict(r.body) for r in records]
+
+    # ------------------------------------------------------------------ loop state
+    def get_drift_alerts(
+        self,
+        model_name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[DriftAlert]:
+        """Persisted drift alerts, oldest first (start inclusive, end exclusive)."""
+        records = self.store.list_records(ALERT_KIND, tag=model_name, start=start, end=end)
+        return [drift_alert_from_record(r) for r in records]
+
+    def get_baseline(self, model_name: str) -> dict[str, float]:
+        """The drift baseline metrics of ``model_name`` (NotFoundError when none was set)."""
+        rec = self.store.get_record(BASELINE_KIND, model_name)
+        if rec is None:
+            raise NotFoundError(
+                f"no drift baseline for model {model_name!r}; call set_baseline(model_name, "
+                "metrics) first")
+        return dict(PerformanceBaseline.from_record(rec).metrics)
+
+    def list_baselines(self) -> dict[str, dict[str, float]]:
+        """Every registered model's drift baseline metrics."""
+        out: dict[str, dict[str, float]] = {}
+        for name in self.list_models():
+            rec = self.store.get_record(BASELINE_KIND, name)
+            if rec is not None:
+                out[name] = dict(PerformanceBaseline.from_record(rec).metrics)
+        return out
+
+    def list_retraining_triggers(
+        self,
+        model_name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[RetrainingTrigger]:
+        """Retraining triggers created in ``[start, end)``, oldest first, with every step."""
+        recs = self.store.list_records(TRIGGER_RECORD_KIND, tag=model_name, start=start, end=end)
+        return [RetrainingTrigger.from_body(r.body) for r in recs]
+
+    def get_retraining_trigger(self, trigger_id: str) -> RetrainingTrigger | None:
+        """One retraining trigger by id (None when unknown)."""
+        rec = self.store.get_record(TRIGGER_RECORD_KIND, trigger_id)
+        return None if rec is None else RetrainingTrigger.from_body(rec.body)
+
+    def list_promotion_requests(
+        self, model_name: str | None = None, pending_only: bool = False
+    ) -> list[PromotionRequest]:
+        """Promotion requests, oldest first."""
+        status = RequestStatus.PENDING if pending_only else None
+        return PromotionRequests(self.store, self.clock).list(model_name, status)
+
+    def get_promotion_request(self, request_id: str) -> PromotionRequest:
+        """One promotion request (NotFoundError when unknown)."""
+        return PromotionRequests(self.store, self.clock).get(request_id)
+
+    def get_rollout(self, model_name: str) -> RolloutReport:
+        """The model's last stored rollout (as its engine last persisted it)."""
+        return stored_report(self.store, model_name)
+
+    def list_rollouts(self) -> list[RolloutReport]:
+        """Every model's last stored rollout, by model name."""
+        return [stored_report(self.store, name) for name in rollout_models(self.store)]
+
+    @property
+    def ab_tests(self) -> ABTestingFramework:
+        """The stored A/B tests with their results, loaded on first use (read-only)."""
+        if self._ab_tests is None:
+            tests = ABTestingFramework(self.store, self.clock)
+            tests.load()
+            self._ab_tests = tests
+        return self._ab_tests
 
     # ------------------------------------------------------------------ health and stats
     async def health_check(self) -> HealthStatus:

@@ -24,6 +24,7 @@ from ordinis.engines.learning.feedback.data_validation import (
 )
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.feedback.triggers import (
+    TRIGGER_RECORD_KIND,
     RetrainingTrigger,
     TriggerStatus,
     TriggerType,
@@ -32,7 +33,6 @@ from ordinis.engines.learning.observability.metrics import LearningMetrics
 
 log = logging.getLogger(__name__)
 
-TRIGGER_RECORD_KIND = "retrain_trigger"
 DAY = timedelta(days=1)
 
 

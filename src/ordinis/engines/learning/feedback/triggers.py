@@ -82,6 +82,7 @@ _TRAINED_STATUSES = frozenset(
 )
 
 
+TRIGGER_RECORD_KIND = "retrain_trigger"
 _TIME_FIELDS = ("created_at", "decided_at", "training_started_at", "finished_at", "updated_at")
 
 

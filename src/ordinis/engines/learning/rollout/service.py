@@ -13,7 +13,6 @@ import math
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -44,8 +43,14 @@ from ordinis.engines.learning.rollout.controller import ControllerDeps, RolloutC
 from ordinis.engines.learning.rollout.evidence import PendingPrediction, PredictionLedger, position
 from ordinis.engines.learning.rollout.machine import Move
 from ordinis.engines.learning.rollout.plan import build_plan
+from ordinis.engines.learning.rollout.report import (
+    RolloutReport,
+    report_of,
+    rollout_models,
+    stored_report,
+)
 from ordinis.engines.learning.rollout.router import RoutedModel, RouteTable
-from ordinis.engines.learning.rollout.sequential import Analysis, SequentialSettings
+from ordinis.engines.learning.rollout.sequential import SequentialSettings
 from ordinis.engines.learning.rollout.shadow import (
     ShadowRequest,
     ShadowResult,
@@ -55,7 +60,6 @@ from ordinis.engines.learning.rollout.shadow import (
 from ordinis.engines.learning.rollout.state import (
     ROLLOUT_KIND,
     RollbackReason,
-    RolloutDecision,
     RolloutPhase,
     RolloutState,
 )
@@ -87,28 +91,6 @@ class Prediction:
     value: float
     role: str
     rollout_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RolloutReport:
-    """``engine.get_rollout``: state, step, traffic, evidence so far, every decision."""
-
-    rollout_id: str
-    model_name: str
-    candidate: str
-    champion: str | None
-    strategy: RolloutStrategy
-    phase: RolloutPhase
-    step: int
-    traffic: float
-    started_at: datetime
-    phase_started_at: datetime
-    ended_at: datetime | None
-    evidence: Analysis
-    outcomes: int
-    shadow_agreement: float | None
-    rollback_reason: str | None
-    decisions: tuple[RolloutDecision, ...]
 
 
 class RolloutService:
@@ -561,28 +543,14 @@ class RolloutService:
 
     def reports(self) -> list[RolloutReport]:
         """Every model's current (or last) rollout, by model name."""
-        names = set(self.controllers)
-        names.update(rec.tag for rec in self.deps.store.list_records(ROLLOUT_KIND) if rec.tag)
-        return [self.report(name) for name in sorted(names)]
+        return [self.report(name)
+                for name in rollout_models(self.deps.store, live=self.controllers)]
 
     def report(self, model_name: str) -> RolloutReport:
         ctl = self.controllers.get(model_name)
         if ctl is None:
-            for rec in reversed(self.deps.store.list_records(ROLLOUT_KIND, tag=model_name)):
-                st = RolloutState.from_dict(rec.body)
-                return _report(st, None)
-            raise NotFoundError(f"model_name={model_name!r} has never had a rollout")
-        return _report(ctl.state, ctl)
-
-
-def _report(st: RolloutState, ctl: RolloutController | None) -> RolloutReport:
-    from ordinis.engines.learning.rollout.evidence import EvidenceBook
-
-    book = ctl.book if ctl is not None else EvidenceBook.from_dict(st.evidence, st.plan.analysis)
-    return RolloutReport(
-        st.rollout_id, st.model_name, st.candidate, st.champion, st.strategy, st.phase, st.step,
-        st.traffic, st.started_at, st.phase_started_at, st.ended_at, book.analyse(),
-        book.outcomes, st.shadow_agreement, st.rollback_reason, tuple(st.decisions))
+            return stored_report(self.deps.store, model_name)
+        return report_of(ctl.state, ctl.book)
 
 
 def _n_rows(features: Any) -> int:

@@ -21,14 +21,14 @@ async def alerts(
     model_name: str | None = None, start: datetime | None = None, end: datetime | None = None,
 ) -> dict[str, object]:
     """Drift alerts, oldest first."""
-    found = await asyncio.to_thread(engine.get_drift_alerts, model_name, start, end)
-    return s.page([convert.alert(a) for a in found], limit, offset)
+    return await asyncio.to_thread(
+        reads.drift_alerts_page, engine, limit, offset, model_name, start, end)
 
 
 @router.get("/baselines", response_model=dict[str, dict[str, s.Num]])
 async def baselines(engine: Engine, who: Reader) -> dict[str, dict[str, float | None]]:
     """Every model's drift baseline metrics."""
-    return {k: s.nums(v) for k, v in engine.list_baselines().items()}
+    return reads.baselines(engine)
 
 
 @router.get("/baselines/{model_name}", response_model=dict[str, s.Num])

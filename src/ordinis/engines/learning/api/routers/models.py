@@ -106,8 +106,8 @@ async def list_requests(
     model_name: str | None = None, pending: bool = False,
 ) -> dict[str, object]:
     """Promotion requests, oldest first."""
-    reqs = await asyncio.to_thread(engine.list_promotion_requests, model_name, pending)
-    return s.page([convert.request(r) for r in reqs], limit, offset)
+    return await asyncio.to_thread(reads.requests_page, engine, limit, offset, model_name,
+                                   pending)
 
 
 @router.get("/promotions/{request_id}", response_model=s.PromotionRequestOut)

@@ -7,8 +7,7 @@ import asyncio
 
 from fastapi import APIRouter
 
-from ordinis.engines.learning import NotFoundError
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Operator, Reader
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -30,17 +29,10 @@ async def list_triggers(
     model_name: str | None = None,
 ) -> dict[str, object]:
     """Retraining triggers, oldest first, with their status and every step's outcome."""
-    triggers = await asyncio.to_thread(engine.list_retraining_triggers, model_name)
-    return s.page([convert.trigger(t) for t in triggers], limit, offset)
+    return await asyncio.to_thread(reads.triggers_page, engine, limit, offset, model_name)
 
 
 @router.get("/triggers/{trigger_id}", response_model=s.TriggerOut)
 async def show_trigger(trigger_id: str, engine: Engine, who: Reader) -> s.TriggerOut:
     """One retraining trigger: where its chain is, or how it ended and why."""
-    found = engine.get_retraining_trigger(trigger_id)
-    if found is None:
-        raise NotFoundError(
-            f"no retraining trigger {trigger_id!r}; `ordinis-learning models retrains` "
-            "(GET /v1/triggers) lists the known ones"
-        )
-    return convert.trigger(found)
+    return reads.trigger(engine, trigger_id)

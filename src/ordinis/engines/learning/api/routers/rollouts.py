@@ -13,8 +13,8 @@ import asyncio
 
 from fastapi import APIRouter, Query
 
-from ordinis.engines.learning import FieldProblem, NotFoundError, ValidationError
-from ordinis.engines.learning.api import convert
+from ordinis.engines.learning import FieldProblem, ValidationError
+from ordinis.engines.learning.api import convert, reads
 from ordinis.engines.learning.api import schemas as s
 from ordinis.engines.learning.api.auth import Approver, Operator, Reader, Writer
 from ordinis.engines.learning.api.deps import Engine, Limit, Offset
@@ -28,11 +28,7 @@ async def list_rollouts(
     active: bool | None = None,
 ) -> dict[str, object]:
     """Each model's current (or last) rollout, by model name; ``active`` filters."""
-    reports = await asyncio.to_thread(engine.list_rollouts)
-    out = [convert.rollout(r) for r in reports]
-    if active is not None:
-        out = [r for r in out if r.active is active]
-    return s.page(out, limit, offset)
+    return await asyncio.to_thread(reads.rollouts_page, engine, limit, offset, active)
 
 
 @router.get("/rollouts/{model_name}", response_model=s.RolloutOut)
@@ -70,17 +66,8 @@ async def abort_rollout(
     return convert.rollout(await engine.abort_rollout(model_name, body.reason, actor=who.name))
 
 
-def _known(engine: Engine, test_id: str) -> None:
-    """A 404 naming the known tests when ``test_id`` is not one of them."""
-    tests = engine.ab_tests.tests
-    if test_id not in tests:
-        raise NotFoundError(f"test_id={test_id!r} is not an A/B test; known: "
-                            f"{', '.join(sorted(tests)) or 'none'}")
-
-
-def _ab_test(engine: Engine, test_id: str) -> s.ABTestOut:
-    _known(engine, test_id)
-    return convert.ab_test(engine.ab_tests.tests[test_id], engine.ab_tests.results(test_id))
+_known = reads.known_ab_test
+_ab_test = reads.ab_test
 
 
 @router.get("/ab-tests", response_model=s.Page[s.ABTestOut])
@@ -89,9 +76,7 @@ async def list_ab_tests(
     status: str | None = None,
 ) -> dict[str, object]:
     """Every A/B test with its results, oldest first; ``status`` (running, stopped) filters."""
-    tests = sorted(engine.ab_tests.tests.values(), key=lambda t: (t.created_at, t.test_id))
-    out = [_ab_test(engine, t.test_id) for t in tests if status in (None, t.status)]
-    return s.page(out, limit, offset)
+    return reads.ab_tests_page(engine, limit, offset, status)
 
 
 @router.post("/ab-tests", response_model=s.ABTestOut, status_code=201)
