@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli
+from cli_helpers import cli, runner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from server_helpers import Live, live_server
 
 from ordinis.engines.learning import EventType, LearningEngine, LearningEngineConfig
+from ordinis.engines.learning.cli import app
 from ordinis.engines.learning.cli.vocab import EVENT_TYPES, STAGES
 
 
@@ -93,9 +95,37 @@ def test_no_wait_belongs_to_url_mode(tmp_path: Path) -> None:
     assert "--no-wait needs a running server (--url)" in r.output
 
 
-def test_token_hash_is_the_sha256() -> None:
-    r = cli("token", "hash", "s3cret")
-    assert r.stdout.strip() == hashlib.sha256(b"s3cret").hexdigest()
+def test_token_hash_is_the_sha256_of_a_token_given_or_read_from_stdin() -> None:
+    secret = "correct-horse-battery-staple"
+    r = cli("token", "hash", secret)
+    assert r.exit_code == 0 and r.stdout.strip() == hashlib.sha256(secret.encode()).hexdigest()
+    piped = runner.invoke(app, ["token", "hash"], input=secret + "\n")  # out of the history
+    assert piped.exit_code == 0 and piped.stdout.strip() == r.stdout.strip()
+    dashed = runner.invoke(app, ["token", "hash", "-"], input=secret + "\n")
+    assert dashed.exit_code == 0 and dashed.stdout.strip() == r.stdout.strip()
+
+
+def test_an_empty_short_or_padded_token_is_refused_with_the_way_to_make_one() -> None:
+    for given, says in ((["s3cret"], "has 6 characters; use at least 16"),
+                        (["   "], "the token is empty"),
+                        ([" correct-horse-battery-staple"], "starts or ends with whitespace")):
+        r = cli("token", "hash", *given)
+        assert r.exit_code == 2 and r.stdout == "", given
+        assert says in " ".join(r.output.split()), r.output
+    empty = runner.invoke(app, ["token", "hash"], input="\n")
+    assert empty.exit_code == 2 and "token new" in " ".join(empty.output.split())
+
+
+def test_token_new_is_random_and_its_hash_is_what_the_server_looks_up() -> None:
+    from ordinis.engines.learning.api import hash_token
+
+    made = [json.loads(cli("token", "new", "--json").stdout) for _ in range(2)]
+    assert made[0]["token"] != made[1]["token"]
+    for m in made:
+        assert len(m["token"]) >= 43 and m["sha256"] == hash_token(m["token"])
+    r = cli("token", "new")
+    token, digest = re.findall(r"(?:token|sha256):\s+(\S+)", r.stdout)
+    assert digest == hash_token(token)
 
 
 def test_unreachable_or_malformed_url_is_a_clear_refusal() -> None:

@@ -13,11 +13,12 @@ from ordinis.engines.learning.cli import (
     parity_commands,
     retrain_commands,
     rollout_commands,
+    token_commands,
 )
 from ordinis.engines.learning.cli.commands import app
 
 # their commands register on import
 _REGISTERED = (model_commands, ops_commands, parity_commands, retrain_commands,
-               rollout_commands)
+               rollout_commands, token_commands)
 
 __all__ = ["app"]

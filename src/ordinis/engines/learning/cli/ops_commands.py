@@ -23,7 +23,6 @@ from ordinis.engines.learning.cli.commands import (
     audit_app,
     breakers_app,
     drift_app,
-    token_app,
 )
 
 
@@ -317,14 +316,6 @@ def demo(
     except (LearningEngineError, ValueError) as exc:
         r.fail(str(exc))
         raise typer.Exit(2) from None
-
-
-@token_app.command("hash")
-def token_hash(token: str = typer.Argument(..., help="The secret token")) -> None:
-    """Print the SHA-256 to put in the tokens file (store hashes, never tokens)."""
-    import hashlib
-
-    r.out.print(hashlib.sha256(token.encode("utf-8")).hexdigest())
 
 
 _ = CliError
