@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from server_helpers import live_server, seed_rollout
 
 
-def test_loop_state_read_from_the_store_is_what_the_server_sends(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The data dir's SQLite file, or a PostgreSQL schema of the test's own (dropped after)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    pg: str = request.getfixturevalue("pg_url")
+    schema = f"t_loop_{uuid.uuid4().hex[:12]}"
+    yield f"{pg}?schema={schema}"
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_loop_state_read_from_the_store_is_what_the_server_sends(
+    tmp_path: Path, store_url: str | None
+) -> None:
     data = tmp_path / "learning"
-    with live_server(data, approval="manual", auto_retrain_enabled=False,
+    with live_server(data, store_url=store_url, approval="manual", auto_retrain_enabled=False,
                      require_eval_pass=False) as live:
         eng = live.engine
         seed_rollout(live, "cro")  # a shadow rollout and an approved promotion request
@@ -52,7 +71,7 @@ def test_loop_state_read_from_the_store_is_what_the_server_sends(tmp_path: Path)
         requests = [r["request_id"] for r in answer_of(live.url, "/v1/promotions")["items"]]
         queries.append((f"/v1/promotions/{requests[0]}", {}))
         headers = {"Authorization": "Bearer tok-reader"}
-        cfg = LearningEngineConfig.create(data_dir=data)
+        cfg = LearningEngineConfig.create(data_dir=data, store_url=store_url)
         with EngineReader(cfg) as reader, httpx.Client(base_url=live.url, headers=headers) as http:
             for path, params in queries:
                 served = http.get(path, params=params)
