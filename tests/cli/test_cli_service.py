@@ -237,6 +237,11 @@ async def test_drift_alerts_and_audit_tail_take_the_newest_n(tmp_path: Path) -> 
         r = cli("drift", "alerts", flag, "2", "--json", "--data-dir", str(tmp_path))
         assert r.exit_code == 0, r.output
         assert [a["model_name"] for a in json.loads(r.stdout)] == ["beta", "gamma"]
+    r = cli("drift", "alerts", "-n", "10", "--json", "--data-dir", str(tmp_path))
+    assert [a["model_name"] for a in json.loads(r.stdout)] == ["alpha", "beta", "gamma"]
+    r = cli("drift", "alerts", "-n", "1", "--model", "alpha", "--json", "--data-dir",
+            str(tmp_path))
+    assert [a["model_name"] for a in json.loads(r.stdout)] == ["alpha"]
     r = cli("audit", "tail", "--limit", "1", "--json", "--data-dir", str(tmp_path))
     assert [a["action"] for a in json.loads(r.stdout)] == ["engine.stop"]
     r = cli("drift", "alerts", "-n", "0", "--data-dir", str(tmp_path))

@@ -285,6 +285,20 @@ def jobs_cancel(job_id: str, url: str | None = UrlOpt, token: str | None = Token
         r.out.print(f"{job['job_id']}: {job['status']}")
 
 
+def _newest(c: Client, path: str, n: int, **params: Any) -> list[dict[str, Any]]:
+    """The last ``n`` items of a paginated list (oldest first), reading only their pages."""
+    total = int(c.get(path, limit=1, offset=0, **params)["total"])
+    items: list[dict[str, Any]] = []
+    offset = max(total - n, 0)
+    while offset < total:
+        page = c.get(path, limit=min(1000, total - offset), offset=offset, **params)
+        if not page["items"]:
+            break
+        items.extend(page["items"])
+        offset += len(page["items"])
+    return items
+
+
 def _all(c: Client, path: str, **params: Any) -> list[dict[str, Any]]:
     """Every item of a paginated list."""
     items: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from ordinis.engines.learning.cli.commands import (
     TokenOpt,
     UrlOpt,
     _all,
+    _newest,
     _session,
     app,
     audit_app,
@@ -36,8 +37,8 @@ def drift_alerts(model: str | None = typer.Option(None),
                  config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
     """Drift alerts, oldest first."""
     with _session(url, token, data_dir, config, json_out) as (c, js):
-        alerts = _all(c, "/v1/drift/alerts", model_name=model)
-        alerts = alerts[-n:] if n else alerts
+        alerts = (_newest(c, "/v1/drift/alerts", n, model_name=model) if n
+                  else _all(c, "/v1/drift/alerts", model_name=model))
         if js:
             return r.as_json(alerts)
         r.table(("at", "model", "type", "severity", "metric", "current", "baseline"), [
