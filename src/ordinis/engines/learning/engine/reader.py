@@ -45,7 +45,11 @@ from ordinis.engines.learning.drift.records import ALERT_KIND, drift_alert_from_
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import IDENTITY_KEY, IDENTITY_KIND
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
-from ordinis.engines.learning.feedback.triggers import TRIGGER_RECORD_KIND, RetrainingTrigger
+from ordinis.engines.learning.feedback.triggers import (
+    RetrainingTrigger,
+    stored_trigger,
+    stored_triggers,
+)
 from ordinis.engines.learning.governance.approvals import (
     PromotionRequest,
     PromotionRequests,
@@ -323,13 +327,11 @@ class EngineReader:
         end: datetime | None = None,
     ) -> list[RetrainingTrigger]:
         """Retraining triggers created in ``[start, end)``, oldest first, with every step."""
-        recs = self.store.list_records(TRIGGER_RECORD_KIND, tag=model_name, start=start, end=end)
-        return [RetrainingTrigger.from_body(r.body) for r in recs]
+        return stored_triggers(self.store, model_name, start, end)
 
     def get_retraining_trigger(self, trigger_id: str) -> RetrainingTrigger | None:
         """One retraining trigger by id (None when unknown)."""
-        rec = self.store.get_record(TRIGGER_RECORD_KIND, trigger_id)
-        return None if rec is None else RetrainingTrigger.from_body(rec.body)
+        return stored_trigger(self.store, trigger_id)
 
     def list_promotion_requests(
         self, model_name: str | None = None, pending_only: bool = False

@@ -28,6 +28,8 @@ from ordinis.engines.learning.feedback.triggers import (
     RetrainingTrigger,
     TriggerStatus,
     TriggerType,
+    stored_trigger,
+    stored_triggers,
 )
 from ordinis.engines.learning.observability.metrics import LearningMetrics
 
@@ -182,8 +184,7 @@ class RetrainingPolicy:
 
     def get(self, trigger_id: str) -> RetrainingTrigger | None:
         """A stored trigger by id."""
-        rec = self.store.get_record(TRIGGER_RECORD_KIND, trigger_id)
-        return None if rec is None else RetrainingTrigger.from_body(rec.body)
+        return stored_trigger(self.store, trigger_id)
 
     def list_triggers(
         self,
@@ -192,8 +193,7 @@ class RetrainingPolicy:
         end: datetime | None = None,
     ) -> list[RetrainingTrigger]:
         """Stored triggers created in ``[start, end)``, oldest first."""
-        recs = self.store.list_records(TRIGGER_RECORD_KIND, tag=model_name, start=start, end=end)
-        return [RetrainingTrigger.from_body(r.body) for r in recs]
+        return stored_triggers(self.store, model_name, start, end)
 
     def _count(self, trigger: RetrainingTrigger, outcome: str) -> None:
         self.metrics.retrain_triggers_total.labels(

@@ -19,6 +19,7 @@ from croniter import croniter
 from ordinis.engines.learning.core.clock import Clock
 from ordinis.engines.learning.core.ids import new_id
 from ordinis.engines.learning.core.models import DriftAlert, DriftSeverity
+from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.feedback.pipeline_spec import (
     ConsecutiveLossRuleConfig,
     DegradationRuleConfig,
@@ -420,3 +421,20 @@ class TriggerEvaluator:
 
     def on_tick(self) -> list[RetrainingTrigger]:
         return self.schedule.due()
+
+
+def stored_trigger(store: EventStore, trigger_id: str) -> RetrainingTrigger | None:
+    """A stored trigger by id (None when unknown)."""
+    rec = store.get_record(TRIGGER_RECORD_KIND, trigger_id)
+    return None if rec is None else RetrainingTrigger.from_body(rec.body)
+
+
+def stored_triggers(
+    store: EventStore,
+    model_name: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[RetrainingTrigger]:
+    """Stored triggers created in ``[start, end)``, oldest first."""
+    recs = store.list_records(TRIGGER_RECORD_KIND, tag=model_name, start=start, end=end)
+    return [RetrainingTrigger.from_body(r.body) for r in recs]
