@@ -181,3 +181,15 @@ def test_ndjson_is_its_non_blank_lines(lines: list[bytes], sep: bytes) -> None:
         assert err.value.problems[0].field.startswith("line ")
         return
     assert decode_batch(body, ndjson=True) == want
+
+
+def test_a_batch_wrapped_in_an_object_is_refused_naming_the_key_and_the_fix() -> None:
+    """{"events": [...]} is a common guess; it is refused as a whole, not read as one event
+    with an unknown field, and nothing of it is taken."""
+    body = orjson.dumps({"events": [GOOD, GOOD]})
+    with pytest.raises(ValidationError) as err:
+        decode_batch(body, ndjson=False)
+    (problem,) = err.value.problems
+    assert problem.field == "body" and "'events'" in problem.problem
+    assert "send the list itself" in problem.problem
+    assert decode_batch(orjson.dumps(GOOD), ndjson=False) == [GOOD]  # one event alone is fine

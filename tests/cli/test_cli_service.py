@@ -269,3 +269,33 @@ async def test_drift_check_inside_an_open_episode_still_says_it_drifted(tmp_path
     assert shown["metrics"][0]["episode_severity"] == "critical"  # recovering, still open
     alerts = json.loads(cli("drift", "alerts", "--json", *opts).stdout)
     assert len(alerts) == 1  # the command only ever raised the first
+
+
+def _event(i: int) -> dict[str, object]:
+    return {"event_type": "signal_generated", "source_engine": "signal", "symbol": "SPY",
+            "timestamp": f"2024-01-02T14:{i:02d}:00+00:00", "payload": {"x": float(i)},
+            "outcome": 0.001 * i}
+
+
+def test_events_ingest_takes_ndjson_or_a_json_array_and_refuses_a_wrapper(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "learning"
+    ndjson = tmp_path / "a.ndjson"
+    ndjson.write_text("\n".join(json.dumps(_event(i)) for i in range(5)) + "\n\n")
+    array = tmp_path / "b.json"
+    array.write_text(json.dumps([_event(i) for i in range(5, 9)], indent=2))  # many lines
+    for path, n in ((ndjson, 5), (array, 4)):
+        r = cli("events", "ingest", str(path), "--batch", "3", "--data-dir", str(data))
+        assert r.exit_code == 0, r.output
+        assert f"committed {n} events" in r.output
+    wrapped = tmp_path / "c.json"
+    wrapped.write_text(json.dumps({"events": [_event(20), _event(21)]}))
+    r = cli("events", "ingest", str(wrapped), "--data-dir", str(data))
+    flat = " ".join(r.output.split())
+    assert r.exit_code == 2 and "holding a list under 'events'; send the list itself" in flat
+    stats = json.loads(cli("events", "stats", "--json", "--data-dir", str(data)).stdout)
+    assert stats["total"] == 9  # nothing of the refused file was taken
+    r = cli("events", "ingest", str(tmp_path / "nope.json"), "--data-dir", str(tmp_path / "x"))
+    assert r.exit_code == 2 and "cannot read it" in r.output
+    assert not (tmp_path / "x").exists()  # a bad file opens no engine and creates nothing

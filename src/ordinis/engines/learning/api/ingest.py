@@ -39,10 +39,26 @@ def decode_batch(body: bytes, ndjson: bool) -> list[Any]:
         if not isinstance(items, list):
             raise ValidationError("events", [FieldProblem(
                 "body", type(items).__name__, "must be a JSON array of event objects")])
+    if len(items) == 1:
+        _refuse_a_wrapper(items[0])
     if len(items) > MAX_BATCH:
         raise ValidationError("events", [FieldProblem(
             "body", len(items), f"has more than {MAX_BATCH} events; split the batch")])
     return list(items)
+
+
+def _refuse_a_wrapper(item: Any) -> None:
+    """``{"events": [...]}`` is a common guess at the format: refuse it as a whole, naming
+    the key and the fix, rather than as one event with an unknown field."""
+    if not isinstance(item, dict) or "event_type" in item:
+        return
+    wrapped = [k for k, v in item.items() if isinstance(v, list)]
+    if wrapped:
+        raise ValidationError("events", [FieldProblem(
+            "body", f"{{{wrapped[0]!r}: [...]}}",
+            f"is an object holding a list under {wrapped[0]!r}; send the list itself (a JSON "
+            "array of events) or NDJSON, one event per line (Content-Type: "
+            "application/x-ndjson)")])
 
 
 def _raise_bad_line(lines: list[bytes]) -> None:

@@ -148,14 +148,20 @@ def events_tail(
 
 @events_app.command("ingest")
 def events_ingest(
-    path: Path = typer.Argument(..., help="NDJSON file, one event per line"),
+    path: Path = typer.Argument(..., help="NDJSON file (one event per line) or a JSON array "
+                                "of events"),
     batch: int = typer.Option(1000, min=1, max=100_000),
     url: str | None = UrlOpt, token: str | None = TokenOpt,
     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Send an NDJSON file in batches; each batch is acknowledged after commit."""
-    lines = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    """Send an NDJSON file (or a JSON array file) in batches; each batch is acknowledged
+    after commit."""
+    try:  # the file first: a bad one opens no engine and creates no data dir
+        lines = _event_lines(path)
+    except CliError as exc:
+        r.fail(str(exc))
+        raise typer.Exit(2) from None
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         total = 0
         for i in range(0, len(lines), batch):
@@ -165,6 +171,24 @@ def events_ingest(
         if js:
             return r.as_json({"accepted": total, "committed": True})
         r.out.print(f"committed {total:,} events from {path}")
+
+
+def _event_lines(path: Path) -> list[bytes]:
+    """The file's events as NDJSON lines: its non-blank lines, or a JSON array's items."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not raw.lstrip().startswith(b"["):
+        return [ln for ln in raw.splitlines() if ln.strip()]
+    import orjson
+
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise CliError(f"{path}: starts as a JSON array but is not JSON ({exc}); give a JSON "
+                       "array of events or NDJSON, one event per line") from None
+    return [orjson.dumps(item) for item in items]
 
 
 # ---------------------------------------------------------------------------- jobs
