@@ -108,3 +108,26 @@ def test_ab_tests_created_assigned_and_recorded_from_the_cli(tmp_path: Path) -> 
     assert r.exit_code == 0, r.output
     assert "each treatment against flat" in r.output
     assert re.search(r"half .* undecided", r.output) and re.search(r"kelly .* undecided", r.output)
+
+
+async def test_an_ab_table_leads_with_the_difference_and_its_interval(tmp_path: Path) -> None:
+    """Trading outcomes often have a control mean near zero, where a lift (difference over
+    that mean) is huge on noise; the table shows the difference in the outcome's units first,
+    with its anytime-valid interval, then the lift."""
+    from ordinis.engines.learning import LearningEngine, LearningEngineConfig
+
+    data = tmp_path / "learning"
+    async with LearningEngine(LearningEngineConfig(data_dir=data)) as engine:
+        t = engine.ab_tests.create_test("sizing", variants=("flat", "kelly"), min_samples=2)
+        engine.ab_tests.record_results(t.test_id, [
+            ("flat", 0.01 * (-1) ** i, None) for i in range(20)] + [
+            ("kelly", 0.5 + 0.01 * (-1) ** i, None) for i in range(20)])
+    doc = json.loads(cli("rollouts", "ab", t.test_id, "--json", "--data-dir", str(data)).stdout)
+    r = cli("rollouts", "ab", t.test_id, "--data-dir", str(data))
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.replace("│", " ").split())
+    assert "difference interval lift" in " ".join(r.output.replace("┃", " ").split())
+    assert f"{doc['difference']:+.4g}" == "+0.5" and "+0.5 [" in flat
+    lower, upper = f"{doc['difference_lower']:+.4g}", f"{doc['difference_upper']:+.4g}"
+    assert 0.4 < doc["difference_lower"] < 0.5 < doc["difference_upper"] < 0.6
+    assert f"[{lower}," in flat and f"{upper}]" in flat  # the cell may wrap between the two

@@ -122,29 +122,39 @@ def rollouts_abort(model: str, reason: str = typer.Option(..., help="Why (audite
         _print(ro)
 
 
-AB_COLUMNS = ("test_id", "name", "status", "n", "lift", "interval", "p", "decision")
+# The difference of means (in the outcome's own units, e.g. PnL per trade) with its
+# anytime-valid interval comes first: the lift divides it by the control's mean, which for
+# trading outcomes is often near zero, so a lift alone can read +186% on a difference of noise.
+AB_COLUMNS = ("test_id", "name", "status", "n", "difference", "interval", "lift", "p",
+              "decision")
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:+.1%}"
 
 
-def _figures(x: dict[str, Any]) -> tuple[str, str, str]:
-    """Lift, its interval and the p-value of a test's (leading) or one comparison's figures."""
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.4g}"
+
+
+def _figures(x: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Difference, its interval, lift and p-value of a test's (leading) or one comparison's
+    figures."""
     p = "-" if x["p_value"] is None else f"{x['p_value']:.3g}"
-    return _pct(x["lift"]), f"[{_pct(x['lift_lower'])}, {_pct(x['lift_upper'])}]", p
+    interval = f"[{_num(x['difference_lower'])}, {_num(x['difference_upper'])}]"
+    return _num(x["difference"]), interval, _pct(x["lift"]), p
 
 
 def _ab_row(t: dict[str, Any]) -> tuple[Any, ...]:
-    """One test; with several treatments, the lift is the leading one's (named)."""
+    """One test; with several treatments, the figures are the leading one's (named)."""
     n = "/".join(str(v["n"]) for v in t["stats"])
-    lift, interval, p = _figures(t)
+    diff, interval, lift, p = _figures(t)
     if len(t["comparisons"]) > 1:
-        lift = f"{t['leading']} {lift}"
-    return (t["test_id"], t["name"], t["status"], n, lift, interval, p, t["decision"])
+        diff = f"{t['leading']} {diff}"
+    return (t["test_id"], t["name"], t["status"], n, diff, interval, lift, p, t["decision"])
 
 
-COMPARISON_COLUMNS = ("treatment", "lift", "interval", "p", "alpha", "verdict")
+COMPARISON_COLUMNS = ("treatment", "difference", "interval", "lift", "p", "alpha", "verdict")
 
 
 def _comparison_row(x: dict[str, Any]) -> tuple[Any, ...]:
