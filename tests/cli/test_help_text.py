@@ -34,6 +34,15 @@ def test_every_command_help_is_one_paragraph_without_rest_markup() -> None:
             assert "``" not in helped, f"{path} {param.name}: reST double backticks"
 
 
+def test_every_argument_and_option_says_what_it_is() -> None:
+    """``--help`` describes every parameter: a bare ``NAME`` or ``--stage`` leaves the user
+    guessing whether a version, a model or a stage name goes there."""
+    bare = [f"{path} {param.name}" for path, cmd in _commands(typer.main.get_command(app))
+            for param in cmd.params
+            if param.name != "help" and not (getattr(param, "help", None) or "").strip()]
+    assert bare == []
+
+
 def test_the_readme_lists_every_command_and_nothing_else() -> None:
     """README's one-line map of the command line is the whole CLI, no more and no less."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()

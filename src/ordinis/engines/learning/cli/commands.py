@@ -38,6 +38,7 @@ UrlOpt = typer.Option(None, "--url", help="A running server, e.g. http://127.0.0
                       "(env ORDINIS_LEARNING_URL)")
 TokenOpt = typer.Option(None, "--token", help="Bearer token (env ORDINIS_LEARNING_TOKEN)")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts")
+JobArg = typer.Argument(..., help="The job's id (`jobs list` lists them)")
 TailOpt = typer.Option(20, "-n", "--limit", min=1, max=1000, help="How many of the newest")
 
 
@@ -150,7 +151,7 @@ def events_tail(
 def events_ingest(
     path: Path = typer.Argument(..., help="NDJSON file (one event per line) or a JSON array "
                                 "of events"),
-    batch: int = typer.Option(1000, min=1, max=100_000),
+    batch: int = typer.Option(1000, min=1, max=100_000, help="Events per request"),
     url: str | None = UrlOpt, token: str | None = TokenOpt,
     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
     json_out: bool = JsonOpt,
@@ -214,7 +215,7 @@ def jobs_list(model: str | None = typer.Option(None, help="Only this model"),
 
 
 @jobs_app.command("show")
-def jobs_show(job_id: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+def jobs_show(job_id: str = JobArg, url: str | None = UrlOpt, token: str | None = TokenOpt,
               data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
               json_out: bool = JsonOpt) -> None:
     """One job: status, progress, metrics, error."""
@@ -292,7 +293,7 @@ def _follow(c: Client, job: dict[str, Any], model: str, quiet: bool) -> dict[str
 
 
 @jobs_app.command("cancel")
-def jobs_cancel(job_id: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+def jobs_cancel(job_id: str = JobArg, url: str | None = UrlOpt, token: str | None = TokenOpt,
                 data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                 json_out: bool = JsonOpt) -> None:
     """Cancel a queued or running job."""

@@ -22,6 +22,13 @@ from ordinis.engines.learning.cli.commands import (
 )
 
 VersionArg = typer.Argument(None, help="The version, when the first argument is the bare name")
+VersionNameArg = typer.Argument(..., help="The version, name:vN (or the bare name, then the "
+                                "version)")
+ModelArg = typer.Argument(..., help="The model's name")
+StageOpt = typer.Option("production", help="The stage: production, staging, development or "
+                        "archived")
+RequestArg = typer.Argument(..., help="The promotion request's id (`models requests` lists "
+                            "them)")
 
 
 @models_app.command("list")
@@ -44,7 +51,8 @@ def models_list(url: str | None = UrlOpt, token: str | None = TokenOpt,
 
 
 @models_app.command("show")
-def models_show(name: str, version: str | None = VersionArg, url: str | None = UrlOpt,
+def models_show(name: str = VersionNameArg, version: str | None = VersionArg,
+                url: str | None = UrlOpt,
                 token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
                 config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
     """One version (`name:vN` or `name vN`): metrics, parameters, lineage, artifact hash."""
@@ -61,7 +69,7 @@ def models_show(name: str, version: str | None = VersionArg, url: str | None = U
 
 
 @models_app.command("history")
-def models_history(name: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+def models_history(name: str = ModelArg, url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
     """Every stage change of a model: when, which version, from/to, who and why."""
@@ -76,8 +84,9 @@ def models_history(name: str, url: str | None = UrlOpt, token: str | None = Toke
 
 
 @models_app.command("at")
-def models_at(name: str, at: str = typer.Argument(..., help="ISO time, e.g. 2024-03-01T00:00Z"),
-              stage: str = typer.Option("production"), url: str | None = UrlOpt,
+def models_at(name: str = ModelArg,
+              at: str = typer.Argument(..., help="ISO time, e.g. 2024-03-01T00:00Z"),
+              stage: str = StageOpt, url: str | None = UrlOpt,
               token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
               config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
     """Which version held `stage` at time T."""
@@ -89,7 +98,8 @@ def models_at(name: str, at: str = typer.Argument(..., help="ISO time, e.g. 2024
 
 
 @models_app.command("promote")
-def models_promote(name: str, stage: str = typer.Argument(..., help="target stage"),
+def models_promote(name: str = VersionNameArg,
+                   stage: str = typer.Argument(..., help="The target stage"),
                    reason: str = typer.Option("", help="Why (audited)"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
@@ -105,7 +115,7 @@ def models_promote(name: str, stage: str = typer.Argument(..., help="target stag
 
 
 @models_app.command("request")
-def models_request(name: str, stage: str = typer.Option("production"),
+def models_request(name: str = VersionNameArg, stage: str = StageOpt,
                    reason: str = typer.Option("", help="Why (audited)"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
@@ -122,7 +132,8 @@ def models_request(name: str, stage: str = typer.Option("production"),
 
 
 @models_app.command("approve")
-def models_approve(request_id: str, reason: str = typer.Option(""),
+def models_approve(request_id: str = RequestArg,
+                   reason: str = typer.Option("", help="Why (audited)"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
@@ -135,7 +146,8 @@ def models_approve(request_id: str, reason: str = typer.Option(""),
 
 
 @models_app.command("reject")
-def models_reject(request_id: str, reason: str = typer.Option(..., help="Why (audited)"),
+def models_reject(request_id: str = RequestArg,
+                  reason: str = typer.Option(..., help="Why (audited)"),
                   url: str | None = UrlOpt, token: str | None = TokenOpt,
                   data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                   json_out: bool = JsonOpt) -> None:
@@ -164,7 +176,7 @@ def models_requests(pending: bool = typer.Option(False, help="Only pending ones"
 
 
 @models_app.command("blockers")
-def models_blockers(name: str, stage: str = typer.Option("production"),
+def models_blockers(name: str = VersionNameArg, stage: str = StageOpt,
                     url: str | None = UrlOpt, token: str | None = TokenOpt,
                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                     json_out: bool = JsonOpt) -> None:
@@ -189,7 +201,7 @@ def _print_blockers(blockers: list[dict[str, Any]]) -> None:
 
 
 @models_app.command("rollback")
-def models_rollback(name: str, reason: str = typer.Option(..., help="Why (audited)"),
+def models_rollback(name: str = ModelArg, reason: str = typer.Option(..., help="Why (audited)"),
                     url: str | None = UrlOpt, token: str | None = TokenOpt,
                     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                     json_out: bool = JsonOpt) -> None:
@@ -203,7 +215,7 @@ def models_rollback(name: str, reason: str = typer.Option(..., help="Why (audite
 
 @models_app.command("evaluate")
 def models_evaluate(
-    name: str, version: str | None = VersionArg,
+    name: str = VersionNameArg, version: str | None = VersionArg,
     benchmark: list[str] = typer.Option(None, "--benchmark", "-b", help="Pack(s); default all"),
     gates: str = typer.Option("production", help="Gate set: production, staging or a YAML path"),
     url: str | None = UrlOpt, token: str | None = TokenOpt,
@@ -236,7 +248,7 @@ def models_evaluate(
 
 @models_app.command("evaluations")
 def models_evaluations(
-    name: str, version: str | None = VersionArg,
+    name: str = VersionNameArg, version: str | None = VersionArg,
     gates: str | None = typer.Option(None, help="Only this gate set's evaluations"),
     url: str | None = UrlOpt, token: str | None = TokenOpt,
     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
@@ -256,8 +268,10 @@ def models_evaluations(
 
 
 @models_app.command("compare")
-def models_compare(a: str, b: str,
-                   benchmark: list[str] = typer.Option(None, "--benchmark", "-b"),
+def models_compare(a: str = typer.Argument(..., help="The challenger, name:vN"),
+                   b: str = typer.Argument(..., help="The champion, name:vN"),
+                   benchmark: list[str] = typer.Option(None, "--benchmark", "-b",
+                                                       help="Pack(s); default all"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:

@@ -29,7 +29,7 @@ from ordinis.engines.learning.cli.commands import (
 
 # ---------------------------------------------------------------------------- drift
 @drift_app.command("alerts")
-def drift_alerts(model: str | None = typer.Option(None),
+def drift_alerts(model: str | None = typer.Option(None, help="Only this model's alerts"),
                  n: int | None = typer.Option(None, "-n", "--limit", min=1,
                                               help="Only the newest n (default: all)"),
                  url: str | None = UrlOpt,
@@ -61,8 +61,9 @@ def drift_baselines(url: str | None = UrlOpt, token: str | None = TokenOpt,
 
 
 @drift_app.command("check")
-def drift_check(model: str, metric: list[str] = typer.Option(..., "--metric", "-m",
-                help="name=value, e.g. -m sharpe=0.4"),
+def drift_check(model: str = typer.Argument(..., help="The model's name"),
+                metric: list[str] = typer.Option(..., "--metric", "-m",
+                                                 help="name=value, e.g. -m sharpe=0.4"),
                 url: str | None = UrlOpt, token: str | None = TokenOpt,
                 data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                 json_out: bool = JsonOpt) -> None:
@@ -176,7 +177,9 @@ def breakers_list(url: str | None = UrlOpt, token: str | None = TokenOpt,
 
 
 @breakers_app.command("reset")
-def breakers_reset(engine: str, reason: str = typer.Option(..., help="Why (audited)"),
+def breakers_reset(engine: str = typer.Argument(..., help="The breaker: signal, risk, "
+                                                "execution or portfolio"),
+                   reason: str = typer.Option(..., help="Why (audited)"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
@@ -226,7 +229,7 @@ def audit_tail(n: int = TailOpt, url: str | None = UrlOpt,
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind"),
-    port: int = typer.Option(8765, min=1, max=65535),
+    port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on"),
     tokens_file: Path | None = typer.Option(None, help="token-hash -> identity, roles "
                                             "(JSON/YAML); else env ORDINIS_LEARNING_TOKENS"),
     insecure_local: bool = typer.Option(False, help="No tokens needed (loopback only)"),

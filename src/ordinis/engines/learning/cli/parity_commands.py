@@ -23,7 +23,7 @@ from ordinis.engines.learning.cli.commands import (
     _version_id,
     models_app,
 )
-from ordinis.engines.learning.cli.model_commands import VersionArg
+from ordinis.engines.learning.cli.model_commands import VersionArg, VersionNameArg
 
 ReturnsOpt = typer.Option(None, "--returns", help="CSV of per-day returns: return, or "
                           "date,return (a header row is allowed)")
@@ -100,7 +100,7 @@ def _print_backtest(b: dict[str, Any]) -> None:
 
 @models_app.command("backtest")
 def models_backtest(
-    name: str, version: str | None = VersionArg, returns: Path | None = ReturnsOpt,
+    name: str = VersionNameArg, version: str | None = VersionArg, returns: Path | None = ReturnsOpt,
     periods_per_year: float | None = PpyOpt, url: str | None = UrlOpt,
     token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
     config: Path | None = ConfigOpt, json_out: bool = JsonOpt,
@@ -122,7 +122,7 @@ def models_backtest(
 
 @models_app.command("parity")
 def models_parity(
-    name: str, version: str | None = VersionArg, returns: Path = typer.Option(
+    name: str = VersionNameArg, version: str | None = VersionArg, returns: Path = typer.Option(
         ..., "--returns", help="CSV of the live run's per-day returns: return, or date,return"),
     periods_per_year: float | None = PpyOpt, url: str | None = UrlOpt,
     token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,

@@ -22,6 +22,9 @@ from ordinis.engines.learning.cli.commands import (
     rollouts_app,
 )
 
+RolloutModelArg = typer.Argument(..., help="The model whose rollout it is")
+TestArg = typer.Argument(..., help="The A/B test's id (`rollouts ab` lists them)")
+
 ROLLOUT_COLUMNS = ("model", "candidate", "champion", "strategy", "phase", "step", "traffic",
                    "outcomes", "verdict", "started")
 
@@ -56,7 +59,8 @@ def rollouts_list(active: bool = typer.Option(False, "--active", help="Only runn
 
 
 @rollouts_app.command("show")
-def rollouts_show(model: str, url: str | None = UrlOpt, token: str | None = TokenOpt,
+def rollouts_show(model: str = RolloutModelArg, url: str | None = UrlOpt,
+                  token: str | None = TokenOpt,
                   data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                   json_out: bool = JsonOpt) -> None:
     """One model's rollout: phase, step, traffic, evidence and every decision."""
@@ -97,7 +101,8 @@ def rollouts_start(version: str = typer.Argument(..., help="The candidate, name:
 
 
 @rollouts_app.command("approve")
-def rollouts_approve(model: str, reason: str = typer.Option("", help="Why (audited)"),
+def rollouts_approve(model: str = RolloutModelArg,
+                     reason: str = typer.Option("", help="Why (audited)"),
                      url: str | None = UrlOpt, token: str | None = TokenOpt,
                      data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                      json_out: bool = JsonOpt) -> None:
@@ -110,7 +115,8 @@ def rollouts_approve(model: str, reason: str = typer.Option("", help="Why (audit
 
 
 @rollouts_app.command("abort")
-def rollouts_abort(model: str, reason: str = typer.Option(..., help="Why (audited)"),
+def rollouts_abort(model: str = RolloutModelArg,
+                   reason: str = typer.Option(..., help="Why (audited)"),
                    url: str | None = UrlOpt, token: str | None = TokenOpt,
                    data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                    json_out: bool = JsonOpt) -> None:
@@ -219,7 +225,8 @@ def rollouts_ab_create(
 
 @rollouts_app.command("ab-assign")
 def rollouts_ab_assign(
-    test_id: str, key: str = typer.Argument(..., help="Who is assigned (account, symbol, ...)"),
+    test_id: str = TestArg,
+    key: str = typer.Argument(..., help="Who is assigned (account, symbol, ...)"),
     url: str | None = UrlOpt, token: str | None = TokenOpt,
     data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
     json_out: bool = JsonOpt,
@@ -234,7 +241,8 @@ def rollouts_ab_assign(
 
 @rollouts_app.command("ab-record")
 def rollouts_ab_record(
-    test_id: str, variant: str,
+    test_id: str = TestArg,
+    variant: str = typer.Argument(..., help="The variant the outcome belongs to"),
     value: float = typer.Option(..., "--value",
                                 help="The outcome, e.g. a trade's PnL (negative allowed)"),
     win: bool | None = typer.Option(None, "--win/--loss", help="Default: value > 0"),
@@ -255,7 +263,7 @@ def rollouts_ab_record(
 
 
 @rollouts_app.command("ab-stop")
-def rollouts_ab_stop(test_id: str, reason: str = typer.Option(..., help="Why (audited)"),
+def rollouts_ab_stop(test_id: str = TestArg, reason: str = typer.Option(..., help="Why (audited)"),
                      url: str | None = UrlOpt, token: str | None = TokenOpt,
                      data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                      json_out: bool = JsonOpt) -> None:
