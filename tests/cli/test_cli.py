@@ -175,8 +175,17 @@ def test_jobs_submit_trains_and_registers_a_version(submitted: Result) -> None:
     assert re.search(r"submitted \S+ \(pending\)", submitted.output)
     assert "completed version=alpha:v1" in submitted.output
     assert "100%" in submitted.output  # the progress bar reached the end
-    n_train = int(re.search(r"n_train=(\d+)", submitted.output).group(1))  # type: ignore[union-attr]
-    assert n_train > 1000
+    flat = " ".join(submitted.output.split())
+    # the headline, not fifty metrics: the holdout, the purged CV, where the rest are
+    found = re.search(r"holdout \((\d+) newest rows; trained on (\d+)\): sharpe \S+, hit rate "
+                      r"\S+, auc \S+", flat)
+    assert found, flat
+    n_holdout, n_train = int(found.group(1)), int(found.group(2))
+    assert n_train > 1000 and 0.15 < n_holdout / (n_holdout + n_train) < 0.25
+    assert re.search(r"purged cross-validation \(5 folds, purge \d+, embargo \d+ bars\): "
+                     r"sharpe \S+ ± \S+ across folds, \S+ on all out-of-fold rows", flat), flat
+    assert re.search(r"all \d+ metrics: ordinis-learning models show alpha:v1", flat)
+    assert "cv_fold0" not in flat
 
 
 def test_jobs_list_shows_the_job_with_its_full_id(ws: Workspace, submitted: Result) -> None:

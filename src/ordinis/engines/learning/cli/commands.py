@@ -264,12 +264,37 @@ def jobs_submit(
             r.out.print(f"[{colour}]{final['status']}[/{colour}] "
                         f"version={final['model_version_id'] or '-'} "
                         f"{final['error_message'] or ''}", soft_wrap=True)
-            if final["metrics"]:
-                pairs = sorted(final["metrics"].items())
-                r.out.print(", ".join(f"{k}={r.num(v, 4)}" for k, v in pairs if v is not None),
-                            soft_wrap=True)
+            for line in _training_summary(final["metrics"], final["model_version_id"]):
+                r.out.print(line, soft_wrap=True, markup=False, highlight=False)
         if final["status"] != "completed":
             raise typer.Exit(1)
+
+
+def _training_summary(metrics: dict[str, Any], version: str | None) -> list[str]:
+    """The headline of a finished job: its holdout and its purged cross-validation, then
+    where every metric is (a job reports fifty, one per fold and statistic)."""
+    m = {k: v for k, v in metrics.items() if v is not None}
+    if not m:
+        return []
+
+    def num(key: str) -> str:
+        return r.num(m[key], 4) if key in m else "-"
+
+    lines: list[str] = []
+    if "sharpe" in m:
+        lines.append(f"holdout ({num('n_holdout')} newest rows; trained on {num('n_train')}): "
+                     f"sharpe {num('sharpe')}, hit rate {num('hit_rate')}, auc {num('auc')}")
+    if "cv_sharpe_mean" in m:
+        lines.append(f"purged cross-validation ({num('cv_folds')} folds, purge "
+                     f"{num('cv_purge_bars')}, embargo {num('cv_embargo_bars')} bars): sharpe "
+                     f"{num('cv_sharpe_mean')} ± {num('cv_sharpe_std')} across folds, "
+                     f"{num('cv_oos_sharpe')} on all out-of-fold rows")
+    if not lines:  # another model type: its own metrics, fold by fold left out
+        lines.append(", ".join(f"{k}={r.num(v, 4)}" for k, v in sorted(m.items())
+                               if not k.startswith("cv_fold")))
+    where = f"ordinis-learning models show {version}" if version else "jobs show"
+    lines.append(f"all {len(m)} metrics: {where}")
+    return lines
 
 
 def _follow(c: Client, job: dict[str, Any], model: str, quiet: bool) -> dict[str, Any]:
