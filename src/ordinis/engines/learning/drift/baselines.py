@@ -13,12 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ordinis.engines.learning.core.errors import FieldProblem, ValidationError
+from ordinis.engines.learning.core.errors import FieldProblem, NotFoundError, ValidationError
 from ordinis.engines.learning.core.models import DriftSeverity, StoredRecord
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.events.store import EventStore
 
 BASELINE_KIND = "drift_baseline"
 
@@ -276,3 +279,16 @@ class PerformanceBaseline:
             recovery_fraction=float(recovery_fraction if recovery_fraction is not None
                                     else body.get("recovery_fraction", 0.5)),
         )
+
+
+def no_baseline(model_name: str) -> NotFoundError:
+    """The refusal of a read of a model without a baseline, naming the call that sets one."""
+    return NotFoundError(
+        f"no drift baseline for model {model_name!r}; call set_baseline(model_name, metrics) "
+        "first")
+
+
+def stored_baseline(store: EventStore, model_name: str) -> PerformanceBaseline | None:
+    """The model's stored baseline as it was set (None when none was)."""
+    rec = store.get_record(BASELINE_KIND, model_name)
+    return None if rec is None else PerformanceBaseline.from_record(rec)

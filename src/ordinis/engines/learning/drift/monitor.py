@@ -37,6 +37,7 @@ from ordinis.engines.learning.drift.baselines import (
     MetricCheck,
     MetricDirection,
     PerformanceBaseline,
+    no_baseline,
 )
 from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
 from ordinis.engines.learning.drift.data_drift import (
@@ -54,11 +55,7 @@ from ordinis.engines.learning.drift.hysteresis import (
     EpisodeBook,
     EpisodeEvent,
 )
-from ordinis.engines.learning.drift.records import (
-    ALERT_KIND,
-    drift_alert_from_record,
-    drift_alert_to_record,
-)
+from ordinis.engines.learning.drift.records import drift_alert_to_record, stored_alerts
 from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
 from ordinis.engines.learning.events.store import EventStore
 from ordinis.engines.learning.observability.metrics import LearningMetrics
@@ -165,10 +162,7 @@ class DriftMonitor:
         with self._lock:
             b = self._baselines.get(model_name)
         if b is None:
-            raise NotFoundError(
-                f"no drift baseline for model {model_name!r}; call set_baseline(model_name, "
-                "metrics) first"
-            )
+            raise no_baseline(model_name)
         return b
 
     def has_baseline(self, model_name: str) -> bool:
@@ -371,8 +365,7 @@ class DriftMonitor:
         """Persisted alerts, oldest first; time bounds are inclusive start, exclusive end."""
         sev = DriftSeverity(severity) if severity is not None else None
         dt = DriftType(drift_type) if drift_type is not None else None
-        records = self.store.list_records(ALERT_KIND, tag=model_name, start=start, end=end)
-        out = [drift_alert_from_record(r) for r in records]
+        out = stored_alerts(self.store, model_name, start, end)
         return [a for a in out if (sev is None or a.severity is sev)
                 and (dt is None or a.drift_type is dt)]
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordinis.engines.learning.core.models import DriftAlert, DriftSeverity, DriftType, StoredRecord
+
+if TYPE_CHECKING:
+    from ordinis.engines.learning.events.store import EventStore
 
 ALERT_KIND = "drift_alert"
 
@@ -76,3 +79,14 @@ def drift_alert_from_record(record: StoredRecord) -> DriftAlert:
         details=dict(b.get("details") or {}),
         alert_id=str(b["alert_id"]),
     )
+
+
+def stored_alerts(
+    store: EventStore,
+    model_name: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[DriftAlert]:
+    """Persisted alerts, oldest first; time bounds are inclusive start, exclusive end."""
+    records = store.list_records(ALERT_KIND, tag=model_name, start=start, end=end)
+    return [drift_alert_from_record(r) for r in records]

@@ -24,7 +24,6 @@ from ordinis.engines.learning.core.config import LearningEngineConfig
 from ordinis.engines.learning.core.errors import (
     EngineNotRunningError,
     FieldProblem,
-    NotFoundError,
     ValidationError,
 )
 from ordinis.engines.learning.core.evaluation_json import EVALUATION_KIND, evaluation_from_dict
@@ -40,8 +39,8 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.drift.baselines import BASELINE_KIND, PerformanceBaseline
-from ordinis.engines.learning.drift.records import ALERT_KIND, drift_alert_from_record
+from ordinis.engines.learning.drift.baselines import no_baseline, stored_baseline
+from ordinis.engines.learning.drift.records import ALERT_KIND, stored_alerts
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import IDENTITY_KEY, IDENTITY_KIND
 from ordinis.engines.learning.events.store import EventQuery, EventStats, EventStore
@@ -299,25 +298,22 @@ class EngineReader:
         end: datetime | None = None,
     ) -> list[DriftAlert]:
         """Persisted drift alerts, oldest first (start inclusive, end exclusive)."""
-        records = self.store.list_records(ALERT_KIND, tag=model_name, start=start, end=end)
-        return [drift_alert_from_record(r) for r in records]
+        return stored_alerts(self.store, model_name, start, end)
 
     def get_baseline(self, model_name: str) -> dict[str, float]:
         """The drift baseline metrics of ``model_name`` (NotFoundError when none was set)."""
-        rec = self.store.get_record(BASELINE_KIND, model_name)
-        if rec is None:
-            raise NotFoundError(
-                f"no drift baseline for model {model_name!r}; call set_baseline(model_name, "
-                "metrics) first")
-        return dict(PerformanceBaseline.from_record(rec).metrics)
+        baseline = stored_baseline(self.store, model_name)
+        if baseline is None:
+            raise no_baseline(model_name)
+        return dict(baseline.metrics)
 
     def list_baselines(self) -> dict[str, dict[str, float]]:
         """Every registered model's drift baseline metrics."""
         out: dict[str, dict[str, float]] = {}
         for name in self.list_models():
-            rec = self.store.get_record(BASELINE_KIND, name)
-            if rec is not None:
-                out[name] = dict(PerformanceBaseline.from_record(rec).metrics)
+            baseline = stored_baseline(self.store, name)
+            if baseline is not None:
+                out[name] = dict(baseline.metrics)
         return out
 
     def list_retraining_triggers(
