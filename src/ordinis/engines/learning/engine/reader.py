@@ -71,7 +71,12 @@ from ordinis.engines.learning.registry.mlflow_sqlite import load_models
 from ordinis.engines.learning.registry.validation import parse_stage
 from ordinis.engines.learning.registry.view import RegistryView
 from ordinis.engines.learning.rollout.ab_testing import ABTestingFramework
-from ordinis.engines.learning.rollout.report import RolloutReport, rollout_models, stored_report
+from ordinis.engines.learning.rollout.report import (
+    RolloutReport,
+    latest_states,
+    report_of,
+    stored_report,
+)
 from ordinis.engines.learning.safety.manager import CircuitBreakerManager
 from ordinis.engines.learning.safety.state import BreakerSnapshot
 from ordinis.engines.learning.training.job_records import JOB_RECORD_KIND, job_from_record
@@ -346,7 +351,7 @@ class EngineReader:
 
     def list_rollouts(self) -> list[RolloutReport]:
         """Every model's last stored rollout, by model name."""
-        return [stored_report(self.store, name) for name in rollout_models(self.store)]
+        return [report_of(st) for _, st in sorted(latest_states(self.store).items())]
 
     @property
     def ab_tests(self) -> ABTestingFramework:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         RolloutPlan,
         build_plan,
     )
+    from ordinis.engines.learning.rollout.report import RolloutReport
     from ordinis.engines.learning.rollout.router import (
         ModelRouter,
         RoutedModel,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.rollout.service import (
         Prediction,
         PredictionFailedError,
-        RolloutReport,
         RolloutService,
     )
     from ordinis.engines.learning.rollout.state import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ordinis.engines.learning.core.errors import NotFoundError
 from ordinis.engines.learning.core.models import RolloutStrategy
@@ -18,9 +17,6 @@ from ordinis.engines.learning.rollout.state import (
     RolloutPhase,
     RolloutState,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +57,7 @@ def stored_report(store: EventStore, model_name: str) -> RolloutReport:
     raise NotFoundError(f"model_name={model_name!r} has never had a rollout")
 
 
-def rollout_models(store: EventStore, live: Iterable[str] = ()) -> list[str]:
-    """Names of the models with a rollout, stored or ``live``, sorted."""
-    names = set(live)
-    names.update(rec.tag for rec in store.list_records(ROLLOUT_KIND) if rec.tag)
-    return sorted(names)
+def latest_states(store: EventStore) -> dict[str, RolloutState]:
+    """Each model's last stored rollout state, from one listing of the store."""
+    latest = {rec.tag: rec for rec in store.list_records(ROLLOUT_KIND) if rec.tag}
+    return {name: RolloutState.from_dict(rec.body) for name, rec in latest.items()}

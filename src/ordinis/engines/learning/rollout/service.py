@@ -45,8 +45,8 @@ from ordinis.engines.learning.rollout.machine import Move
 from ordinis.engines.learning.rollout.plan import build_plan
 from ordinis.engines.learning.rollout.report import (
     RolloutReport,
+    latest_states,
     report_of,
-    rollout_models,
     stored_report,
 )
 from ordinis.engines.learning.rollout.router import RoutedModel, RouteTable
@@ -543,8 +543,9 @@ class RolloutService:
 
     def reports(self) -> list[RolloutReport]:
         """Every model's current (or last) rollout, by model name."""
-        return [self.report(name)
-                for name in rollout_models(self.deps.store, live=self.controllers)]
+        stored = latest_states(self.deps.store)
+        return [self.report(name) if name in self.controllers else report_of(stored[name])
+                for name in sorted(set(self.controllers) | set(stored))]
 
     def report(self, model_name: str) -> RolloutReport:
         ctl = self.controllers.get(model_name)

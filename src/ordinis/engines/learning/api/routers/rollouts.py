@@ -66,10 +66,6 @@ async def abort_rollout(
     return convert.rollout(await engine.abort_rollout(model_name, body.reason, actor=who.name))
 
 
-_known = reads.known_ab_test
-_ab_test = reads.ab_test
-
-
 @router.get("/ab-tests", response_model=s.Page[s.ABTestOut])
 async def list_ab_tests(
     engine: Engine, who: Reader, limit: Limit = 100, offset: Offset = 0,
@@ -85,7 +81,7 @@ async def create_ab_test(body: s.ABTestCreateIn, engine: Engine, who: Operator) 
     test = await asyncio.to_thread(
         engine.ab_tests.create_test, body.name, body.variants, body.weights, body.alpha,
         body.min_samples, body.max_samples, body.design_samples, who.name)
-    return _ab_test(engine, test.test_id)
+    return reads.ab_test(engine, test.test_id)
 
 
 @router.get("/ab-tests/{test_id}/variant", response_model=s.ABAssignmentOut)
@@ -95,7 +91,7 @@ async def assign_ab_variant(
                      "a symbol, a signal id"),
 ) -> s.ABAssignmentOut:
     """The key's variant: sticky (a hash of the test and the key), the same in every process."""
-    _known(engine, test_id)
+    reads.known_ab_test(engine, test_id)
     return s.ABAssignmentOut(test_id=test_id, key=key,
                              variant=engine.ab_tests.get_variant(test_id, key))
 
@@ -105,16 +101,16 @@ async def record_ab_results(
     test_id: str, body: s.ABResultsIn, engine: Engine, who: Writer
 ) -> s.ABTestOut:
     """Record outcomes of a running test, all or none: every one is checked before any counts."""
-    _known(engine, test_id)
+    reads.known_ab_test(engine, test_id)
     await asyncio.to_thread(engine.ab_tests.record_results, test_id,
                             [(r.variant, r.value, r.win) for r in body.results])
-    return _ab_test(engine, test_id)
+    return reads.ab_test(engine, test_id)
 
 
 @router.get("/ab-tests/{test_id}", response_model=s.ABTestOut)
 async def show_ab_test(test_id: str, engine: Engine, who: Reader) -> s.ABTestOut:
     """One A/B test: per-variant stats, the lift with its anytime-valid interval, decision."""
-    return _ab_test(engine, test_id)
+    return reads.ab_test(engine, test_id)
 
 
 @router.post("/ab-tests/{test_id}/stop", response_model=s.ABTestOut)
@@ -122,9 +118,10 @@ async def stop_ab_test(
     test_id: str, body: s.AbortIn, engine: Engine, who: Operator
 ) -> s.ABTestOut:
     """Stop (abort) a test; its results stay readable."""
-    if _ab_test(engine, test_id).status != "running":
+    reads.known_ab_test(engine, test_id)
+    if engine.ab_tests.tests[test_id].status != "running":
         raise ValidationError("stop A/B test", [FieldProblem(
             "test_id", test_id, "the test is already stopped; its results stay readable")])
     await asyncio.to_thread(engine.ab_tests.stop, test_id, f"{who.name}: {body.reason}",
                             who.name)
-    return _ab_test(engine, test_id)
+    return reads.ab_test(engine, test_id)
