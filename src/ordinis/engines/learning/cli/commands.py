@@ -338,25 +338,22 @@ def jobs_cancel(job_id: str = JobArg, url: str | None = UrlOpt, token: str | Non
 def _newest(c: Client, path: str, n: int, **params: Any) -> list[dict[str, Any]]:
     """The last ``n`` items of a paginated list (oldest first), reading only their pages."""
     total = int(c.get(path, limit=1, offset=0, **params)["total"])
-    items: list[dict[str, Any]] = []
-    offset = max(total - n, 0)
-    while offset < total:
-        page = c.get(path, limit=min(1000, total - offset), offset=offset, **params)
-        if not page["items"]:
-            break
-        items.extend(page["items"])
-        offset += len(page["items"])
-    return items
+    return _pages(c, path, max(total - n, 0), params) if total else []
 
 
 def _all(c: Client, path: str, **params: Any) -> list[dict[str, Any]]:
     """Every item of a paginated list."""
+    return _pages(c, path, 0, params)
+
+
+def _pages(c: Client, path: str, offset: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of a paginated list from ``offset`` on, a page of 1,000 at a time."""
     items: list[dict[str, Any]] = []
-    offset: int | None = 0
-    while offset is not None:
-        page = c.get(path, limit=1000, offset=offset, **params)
+    at: int | None = offset
+    while at is not None:
+        page = c.get(path, limit=1000, offset=at, **params)
         items.extend(page["items"])
-        offset = page["next_offset"]
+        at = page["next_offset"]
     return items
 
 
