@@ -8,7 +8,6 @@ and refuses an empty or short one: a guessable token is a role anyone can take.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sys
 
@@ -21,7 +20,10 @@ MIN_TOKEN_CHARS = 16
 
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """The hash the server's token book looks the token up by (its own function)."""
+    from ordinis.engines.learning.api import hash_token
+
+    return str(hash_token(token))
 
 
 def _read_token() -> str:
@@ -37,10 +39,11 @@ def _read_token() -> str:
 def token_new(json_out: bool = JsonOpt) -> None:
     """Make a random token and print it with the SHA-256 to put in the tokens file."""
     token = secrets.token_urlsafe(32)
+    digest = _digest(token)
     if json_out:
-        return r.as_json({"token": token, "sha256": _digest(token)})
+        return r.as_json({"token": token, "sha256": digest})
     r.out.print(f"token:  {token}", markup=False, highlight=False)
-    r.out.print(f"sha256: {_digest(token)}", markup=False, highlight=False)
+    r.out.print(f"sha256: {digest}", markup=False, highlight=False)
     r.err.print("give the token to its client (it is stored nowhere); put the sha256 in the "
                 "tokens file with the client's identity and roles", markup=False)
 
