@@ -71,8 +71,13 @@ def test_book_statistics() -> None:
 def test_bad_data_options_name_the_option() -> None:
     with pytest.raises(ValueError, match="--data 'nasdaq'"):
         load_data("nasdaq", None, None)
-    with pytest.raises(ValueError, match="--start 2030-01-01"):
+    with pytest.raises(ValueError, match=(
+        r"^--start 2030-01-01 is outside the data: sp500 spans 1990-01-02 \.\. 2022-12-28; "
+        r"choose a date in that span$"
+    )):
         load_data("sp500", "2030-01-01", None)
+    with pytest.raises(ValueError, match=r"^--end 1980-01-01 is outside the data: sp500 spans"):
+        load_data("sp500", None, "1980-01-01")
     with pytest.raises(ValueError, match=r"^--start 'notadate' is not a date: write it as YYYY"):
         load_data("sp500", "notadate", None)
     with pytest.raises(ValueError, match=r"^--end '2022-13-45' is not a date"):

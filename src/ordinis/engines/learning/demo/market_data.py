@@ -80,7 +80,12 @@ def load_data(
     lo = _date("--start", start) if start else first
     hi = _date("--end", end) if end else last
     if lo > hi:
-        raise ValueError(f"--end {end} is before --start {start}: swap them")
+        if start and end:
+            raise ValueError(f"--end {end} is before --start {start}: swap them")
+        raise ValueError(
+            f"--{'start' if start else 'end'} {start or end} is outside the data: {data} spans "
+            f"{first:%Y-%m-%d} .. {last:%Y-%m-%d}; choose a date in that span"
+        )
     if quick:
         hi = min(hi, lo + pd.Timedelta(days=int(365.25 * quick_years)))
     seconds = prices.index.values.astype("datetime64[s]").astype(np.int64)
