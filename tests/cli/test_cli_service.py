@@ -271,6 +271,35 @@ async def test_drift_check_inside_an_open_episode_still_says_it_drifted(tmp_path
     assert len(alerts) == 1  # the command only ever raised the first
 
 
+async def test_a_baseline_set_from_the_cli_is_what_checks_compare_with(tmp_path: Path) -> None:
+    """Without a baseline the check names the command that sets one; that command stores it
+    (it outlives the process), replaces it when run again, and refuses a metric without a
+    name."""
+    config = LearningEngineConfig(data_dir=tmp_path, auto_retrain_enabled=False)
+    async with LearningEngine(config):
+        pass
+    opts = ("--data-dir", str(tmp_path))
+    none = cli("drift", "check", "alpha", "-m", "sharpe=0.2", *opts)
+    assert none.exit_code == 2, none.output
+    assert "`ordinis-learning drift set-baseline alpha -m sharpe=...`" in " ".join(
+        none.output.split())
+    bad = cli("drift", "set-baseline", "alpha", "-m", "=1.5", *opts)
+    assert bad.exit_code == 2 and "--metric '=1.5': name the metric" in bad.output
+    first = cli("drift", "set-baseline", "alpha", "-m", "sharpe=1.5", "-m", "win_rate=0.5",
+                "--json", *opts)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {"sharpe": 1.5, "win_rate": 0.5}
+    again = cli("drift", "set-baseline", "alpha", "-m", "sharpe=1.0", "--json", *opts)
+    assert json.loads(again.stdout) == {"sharpe": 1.0}
+    stored = json.loads(cli("drift", "baselines", "--json", *opts).stdout)
+    assert stored == {"alpha": {"sharpe": 1.0}}
+    check = cli("drift", "check", "alpha", "-m", "sharpe=-1", "--json", *opts)
+    assert check.exit_code == 1, check.output
+    shown = json.loads(check.stdout)
+    assert shown["metrics"][0]["baseline"] == 1.0
+    assert [a["severity"] for a in shown["alerts"]] == ["critical"]
+
+
 def _event(i: int) -> dict[str, object]:
     return {"event_type": "signal_generated", "source_engine": "signal", "symbol": "SPY",
             "timestamp": f"2024-01-02T14:{i:02d}:00+00:00", "payload": {"x": float(i)},

@@ -50,6 +50,7 @@ def test_loop_state_read_from_the_store_is_what_the_server_sends(
             (v, rng.gauss(0.1 if v == "kelly" else 0.0, 1.0), None)
             for v in ("flat", "kelly") * 30])
         eng.set_baseline("cro", {"sharpe": 1.2, "win_rate": 0.55})
+        eng.set_baseline("desk-model", {"sharpe": 0.9})  # checked here, registered elsewhere
         assert eng.check_drift("cro", {"sharpe": -0.5, "win_rate": 0.40})  # alerts, stored
         trigger = live.call(eng.trigger_retraining("cro", "desk asked", wait=False))
         rollout_started = eng.get_rollout("cro").started_at.isoformat()
@@ -79,6 +80,8 @@ def test_loop_state_read_from_the_store_is_what_the_server_sends(
                 assert answer(reader, path, params) == served.json(), (path, params)
             # the pages hold what was made, so the comparison above compared something
             assert answer(reader, "/v1/drift/alerts", {})["total"] >= 2
+            assert answer(reader, "/v1/drift/baselines", {}) == {
+                "cro": {"sharpe": 1.2, "win_rate": 0.55}, "desk-model": {"sharpe": 0.9}}
             assert answer(reader, "/v1/rollouts", {"active": True})["total"] == 1
             assert answer(reader, "/v1/rollouts", {"active": False})["total"] == 0
             (abt,) = answer(reader, "/v1/ab-tests", {})["items"]

@@ -68,17 +68,7 @@ def drift_check(model: str = typer.Argument(..., help="The model's name"),
                 data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
                 json_out: bool = JsonOpt) -> None:
     """Compare reported metrics with the baseline (exit 1 when it drifted)."""
-    values: dict[str, float] = {}
-    for item in metric:
-        key, _, val = item.partition("=")
-        try:
-            values[key] = float(val)
-        except ValueError:
-            r.fail(f"--metric {item!r}: write name=value with a number, e.g. sharpe=0.4")
-            raise typer.Exit(2) from None
-        if not math.isfinite(values[key]):
-            r.fail(f"--metric {item!r}: the value must be a finite number, e.g. sharpe=0.4")
-            raise typer.Exit(2)
+    values = _metric_values(metric)
     with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
         alerts = c.post(f"/v1/drift/check/{model}", {"metrics": values})
         standing = c.get(f"/v1/drift/compare/{model}", **values)
@@ -93,6 +83,42 @@ def drift_check(model: str = typer.Argument(..., help="The model's name"),
         r.out.print(f"no baseline for {model} covers these metrics: nothing to compare")
     if any(m["severity"] for m in standing):
         raise typer.Exit(1)
+
+
+@drift_app.command("set-baseline")
+def drift_set_baseline(model: str = typer.Argument(..., help="The model's name"),
+                       metric: list[str] = typer.Option(
+                           ..., "--metric", "-m",
+                           help="name=value, e.g. -m sharpe=0.8 -m max_drawdown=0.12"),
+                       url: str | None = UrlOpt, token: str | None = TokenOpt,
+                       data_dir: Path | None = DataDirOpt, config: Path | None = ConfigOpt,
+                       json_out: bool = JsonOpt) -> None:
+    """Set the model's drift baseline (replaces the one it had): what checks compare with."""
+    values = _metric_values(metric)
+    with _session(url, token, data_dir, config, json_out, write=True) as (c, js):
+        base = c.put(f"/v1/drift/baselines/{model}", {"metrics": values})
+    if js:
+        return r.as_json(base)
+    r.table(("model", "metric", "baseline"), [(model, k, v) for k, v in sorted(base.items())])
+
+
+def _metric_values(metric: list[str]) -> dict[str, float]:
+    """``-m name=value`` options as numbers; a clear refusal (exit 2) of a malformed one."""
+    values: dict[str, float] = {}
+    for item in metric:
+        key, _, val = item.partition("=")
+        try:
+            values[key] = float(val)
+        except ValueError:
+            r.fail(f"--metric {item!r}: write name=value with a number, e.g. sharpe=0.4")
+            raise typer.Exit(2) from None
+        if not key.strip():
+            r.fail(f"--metric {item!r}: name the metric before '=', e.g. sharpe=0.4")
+            raise typer.Exit(2)
+        if not math.isfinite(values[key]):
+            r.fail(f"--metric {item!r}: the value must be a finite number, e.g. sharpe=0.4")
+            raise typer.Exit(2)
+    return values
 
 
 def _drift_state(m: dict[str, Any], alerted: str | None) -> str:

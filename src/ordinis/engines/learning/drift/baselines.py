@@ -284,11 +284,18 @@ class PerformanceBaseline:
 def no_baseline(model_name: str) -> NotFoundError:
     """The refusal of a read of a model without a baseline, naming the call that sets one."""
     return NotFoundError(
-        f"no drift baseline for model {model_name!r}; call set_baseline(model_name, metrics) "
-        "first")
+        f"no drift baseline for model {model_name!r}; set one first: `ordinis-learning drift "
+        f"set-baseline {model_name} -m sharpe=...` (PUT /v1/drift/baselines/{model_name}, "
+        "engine.set_baseline(model_name, metrics))")
 
 
 def stored_baseline(store: EventStore, model_name: str) -> PerformanceBaseline | None:
     """The model's stored baseline as it was set (None when none was)."""
     rec = store.get_record(BASELINE_KIND, model_name)
     return None if rec is None else PerformanceBaseline.from_record(rec)
+
+
+def stored_baselines(store: EventStore) -> dict[str, PerformanceBaseline]:
+    """Every stored baseline by model name, registered in this registry or not."""
+    found = (PerformanceBaseline.from_record(r) for r in store.list_records(BASELINE_KIND))
+    return {b.model_name: b for b in found}

@@ -165,6 +165,12 @@ class DriftMonitor:
             raise no_baseline(model_name)
         return b
 
+    def baselines(self) -> dict[str, PerformanceBaseline]:
+        """Every model's baseline by name (the checks' own, whether the model is registered
+        here or not)."""
+        with self._lock:
+            return dict(self._baselines)
+
     def has_baseline(self, model_name: str) -> bool:
         with self._lock:
             return model_name in self._baselines

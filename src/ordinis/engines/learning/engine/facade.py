@@ -1082,15 +1082,10 @@ class LearningEngine:
         return dict(self._require().drift.baseline(model_name).metrics)
 
     def list_baselines(self) -> dict[str, dict[str, float]]:
-        """Every model's drift baseline metrics."""
-        drift = self._require().drift
-        out: dict[str, dict[str, float]] = {}
-        for name in self._require().registry.list_models():
-            try:
-                out[name] = dict(drift.baseline(name).metrics)
-            except NotFoundError:
-                continue
-        return out
+        """Every model's drift baseline metrics (every baseline set, registered model or not:
+        the checks compare with each of them)."""
+        found = self._require().drift.baselines()
+        return {name: dict(found[name].metrics) for name in sorted(found)}
 
     @property
     def tracking_uri(self) -> str:

@@ -39,7 +39,11 @@ from ordinis.engines.learning.core.models import (
     TrainingJob,
     TrainingStatus,
 )
-from ordinis.engines.learning.drift.baselines import no_baseline, stored_baseline
+from ordinis.engines.learning.drift.baselines import (
+    no_baseline,
+    stored_baseline,
+    stored_baselines,
+)
 from ordinis.engines.learning.drift.records import ALERT_KIND, stored_alerts
 from ordinis.engines.learning.events.factory import open_store
 from ordinis.engines.learning.events.identity import IDENTITY_KEY, IDENTITY_KIND
@@ -313,13 +317,9 @@ class EngineReader:
         return dict(baseline.metrics)
 
     def list_baselines(self) -> dict[str, dict[str, float]]:
-        """Every registered model's drift baseline metrics."""
-        out: dict[str, dict[str, float]] = {}
-        for name in self.list_models():
-            baseline = stored_baseline(self.store, name)
-            if baseline is not None:
-                out[name] = dict(baseline.metrics)
-        return out
+        """Every model's drift baseline metrics (every baseline set, registered model or not)."""
+        found = stored_baselines(self.store)
+        return {name: dict(found[name].metrics) for name in sorted(found)}
 
     def list_retraining_triggers(
         self,
