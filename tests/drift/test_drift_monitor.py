@@ -120,6 +120,36 @@ def test_one_episode_one_alert_then_a_new_one_after_recovery(
     assert len(mon.alerts("m")) == 3
 
 
+def test_a_new_baseline_ends_the_episodes_measured_against_the_old_one(
+    store: SQLiteEventStore, sim_clock: SimulatedClock, config: LearningEngineConfig
+) -> None:
+    """A version that degrades under its own, new baseline alerts at once: the critical
+    episode of the version before does not swallow it. Stream (concept) episodes do not
+    depend on the baseline and stay open; another model's episode is untouched."""
+    mon = _monitor(store, sim_clock, config)
+    mon.set_baseline("m", {"sharpe": 1.0})
+    mon.set_baseline("other", {"sharpe": 1.0})
+    assert [a.severity for a in mon.check_drift("m", {"sharpe": 0.5})] == [
+        DriftSeverity.CRITICAL]
+    assert len(mon.check_drift("other", {"sharpe": 0.5})) == 1
+    rng = np.random.default_rng(5)
+    stream = np.concatenate([rng.normal(0, 1, 300), rng.normal(4, 1, 100)])
+    assert any(mon.update_stream("m", "pnl", float(x)) for x in stream[:320])  # still open
+    assert {e.drift_type for e in mon.open_episodes("m")} == {
+        DriftType.PERFORMANCE, DriftType.CONCEPT}
+    sim_clock.advance(60)
+    mon.set_baseline("m", {"sharpe": 0.6})  # the retrained version's own level
+    assert [e.drift_type for e in mon.open_episodes("m")] == [DriftType.CONCEPT]
+    assert mon.compare("m", {"sharpe": 0.6})[0].episode_severity is None
+    assert len(mon.open_episodes("other")) == 1
+    # ended in the store too: a restarted monitor does not bring the old episode back
+    again = _monitor(store, sim_clock, config)
+    assert [e.drift_type for e in again.open_episodes("m")] == [DriftType.CONCEPT]
+    [fresh] = again.check_drift("m", {"sharpe": 0.4})  # 33 % below the new baseline
+    assert (fresh.severity, fresh.details["episode"]) == (DriftSeverity.CRITICAL, "opened")
+    assert fresh.baseline_value == 0.6
+
+
 def test_restart_keeps_baselines_references_episodes_and_alerts(
     store: SQLiteEventStore, sim_clock: SimulatedClock, config: LearningEngineConfig
 ) -> None:

@@ -78,6 +78,24 @@ async def test_unknown_job_is_none_and_baseline_reaches_every_consumer(data_dir:
         assert "trigger" in seen
 
 
+async def test_the_loop_compares_with_the_stored_baseline_after_a_restart(
+    data_dir: Path,
+) -> None:
+    """The baseline is set once, then the host restarts: a live report far below it must
+    still raise the loop's degradation trigger (the baseline is stored, not held in memory)."""
+    async with LearningEngine(_config(data_dir), clock=SimulatedClock(AT)) as engine:
+        engine.set_baseline("alpha", {"sharpe": 1.2, "win_rate": 0.55})
+    async with LearningEngine(_config(data_dir), clock=SimulatedClock(AT)) as engine:
+        seen: list[tuple[str, str]] = []
+        engine.subscribe_loop_events(lambda e: seen.append((e.step.value, e.outcome)))
+        await engine.update({"alpha": {"sharpe": 1.1, "win_rate": 0.55}})  # within 20 %
+        await engine.drain()
+        assert ("trigger", "performance_degradation") not in seen
+        await engine.update({"alpha": {"sharpe": 0.1, "win_rate": 0.55}})
+        await engine.drain()
+        assert ("trigger", "performance_degradation") in seen, seen
+
+
 # The enhanced protocol of section 5 of the architecture review: name, async, the call.
 REVIEW_PROTOCOL: dict[str, tuple[bool, tuple[str, ...]]] = {
     "record_event": (False, ("event",)),

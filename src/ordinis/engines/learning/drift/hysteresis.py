@@ -100,6 +100,10 @@ class EpisodeBook:
     def load(self, episodes: list[Episode]) -> None:
         self._open = {e.key: e for e in episodes}
 
+    def end(self, key: str) -> None:
+        """Forget an episode (its record is already deleted): the next alert opens a new one."""
+        self._open.pop(key, None)
+
     def open_episodes(self, model_name: str | None = None) -> list[Episode]:
         return [e for e in self._open.values() if model_name is None or e.model_name == model_name]
 

@@ -147,7 +147,10 @@ class DriftMonitor:
 
     # ------------------------------------------------------------------ performance drift
     def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:
-        """Set (replace) the model's baseline metrics; bounds are computed now, persisted first."""
+        """Set (replace) the model's baseline metrics; bounds are computed now, persisted first.
+
+        Open performance episodes of the model were measured against the old baseline: they
+        end, so the next check under the new one alerts afresh instead of staying silent."""
         baseline = PerformanceBaseline.create(
             model_name, metrics, self.config.drift_threshold_pct, self.clock.now(),
             {k: v for k, v in self.directions.items() if k in metrics}, self.recovery_fraction,
@@ -155,7 +158,19 @@ class DriftMonitor:
         self._put(baseline.to_record(self.clock.now()), "baseline")
         with self._lock:
             self._baselines[model_name] = baseline
+            measured = [e for e in self._episodes.open_episodes(model_name)
+                        if e.drift_type is DriftType.PERFORMANCE]
         self.metrics.model_baseline_age_seconds.labels(model_name=model_name).set(0.0)
+        for episode in measured:  # measured against the old baseline: they end with it
+            try:
+                self.store.delete_record(EPISODE_KIND, episode.key)
+            except Exception as exc:
+                raise StoreError(
+                    f"baseline of {model_name!r} set, but its open episode {episode.key} could "
+                    f"not be ended: {exc}; set the baseline again once the store is back"
+                ) from exc
+            with self._lock:
+                self._episodes.end(episode.key)
 
     def baseline(self, model_name: str) -> PerformanceBaseline:
         """The model's baseline; NotFoundError when none was set."""
@@ -170,6 +185,12 @@ class DriftMonitor:
         here or not)."""
         with self._lock:
             return dict(self._baselines)
+
+    def baseline_metrics(self, model_name: str) -> dict[str, float]:
+        """The model's baseline metrics ({} when none was set): what the loop compares with."""
+        with self._lock:
+            b = self._baselines.get(model_name)
+        return {} if b is None else dict(b.metrics)
 
     def has_baseline(self, model_name: str) -> bool:
         with self._lock:

@@ -1073,9 +1073,7 @@ class LearningEngine:
     # ------------------------------------------------------------------ drift
     def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:
         """Set the performance baseline: drift checks and the loop's degradation rule use it."""
-        parts = self._require()
-        parts.drift.set_baseline(model_name, metrics)
-        parts.loop.set_baseline(model_name, metrics)
+        self._require().drift.set_baseline(model_name, metrics)  # stored; the loop reads it
 
     def get_baseline(self, model_name: str) -> dict[str, float]:
         """The drift baseline metrics of ``model_name`` (NotFoundError when none was set)."""

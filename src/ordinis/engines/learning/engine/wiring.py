@@ -280,7 +280,8 @@ async def _build_parts(
     retraining = RetrainingPolicy(cfg, store, clock, metrics, spec, actions=actions)
     loop_events = LoopEventLog(audit)
     loop = ImprovementLoop(
-        retraining, actions, store, clock, metrics, spec, on_event=loop_events.publish
+        retraining, actions, store, clock, metrics, spec, on_event=loop_events.publish,
+        baseline_of=drift.baseline_metrics,
     )
     observations = LoopObservations(loop, registry, drift, tracker, ctx.spawn)
     references = DriftReferences(store, clock, registry, drift, offload)

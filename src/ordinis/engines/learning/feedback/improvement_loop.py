@@ -86,7 +86,11 @@ class ImprovementLoop:
         metrics: LearningMetrics,
         pipeline: PipelineSpec,
         on_event: Callable[[LoopEvent], None] | None = None,
+        baseline_of: Callable[[str], Mapping[str, float]] | None = None,
     ) -> None:
+        """``baseline_of(model_name)``: the stored baseline live metrics are compared with (the
+        drift monitor's, so a restarted engine compares with it too); without it,
+        ``set_baseline`` keeps one in memory."""
         self.policy = policy
         self.actions = actions
         self.store = store
@@ -94,7 +98,7 @@ class ImprovementLoop:
         self.metrics = metrics
         self.pipeline = pipeline
         self.on_event = on_event
-        self.rules = TriggerEvaluator(pipeline.triggers, clock)
+        self.rules = TriggerEvaluator(pipeline.triggers, clock, baseline_of)
         self.events: deque[LoopEvent] = deque(maxlen=1000)
         self._tasks: set[asyncio.Task[RetrainingTrigger | None]] = set()
         if policy.actions is None:

@@ -8,7 +8,7 @@ stateful objects (River's style: feed observations, read what fired), evaluated 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -246,16 +246,25 @@ class DriftAlertRule:
 class DegradationRule:
     """A live metric worse than its baseline by more than ``degradation_pct`` percent triggers."""
 
-    def __init__(self, config: DegradationRuleConfig, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: DegradationRuleConfig,
+        clock: Clock,
+        baseline_of: Callable[[str], Mapping[str, float]] | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.baseline_of = baseline_of
         self._baselines: dict[str, dict[str, float]] = {}
 
     def set_baseline(self, model_name: str, metrics: Mapping[str, float]) -> None:
-        """The metrics the model showed when it was promoted (what live results are compared to)."""
+        """The metrics the model showed when it was promoted (what live results are compared
+        to); with ``baseline_of`` (the engine's stored baselines) that source is read instead."""
         self._baselines[model_name] = {k: float(v) for k, v in metrics.items()}
 
     def baseline(self, model_name: str) -> dict[str, float]:
+        if self.baseline_of is not None:
+            return dict(self.baseline_of(model_name))
         return dict(self._baselines.get(model_name, {}))
 
     @staticmethod
@@ -276,7 +285,7 @@ class DegradationRule:
         """Compare live metrics with the baseline; return a trigger naming the worst metric."""
         if not self.config.enabled:
             return None
-        base = dict(baseline) if baseline is not None else self._baselines.get(model_name, {})
+        base = dict(baseline) if baseline is not None else self.baseline(model_name)
         limit = self.config.degradation_pct / 100.0
         worst: tuple[float, str, float, float] | None = None
         for metric, direction in self.config.metrics.items():
@@ -398,10 +407,15 @@ class ScheduleRule:
 class TriggerEvaluator:
     """All trigger rules of a pipeline behind one object: feed observations, get triggers."""
 
-    def __init__(self, rules: TriggerRulesConfig, clock: Clock) -> None:
+    def __init__(
+        self,
+        rules: TriggerRulesConfig,
+        clock: Clock,
+        baseline_of: Callable[[str], Mapping[str, float]] | None = None,
+    ) -> None:
         self.clock = clock
         self.drift = DriftAlertRule(rules.drift_alerts, clock)
-        self.degradation = DegradationRule(rules.degradation, clock)
+        self.degradation = DegradationRule(rules.degradation, clock, baseline_of)
         self.losses = ConsecutiveLossRule(rules.consecutive_losses, clock)
         self.schedule = ScheduleRule(rules.schedule, clock)
 
