@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ordinis.engines.learning.core.errors import StoreLockedError
+from ordinis.engines.learning import StoreLockedError
 from ordinis.engines.learning.events.ownership import DataDirLock, this_holder
 
 STARTED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

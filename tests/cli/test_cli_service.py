@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -298,6 +299,25 @@ async def test_a_baseline_set_from_the_cli_is_what_checks_compare_with(tmp_path:
     shown = json.loads(check.stdout)
     assert shown["metrics"][0]["baseline"] == 1.0
     assert [a["severity"] for a in shown["alerts"]] == ["critical"]
+
+
+async def test_a_write_beside_a_running_engine_names_the_owner_and_the_way_to_it(
+    tmp_path: Path,
+) -> None:
+    """The store has an owner (a host or `serve`): the write is refused, naming who holds it
+    and that a write goes to that engine (--url); reads still run beside it."""
+    config = LearningEngineConfig(data_dir=tmp_path, auto_retrain_enabled=False)
+    async with LearningEngine(config) as engine:
+        engine.set_baseline("alpha", {"sharpe": 1.5})
+        opts = ("--data-dir", str(tmp_path))
+        r = cli("drift", "set-baseline", "alpha", "-m", "sharpe=0.2", *opts)
+        assert r.exit_code == 2, r.output
+        flat = " ".join(r.output.split())
+        assert f"is owned by pid {os.getpid()}" in flat
+        assert "send this command to it with --url http://HOST:PORT (and --token)" in flat
+        assert "Traceback" not in r.output
+        assert json.loads(cli("drift", "baselines", "--json", *opts).stdout) == {
+            "alpha": {"sharpe": 1.5}}  # a read runs beside it; the write changed nothing
 
 
 def _event(i: int) -> dict[str, object]:

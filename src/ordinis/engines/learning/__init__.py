@@ -23,6 +23,7 @@ from ordinis.engines.learning.core.errors import (
     PolicyDeniedError,
     SignalBlockedError,
     StoreError,
+    StoreLockedError,
     TrainingError,
     ValidationError,
 )
@@ -199,6 +200,7 @@ __all__ = [
     "SimilarSituation",
     "SimulatedClock",
     "StoreError",
+    "StoreLockedError",
     "StoredBacktest",
     "SystemClock",
     "TradeOutcome",

@@ -190,8 +190,13 @@ def connect(target: Target, write: bool, say: Any) -> Iterator[Client]:
     except CliError:
         raise
     except Exception as exc:
-        from ordinis.engines.learning import LearningEngineError
+        from ordinis.engines.learning import LearningEngineError, StoreLockedError
 
+        if isinstance(exc, StoreLockedError):  # a write needs the owner: say how to reach it
+            raise CliError(
+                f"{exc}. A write goes to the engine that owns the store: when that engine is "
+                "`ordinis-learning serve`, send this command to it with --url http://HOST:PORT "
+                "(and --token)") from None
         if isinstance(exc, LearningEngineError):
             raise CliError(str(exc)) from None
         raise
