@@ -63,3 +63,38 @@ async def test_same_trades_give_equal_numbers_live_and_in_the_backtest(data_dir:
     assert live.mean_return == pytest.approx(float(np.mean(result.net_returns)), rel=1e-9)
     assert live.sharpe == pytest.approx(expected.sharpe, rel=1e-9)
     assert live.max_drawdown == pytest.approx(expected.max_drawdown, rel=1e-9)
+
+
+async def test_promotion_and_rollback_start_the_serving_versions_own_live_window(
+    data_dir: Path,
+) -> None:
+    """The live window holds the production version's trades only: a promotion starts it
+    afresh, and so does a rollback (the restored version's earlier trades are not brought
+    back either: the window is live evidence since it began serving again)."""
+    config = LearningEngineConfig.create(data_dir=data_dir, require_eval_pass=False)
+    clock = SimulatedClock(datetime(2019, 1, 2, 21, tzinfo=UTC))
+    async with LearningEngine(config, clock=clock) as engine:
+
+        async def serve(version: str) -> None:
+            mv = await engine.register_model_version("mom", version, metrics={"sharpe": 0.0})
+            await engine.promote_model("mom", mv.version_id, ModelStage.STAGING)
+            await engine.promote_model("mom", mv.version_id, ModelStage.PRODUCTION)
+
+        async def trade(days: int, ret: float) -> None:
+            for _ in range(days):
+                clock.advance(86_400)
+                await engine.feedback.record_trade_outcome(
+                    "AAPL", pnl=ret, return_pct=ret, model_name="mom")
+
+        await serve("v1")
+        await trade(3, 0.01)
+        assert engine.live_metrics("mom").n == 3
+        await serve("v2")
+        assert engine.live_metrics("mom").n == 0
+        await trade(2, -0.01)
+        v2 = engine.live_metrics("mom")
+        assert v2.n == 2 and v2.mean_return == pytest.approx(-0.01)
+        await engine.rollback("mom", "v2 loses")
+        assert engine.get_production_model("mom").version == "v1"
+        assert engine.live_metrics("mom").n == 0
+

@@ -127,3 +127,26 @@ async def test_live_metrics_go_to_the_drift_check_then_the_loop() -> None:
     await obs.on_live_metrics({"live": {"sharpe": 1, "win_rate": 0.5}, "bad": "ignored"})
     assert drift.checked == [("live", {"sharpe": 1.0, "win_rate": 0.5})]
     assert loop.live == [("live", {"sharpe": 1.0, "win_rate": 0.5})]
+
+
+async def test_a_new_production_version_starts_a_fresh_live_window() -> None:
+    """Promotion or rollback to production: the live metrics are the new version's own."""
+    from ordinis.engines.learning.registry.history import StageChange
+
+    obs, _drift, _loop, tracker, spawned = _make()
+    for day in range(3):
+        obs.on_feedback(_outcome("live", 1.0, AT + timedelta(days=day)))
+    assert tracker.metrics("live").n == 3
+
+    def change(to: ModelStage) -> StageChange:
+        return StageChange("live", "v2", ModelStage.STAGING, to, "ops", "", AT, "promote")
+
+    await obs.on_stage_change(change(ModelStage.CANARY))  # not serving the book yet
+    assert tracker.metrics("live").n == 3
+    await obs.on_stage_change(change(ModelStage.PRODUCTION))
+    assert tracker.metrics("live").n == 0
+    obs.on_feedback(_outcome("live", -1.0, AT + timedelta(days=4)))
+    assert tracker.metrics("live").n == 1 and tracker.metrics("live").mean_return < 0
+    for coro in spawned:
+        coro.close()
+

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ordinis.engines.learning.drift.tracker import LivePerformanceTracker
     from ordinis.engines.learning.feedback.improvement_loop import ImprovementLoop
     from ordinis.engines.learning.registry import ModelRegistry
+    from ordinis.engines.learning.registry.history import StageChange
 
 
 _PRE_PRODUCTION = frozenset({ModelStage.STAGING, ModelStage.SHADOW, ModelStage.CANARY})
@@ -63,6 +64,12 @@ class LoopObservations:
     def policy_of(self, version: ModelVersion) -> PositionPolicy:
         """The strategy definition the version carries (the engine's default otherwise)."""
         return PositionPolicy.of_lineage(version.lineage, self.default_policy)
+
+    async def on_stage_change(self, change: StageChange) -> None:
+        """A new production version (promotion or rollback) starts a fresh live window: the
+        metrics drift checks read are then the serving version's own, not a mix of versions."""
+        if change.to_stage is ModelStage.PRODUCTION:
+            self.tracker.reset(change.model_name)
 
     def on_drift_alert(self, alert: DriftAlert) -> None:
         """Drift alert → the loop (in the background: detection must not wait on training)."""

@@ -287,6 +287,7 @@ async def _build_parts(
     references = DriftReferences(store, clock, registry, drift, offload)
     drift.add_listener(observations.on_drift_alert)
     registry.add_listener(references.on_stage_change)
+    registry.add_listener(observations.on_stage_change)
     collector.add_listener(observations.on_feedback)
 
     collector.add_listener(rollouts.on_feedback)
