@@ -103,3 +103,24 @@ async def test_blue_green_switches_atomically_and_switches_back_at_once(data_dir
         await trade_day(engine, rng, ("bg",))
         assert engine.get_rollout("bg").phase is RolloutPhase.PRODUCTION
         assert engine.get_model_version("bg:v1").stage is ModelStage.ARCHIVED
+
+
+async def test_a_rollout_without_a_champion_is_a_promotion_and_its_refusal_says_so(
+    data_dir: Path,
+) -> None:
+    """No production version: a shadow rollout has nothing to run against, so it is the first
+    promotion to production. With the production gates required and no production evaluation
+    it is refused, and the message says why a shadow rollout met a production policy."""
+    cfg = config(data_dir).model_copy(update={"require_eval_pass": True})
+    async with LearningEngine(cfg, clock=SimulatedClock(AT)) as engine:
+        mv = await engine.register_model_version("alpha", "v1", model=ScaleModel(1.0))
+        await engine.promote_model("alpha", mv.version_id, "staging", reason="candidate")
+        with pytest.raises(PolicyDeniedError) as err:
+            await engine.start_rollout("alpha", mv.version_id, RolloutStrategy.SHADOW)
+        assert err.value.policy == "require_eval_pass"
+        assert str(err.value).startswith(
+            "promote denied by policy 'require_eval_pass': alpha has no production version to "
+            "run a shadow rollout against, so starting one promotes alpha:v1 to production at "
+            "once, and that is refused: version alpha:v1 ")
+        assert engine.get_model_version(mv.version_id).stage is ModelStage.STAGING
+

@@ -448,8 +448,17 @@ class RolloutService:
                 self._check_immediate(model_name, version_id, actor, reason)
             why = reason or ("first production version: no champion to compare with"
                              if champion_mv is None else "immediate")
-            await reg.promote_model(model_name, version_id, ModelStage.PRODUCTION,
-                                    rollout_strategy=plan.strategy, actor=actor, reason=why)
+            try:
+                await reg.promote_model(model_name, version_id, ModelStage.PRODUCTION,
+                                        rollout_strategy=plan.strategy, actor=actor, reason=why)
+            except PolicyDeniedError as exc:
+                if champion_mv is None and plan.strategy is not RolloutStrategy.IMMEDIATE:
+                    raise PolicyDeniedError(exc.action, exc.policy, (
+                        f"{model_name} has no production version to run a "
+                        f"{plan.strategy.value} rollout against, so starting one promotes "
+                        f"{version_id} to production at once, and that is refused: "
+                        f"{exc.reason}")) from None
+                raise
             self.router.remove(model_name)
             return None
         now = self.deps.clock.now()
