@@ -96,6 +96,35 @@ async def test_the_loop_compares_with_the_stored_baseline_after_a_restart(
         assert ("trigger", "performance_degradation") in seen, seen
 
 
+async def test_a_losing_streak_that_spans_a_restart_still_triggers(data_dir: Path) -> None:
+    """The pipeline's consecutive_losses rule counts 8 losing trades of the serving version;
+    5 come before the host restarts, 3 after: the eighth raises the trigger, as it would
+    without the restart (the streak is stored at shutdown, not held in memory only)."""
+    config = LearningEngineConfig.create(data_dir=data_dir, require_eval_pass=False)
+    clock = SimulatedClock(AT)
+
+    async def lose(engine: LearningEngine, n: int) -> None:
+        for _ in range(n):
+            clock.advance(86_400)
+            await engine.feedback.record_trade_outcome(
+                "AAPL", pnl=-1.0, return_pct=-0.01, model_name="alpha")
+
+    async with LearningEngine(config, clock=clock) as engine:
+        mv = await engine.register_model_version("alpha", "v1", metrics={"sharpe": 1.0})
+        await engine.promote_model("alpha", mv.version_id, "staging")
+        await engine.promote_model("alpha", mv.version_id, "production")
+        await lose(engine, 5)
+    async with LearningEngine(config, clock=clock) as engine:
+        seen: list[tuple[str, str]] = []
+        engine.subscribe_loop_events(lambda e: seen.append((e.step.value, e.outcome)))
+        await lose(engine, 2)
+        await engine.drain()
+        assert ("trigger", "consecutive_losses") not in seen
+        await lose(engine, 1)
+        await engine.drain()
+        assert ("trigger", "consecutive_losses") in seen, seen
+
+
 # The enhanced protocol of section 5 of the architecture review: name, async, the call.
 REVIEW_PROTOCOL: dict[str, tuple[bool, tuple[str, ...]]] = {
     "record_event": (False, ("event",)),

@@ -109,6 +109,11 @@ class Parts:
         Each step is idempotent, so a close that failed (the store refused the last events:
         StoreError, events kept) can be called again and picks up where it failed.
         """
+        if self.scheduled:  # the leader's duties ran: keep what the trigger rules counted
+            try:
+                await asyncio.to_thread(self.loop.save_rule_state)
+            except Exception:  # a store that is down must not stop the close
+                log.exception("could not store the trigger rules' counts")
         self.stop_duties()
         await self.executor.stop()
         await self.registry.close()
@@ -332,6 +337,7 @@ async def start_duties(ctx: EngineContext, parts: Parts, store: EventStore) -> N
     drift, tracker, references, loop = parts.drift, parts.tracker, parts.references, parts.loop
     registry = parts.registry
     await parts.executor.start()
+    await asyncio.to_thread(loop.load_rule_state)
     parts.retention = schedule_retention(
         sched, store, clock, cfg.event_retention_days, cfg.retention_check_interval_seconds,
         metrics, protected=lambda: training_windows(registry),

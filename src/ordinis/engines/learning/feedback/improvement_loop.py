@@ -22,6 +22,11 @@ from ordinis.engines.learning.feedback.actions import LoopActions, RolloutStart
 from ordinis.engines.learning.feedback.pipeline_spec import PipelineSpec
 from ordinis.engines.learning.feedback.policy import RetrainingPolicy, Safeguard
 from ordinis.engines.learning.feedback.report import ImprovementReport
+from ordinis.engines.learning.feedback.rule_state import (
+    RuleState,
+    load_rule_state,
+    save_rule_state,
+)
 from ordinis.engines.learning.feedback.triggers import (
     RetrainingTrigger,
     TriggerEvaluator,
@@ -99,6 +104,7 @@ class ImprovementLoop:
         self.pipeline = pipeline
         self.on_event = on_event
         self.rules = TriggerEvaluator(pipeline.triggers, clock, baseline_of)
+        self._saved_rules = RuleState()
         self.events: deque[LoopEvent] = deque(maxlen=1000)
         self._tasks: set[asyncio.Task[RetrainingTrigger | None]] = set()
         if policy.actions is None:
@@ -140,8 +146,22 @@ class ImprovementLoop:
         return self.rules.on_trade_outcome(model_name, pnl)
 
     async def tick(self) -> list[RetrainingTrigger]:
-        """Run the scheduled triggers due on the clock (the engine's Scheduler calls this)."""
-        return [await self.handle_trigger(t) for t in self.rules.on_tick()]
+        """Run the scheduled triggers due on the clock (the engine's Scheduler calls this),
+        then store what the rules have counted."""
+        done = [await self.handle_trigger(t) for t in self.rules.on_tick()]
+        await asyncio.to_thread(self.save_rule_state)
+        return done
+
+    def load_rule_state(self) -> None:
+        """Take up the losing streaks and alert counts a stopped engine had reached."""
+        self._saved_rules = load_rule_state(self.store, self.rules)
+
+    def save_rule_state(self) -> None:
+        """Store the rules' counts when they changed since the last save."""
+        state = RuleState.of(self.rules)
+        if state != self._saved_rules:
+            save_rule_state(self.store, state, self.clock.now())
+            self._saved_rules = state
 
     async def request_retrain(self, model_name: str, reason: str = "") -> RetrainingTrigger:
         """An operator's manual retrain (passes auto_retrain_enabled, not the other safeguards)."""

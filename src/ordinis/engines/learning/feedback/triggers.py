@@ -213,6 +213,16 @@ class DriftAlertRule:
         self.clock = clock
         self._recent: dict[str, deque[tuple[datetime, str]]] = {}
 
+    def windows(self) -> dict[str, list[tuple[datetime, str]]]:
+        """The alerts counted towards each model's next trigger (time, alert id)."""
+        return {m: list(w) for m, w in self._recent.items() if w}
+
+    def restore(self, windows: Mapping[str, Iterable[tuple[datetime, str]]]) -> None:
+        """Take up counting where a stopped engine left off (models counted here win)."""
+        for model, entries in windows.items():
+            if not self._recent.get(model):
+                self._recent[model] = deque(entries)
+
     def update(self, alert: DriftAlert) -> RetrainingTrigger | None:
         """Feed one alert; return the trigger it raises, if any."""
         if not self.config.enabled:
@@ -324,6 +334,16 @@ class ConsecutiveLossRule:
 
     def streak(self, model_name: str) -> int:
         return self._streak.get(model_name, 0)
+
+    def streaks(self) -> dict[str, int]:
+        """Each model's current losing streak (models without one left out)."""
+        return {m: n for m, n in self._streak.items() if n}
+
+    def restore(self, streaks: Mapping[str, int]) -> None:
+        """Take up counting where a stopped engine left off (models counted here win)."""
+        for model, n in streaks.items():
+            if not self._streak.get(model):
+                self._streak[model] = int(n)
 
     def update(self, model_name: str, pnl: float) -> RetrainingTrigger | None:
         """Feed one closed trade's P&L; a loss is ``pnl < 0``, a flat trade leaves the streak."""
