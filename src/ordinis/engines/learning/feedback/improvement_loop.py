@@ -149,7 +149,8 @@ class ImprovementLoop:
         """Run the scheduled triggers due on the clock (the engine's Scheduler calls this),
         then store what the rules have counted."""
         done = [await self.handle_trigger(t) for t in self.rules.on_tick()]
-        await asyncio.to_thread(self.save_rule_state)
+        if RuleState.of(self.rules) != self._saved_rules:  # a store round trip only then
+            await asyncio.to_thread(self.save_rule_state)
         return done
 
     def load_rule_state(self) -> None:
