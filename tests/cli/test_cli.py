@@ -246,6 +246,17 @@ def test_models_list_show_and_history(ws: Workspace, submitted: Result) -> None:
     assert r.exit_code == 0, r.output
     assert column(r.output, 1) == "v1" and column(r.output, 3) == "development"
 
+    # a bare name shows the model: its versions, as `models list` prints them
+    r = cli("models", "show", "alpha", *ws.opts())
+    assert r.exit_code == 0, r.output
+    assert (column(r.output, 0), column(r.output, 1), column(r.output, 2)) == (
+        "alpha", "v1", "development")
+    assert "one version: ordinis-learning models show alpha:vN" in r.output
+    shown = json.loads(cli("models", "show", "alpha", "--json", *ws.opts()).stdout)
+    assert [(v["model_name"], v["version"]) for v in shown] == [("alpha", "v1")]
+    r = cli("models", "show", "nosuch", *ws.opts())
+    assert r.exit_code == 2 and "model 'nosuch' is not registered" in " ".join(r.output.split())
+
     r = cli("models", "show", "alpha", "v9", *ws.opts())
     assert r.exit_code == 2 and "known versions: v1" in " ".join(r.output.split())
     r = cli("models", "history", "nosuch", *ws.opts())

@@ -41,13 +41,18 @@ def models_list(url: str | None = UrlOpt, token: str | None = TokenOpt,
                     for v in _all(c, f"/v1/models/{m['name']}/versions")]
         if js:
             return r.as_json(versions)
-        # the latest evaluation's own summary (required and advisory apart), never a bare
-        # "passed"; production shows the production-gate verdict promotion reads
-        r.table(("model", "version", "stage", "created", "evaluation", "production", "job"), [
-            (v["model_name"], v["version"], v["stage"], r.ts(v["created_at"]),
-             v["evaluation_label"], v["production"], v["training_job_id"] or "-")
-            for v in versions
-        ], ids=("model", "version", "job"))
+        _versions_table(versions)
+
+
+def _versions_table(versions: list[dict[str, Any]]) -> None:
+    """Versions with their stages; the latest evaluation's own summary (required and advisory
+    apart), never a bare "passed"; production shows the production-gate verdict promotion
+    reads."""
+    r.table(("model", "version", "stage", "created", "evaluation", "production", "job"), [
+        (v["model_name"], v["version"], v["stage"], r.ts(v["created_at"]),
+         v["evaluation_label"], v["production"], v["training_job_id"] or "-")
+        for v in versions
+    ], ids=("model", "version", "job"))
 
 
 @models_app.command("show")
@@ -55,7 +60,16 @@ def models_show(name: str = VersionNameArg, version: str | None = VersionArg,
                 url: str | None = UrlOpt,
                 token: str | None = TokenOpt, data_dir: Path | None = DataDirOpt,
                 config: Path | None = ConfigOpt, json_out: bool = JsonOpt) -> None:
-    """One version (`name:vN` or `name vN`): metrics, parameters, lineage, artifact hash."""
+    """One version (`name:vN` or `name vN`): metrics, parameters, lineage, artifact hash.
+    A bare model name shows the model: its versions and their stages."""
+    if version is None and ":" not in name:
+        with _session(url, token, data_dir, config, json_out) as (c, js):
+            versions = _all(c, f"/v1/models/{name}/versions")
+            if js:
+                return r.as_json(versions)
+            _versions_table(versions)
+            r.out.print(f"one version: ordinis-learning models show {name}:vN", soft_wrap=True)
+        return
     vid = _version_id(name, version)
     with _session(url, token, data_dir, config, json_out) as (c, js):
         mv = c.get(f"/v1/versions/{vid}")
