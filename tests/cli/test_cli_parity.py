@@ -94,6 +94,26 @@ def test_rollouts_start_warns_at_once_when_parity_cannot_be_measured(tmp_path: P
         assert r.exit_code == 0, r.output
         assert "warning" not in r.output
         assert f"rollout {eng.get_rollout('pg').rollout_id}" in r.output
+        # no champion: the rollout would be the first promotion, which needs four eyes here
+        first = live.call(eng.register_model_version("nc", "v1", model=ScaleModel(1.0)))
+        live.call(eng.promote_model("nc", first.version_id, "staging", actor="olga"))
+        r = cli("rollouts", "start", first.version_id, "--strategy", "canary", *op)
+        assert r.exit_code == 2, r.output
+        assert ("nc has no production version to run a canary rollout against, so starting "
+                "one promotes nc:v1 to production at once") in " ".join(r.output.split())
+
+
+def test_a_rollout_without_a_champion_says_it_promoted_at_once(tmp_path: Path) -> None:
+    with live_server(tmp_path / "learning", approval="auto", auto_retrain_enabled=False,
+                     require_eval_pass=False) as live:
+        v1 = live.call(live.engine.register_model_version("nc", "v1", model=ScaleModel(1.0)))
+        live.call(live.engine.promote_model("nc", v1.version_id, "staging"))
+        r = cli("rollouts", "start", v1.version_id, "--strategy", "shadow",
+                "--url", live.url, "--token", "tok-operator")
+        assert r.exit_code == 0, r.output
+        assert ("nc:v1: promoted to production at once (no production version to run a "
+                "rollout against)") in " ".join(r.output.split())
+        assert live.engine.get_production_model("nc").version == "v1"
 
 
 @pytest.mark.parametrize(

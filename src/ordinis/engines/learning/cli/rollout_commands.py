@@ -91,7 +91,9 @@ def rollouts_start(version: str = typer.Argument(..., help="The candidate, name:
         if js:
             return r.as_json(ro)
         if ro is None:
-            r.out.print(f"{version}: cut over to production at once (no rollout)")
+            why = ("an immediate rollout" if (strategy or "").lower() == "immediate"
+                   else "no production version to run a rollout against")
+            r.out.print(f"{version}: promoted to production at once ({why})", soft_wrap=True)
             return
         _print(ro)
         for d in ro["decisions"]:
