@@ -114,8 +114,14 @@ def test_evaluation_required_denies_when_configured_and_warns_otherwise() -> Non
 
 def test_approval_policy_defers_until_approved() -> None:
     pe = PolicyEngine([ApprovalRequiredPolicy(["promote"], to_stages=["production"])])
-    with pytest.raises(PolicyDeniedError, match="needs an approval by someone other than"):
+    with pytest.raises(PolicyDeniedError) as err:
         pe.enforce(promote())
+    assert err.value.reason == (
+        "promote of m:v1 needs an approval by someone other than 'alice'; request it "
+        "(`ordinis-learning models request m:v1`, POST /v1/promotions, "
+        "engine.request_promotion) and have another approver approve it")
+    staged = PolicyEngine([ApprovalRequiredPolicy(["promote"])]).preflight(promote(to="staging"))
+    assert "`ordinis-learning models request m:v1 --stage staging`" in staged.reason
     assert pe.preflight(promote(details={"approved_by": "carol"})).decision is Decision.ALLOW
     assert pe.preflight(promote(to="staging")).decision is Decision.ALLOW
 

@@ -252,10 +252,13 @@ class ApprovalRequiredPolicy:
         approver = action.details.get("approved_by", "")
         requester = action.details.get("requested_by", "") or action.actor
         if not approver:
+            stage = "" if action.to_stage in (None, "production") else f" --stage {action.to_stage}"
             return PolicyResult(
                 Decision.DEFER, self.name,
                 f"{action.action} of {action.target} needs an approval by someone other than "
-                f"{requester!r}; request it (request_promotion) and have an approver approve it",
+                f"{requester!r}; request it (`ordinis-learning models request {action.target}"
+                f"{stage}`, POST /v1/promotions, engine.request_promotion) and have another "
+                "approver approve it",
             )
         if approver == requester:
             return PolicyResult(
