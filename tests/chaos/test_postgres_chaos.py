@@ -86,6 +86,8 @@ async def test_one_leader_both_ingest_and_failover_on_a_terminated_session(
     with pytest.raises(NotLeaderError):
         await b.submit_training_job("shared", "signal", {})
 
+    a.set_baseline("shared", {"sharpe": 1.2})  # set by the leader after B started
+
     # the leader's sessions are killed: the store reconnects, leadership moves to B
     _terminate(pg_url, _backend_pids(a))
     assert await a.check_leadership() is False and a.role == "follower"
@@ -100,6 +102,10 @@ async def test_one_leader_both_ingest_and_failover_on_a_terminated_session(
     # the new leader sees the registry and numbers versions store-wide: v2, never v1 again
     assert b.list_models() == ["shared"]
     assert b.allocate_model_version("shared") == "v2"
+    # and checks drift against the baseline the old leader set, not what it read at start
+    assert b.get_baseline("shared") == {"sharpe": 1.2}
+    [alert] = b.check_drift("shared", {"sharpe": 0.2})
+    assert alert.baseline_value == 1.2
 
 
 def _ctl(cluster: tuple[str, str], *args: str) -> None:

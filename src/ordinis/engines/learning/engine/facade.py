@@ -280,6 +280,7 @@ class LearningEngine:
             await parts.registry.close()  # rebuild the caches: the old leader wrote to MLflow
             await parts.registry.open()
             await asyncio.to_thread(parts.executor.load_recorded_jobs)
+            await asyncio.to_thread(parts.drift.load)  # baselines, references, episodes it set
             await start_duties(self._context(), parts, self.store)
             self.audit("engine", "engine.lead", "engine", "allow", "leader elected",
                        {"holder": leader.holder.describe()})
