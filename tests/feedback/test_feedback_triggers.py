@@ -53,6 +53,19 @@ def test_degradation_over_the_percentage_triggers_and_names_the_worst_metric() -
     assert t.created_at == THU and t.status is TriggerStatus.PENDING
 
 
+def test_degradation_reads_its_baseline_source_and_refuses_a_second_copy() -> None:
+    stored = {"m": {"sharpe": 1.5}}
+    rule = DegradationRule(DegradationRuleConfig(degradation_pct=20), SimulatedClock(THU),
+                           baseline_of=lambda name: stored.get(name, {}))
+    assert rule.update("m", {"sharpe": 1.4}) is None
+    stored["m"] = {"sharpe": 3.0}  # the source changed: the rule compares with it at once
+    t = rule.update("m", {"sharpe": 1.4})
+    assert t is not None and t.details["baseline"] == 3.0
+    with pytest.raises(ValueError, match=r"set it with engine\.set_baseline"):
+        rule.set_baseline("m", {"sharpe": 0.1})
+    assert rule.baseline("m") == {"sharpe": 3.0}
+
+
 def test_degradation_improvement_and_unknown_metrics_do_not_trigger() -> None:
     clock = SimulatedClock(THU)
     rule = DegradationRule(DegradationRuleConfig(degradation_pct=10), clock)

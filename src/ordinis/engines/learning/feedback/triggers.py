@@ -269,7 +269,12 @@ class DegradationRule:
 
     def set_baseline(self, model_name: str, metrics: Mapping[str, float]) -> None:
         """The metrics the model showed when it was promoted (what live results are compared
-        to); with ``baseline_of`` (the engine's stored baselines) that source is read instead."""
+        to). A rule given ``baseline_of`` reads that source (the engine's stored baselines)
+        and refuses a second, unread copy here."""
+        if self.baseline_of is not None:
+            raise ValueError(
+                f"baseline of {model_name!r}: this rule reads the drift monitor's stored "
+                "baselines; set it with engine.set_baseline(model_name, metrics)")
         self._baselines[model_name] = {k: float(v) for k, v in metrics.items()}
 
     def baseline(self, model_name: str) -> dict[str, float]:
