@@ -87,6 +87,15 @@ async def test_one_leader_both_ingest_and_failover_on_a_terminated_session(
         await b.submit_training_job("shared", "signal", {})
 
     a.set_baseline("shared", {"sharpe": 1.2})  # set by the leader after B started
+    # the leader runs the drift checks from its own copy: a follower's change would not
+    # reach it, so the follower refuses, naming the leader
+    with pytest.raises(NotLeaderError, match=r"^set_baseline: this engine is a follower"):
+        b.set_baseline("shared", {"sharpe": 9.0})
+    with pytest.raises(NotLeaderError, match=r"^check_drift: this engine is a follower"):
+        b.check_drift("shared", {"sharpe": 0.2})
+    with pytest.raises(NotLeaderError, match=r"^update\(live metrics\)"):
+        await b.update({"shared": {"sharpe": 0.2}})
+    assert (await b.update([]))["cycles"] == 0  # ingesting cycles stays a follower's job
 
     # the leader's sessions are killed: the store reconnects, leadership moves to B
     _terminate(pg_url, _backend_pids(a))

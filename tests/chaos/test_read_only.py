@@ -64,6 +64,10 @@ async def test_second_engine_refused_read_only_beside_and_the_running_job_untouc
                 await ro.submit_training_job("m", "test_sleep", {})
             with pytest.raises(ReadOnlyError):
                 await ro.cancel_training_job(job.job_id)
+            with pytest.raises(ReadOnlyError, match=r"^set_baseline: this engine was opened"):
+                ro.set_baseline("m", {"sharpe": 1.0})
+            with pytest.raises(ReadOnlyError, match=r"^check_drift"):
+                ro.check_drift("m", {"sharpe": 1.0})
             from ordinis.engines.learning.core.errors import LearningEngineError
 
             with pytest.raises(LearningEngineError):

@@ -1073,8 +1073,11 @@ class LearningEngine:
 
     # ------------------------------------------------------------------ drift
     def set_baseline(self, model_name: str, metrics: dict[str, float]) -> None:
-        """Set the performance baseline: drift checks and the loop's degradation rule use it."""
-        self._require().drift.set_baseline(model_name, metrics)  # stored; the loop reads it
+        """Set the performance baseline: drift checks and the loop's degradation rule use it
+        (leader work: the leader runs the checks, from its own copy)."""
+        parts = self._require()
+        self._ownership.require_leader("set_baseline")
+        parts.drift.set_baseline(model_name, metrics)  # stored; the loop reads it
 
     def get_baseline(self, model_name: str) -> dict[str, float]:
         """The drift baseline metrics of ``model_name`` (NotFoundError when none was set)."""
@@ -1104,8 +1107,11 @@ class LearningEngine:
         return self._require().drift.reference(model_name)
 
     def check_drift(self, model_name: str, current_metrics: dict[str, float]) -> list[DriftAlert]:
-        """Compare metrics with the baseline; alerts go to the closed loop as well."""
-        return self._require().drift.check_drift(model_name, current_metrics)
+        """Compare metrics with the baseline; alerts go to the closed loop as well (leader
+        work: the alerts open episodes and triggers the leader acts on)."""
+        parts = self._require()
+        self._ownership.require_leader("check_drift")
+        return parts.drift.check_drift(model_name, current_metrics)
 
     def compare_with_baseline(
         self, model_name: str, current_metrics: dict[str, float]
@@ -1183,6 +1189,7 @@ class LearningEngine:
         self._ownership.require_writer("update")
         cycles = 0
         if isinstance(results, Mapping):
+            self._ownership.require_leader("update(live metrics): a drift check")
             await parts.observations.on_live_metrics(results)
         elif isinstance(results, Sequence) and not isinstance(results, str | bytes):
             cycles = await parts.cycles.ingest(results)
