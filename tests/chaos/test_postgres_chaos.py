@@ -117,6 +117,57 @@ async def test_one_leader_both_ingest_and_failover_on_a_terminated_session(
     assert alert.baseline_value == 1.2
 
 
+async def test_a_followers_trigger_is_handed_to_the_leader_not_run_beside_it(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A follower ingests the serving model's losing trades; its loss rule fires. One engine
+    runs the loop: the follower stores the trigger PENDING for the leader (no training, no
+    policy decision of its own), and the leader's schedule takes it and decides."""
+    schema = f"t_hand_{uuid.uuid4().hex[:10]}"
+    mlflow_uri = f"sqlite:///{tmp_path / 'shared-mlflow.db'}"
+    clock = SimulatedClock(T0)
+
+    def cfg(name: str) -> object:
+        return engine_config(tmp_path / name, store_url=f"{pg_url}?schema={schema}",
+                             mlflow_tracking_uri=mlflow_uri, flush_retry_max_seconds=0.2,
+                             require_eval_pass=False)
+
+    a = LearningEngine(cfg("a"), clock=clock)  # type: ignore[arg-type]
+    await a.initialize()
+    b: LearningEngine | None = None
+    try:
+        mv = await a.register_model_version("m", "v1", model=small_model())
+        await a.promote_model("m", mv.version_id, "staging")
+        await a.promote_model("m", mv.version_id, "production")
+        b = LearningEngine(cfg("b"), clock=clock)  # type: ignore[arg-type]
+        await b.initialize()  # started after the promotion: it watches m:v1
+        assert (a.role, b.role) == ("leader", "follower")
+        on_b: list[tuple[str, str]] = []
+        b.subscribe_loop_events(lambda e: on_b.append((e.step.value, e.outcome)))
+        for _ in range(8):  # the pipeline's consecutive_losses count
+            clock.advance(3600)
+            await b.feedback.record_trade_outcome("SPY", pnl=-1.0, return_pct=-0.01,
+                                                  model_name="m")
+        await b.drain()
+        assert on_b == [("trigger", "handed_to_leader")]
+        [handed] = a.list_retraining_triggers("m")
+        assert (handed.trigger_type.value, handed.status.value) == (
+            "consecutive_losses", "pending")
+
+        clock.advance(61)  # the leader's next poll of handed triggers
+        await a.update([])
+        await a.drain()
+        [taken] = a.list_retraining_triggers("m")
+        assert taken.trigger_id == handed.trigger_id
+        assert (taken.status.value, taken.safeguard) == ("refused", "min_samples")
+    finally:
+        if b is not None:
+            await b.shutdown()
+        await a.shutdown()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def _ctl(cluster: tuple[str, str], *args: str) -> None:
     """pg_ctlcluster VERSION main ARGS (as root)."""
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, *args],

@@ -191,6 +191,31 @@ async def test_schedule_resumes_from_stored_triggers_after_restart(
     ) + timedelta(days=7)
 
 
+async def test_a_follower_hands_triggers_over_and_the_leader_runs_or_expires_them(
+    make_loop: MakeLoop, clock: SimulatedClock, store: EventStore
+) -> None:
+    """Run on a follower, the chain does nothing but store the trigger for the leader; the
+    leader runs the fresh one to its end and fails the one no leader took within a day."""
+    follower = make_loop()
+    follower.pipeline.leads = lambda: False
+    old = await follower.pipeline.handle_drift_alert(_alert(clock))
+    assert old is not None and old.status is TriggerStatus.PENDING
+    clock.advance(timedelta(hours=25))
+    fresh = await follower.pipeline.handle_drift_alert(_alert(clock))
+    assert fresh is not None and fresh.status is TriggerStatus.PENDING
+    assert [(e.step.value, e.outcome) for e in follower.events] == [
+        ("drift_alert", "drift"), ("trigger", "handed_to_leader")] * 2
+    assert follower.actions.jobs == {}  # nothing trained on the follower
+
+    leader = make_loop()  # the same store
+    done = {t.trigger_id: t for t in await leader.pipeline.take_handed_triggers()}
+    assert done[fresh.trigger_id].status is TriggerStatus.PROMOTED
+    assert done[old.trigger_id].status is TriggerStatus.FAILED
+    assert str(done[old.trigger_id].error).startswith("expired: raised on a follower at ")
+    assert _stored(store, old.trigger_id).status is TriggerStatus.FAILED
+    assert await leader.pipeline.take_handed_triggers() == []  # each is taken once
+
+
 async def test_broken_listener_does_not_stop_the_loop(
     make_loop: MakeLoop, clock: SimulatedClock
 ) -> None:

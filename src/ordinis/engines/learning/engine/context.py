@@ -28,3 +28,5 @@ class EngineContext:
     # Raises unless this engine may write the registry (read-only openers and followers on a
     # shared store may not); the registry calls it before every write.
     registry_guard: Callable[[], None] = lambda: None
+    # True while this engine may act on the loop (the SQLite owner, or the elected leader).
+    leads: Callable[[], bool] = lambda: True

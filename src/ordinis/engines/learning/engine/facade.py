@@ -206,6 +206,7 @@ class LearningEngine:
             spawn=self.spawn,
             is_running=lambda: self._running,
             registry_guard=self._guard_registry_write,
+            leads=lambda: self._ownership.leads,
         )
 
     async def _open(self) -> None:

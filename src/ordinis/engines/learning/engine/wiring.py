@@ -32,6 +32,7 @@ from ordinis.engines.learning.engine.loop_actions import EngineLoopActions
 from ordinis.engines.learning.engine.loop_events import LoopEventLog
 from ordinis.engines.learning.engine.observations import LoopObservations
 from ordinis.engines.learning.engine.offload import Offload
+from ordinis.engines.learning.engine.ownership_role import shares_store
 from ordinis.engines.learning.engine.promotions import PromotionService
 from ordinis.engines.learning.engine.training_data import TrainingData
 from ordinis.engines.learning.engine.training_registrar import TrainingRegistrar
@@ -60,6 +61,7 @@ from ordinis.engines.learning.training.executor import TrainingExecutor
 from ordinis.engines.learning.training.trainers import TrainerRegistry
 
 log = logging.getLogger(__name__)
+HANDED_POLL_SECONDS = 60.0  # how often the leader takes the triggers followers handed over
 
 
 @dataclass
@@ -286,7 +288,7 @@ async def _build_parts(
     loop_events = LoopEventLog(audit)
     loop = ImprovementLoop(
         retraining, actions, store, clock, metrics, spec, on_event=loop_events.publish,
-        baseline_of=drift.baseline_metrics,
+        baseline_of=drift.baseline_metrics, leads=ctx.leads,
     )
     observations = LoopObservations(loop, registry, drift, tracker, ctx.spawn)
     references = DriftReferences(store, clock, registry, drift, offload)
@@ -364,6 +366,14 @@ async def start_duties(ctx: EngineContext, parts: Parts, store: EventStore) -> N
             ctx.spawn(loop.tick(), "retraining-tick")
 
     parts.scheduled.append(sched.every(3600.0, tick, name="retraining-schedule"))
+    if shares_store(cfg):  # followers hand their triggers over through the store
+
+        def take_handed() -> None:
+            if ctx.is_running():
+                ctx.spawn(loop.take_handed_triggers(), "handed-triggers")
+
+        parts.scheduled.append(sched.every(HANDED_POLL_SECONDS, take_handed,
+                                           name="handed-triggers"))
 
     def rollout_tick() -> None:
         if ctx.is_running() and parts.rollouts.has_work:  # no task per bar when idle

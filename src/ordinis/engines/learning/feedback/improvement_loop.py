@@ -12,7 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ordinis.engines.learning.core.clock import Clock
@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 # Wall-clock grace on top of the training timeout before the loop stops waiting for a job
 # (the executor enforces the timeout itself; this only guards the loop against a lost job).
 _WAIT_GRACE_SECONDS = 60.0
+
+
+HANDED_TO_LEADER = "handed_to_leader"  # details flag: a follower stored it for the leader
+HANDED_MAX_AGE = timedelta(days=1)
 
 
 class LoopStep(StrEnum):
@@ -92,10 +96,12 @@ class ImprovementLoop:
         pipeline: PipelineSpec,
         on_event: Callable[[LoopEvent], None] | None = None,
         baseline_of: Callable[[str], Mapping[str, float]] | None = None,
+        leads: Callable[[], bool] | None = None,
     ) -> None:
         """``baseline_of(model_name)``: the stored baseline live metrics are compared with (the
         drift monitor's, so a restarted engine compares with it too); without it,
-        ``set_baseline`` keeps one in memory."""
+        ``set_baseline`` keeps one in memory. ``leads()``: whether this engine may act; a
+        follower on a shared store hands its triggers to the leader instead (None: always)."""
         self.policy = policy
         self.actions = actions
         self.store = store
@@ -105,6 +111,8 @@ class ImprovementLoop:
         self.on_event = on_event
         self.rules = TriggerEvaluator(pipeline.triggers, clock, baseline_of)
         self._saved_rules = RuleState()
+        self.leads = leads
+        self._taking: set[str] = set()
         self.events: deque[LoopEvent] = deque(maxlen=1000)
         self._tasks: set[asyncio.Task[RetrainingTrigger | None]] = set()
         if policy.actions is None:
@@ -223,7 +231,11 @@ class ImprovementLoop:
 
     # ------------------------------------------------------------------ the chain
     async def handle_trigger(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
-        """Run one trigger through the chain; returns it with its final status (all persisted)."""
+        """Run one trigger through the chain; returns it with its final status (all persisted).
+
+        On a follower it is stored PENDING, handed to the leader (``take_handed_triggers``)."""
+        if self.leads is not None and not self.leads():
+            return self._hand_to_leader(trigger)
         with span(self.metrics.tracer, "learning.retrain", model=trigger.model_name,
                   trigger_id=trigger.trigger_id,
                   trigger_type=trigger.trigger_type.value) as sp:
@@ -234,6 +246,39 @@ class ImprovementLoop:
             if done.job_id:
                 sp.set_attribute(ATTR_JOB, done.job_id)
             return done
+
+    def _hand_to_leader(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
+        """Store the trigger PENDING, marked for the leader: one engine runs the loop."""
+        trigger.details[HANDED_TO_LEADER] = True
+        self.policy.record(trigger)
+        self._emit_t(trigger, LoopStep.TRIGGER, "handed_to_leader",
+                     f"{trigger.reason} (raised on a follower; the leader runs it)")
+        return trigger
+
+    async def take_handed_triggers(self) -> list[RetrainingTrigger]:
+        """Run the triggers followers handed over, oldest first (the leader's schedule calls
+        this). One no leader took within ``HANDED_MAX_AGE`` fails as expired instead."""
+        now = self.clock.now()
+        stored = await asyncio.to_thread(self.policy.list_triggers, None, now - 7 * HANDED_MAX_AGE)
+        done: list[RetrainingTrigger] = []
+        for trigger in stored:
+            if (trigger.status is not TriggerStatus.PENDING
+                    or not trigger.details.get(HANDED_TO_LEADER)
+                    or trigger.trigger_id in self._taking):
+                continue
+            self._taking.add(trigger.trigger_id)
+            try:
+                if now - trigger.created_at > HANDED_MAX_AGE:
+                    hours = HANDED_MAX_AGE.total_seconds() / 3600.0
+                    done.append(self._fail(
+                        trigger, LoopStep.TRIGGER,
+                        f"expired: raised on a follower at {trigger.created_at.isoformat()} and "
+                        f"taken by no leader within {hours:g} h"))
+                else:
+                    done.append(await self.handle_trigger(trigger))
+            finally:
+                self._taking.discard(trigger.trigger_id)
+        return done
 
     async def _run_chain(self, trigger: RetrainingTrigger) -> RetrainingTrigger:
         model = trigger.model_name
