@@ -174,8 +174,15 @@ class LeaderLock:
             return self.is_leader
 
     def release(self) -> None:
-        """Give up leadership (closing the session releases the advisory lock)."""
+        """Give up leadership: unlock explicitly, so the lock is free when this returns (a
+        closed session alone frees it only once the server has ended the backend, a race
+        with a follower taking over at once), then close the session."""
         with self._lock:
+            conn = self._conn
+            if self.is_leader and conn is not None and not conn.closed and not conn.broken:
+                with contextlib.suppress(Exception):
+                    conn.execute(f"SELECT pg_advisory_unlock({self._key_sql()})",
+                                 (self.schema,))
             self._drop()
 
     def leader_description(self) -> str:
