@@ -295,7 +295,11 @@ def stored_baseline(store: EventStore, model_name: str) -> PerformanceBaseline |
     return None if rec is None else PerformanceBaseline.from_record(rec)
 
 
-def stored_baselines(store: EventStore) -> dict[str, PerformanceBaseline]:
-    """Every stored baseline by model name, registered in this registry or not."""
-    found = (PerformanceBaseline.from_record(r) for r in store.list_records(BASELINE_KIND))
+def stored_baselines(
+    store: EventStore, threshold_pct: float | None = None, recovery_fraction: float | None = None
+) -> dict[str, PerformanceBaseline]:
+    """Every stored baseline by model name, registered in this registry or not; given
+    settings override the stored ones (config wins), as ``from_record`` does."""
+    found = (PerformanceBaseline.from_record(r, threshold_pct, recovery_fraction)
+             for r in store.list_records(BASELINE_KIND))
     return {b.model_name: b for b in found}

@@ -33,11 +33,11 @@ from ordinis.engines.learning.core.models import (
     MetricDrift,
 )
 from ordinis.engines.learning.drift.baselines import (
-    BASELINE_KIND,
     MetricCheck,
     MetricDirection,
     PerformanceBaseline,
     no_baseline,
+    stored_baselines,
 )
 from ordinis.engines.learning.drift.cusum import AutocorrelatedCUSUM
 from ordinis.engines.learning.drift.data_drift import (
@@ -127,16 +127,12 @@ class DriftMonitor:
     # ------------------------------------------------------------------ lifecycle
     def load(self) -> None:
         """Restore baselines, references and open episodes from the store (call on start)."""
-        t = self.config.drift_threshold_pct
-        baselines = [
-            PerformanceBaseline.from_record(r, threshold_pct=t,
-                                            recovery_fraction=self.recovery_fraction)
-            for r in self.store.list_records(BASELINE_KIND)
-        ]
+        baselines = stored_baselines(
+            self.store, self.config.drift_threshold_pct, self.recovery_fraction)
         refs = [ReferenceProfile.from_record(r) for r in self.store.list_records(REFERENCE_KIND)]
         episodes = [Episode.from_record(r) for r in self.store.list_records(EPISODE_KIND)]
         with self._lock:
-            self._baselines.update({b.model_name: b for b in baselines})
+            self._baselines.update(baselines)
             self._references.update({p.model_name: p for p in refs})
             self._episodes.load([e for e in episodes if e.drift_type is not DriftType.CONCEPT])
             self._stream_episodes.load([e for e in episodes if e.drift_type is DriftType.CONCEPT])
