@@ -157,8 +157,9 @@ class ImprovementLoop:
         """Run the scheduled triggers due on the clock (the engine's Scheduler calls this),
         then store what the rules have counted."""
         done = [await self.handle_trigger(t) for t in self.rules.on_tick()]
-        if RuleState.of(self.rules) != self._saved_rules:  # a store round trip only then
-            await asyncio.to_thread(self.save_rule_state)
+        state = RuleState.of(self.rules)
+        if state != self._saved_rules:  # a store round trip only then
+            await asyncio.to_thread(self._store_rule_state, state)
         return done
 
     def load_rule_state(self) -> None:
@@ -169,8 +170,11 @@ class ImprovementLoop:
         """Store the rules' counts when they changed since the last save."""
         state = RuleState.of(self.rules)
         if state != self._saved_rules:
-            save_rule_state(self.store, state, self.clock.now())
-            self._saved_rules = state
+            self._store_rule_state(state)
+
+    def _store_rule_state(self, state: RuleState) -> None:
+        save_rule_state(self.store, state, self.clock.now())
+        self._saved_rules = state
 
     async def request_retrain(self, model_name: str, reason: str = "") -> RetrainingTrigger:
         """An operator's manual retrain (passes auto_retrain_enabled, not the other safeguards)."""
